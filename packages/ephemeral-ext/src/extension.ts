@@ -1,0 +1,251 @@
+import { EventEmitter } from 'events'
+import Protomux from 'protomux'
+import c from 'compact-encoding'
+import { EphemeralError } from './errors.js'
+import { checkContentType, checkPayloadSize, decodeFrame, encodeFrame } from './frame.js'
+
+/** Protomux protocol name; the version is part of it so incompatible peers never pair. */
+export const PROTOCOL = 'hypha/ephemeral/1'
+
+/** DEP-0000's limit for one ephemeral payload. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024
+
+/** Content type used when `send`/`broadcast` are given none. */
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+
+export interface EphemeralExtensionOptions {
+  /** Discovery key of the database (its Hypercore/Autobase discovery key): scopes the channel to it. */
+  discoveryKey: Uint8Array
+  /** Largest payload accepted on send and on receive. Default {@link DEFAULT_MAX_PAYLOAD_BYTES}. */
+  maxPayloadBytes?: number
+}
+
+export interface EphemeralMessage {
+  /** The connection the message arrived on. */
+  peer: EphemeralPeer
+  contentType: string
+  payload: Uint8Array
+}
+
+export interface SendOptions {
+  contentType?: string
+}
+
+export interface BroadcastOptions extends SendOptions {
+  /** Peers to leave out, for example the one a relayed message came from. */
+  except?: EphemeralPeer | Iterable<EphemeralPeer>
+}
+
+export interface EphemeralEvents {
+  /** A well-formed message from a peer. */
+  message: [message: EphemeralMessage]
+  /** A frame from `peer` was refused and dropped; `error.code` says why. */
+  'bad-message': [error: EphemeralError, peer: EphemeralPeer]
+  /** The channel is open on a connection: the peer speaks this protocol for this database. */
+  'peer-open': [peer: EphemeralPeer]
+  /** The channel on a connection closed (the connection ended, or either side detached). */
+  'peer-close': [peer: EphemeralPeer]
+  /** A `message` listener threw; without an `error` listener the error is rethrown asynchronously. */
+  error: [error: unknown]
+}
+
+/** Anything that carries a Protomux: a Hypercore/Corestore replication stream, a Noise stream, or a Protomux. */
+export type ReplicationStream = object
+
+/**
+ * One connection on which the ephemeral channel was attached. `opened` is true while the remote
+ * side has the same protocol open for the same discovery key.
+ */
+export class EphemeralPeer {
+  /** @internal */ channel: Protomux.Channel | null = null
+  /** @internal */ message: Protomux.Message<Uint8Array> | null = null
+
+  /** @internal */
+  constructor(/** @internal */ readonly muxer: Protomux) {}
+
+  /** Remote Noise public key of the connection (null before its handshake). */
+  get remotePublicKey(): Uint8Array | null {
+    return this.muxer.stream?.remotePublicKey ?? null
+  }
+
+  get opened(): boolean {
+    return this.channel !== null && this.channel.opened && !this.channel.closed
+  }
+}
+
+/**
+ * Ephemeral messages between the peers replicating one database, carried on the same multiplexed
+ * connections as replication (a Protomux channel per connection).
+ */
+export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
+  readonly discoveryKey: Uint8Array
+  readonly maxPayloadBytes: number
+  private readonly attached = new Map<Protomux, EphemeralPeer>()
+  private isClosed = false
+
+  constructor(options: EphemeralExtensionOptions) {
+    super()
+    if (!(options?.discoveryKey instanceof Uint8Array) || options.discoveryKey.byteLength !== 32) {
+      throw new EphemeralError('ERR_INVALID_ARGUMENT', 'discoveryKey must be a 32-byte Uint8Array')
+    }
+    const max = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
+    if (!Number.isInteger(max) || max <= 0 || max > 16 * 1024 * 1024) {
+      throw new EphemeralError('ERR_INVALID_ARGUMENT', 'maxPayloadBytes must be an integer from 1 to 16 MiB')
+    }
+    this.discoveryKey = options.discoveryKey
+    this.maxPayloadBytes = max
+  }
+
+  get closed(): boolean {
+    return this.isClosed
+  }
+
+  /** Peers whose channel is open, in the order they were attached. */
+  get peers(): EphemeralPeer[] {
+    return [...this.attached.values()].filter((peer) => peer.opened)
+  }
+
+  /**
+   * Opens the channel on a replication connection. Call it for every connection of the database,
+   * before or after its handshake; the peer opens (`peer-open`) once the remote side attaches too.
+   * A connection whose remote never attaches stays unopened and is ignored. Attaching the same
+   * connection twice returns the same peer.
+   */
+  attach(stream: ReplicationStream): EphemeralPeer {
+    if (this.isClosed) throw new EphemeralError('ERR_CLOSED', 'the extension is closed')
+    const muxer = muxerOf(stream)
+    const existing = this.attached.get(muxer)
+    if (existing) return existing
+    if (muxer.stream?.destroyed) throw new EphemeralError('ERR_CLOSED', 'the connection is closed')
+
+    const peer = new EphemeralPeer(muxer)
+    this.attached.set(muxer, peer)
+    // If the remote attaches after our open was refused, Protomux asks us to pair: open again.
+    muxer.pair({ protocol: PROTOCOL, id: this.discoveryKey }, () => this.openChannel(peer))
+    muxer.stream?.once?.('close', () => this.forget(peer))
+    this.openChannel(peer)
+    return peer
+  }
+
+  /** Closes the channel on one connection; the connection itself stays up for replication. */
+  detach(peer: EphemeralPeer): void {
+    this.forget(peer)
+    peer.channel?.close()
+  }
+
+  private forget(peer: EphemeralPeer): void {
+    if (this.attached.get(peer.muxer) !== peer) return
+    this.attached.delete(peer.muxer)
+    peer.muxer.unpair({ protocol: PROTOCOL, id: this.discoveryKey })
+  }
+
+  private openChannel(peer: EphemeralPeer): void {
+    if (this.isClosed || this.attached.get(peer.muxer) !== peer || peer.opened) return
+    let wasOpened = false
+    const channel = peer.muxer.createChannel({
+      protocol: PROTOCOL,
+      id: this.discoveryKey,
+      onopen: () => {
+        wasOpened = true
+        this.emit('peer-open', peer)
+      },
+      onclose: () => {
+        if (peer.channel === channel) peer.channel = peer.message = null
+        if (wasOpened) this.emit('peer-close', peer)
+      }
+    })
+    if (channel === null) return // the connection is closing
+    peer.message = channel.addMessage<Uint8Array>({
+      encoding: c.raw,
+      // Protomux destroys the whole connection if this throws: every failure is caught in receive.
+      onmessage: (bytes) => this.receive(peer, bytes)
+    })
+    peer.channel = channel
+    channel.open()
+  }
+
+  /** Sends to one peer. Throws {@link EphemeralError} if the payload is too large or the peer is not open. */
+  send(peer: EphemeralPeer, payload: Uint8Array, options: SendOptions = {}): void {
+    const frame = this.frame(payload, options.contentType)
+    if (!peer.opened) throw new EphemeralError('ERR_PEER_NOT_OPEN', 'the peer has no open ephemeral channel')
+    peer.message!.send(frame)
+  }
+
+  /** Sends to every open peer (less `except`); returns how many it was sent to. */
+  broadcast(payload: Uint8Array, options: BroadcastOptions = {}): number {
+    const frame = this.frame(payload, options.contentType)
+    return this.broadcastFrame(frame, options.except)
+  }
+
+  /** Closes the channel on every connection. Further sends throw `ERR_CLOSED`. */
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    for (const peer of [...this.attached.values()]) this.detach(peer)
+  }
+
+  private frame(payload: Uint8Array, contentType: string = DEFAULT_CONTENT_TYPE): Uint8Array {
+    if (this.isClosed) throw new EphemeralError('ERR_CLOSED', 'the extension is closed')
+    if (!(payload instanceof Uint8Array)) {
+      throw new EphemeralError('ERR_INVALID_ARGUMENT', 'payload must be a Uint8Array')
+    }
+    checkContentType(contentType)
+    checkPayloadSize(payload, this.maxPayloadBytes)
+    return encodeFrame({ contentType, payload })
+  }
+
+  private broadcastFrame(frame: Uint8Array, except?: EphemeralPeer | Iterable<EphemeralPeer>): number {
+    const skip = except instanceof EphemeralPeer ? new Set([except]) : new Set(except ?? [])
+    let sent = 0
+    for (const peer of this.attached.values()) {
+      if (!peer.opened || skip.has(peer)) continue
+      peer.message!.send(frame)
+      sent++
+    }
+    return sent
+  }
+
+  private receive(peer: EphemeralPeer, bytes: Uint8Array): void {
+    let message: EphemeralMessage
+    try {
+      const frame = decodeFrame(bytes, this.maxPayloadBytes)
+      message = { peer, contentType: frame.contentType, payload: frame.payload }
+    } catch (err) {
+      const error =
+        err instanceof EphemeralError
+          ? err
+          : new EphemeralError('ERR_MALFORMED_FRAME', 'frame could not be decoded', { cause: err })
+      this.report('bad-message', error, peer)
+      return
+    }
+    this.report('message', message)
+  }
+
+  // A throwing listener is the app's bug, not the peer's: keep the connection, surface the error.
+  private report<K extends 'message' | 'bad-message'>(event: K, ...args: EphemeralEvents[K]): void {
+    try {
+      ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
+    } catch (err) {
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+      else queueMicrotask(() => { throw err })
+    }
+  }
+}
+
+/** Finds the Protomux that a replication stream already runs on (never builds a second one on encrypted bytes). */
+export function muxerOf(stream: ReplicationStream): Protomux {
+  const s = stream as { isProtomux?: boolean; noiseStream?: { userData?: unknown }; userData?: unknown }
+  if (s?.isProtomux === true) return stream as Protomux
+  const fromNoise = s?.noiseStream?.userData as { isProtomux?: boolean } | undefined
+  if (fromNoise?.isProtomux === true) return fromNoise as Protomux
+  const fromUserData = s?.userData as { isProtomux?: boolean } | undefined
+  if (fromUserData?.isProtomux === true) return fromUserData as Protomux
+  // A bare Noise stream (for example a Hyperswarm connection) nobody has multiplexed yet.
+  if (s && typeof (s as { write?: unknown }).write === 'function' && 'userData' in s) {
+    return Protomux.from(stream)
+  }
+  throw new EphemeralError(
+    'ERR_INVALID_ARGUMENT',
+    'expected a replication stream (store.replicate(...)), a Noise secret stream or a Protomux'
+  )
+}

@@ -1,0 +1,84 @@
+import c from 'compact-encoding'
+import { EphemeralError } from './errors.js'
+
+/** Version of the frame layout below; a receiver drops frames of any other version. */
+export const FRAME_VERSION = 1
+
+/** Content types are short labels such as `hypha/secure/1`; a longer one is refused. */
+export const MAX_CONTENT_TYPE_BYTES = 128
+
+/** Bytes a frame adds around its payload at most: version, content type and two length prefixes. */
+export const FRAME_OVERHEAD_BYTES = 1 + 1 + MAX_CONTENT_TYPE_BYTES + 5
+
+export interface Frame {
+  contentType: string
+  payload: Uint8Array
+}
+
+/**
+ * One ephemeral message on the wire: `uint version | string contentType | buffer payload`.
+ * Length-prefixed so a truncated frame is detected rather than read short.
+ */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const state = c.state()
+  c.uint.preencode(state, FRAME_VERSION)
+  c.string.preencode(state, frame.contentType)
+  c.uint8array.preencode(state, frame.payload)
+  state.buffer = new Uint8Array(state.end)
+  c.uint.encode(state, FRAME_VERSION)
+  c.string.encode(state, frame.contentType)
+  c.uint8array.encode(state, frame.payload)
+  return state.buffer
+}
+
+/**
+ * Decodes and checks one frame. Throws an {@link EphemeralError} for anything that is not
+ * exactly one well-formed frame within the limits; never reads past `bytes`.
+ */
+export function decodeFrame(bytes: Uint8Array, maxPayloadBytes: number): Frame {
+  if (bytes.byteLength > maxPayloadBytes + FRAME_OVERHEAD_BYTES) {
+    throw new EphemeralError('ERR_FRAME_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds the limit`)
+  }
+  const state = c.state(0, bytes.byteLength, bytes)
+  let version: number
+  let contentType: string
+  let payload: Uint8Array
+  try {
+    version = c.uint.decode(state)
+    if (version !== FRAME_VERSION) {
+      throw new EphemeralError('ERR_UNSUPPORTED_VERSION', `frame version ${version} is not supported`)
+    }
+    contentType = c.string.decode(state)
+    payload = c.uint8array.decode(state)
+  } catch (err) {
+    if (err instanceof EphemeralError) throw err
+    throw new EphemeralError('ERR_MALFORMED_FRAME', 'frame is truncated or malformed', { cause: err })
+  }
+  if (state.start !== state.end) {
+    throw new EphemeralError('ERR_MALFORMED_FRAME', `frame has ${state.end - state.start} trailing bytes`)
+  }
+  checkContentType(contentType)
+  checkPayloadSize(payload, maxPayloadBytes)
+  return { contentType, payload }
+}
+
+const utf8 = new TextEncoder()
+
+export function checkContentType(contentType: unknown): asserts contentType is string {
+  if (typeof contentType !== 'string' || contentType.length === 0) {
+    throw new EphemeralError('ERR_CONTENT_TYPE_INVALID', 'content type must be a non-empty string')
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need measuring.
+  if (contentType.length * 3 > MAX_CONTENT_TYPE_BYTES && utf8.encode(contentType).byteLength > MAX_CONTENT_TYPE_BYTES) {
+    throw new EphemeralError('ERR_CONTENT_TYPE_INVALID', `content type is longer than ${MAX_CONTENT_TYPE_BYTES} bytes`)
+  }
+}
+
+export function checkPayloadSize(payload: Uint8Array, maxPayloadBytes: number): void {
+  if (payload.byteLength > maxPayloadBytes) {
+    throw new EphemeralError(
+      'ERR_PAYLOAD_TOO_LARGE',
+      `payload of ${payload.byteLength} bytes exceeds the limit of ${maxPayloadBytes} bytes`
+    )
+  }
+}

@@ -1,0 +1,20 @@
+export {
+  EphemeralExtension,
+  EphemeralPeer,
+  PROTOCOL,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_CONTENT_TYPE,
+  muxerOf
+} from './extension.js'
+export type {
+  EphemeralExtensionOptions,
+  EphemeralMessage,
+  EphemeralEvents,
+  SendOptions,
+  BroadcastOptions,
+  ReplicationStream
+} from './extension.js'
+export { EphemeralError } from './errors.js'
+export type { EphemeralErrorCode } from './errors.js'
+export { encodeFrame, decodeFrame, FRAME_VERSION, FRAME_OVERHEAD_BYTES, MAX_CONTENT_TYPE_BYTES } from './frame.js'
+export type { Frame } from './frame.js'

@@ -1,0 +1,104 @@
+import net from 'node:net'
+import { once, type EventEmitter } from 'node:events'
+import Corestore from 'corestore'
+import RAM from 'random-access-memory'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+
+/** A replication stream as returned by `store.replicate(...)`: what the ephemeral channel attaches to. */
+export type ReplicationStream = any
+
+export interface Connection {
+  /** The initiator's replication stream. */
+  a: ReplicationStream
+  /** The responder's replication stream. */
+  b: ReplicationStream
+  /** Ends the connection on both sides. */
+  destroy(): void
+}
+
+/** An in-memory Corestore with one core, so a store has something real to replicate. */
+export async function createStore(): Promise<{ store: any; core: any }> {
+  const store = new Corestore(RAM.reusable())
+  const core = store.get({ name: 'db' })
+  await core.ready()
+  return { store, core }
+}
+
+/** A replication connection between two stores over an in-process stream pair. */
+export function connectInProcess(storeA: any, storeB: any): Connection {
+  const a = storeA.replicate(true)
+  const b = storeB.replicate(false)
+  a.pipe(b).pipe(a)
+  a.on('error', () => {})
+  b.on('error', () => {})
+  return { a, b, destroy: () => { a.destroy(); b.destroy() } }
+}
+
+/** A replication connection between two stores over a real TCP socket on 127.0.0.1, Noise-encrypted. */
+export async function connectTcp(storeA: any, storeB: any): Promise<Connection> {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as net.AddressInfo
+  const accepted = once(server, 'connection')
+  const socketA = net.connect(port, '127.0.0.1')
+  const [socketB] = (await accepted) as [net.Socket]
+  server.close()
+  const a = storeA.replicate(new NoiseSecretStream(true, socketA))
+  const b = storeB.replicate(new NoiseSecretStream(false, socketB))
+  a.on('error', () => {})
+  b.on('error', () => {})
+  return {
+    a,
+    b,
+    destroy: () => {
+      a.destroy()
+      b.destroy()
+      socketA.destroy()
+      socketB.destroy()
+    }
+  }
+}
+
+/** Resolves with the arguments of the next `event` whose arguments satisfy `predicate`. */
+export function nextEvent<T extends unknown[] = any[]>(
+  emitter: EventEmitter | { on: Function; off: Function },
+  event: string,
+  predicate: (...args: T) => boolean = () => true,
+  timeoutMs = 10_000
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener)
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`))
+    }, timeoutMs)
+    const listener = (...args: T) => {
+      if (!predicate(...args)) return
+      clearTimeout(timer)
+      emitter.off(event, listener)
+      resolve(args)
+    }
+    emitter.on(event, listener)
+  })
+}
+
+/** Collects every emission of `event` into an array (for asserting what did and did not arrive). */
+export function collect<T = any>(emitter: { on: Function }, event: string): T[] {
+  const seen: T[] = []
+  emitter.on(event, (value: T) => seen.push(value))
+  return seen
+}
+
+/** Waits until `condition()` is true, polling; rejects after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const start = Date.now()
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/** Lets already-queued I/O and timers run, so "nothing arrived" assertions are meaningful. */
+export function settle(ms = 50): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
