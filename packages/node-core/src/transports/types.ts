@@ -1,0 +1,38 @@
+import type { EventEmitter } from 'events'
+
+/**
+ * An encrypted connection as a transport hands it to the node: a Noise secret stream
+ * (`@hyperswarm/secret-stream`), ready for `store.replicate(stream)` and the ephemeral channel.
+ */
+export type SecretStream = any
+
+export interface ConnectionInfo {
+  /** Which transport made it: 'tcp', 'websocket', 'webrtc', 'hyperswarm', … */
+  transport: string
+  /** True on the side that dialled. */
+  isInitiator: boolean
+  /** Human-readable remote address for logs (`127.0.0.1:4001`, a peer id, …), if known. */
+  remote?: string
+}
+
+/** What a node gives each transport when it starts it. */
+export interface TransportContext {
+  /** Discovery key of the database: the topic to join, the room to signal in. */
+  discoveryKey: Uint8Array
+  /** The node's Noise key pair for secret-stream handshakes. */
+  keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
+  /** Hand every new encrypted connection to the node (which replicates and attaches the channel). */
+  onConnection(stream: SecretStream, info: ConnectionInfo): void
+}
+
+/**
+ * One narrow interface for every way of reaching peers. The node never knows which it has:
+ * a transport makes encrypted connections and hands them over; it re-dials lost ones itself.
+ */
+export interface Transport extends Pick<EventEmitter, 'on' | 'off' | 'once'> {
+  /** Short name used in logs and in ConnectionInfo.transport. */
+  readonly name: string
+  start(context: TransportContext): Promise<void>
+  /** Stops listening and dialling and closes its connections. */
+  stop(): Promise<void>
+}
