@@ -1,0 +1,36 @@
+export {
+  SecureChannel,
+  SECURE_CONTENT_TYPE,
+  MAX_CONTENT_TYPE_BYTES,
+  DEFAULT_MAX_HOPS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_MAX_SEEN
+} from './channel.js'
+export type {
+  SecureChannelOptions,
+  SecureMessage,
+  SecureChannelEvents,
+  SecureChannelStats,
+  SendOptions,
+  Rejection,
+  RejectionReason,
+  Relayed
+} from './channel.js'
+export { SecureChannelError } from './errors.js'
+export type { SecureChannelErrorCode } from './errors.js'
+export {
+  sealEnvelope,
+  decodeEnvelope,
+  verifyEnvelope,
+  openEnvelope,
+  withTtl,
+  randomBytes,
+  createKeyPair,
+  createChannelKey,
+  EnvelopeDecodeError,
+  ENVELOPE_VERSION,
+  ENVELOPE_OVERHEAD_BYTES
+} from './envelope.js'
+export type { Envelope, EnvelopeHeader, SealInput, KeyPair } from './envelope.js'
+export { SeenFilter } from './seen-filter.js'

@@ -1,0 +1,147 @@
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import sodium from 'sodium-universal'
+import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import {
+  SecureChannel,
+  SECURE_CONTENT_TYPE,
+  createKeyPair,
+  type KeyPair,
+  type SecureChannelOptions,
+  type SecureMessage,
+  type Rejection,
+  type Relayed
+} from '@hypha/secure-channel'
+import { createStore, connectInProcess, connectTcp, until, collect, type Connection } from '@hypha/test-utils'
+
+export interface TestNode {
+  name: string
+  store: any
+  ephemeral: EphemeralExtension
+  channel: SecureChannel
+  keyPair: KeyPair | null
+  messages: SecureMessage[]
+  rejected: Rejection[]
+  relayed: Relayed[]
+  /** Every secure-channel frame this node's connections delivered to it, as raw bytes. */
+  frames: Uint8Array[]
+}
+
+export class Net {
+  readonly discoveryKey = b4a.alloc(32, 7)
+  readonly channelKey = b4a.alloc(32, 1)
+  private readonly cleanups: Array<() => unknown> = []
+
+  async node(
+    name: string,
+    options: Partial<Omit<SecureChannelOptions, 'ephemeral'>> & { keyless?: boolean; maxPayloadBytes?: number } = {}
+  ): Promise<TestNode> {
+    const { store } = await createStore()
+    const ephemeral = new EphemeralExtension({ discoveryKey: this.discoveryKey, maxPayloadBytes: options.maxPayloadBytes })
+    const keyPair = options.keyless ? null : (options.keyPair ?? createKeyPair())
+    const channel = new SecureChannel({
+      ...options,
+      ephemeral,
+      channelKey: options.keyless ? null : (options.channelKey ?? this.channelKey),
+      keyPair
+    })
+    const frames: Uint8Array[] = []
+    ephemeral.on('message', (m: EphemeralMessage) => {
+      if (m.contentType === SECURE_CONTENT_TYPE) frames.push(m.payload)
+    })
+    this.cleanups.push(async () => {
+      channel.close()
+      ephemeral.close()
+      await store.close()
+    })
+    return {
+      name,
+      store,
+      ephemeral,
+      channel,
+      keyPair,
+      messages: collect(channel, 'message'),
+      rejected: collect(channel, 'rejected'),
+      relayed: collect(channel, 'relayed'),
+      frames
+    }
+  }
+
+  /** Connects two nodes (replication stream + ephemeral channel) and waits until both sides are open. */
+  async connect(a: TestNode, b: TestNode, over: 'memory' | 'tcp' = 'memory'): Promise<Connection> {
+    const conn = over === 'tcp' ? await connectTcp(a.store, b.store) : connectInProcess(a.store, b.store)
+    this.cleanups.push(() => conn.destroy())
+    const pa = a.ephemeral.attach(conn.a)
+    const pb = b.ephemeral.attach(conn.b)
+    await until(() => pa.opened && pb.opened, 10_000, `${a.name}↔${b.name} to open`)
+    return conn
+  }
+
+  /**
+   * A hostile peer connected to `victim`: it speaks the ephemeral protocol directly (with a larger
+   * size limit) and returns a function that injects any bytes as a secure-channel frame.
+   */
+  async hostile(victim: TestNode): Promise<(frame: Uint8Array) => number> {
+    const { store } = await createStore()
+    const ephemeral = new EphemeralExtension({ discoveryKey: this.discoveryKey, maxPayloadBytes: 64 * 1024 })
+    const conn = connectInProcess(store, victim.store)
+    this.cleanups.push(async () => {
+      conn.destroy()
+      ephemeral.close()
+      await store.close()
+    })
+    const peer = ephemeral.attach(conn.a)
+    victim.ephemeral.attach(conn.b)
+    await until(() => peer.opened, 10_000, 'the hostile peer to connect')
+    return (frame) => ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
+  }
+
+  async destroy(): Promise<void> {
+    while (this.cleanups.length) await this.cleanups.pop()!()
+  }
+}
+
+export interface RawEnvelope {
+  ttl: number
+  version: number
+  id: Uint8Array
+  sender: Uint8Array
+  recipient: Uint8Array | null
+  timestamp: number
+  nonce: Uint8Array
+  ciphertext: Uint8Array
+}
+
+/** Builds an envelope byte by byte and signs it with any key: how an attacker with the code would. */
+export function craft(fields: RawEnvelope, signer: KeyPair, signature?: Uint8Array): Uint8Array {
+  const encodeSigned = (state: c.State) => {
+    c.uint.encode(state, fields.version)
+    c.fixed(16).encode(state, fields.id)
+    c.fixed32.encode(state, fields.sender)
+    c.uint.encode(state, fields.recipient ? 1 : 0)
+    if (fields.recipient) c.fixed32.encode(state, fields.recipient)
+    c.uint.encode(state, fields.timestamp)
+    c.fixed(24).encode(state, fields.nonce)
+    c.uint8array.encode(state, fields.ciphertext)
+  }
+  const pre = c.state()
+  c.uint.preencode(pre, fields.version)
+  c.fixed(16).preencode(pre, fields.id)
+  c.fixed32.preencode(pre, fields.sender)
+  c.uint.preencode(pre, fields.recipient ? 1 : 0)
+  if (fields.recipient) c.fixed32.preencode(pre, fields.recipient)
+  c.uint.preencode(pre, fields.timestamp)
+  c.fixed(24).preencode(pre, fields.nonce)
+  c.uint8array.preencode(pre, fields.ciphertext)
+  const signed = b4a.alloc(pre.end)
+  encodeSigned(c.state(0, signed.byteLength, signed))
+  let sig = signature
+  if (!sig) {
+    sig = b4a.alloc(64)
+    sodium.crypto_sign_detached(sig, signed, signer.secretKey)
+  }
+  return b4a.concat([b4a.from([fields.ttl]), signed, sig])
+}
+
+export const text = (s: string) => b4a.from(s)
+export const str = (u: Uint8Array) => b4a.toString(u)
