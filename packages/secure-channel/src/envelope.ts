@@ -54,9 +54,13 @@ export interface EnvelopeHeader {
   timestamp: number
 }
 
-export interface Envelope extends EnvelopeHeader {
+/** Every field of an envelope but its signature. */
+export interface EnvelopeFields extends EnvelopeHeader {
   nonce: Uint8Array
   ciphertext: Uint8Array
+}
+
+export interface Envelope extends EnvelopeFields {
   signature: Uint8Array
   /** The signed bytes (version … ciphertext), a view into the frame. */
   signed: Uint8Array
@@ -89,46 +93,68 @@ export class EnvelopeDecodeError extends Error {
 
 /** Encrypts and signs one message into a frame. */
 export function sealEnvelope(input: SealInput): Uint8Array {
-  const id = input.id ?? randomBytes(ID_BYTES)
-  const nonce = input.nonce ?? randomBytes(NONCE_BYTES)
-  const recipient = input.recipient ?? null
+  const fields: Omit<EnvelopeFields, 'ciphertext'> = {
+    ttl: input.ttl,
+    version: ENVELOPE_VERSION,
+    id: input.id ?? randomBytes(ID_BYTES),
+    sender: input.keyPair.publicKey,
+    recipient: input.recipient ?? null,
+    timestamp: input.timestamp,
+    nonce: input.nonce ?? randomBytes(NONCE_BYTES)
+  }
+  const header = encodeHeader(fields)
   const plaintext = encodePlaintext(input.contentType, input.payload)
-  const ciphertextLength = plaintext.byteLength + MAC_BYTES
+  const ciphertext = b4a.allocUnsafe(plaintext.byteLength + MAC_BYTES)
+  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, header))
+  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey }, header)
+}
 
+/**
+ * Lays out a frame from its fields and signs it with `secretKey` (or uses the given `signature`
+ * as is). No encryption: `sealEnvelope` is the way to send; this is the one place the layout is
+ * written, also for tools and tests that build frames by hand.
+ */
+export function assembleEnvelope(
+  fields: EnvelopeFields,
+  signer: { secretKey: Uint8Array } | { signature: Uint8Array },
+  header: Uint8Array = encodeHeader(fields)
+): Uint8Array {
   const state = c.state()
-  c.uint8.preencode(state, input.ttl)
-  const signedStart = state.end
-  c.uint.preencode(state, ENVELOPE_VERSION)
-  fixed16.preencode(state, id)
-  c.fixed32.preencode(state, input.keyPair.publicKey)
-  c.uint.preencode(state, recipient ? FLAG_RECIPIENT : 0)
-  if (recipient) c.fixed32.preencode(state, recipient)
-  c.uint.preencode(state, input.timestamp)
-  fixed24.preencode(state, nonce)
-  const headerEnd = state.end
-  c.uint.preencode(state, ciphertextLength)
-  const ciphertextStart = state.end
-  state.end += ciphertextLength
-  const signedEnd = state.end
-  state.end += SIGNATURE_BYTES
-
-  const frame = b4a.allocUnsafe(state.end)
+  c.uint.preencode(state, fields.ciphertext.byteLength)
+  const signedEnd = 1 + header.byteLength + state.end + fields.ciphertext.byteLength
+  const frame = b4a.allocUnsafe(signedEnd + SIGNATURE_BYTES)
+  frame[0] = fields.ttl
+  frame.set(header, 1)
   state.buffer = frame
-  c.uint8.encode(state, input.ttl)
-  c.uint.encode(state, ENVELOPE_VERSION)
-  fixed16.encode(state, id)
-  c.fixed32.encode(state, input.keyPair.publicKey)
-  c.uint.encode(state, recipient ? FLAG_RECIPIENT : 0)
-  if (recipient) c.fixed32.encode(state, recipient)
-  c.uint.encode(state, input.timestamp)
-  fixed24.encode(state, nonce)
-  c.uint.encode(state, ciphertextLength)
-
-  const header = frame.subarray(signedStart, headerEnd)
-  const boxKey = messageKey(input.channelKey, header)
-  sodium.crypto_secretbox_easy(frame.subarray(ciphertextStart, signedEnd), plaintext, nonce, boxKey)
-  sodium.crypto_sign_detached(frame.subarray(signedEnd), frame.subarray(signedStart, signedEnd), input.keyPair.secretKey)
+  state.start = 1 + header.byteLength
+  state.end = frame.byteLength
+  c.uint8array.encode(state, fields.ciphertext)
+  const signature = frame.subarray(signedEnd)
+  if ('signature' in signer) signature.set(signer.signature)
+  else sodium.crypto_sign_detached(signature, frame.subarray(1, signedEnd), signer.secretKey)
   return frame
+}
+
+/** The header bytes (version … nonce) that the box key is bound to. */
+export function encodeHeader(fields: Omit<EnvelopeFields, 'ciphertext' | 'ttl'>): Uint8Array {
+  const flags = fields.recipient ? FLAG_RECIPIENT : 0
+  const state = c.state()
+  c.uint.preencode(state, fields.version)
+  fixed16.preencode(state, fields.id)
+  c.fixed32.preencode(state, fields.sender)
+  c.uint.preencode(state, flags)
+  if (fields.recipient) c.fixed32.preencode(state, fields.recipient)
+  c.uint.preencode(state, fields.timestamp)
+  fixed24.preencode(state, fields.nonce)
+  state.buffer = b4a.allocUnsafe(state.end)
+  c.uint.encode(state, fields.version)
+  fixed16.encode(state, fields.id)
+  c.fixed32.encode(state, fields.sender)
+  c.uint.encode(state, flags)
+  if (fields.recipient) c.fixed32.encode(state, fields.recipient)
+  c.uint.encode(state, fields.timestamp)
+  fixed24.encode(state, fields.nonce)
+  return state.buffer
 }
 
 /** Parses a frame without any key. Throws {@link EnvelopeDecodeError} if it is not exactly one envelope. */

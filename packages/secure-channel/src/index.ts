@@ -21,6 +21,8 @@ export { SecureChannelError } from './errors.js'
 export type { SecureChannelErrorCode } from './errors.js'
 export {
   sealEnvelope,
+  assembleEnvelope,
+  encodeHeader,
   decodeEnvelope,
   verifyEnvelope,
   openEnvelope,
@@ -32,5 +34,5 @@ export {
   ENVELOPE_VERSION,
   ENVELOPE_OVERHEAD_BYTES
 } from './envelope.js'
-export type { Envelope, EnvelopeHeader, SealInput, KeyPair } from './envelope.js'
+export type { Envelope, EnvelopeFields, EnvelopeHeader, SealInput, KeyPair } from './envelope.js'
 export { SeenFilter } from './seen-filter.js'

@@ -1,11 +1,11 @@
-import c from 'compact-encoding'
 import b4a from 'b4a'
-import sodium from 'sodium-universal'
 import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import {
   SecureChannel,
   SECURE_CONTENT_TYPE,
+  assembleEnvelope,
   createKeyPair,
+  type EnvelopeFields,
   type KeyPair,
   type SecureChannelOptions,
   type SecureMessage,
@@ -101,46 +101,9 @@ export class Net {
   }
 }
 
-export interface RawEnvelope {
-  ttl: number
-  version: number
-  id: Uint8Array
-  sender: Uint8Array
-  recipient: Uint8Array | null
-  timestamp: number
-  nonce: Uint8Array
-  ciphertext: Uint8Array
-}
-
-/** Builds an envelope byte by byte and signs it with any key: how an attacker with the code would. */
-export function craft(fields: RawEnvelope, signer: KeyPair, signature?: Uint8Array): Uint8Array {
-  const encodeSigned = (state: c.State) => {
-    c.uint.encode(state, fields.version)
-    c.fixed(16).encode(state, fields.id)
-    c.fixed32.encode(state, fields.sender)
-    c.uint.encode(state, fields.recipient ? 1 : 0)
-    if (fields.recipient) c.fixed32.encode(state, fields.recipient)
-    c.uint.encode(state, fields.timestamp)
-    c.fixed(24).encode(state, fields.nonce)
-    c.uint8array.encode(state, fields.ciphertext)
-  }
-  const pre = c.state()
-  c.uint.preencode(pre, fields.version)
-  c.fixed(16).preencode(pre, fields.id)
-  c.fixed32.preencode(pre, fields.sender)
-  c.uint.preencode(pre, fields.recipient ? 1 : 0)
-  if (fields.recipient) c.fixed32.preencode(pre, fields.recipient)
-  c.uint.preencode(pre, fields.timestamp)
-  c.fixed(24).preencode(pre, fields.nonce)
-  c.uint8array.preencode(pre, fields.ciphertext)
-  const signed = b4a.alloc(pre.end)
-  encodeSigned(c.state(0, signed.byteLength, signed))
-  let sig = signature
-  if (!sig) {
-    sig = b4a.alloc(64)
-    sodium.crypto_sign_detached(sig, signed, signer.secretKey)
-  }
-  return b4a.concat([b4a.from([fields.ttl]), signed, sig])
+/** Builds an envelope from any fields and signs it with any key: how an attacker with the code would. */
+export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array): Uint8Array {
+  return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey })
 }
 
 export const text = (s: string) => b4a.from(s)
