@@ -36,3 +36,28 @@ export interface Transport extends Pick<EventEmitter, 'on' | 'off' | 'once'> {
   /** Stops listening and dialling and closes its connections. */
   stop(): Promise<void>
 }
+
+/**
+ * What transports need of a WebSocket: satisfied by the browser's WebSocket and by `ws`'s, so the
+ * same client code runs in both (Node 20 has no global WebSocket: pass `ws`'s).
+ * (`pause`/`resume` exist only on `ws`: used for read back-pressure when present.)
+ */
+export interface WebSocketLike {
+  binaryType: string
+  readonly readyState: number
+  readonly bufferedAmount: number
+  send(data: string | Uint8Array): void
+  close(code?: number, reason?: string): void
+  // `any` events: the browser's and ws's event classes differ, and handler properties are checked contravariantly.
+  onopen: ((event: any) => void) | null
+  onmessage: ((event: any) => void) | null
+  onerror: ((event: any) => void) | null
+  onclose: ((event: any) => void) | null
+  pause?(): void
+  resume?(): void
+  terminate?(): void
+}
+
+export interface WebSocketConstructor {
+  new (url: string): WebSocketLike
+}

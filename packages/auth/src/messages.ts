@@ -1,0 +1,169 @@
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import sodium from 'sodium-universal'
+
+/**
+ * Messages of the authorisation flow. They travel inside the secure channel (content type
+ * {@link AUTH_CONTENT_TYPE}), so they are already encrypted, signed by the sending node and
+ * deduplicated; this layer adds the binding between a request and its answers.
+ */
+export const AUTH_CONTENT_TYPE = 'hypha/auth/1'
+
+export const MAX_NODE_NAME_BYTES = 128
+export const MAX_REASON_BYTES = 256
+const REQUEST_ID_BYTES = 16
+
+export type AuthMessage = AuthRequest | AuthApprove | AuthDeny | AuthCancel
+
+/** From the new node: "add me as a writer". Re-sent unchanged while it waits. */
+export interface AuthRequest {
+  type: 'request'
+  requestId: Uint8Array
+  /** Shown to the person: "Firefox on Ubuntu 64-bit". */
+  nodeName: string
+  /** The Autobase writer key to add. */
+  writerKey: Uint8Array
+  /** Requester's clock when the request was made (ms); re-sends keep it. */
+  createdAt: number
+}
+
+/** From an authorised node: the writer was added. Bound to the exact request by its digest. */
+export interface AuthApprove {
+  type: 'approve'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+  writerKey: Uint8Array
+}
+
+/** From an authorised node: the person said no. */
+export interface AuthDeny {
+  type: 'deny'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+  reason: string
+}
+
+/** From the requester: it gave up; prompts for this request can close. */
+export interface AuthCancel {
+  type: 'cancel'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+}
+
+const TYPES = { request: 1, approve: 2, deny: 3, cancel: 4 } as const
+const fixed16 = c.fixed(REQUEST_ID_BYTES)
+const utf8 = new TextEncoder()
+
+export class AuthMessageError extends Error {
+  readonly code = 'ERR_BAD_AUTH_MESSAGE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'AuthMessageError'
+  }
+}
+
+export function encodeAuthMessage(message: AuthMessage): Uint8Array {
+  const encodeBody = (state: c.State, write: boolean) => {
+    const enc = <T>(e: c.Encoding<T>, v: T) => (write ? e.encode(state, v) : e.preencode(state, v))
+    enc(c.uint, TYPES[message.type])
+    enc(fixed16, message.requestId)
+    switch (message.type) {
+      case 'request':
+        enc(c.string, message.nodeName)
+        enc(c.fixed32, message.writerKey)
+        enc(c.uint, message.createdAt)
+        break
+      case 'approve':
+        enc(c.fixed32, message.requestDigest)
+        enc(c.fixed32, message.writerKey)
+        break
+      case 'deny':
+        enc(c.fixed32, message.requestDigest)
+        enc(c.string, message.reason)
+        break
+      case 'cancel':
+        enc(c.fixed32, message.requestDigest)
+        break
+    }
+  }
+  checkLimits(message)
+  const state = c.state()
+  encodeBody(state, false)
+  state.buffer = b4a.allocUnsafe(state.end)
+  encodeBody(state, true)
+  return state.buffer
+}
+
+/** Decodes one message; throws {@link AuthMessageError} for anything else. Never reads past `bytes`. */
+export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
+  let message: AuthMessage
+  const state = c.state(0, bytes.byteLength, bytes)
+  try {
+    const type = c.uint.decode(state)
+    const requestId = fixed16.decode(state)
+    switch (type) {
+      case TYPES.request:
+        message = {
+          type: 'request',
+          requestId,
+          nodeName: c.string.decode(state),
+          writerKey: c.fixed32.decode(state),
+          createdAt: c.uint.decode(state)
+        }
+        break
+      case TYPES.approve:
+        message = { type: 'approve', requestId, requestDigest: c.fixed32.decode(state), writerKey: c.fixed32.decode(state) }
+        break
+      case TYPES.deny:
+        message = { type: 'deny', requestId, requestDigest: c.fixed32.decode(state), reason: c.string.decode(state) }
+        break
+      case TYPES.cancel:
+        message = { type: 'cancel', requestId, requestDigest: c.fixed32.decode(state) }
+        break
+      default:
+        throw new AuthMessageError(`unknown auth message type ${type}`)
+    }
+  } catch (err) {
+    if (err instanceof AuthMessageError) throw err
+    throw new AuthMessageError('auth message is truncated or malformed')
+  }
+  if (state.start !== state.end) throw new AuthMessageError('trailing bytes after the auth message')
+  checkLimits(message)
+  return message
+}
+
+function checkLimits(message: AuthMessage): void {
+  if (message.type === 'request') {
+    const name = utf8.encode(message.nodeName)
+    if (name.byteLength === 0 || name.byteLength > MAX_NODE_NAME_BYTES) {
+      throw new AuthMessageError(`node name must be 1 to ${MAX_NODE_NAME_BYTES} bytes`)
+    }
+    if (!Number.isSafeInteger(message.createdAt)) throw new AuthMessageError('createdAt must be a safe integer')
+  }
+  if (message.type === 'deny' && utf8.encode(message.reason).byteLength > MAX_REASON_BYTES) {
+    throw new AuthMessageError(`deny reason must be at most ${MAX_REASON_BYTES} bytes`)
+  }
+}
+
+/**
+ * What answers are bound to: a hash of the request's bytes together with the key of the node that
+ * signed it, so an approval cannot be replayed for another request, another writer key or another
+ * requester (even one that reuses the request id).
+ */
+export function requestDigest(request: AuthRequest, requesterKey: Uint8Array): Uint8Array {
+  const out = b4a.allocUnsafe(32)
+  const input = b4a.concat([b4a.from('hypha/auth/request/1'), requesterKey, encodeAuthMessage(request)])
+  sodium.crypto_generichash(out, input)
+  return out
+}
+
+/**
+ * The short code both the new node and every prompt show, from the request digest: six digits
+ * ("482 193"). A person who sees a different code, or two prompts, knows a second device is asking.
+ */
+export function verificationCode(digest: Uint8Array): string {
+  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength)
+  const n = view.getUint32(0) % 1_000_000
+  const digits = n.toString().padStart(6, '0')
+  return `${digits.slice(0, 3)} ${digits.slice(3)}`
+}

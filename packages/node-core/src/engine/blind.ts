@@ -1,0 +1,104 @@
+/**
+ * The blind engine of an always-on node: it has the database key but no encryption key, so it
+ * runs no Autobase (which could only fail to decode ciphertext). It keeps whole cores downloaded
+ * and serves them: the origin's oplog from the start, and any other writer core it is told
+ * about with `seed(key)` (writer keys are in the encrypted system view, which it cannot read).
+ */
+import { EventEmitter } from 'events'
+import Corestore from 'corestore'
+import b4a from 'b4a'
+import { HyphaNodeError } from './errors.js'
+import type { Engine, EngineEntry, EngineEvents, WriterInfo } from './types.js'
+import type { StorageAdapter } from '../storage/types.js'
+
+export interface SeededCore {
+  key: Uint8Array
+  /** Length the core is known to have. */
+  length: number
+  /** Blocks held locally from the start without a gap. */
+  contiguousLength: number
+}
+
+export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
+  readonly store: any
+  readonly readable = false
+  readonly writable = false
+  readonly localWriterKey = null
+  readonly key: Uint8Array
+  private readonly cores = new Map<string, any>()
+  private opened: Promise<void> | null = null
+
+  constructor(options: { storage: StorageAdapter; databaseKey: Uint8Array }) {
+    super()
+    this.key = options.databaseKey
+    this.store = new Corestore(options.storage)
+  }
+
+  get discoveryKey(): Uint8Array {
+    return this.cores.get(b4a.toString(this.key, 'hex'))!.discoveryKey
+  }
+
+  ready(): Promise<void> {
+    if (this.opened === null) this.opened = this.seed(this.key)
+    return this.opened
+  }
+
+  /** Keeps the core with this key downloaded (all of it, and whatever is appended later). */
+  async seed(key: Uint8Array): Promise<void> {
+    const id = b4a.toString(key, 'hex')
+    if (this.cores.has(id)) return
+    const core = this.store.get({ key })
+    this.cores.set(id, core)
+    await core.ready()
+    core.on('download', () => this.emit('update'))
+    core.download({ start: 0, end: -1 })
+  }
+
+  seeded(): SeededCore[] {
+    return [...this.cores.values()].map((core) => ({
+      key: core.key,
+      length: core.length,
+      contiguousLength: core.contiguousLength
+    }))
+  }
+
+  /** @internal The raw (encrypted) block as stored: for tests that check nothing is readable. */
+  async rawBlock(key: Uint8Array, index: number): Promise<Uint8Array | null> {
+    const core = this.cores.get(b4a.toString(key, 'hex'))
+    if (!core) return null
+    return core.get(index, { wait: false, valueEncoding: 'binary' })
+  }
+
+  async close(): Promise<void> {
+    await this.store.close()
+  }
+
+  async update(): Promise<void> {
+    await Promise.all([...this.cores.values()].map((core) => core.update({ wait: true }).catch(() => false)))
+  }
+
+  async append(): Promise<void> {
+    throw new HyphaNodeError('ERR_NOT_WRITABLE', 'an always-on node never writes to the database')
+  }
+
+  get(): Promise<Uint8Array | null> {
+    return Promise.reject(notReadable())
+  }
+
+  // eslint-disable-next-line require-yield
+  async *range(): AsyncIterable<EngineEntry> {
+    throw notReadable()
+  }
+
+  async writers(): Promise<WriterInfo[]> {
+    throw notReadable()
+  }
+
+  async isWriter(): Promise<boolean> {
+    throw notReadable()
+  }
+}
+
+function notReadable(): HyphaNodeError {
+  return new HyphaNodeError('ERR_NOT_READABLE', 'an always-on node holds no encryption key: it cannot read the data')
+}

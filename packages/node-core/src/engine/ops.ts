@@ -1,0 +1,126 @@
+/**
+ * The oplog format: what one Autobase node (one block of a writer's core) holds.
+ *
+ *   uint version (= 1) ‖ uint type ‖ fields
+ *   put           1   key: uint8array, value: uint8array (tagged, see VALUE_*)
+ *   del           2   key: uint8array
+ *   add-writer    3   key: fixed32, flags: uint (bit 0: indexer)
+ *   remove-writer 4   key: fixed32
+ *
+ * Anyone who is (or was) a writer can put any bytes in the log, so decoding is strict and throws
+ * on anything unexpected; apply skips what does not decode.
+ */
+import c from 'compact-encoding'
+
+export const OP_VERSION = 1
+export const MAX_KEY_BYTES = 4096
+export const MAX_VALUE_BYTES = 4 * 1024 * 1024
+
+/** First byte of a stored value: how to give it back. */
+export const VALUE_BYTES = 0
+export const VALUE_STRING = 1
+
+export type Op =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array }
+  | { type: 'add-writer'; key: Uint8Array; indexer: boolean }
+  | { type: 'remove-writer'; key: Uint8Array }
+
+const TYPES = { put: 1, del: 2, 'add-writer': 3, 'remove-writer': 4 } as const
+
+export class MalformedOpError extends Error {
+  override name = 'MalformedOpError'
+}
+
+export function encodeOp(op: Op): Uint8Array {
+  const state = c.state()
+  const enc = (pre: boolean) => {
+    const run = <T>(e: c.Encoding<T>, v: T) => (pre ? e.preencode(state, v) : e.encode(state, v))
+    run(c.uint, OP_VERSION)
+    run(c.uint, TYPES[op.type])
+    switch (op.type) {
+      case 'put':
+        run(c.uint8array, op.key)
+        run(c.uint8array, op.value)
+        break
+      case 'del':
+        run(c.uint8array, op.key)
+        break
+      case 'add-writer':
+        run(c.fixed32, op.key)
+        run(c.uint, op.indexer ? 1 : 0)
+        break
+      case 'remove-writer':
+        run(c.fixed32, op.key)
+        break
+    }
+  }
+  enc(true)
+  state.buffer = new Uint8Array(state.end)
+  enc(false)
+  return state.buffer
+}
+
+export function decodeOp(bytes: unknown): Op {
+  if (!(bytes instanceof Uint8Array)) throw new MalformedOpError('not bytes')
+  const state = c.state(0, bytes.byteLength, bytes)
+  let op: Op
+  try {
+    const version = c.uint.decode(state)
+    if (version !== OP_VERSION) throw new MalformedOpError(`unknown op version ${version}`)
+    const type = c.uint.decode(state)
+    switch (type) {
+      case TYPES.put: {
+        const key = c.uint8array.decode(state)
+        const value = c.uint8array.decode(state)
+        checkKey(key)
+        checkValue(value)
+        op = { type: 'put', key, value }
+        break
+      }
+      case TYPES.del: {
+        const key = c.uint8array.decode(state)
+        checkKey(key)
+        op = { type: 'del', key }
+        break
+      }
+      case TYPES['add-writer']: {
+        const key = c.fixed32.decode(state)
+        const flags = c.uint.decode(state)
+        if (flags > 1) throw new MalformedOpError('unknown add-writer flags')
+        op = { type: 'add-writer', key, indexer: flags === 1 }
+        break
+      }
+      case TYPES['remove-writer']:
+        op = { type: 'remove-writer', key: c.fixed32.decode(state) }
+        break
+      default:
+        throw new MalformedOpError(`unknown op type ${type}`)
+    }
+  } catch (err) {
+    if (err instanceof MalformedOpError) throw err
+    throw new MalformedOpError('truncated or malformed op', { cause: err })
+  }
+  if (state.start !== state.end) throw new MalformedOpError('trailing bytes after op')
+  return op
+}
+
+export function checkKey(key: Uint8Array): void {
+  if (key.byteLength === 0 || key.byteLength > MAX_KEY_BYTES) {
+    throw new MalformedOpError(`key must be 1 to ${MAX_KEY_BYTES} bytes`)
+  }
+}
+
+export function checkValue(value: Uint8Array): void {
+  if (value.byteLength < 1 || value.byteLength > MAX_VALUE_BYTES + 1) {
+    throw new MalformedOpError('value out of bounds')
+  }
+  if (value[0] !== VALUE_BYTES && value[0] !== VALUE_STRING) throw new MalformedOpError('unknown value tag')
+  if (value[0] === VALUE_STRING) {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(value.subarray(1))
+    } catch {
+      throw new MalformedOpError('string value is not valid UTF-8')
+    }
+  }
+}

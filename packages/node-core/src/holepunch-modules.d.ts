@@ -1,0 +1,138 @@
+// Minimal types for the untyped Holepunch modules node-core uses (only what it calls; checked
+// against autobase 6.5.13, hyperbee 2.26.5, random-access-file 4.1.2, random-access-storage 3.0.2).
+
+declare module 'autobase' {
+  import { EventEmitter } from 'events'
+
+  namespace Autobase {
+    interface ApplyNode {
+      /** The writer's oplog core. */
+      from: { key: Uint8Array }
+      /** Length of the writer's core including this node (its index is length - 1). */
+      length: number
+      value: unknown
+      indexed: boolean
+    }
+    interface Options<V> {
+      open?: (store: any, base: Autobase<V>) => V
+      apply?: (nodes: ApplyNode[], view: V, host: Autobase<V>) => Promise<void>
+      close?: (view: V) => Promise<void>
+      valueEncoding?: unknown
+      keyPair?: { publicKey: Uint8Array; secretKey: Uint8Array }
+      encryptionKey?: Uint8Array | null
+      ackInterval?: number
+      ackThreshold?: number
+    }
+  }
+
+  class Autobase<V = any> extends EventEmitter {
+    constructor(store: unknown, bootstrap: Uint8Array | null, options?: Autobase.Options<V>)
+    readonly key: Uint8Array
+    readonly discoveryKey: Uint8Array
+    readonly local: { key: Uint8Array; length: number }
+    readonly view: V
+    readonly writable: boolean
+    readonly isIndexer: boolean
+    readonly opened: boolean
+    readonly closed: boolean
+    readonly closing: Promise<void> | null
+    ready(): Promise<void>
+    close(): Promise<void>
+    update(): Promise<void>
+    append(value: unknown): Promise<void>
+    /** Only inside apply. */
+    addWriter(key: Uint8Array, opts?: { indexer?: boolean }): Promise<void>
+    /** Only inside apply; throws for the last indexer (check `removeable` first). */
+    removeWriter(key: Uint8Array): Promise<void>
+    removeable(key: Uint8Array): boolean
+  }
+  export = Autobase
+}
+
+declare module 'hyperbee' {
+  namespace Hyperbee {
+    interface Entry {
+      seq: number
+      key: Uint8Array
+      value: Uint8Array
+    }
+    interface Range {
+      gt?: Uint8Array
+      gte?: Uint8Array
+      lt?: Uint8Array
+      lte?: Uint8Array
+      limit?: number
+      reverse?: boolean
+    }
+    interface Batch {
+      get(key: Uint8Array): Promise<Entry | null>
+      put(key: Uint8Array, value: Uint8Array): Promise<void>
+      del(key: Uint8Array): Promise<void>
+      flush(): Promise<void>
+      close(): Promise<void>
+    }
+  }
+  class Hyperbee {
+    constructor(core: unknown, opts?: { keyEncoding?: string; valueEncoding?: string; extension?: boolean })
+    readonly version: number
+    ready(): Promise<void>
+    close(): Promise<void>
+    get(key: Uint8Array, opts?: { update?: boolean; wait?: boolean }): Promise<Hyperbee.Entry | null>
+    batch(opts?: { update?: boolean }): Hyperbee.Batch
+    createReadStream(range?: Hyperbee.Range, opts?: { update?: boolean }): AsyncIterable<Hyperbee.Entry>
+  }
+  export = Hyperbee
+}
+
+declare module 'random-access-file' {
+  class RandomAccessFile {
+    constructor(
+      filename: string,
+      opts?: { directory?: string; lock?: boolean; sparse?: boolean; truncate?: boolean; writable?: boolean }
+    )
+  }
+  export = RandomAccessFile
+}
+
+declare module 'random-access-storage' {
+  import { EventEmitter } from 'events'
+  namespace RandomAccessStorage {
+    interface Request {
+      offset: number
+      size: number
+      data: Uint8Array | null
+      callback(err: Error | null, value?: unknown): void
+    }
+  }
+  class RandomAccessStorage extends EventEmitter {
+    constructor(opts?: { createAlways?: boolean })
+    readonly opened: boolean
+    readonly closed: boolean
+    readonly unlinked: boolean
+    readonly writing: boolean
+    readonly readable: boolean
+    readonly writable: boolean
+    readonly deletable: boolean
+    readonly truncatable: boolean
+    readonly statable: boolean
+    // Implementations override these (request-based, call req.callback when done).
+    protected _open(req: RandomAccessStorage.Request): void
+    protected _openReadonly(req: RandomAccessStorage.Request): void
+    protected _read(req: RandomAccessStorage.Request): void
+    protected _write(req: RandomAccessStorage.Request): void
+    protected _del(req: RandomAccessStorage.Request): void
+    protected _truncate(req: RandomAccessStorage.Request): void
+    protected _stat(req: RandomAccessStorage.Request): void
+    protected _close(req: RandomAccessStorage.Request): void
+    protected _unlink(req: RandomAccessStorage.Request): void
+    read(offset: number, size: number, cb: (err: Error | null, data?: Uint8Array) => void): void
+    write(offset: number, data: Uint8Array, cb?: (err: Error | null) => void): void
+    del(offset: number, size: number, cb?: (err: Error | null) => void): void
+    truncate(offset: number, cb?: (err: Error | null) => void): void
+    stat(cb: (err: Error | null, st?: { size: number }) => void): void
+    open(cb?: (err: Error | null) => void): void
+    close(cb?: (err: Error | null) => void): void
+    unlink(cb?: (err: Error | null) => void): void
+  }
+  export = RandomAccessStorage
+}

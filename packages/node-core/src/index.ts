@@ -1,0 +1,76 @@
+export {
+  HyphaNode,
+  deriveDatabaseKey,
+  deriveWriterKey,
+  type Role,
+  type Key,
+  type Value,
+  type HyphaNodeOptions,
+  type FullNodeOptions,
+  type AlwaysOnNodeOptions,
+  type BatchOp,
+  type Range,
+  type Entry,
+  type Writer,
+  type NodeConnection,
+  type HyphaNodeEvents
+} from './node.js'
+export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
+export type { InvalidOp } from './engine/types.js'
+export type { SeededCore } from './engine/blind.js'
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/ops.js'
+export {
+  deriveRootSecret,
+  deriveSubkey,
+  deriveOriginKeyPair,
+  deriveChannelKey,
+  deriveEncryptionKey,
+  deriveWriterKeyPair,
+  deriveNoiseKeyPair,
+  deriveNodeKeys,
+  generatePassphrase,
+  passphraseEntropyBits,
+  normaliseName,
+  normalisePassphrase,
+  saltFor,
+  WORDLIST,
+  DEFAULT_PASSPHRASE_WORDS,
+  DEFAULT_KDF_PARAMS,
+  CONTEXTS,
+  ROOT_SECRET_BYTES,
+  SALT_BYTES,
+  type KeyPair,
+  type KdfParams,
+  type NodeKeys
+} from './keys.js'
+export { memoryStorage } from './storage/memory.js'
+export { idbStorage, type IdbStorageOptions } from './storage/idb.js'
+export type { StorageAdapter, StorageFunction } from './storage/types.js'
+export type {
+  Transport,
+  TransportContext,
+  ConnectionInfo,
+  SecretStream,
+  WebSocketLike,
+  WebSocketConstructor
+} from './transports/types.js'
+export {
+  webSocketClient,
+  webSocketServer,
+  WebSocketStream
+} from './transports/websocket.js'
+export {
+  webRtcTransport,
+  WebRtcTransport,
+  WebRtcError,
+  nodeDatachannelWrtc,
+  type WebRtcTransportOptions,
+  type WrtcImplementation
+} from './transports/webrtc.js'
+export {
+  TransportError,
+  DEFAULT_RECONNECT,
+  type TransportErrorCode,
+  type ReconnectOptions,
+  type SecretStreamOptions
+} from './transports/stream-transport.js'

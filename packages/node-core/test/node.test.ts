@@ -1,0 +1,350 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest'
+import { EventEmitter } from 'events'
+import b4a from 'b4a'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { nextEvent, collect } from '@hypha/test-utils'
+import {
+  HyphaNode,
+  HyphaNodeError,
+  deriveDatabaseKey,
+  deriveWriterKey,
+  type InvalidOp,
+  type Transport,
+  type TransportContext,
+  type NodeConnection
+} from '../src/index.js'
+import { encodeOp } from '../src/engine/ops.js'
+import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+
+let root: Uint8Array
+beforeAll(async () => {
+  root = await rootSecret()
+})
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+async function node(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
+  const n = new HyphaNode(options)
+  cleanups.push(() => n.close())
+  await n.ready()
+  return n
+}
+
+function link(x: HyphaNode, y: HyphaNode) {
+  const disconnect = connect(x, y)
+  cleanups.push(disconnect)
+  return disconnect
+}
+
+async function expectCode(p: Promise<unknown>, code: string) {
+  const err = await p.then(() => null, (e: unknown) => e)
+  expect(err).toBeInstanceOf(HyphaNodeError)
+  expect((err as HyphaNodeError).code).toBe(code)
+}
+
+const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
+
+describe('an origin node', () => {
+  it('creates the database at the key derived from the root secret, and is its first writer', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    expect(hex(origin.key)).toBe(hex(deriveDatabaseKey(root)))
+    // The origin's writer core is the database (Autobase bootstrap) core.
+    expect(hex(origin.writerKey)).toBe(hex(origin.key))
+    expect(origin.writable).toBe(true)
+    expect(origin.readable).toBe(true)
+    expect(await origin.writers()).toEqual([{ key: origin.key, origin: true, indexer: true }])
+    expect(await origin.isWriter(origin.key)).toBe(true)
+    expect(await origin.isWriter(new Uint8Array(32))).toBe(false)
+  })
+
+  it('puts, gets and deletes strings and bytes, and gives each back as its own type', async () => {
+    const db = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const updates = collect(db, 'update')
+    await db.put('greeting', 'hello ☃')
+    await db.put(b4a.from([0xff, 0x00]), new Uint8Array([1, 2, 3]))
+    await db.put('empty', '')
+    expect(await db.get('greeting')).toBe('hello ☃')
+    const bytes = await db.get(b4a.from([0xff, 0x00]))
+    expect(bytes).toBeInstanceOf(Uint8Array)
+    expect([...(bytes as Uint8Array)]).toEqual([1, 2, 3])
+    expect(await db.get('empty')).toBe('')
+    expect(await db.get('missing')).toBeNull()
+    await db.del('greeting')
+    expect(await db.get('greeting')).toBeNull()
+    expect(updates.length).toBeGreaterThan(0)
+
+    await expectCode(db.put('', 'x'), 'ERR_INVALID_ARGUMENT')
+    await expectCode(db.put('k', 42 as unknown as string), 'ERR_INVALID_ARGUMENT')
+    await expectCode(db.batch([{ type: 'nope' as 'put', key: 'k' }]), 'ERR_INVALID_ARGUMENT')
+  })
+
+  it('applies a batch as one append and lists ranges in key order', async () => {
+    const db = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const ops = ['e', 'a', 'c', 'b', 'd'].map((k) => ({ type: 'put' as const, key: k, value: k.toUpperCase() }))
+    await db.batch([...ops, { type: 'del', key: 'c' }])
+    const keys = (entries: { key: string }[]) => entries.map((e) => e.key)
+    expect(keys(await db.list())).toEqual(['a', 'b', 'd', 'e'])
+    expect((await db.list())[0]).toEqual({ key: 'a', keyBytes: b4a.from('a'), value: 'A' })
+    expect(keys(await db.list({ gt: 'a', lt: 'e' }))).toEqual(['b', 'd'])
+    expect(keys(await db.list({ gte: 'b', lte: 'e' }))).toEqual(['b', 'd', 'e'])
+    expect(keys(await db.list({ reverse: true, limit: 2 }))).toEqual(['e', 'd'])
+    const streamed: string[] = []
+    for await (const entry of db.entries({ gte: 'd' })) streamed.push(entry.key)
+    expect(streamed).toEqual(['d', 'e'])
+    // Membership records share the view but never show up as data.
+    await db.addWriter(deriveWriterKey(root, 'x'))
+    expect(keys(await db.list())).toEqual(['a', 'b', 'd', 'e'])
+  })
+
+  it('starts its transports with a context in ready() and stops them in close()', async () => {
+    const other = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const transport = new LoopbackTransport(other)
+    const origin = new HyphaNode({ role: 'origin', rootSecret: root, name: 'laptop', transports: [transport] })
+    cleanups.push(() => origin.close())
+    const connected = nextEvent<[NodeConnection]>(origin, 'connection')
+    await origin.ready()
+    expect(transport.context).not.toBeNull()
+    expect(hex(transport.context!.discoveryKey)).toBe(hex(origin.discoveryKey))
+    expect(hex(transport.context!.keyPair.publicKey)).toBe(hex(origin.noiseKeyPair.publicKey))
+    const [conn] = await connected
+    expect(conn.info.transport).toBe('loopback')
+    expect(origin.peerCount).toBe(1)
+    await origin.put('via', 'transport')
+    await eventually(async () => (await other.get('via')) === 'transport', 'replication over the transport')
+    await origin.close()
+    expect(transport.stopped).toBe(true)
+    await expectCode(origin.get('via'), 'ERR_CLOSED')
+  })
+})
+
+describe('two full nodes', () => {
+  it('replicate over Noise streams; a read-only node becomes writable once added', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    expect(hex(phone.key)).toBe(hex(origin.key))
+    expect(phone.writable).toBe(false)
+    // Any node with the root secret can compute another node's writer key from its name alone.
+    expect(hex(phone.writerKey)).toBe(hex(deriveWriterKey(root, 'phone')))
+    await expectCode(phone.put('k', 'v'), 'ERR_NOT_WRITABLE')
+
+    const connections = collect<NodeConnection>(origin, 'connection')
+    const disconnections = collect<NodeConnection>(origin, 'disconnection')
+    const disconnect = link(origin, phone)
+    expect(connections).toHaveLength(1)
+    expect(origin.peerCount).toBe(1)
+
+    await origin.put('from-origin', '1')
+    await eventually(async () => (await phone.get('from-origin')) === '1', 'origin data on phone')
+
+    const becameWritable = nextEvent<[boolean]>(phone, 'writable')
+    await origin.addWriter(phone.writerKey!)
+    expect(await becameWritable).toEqual([true])
+    expect(phone.writable).toBe(true)
+    await phone.put('from-phone', '2')
+    await eventually(async () => (await origin.get('from-phone')) === '2', 'phone data on origin')
+
+    const writers = await origin.writers()
+    expect(writers.map((w) => hex(w.key)).sort()).toEqual([hex(origin.key), hex(phone.writerKey)].sort())
+    expect(await phone.isWriter(phone.writerKey!)).toBe(true)
+
+    disconnect()
+    await eventually(() => disconnections.length === 1, 'disconnection event')
+    expect(origin.peerCount).toBe(0)
+  })
+
+  it('re-creates the same local writer from the same passphrase and node name', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const first = await node({ role: 'read-only', rootSecret: root, name: 'tablet' })
+    const other = await node({ role: 'read-only', rootSecret: root, name: 'desktop' })
+    expect(hex(other.writerKey)).not.toBe(hex(first.writerKey))
+    const disconnect = link(origin, first)
+    await origin.addWriter(first.writerKey!)
+    await eventually(() => first.writable, 'first tablet writable')
+    disconnect()
+    await first.close()
+
+    // A new device (fresh storage), same passphrase and name: same writer, already authorised.
+    const again = await node({ role: 'read-only', rootSecret: await rootSecret(), name: 'Tablet' })
+    expect(hex(again.writerKey)).toBe(hex(first.writerKey))
+    expect(again.writable).toBe(false)
+    link(origin, again)
+    await eventually(() => again.writable, 're-created tablet writable without a new add-writer')
+    expect(await again.isWriter(again.writerKey!)).toBe(true)
+  })
+
+  it("never applies a removed writer's later ops, on any node", async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const disconnect = link(origin, phone)
+    await origin.addWriter(phone.writerKey!)
+    await eventually(() => phone.writable, 'phone writable')
+    await phone.put('before', 'kept')
+    await eventually(async () => (await origin.get('before')) === 'kept', 'phone op on origin')
+
+    // The phone is offline when it is removed, and keeps writing.
+    disconnect()
+    await origin.removeWriter(phone.writerKey!)
+    expect(await origin.isWriter(phone.writerKey!)).toBe(false)
+    await phone.put('after', 'dropped')
+    expect(await phone.get('after')).toBe('dropped') // applied optimistically while offline
+
+    const lostWrite = nextEvent<[boolean]>(phone, 'writable', (w) => w === false)
+    link(origin, phone)
+    await lostWrite
+    await eventually(async () => (await phone.get('after')) === null, 'phone drops its own late op')
+    await phone.update()
+    await origin.update()
+    expect(await origin.get('after')).toBeNull()
+    expect(await origin.get('before')).toBe('kept')
+    expect(await phone.get('before')).toBe('kept')
+    expect(phone.writable).toBe(false)
+    expect((await origin.writers()).map((w) => hex(w.key))).toEqual([hex(origin.key)])
+    await expectCode(phone.put('again', 'x'), 'ERR_NOT_WRITABLE')
+  })
+
+  it('skips malformed ops and membership ops that cannot apply, without stopping', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    link(origin, phone)
+    const reported = collect<InvalidOp>(origin, 'invalid-op')
+    const reportedOnPhone = collect<InvalidOp>(phone, 'invalid-op')
+
+    const good = encodeOp({ type: 'put', key: b4a.from('good'), value: b4a.from([1, ...b4a.from('yes')]) })
+    const garbage = [
+      new Uint8Array(0), // empty
+      b4a.from([1]), // version only
+      b4a.from([2, 1, 1, 0x61, 1, 1]), // unknown version
+      b4a.from([1, 9]), // unknown type
+      b4a.concat([good, b4a.from([0])]), // trailing byte
+      encodeOp({ type: 'put', key: b4a.from('k'), value: b4a.from([7, 1]) }), // unknown value tag
+      encodeOp({ type: 'put', key: b4a.from('k'), value: b4a.from([1, 0xff, 0xfe]) }), // invalid UTF-8
+      encodeOp({ type: 'put', key: new Uint8Array(0), value: b4a.from([0]) }), // empty key
+      encodeOp({ type: 'add-writer', key: new Uint8Array(32), indexer: false }).subarray(0, 10) // truncated key
+    ]
+    await origin._appendRaw([garbage[0]!, good, ...garbage.slice(1)])
+    expect(await origin.get('good')).toBe('yes')
+    const malformedSeqs = (list: InvalidOp[]) =>
+      [...new Set(list.filter((r) => r.reason === 'malformed').map((r) => r.seq))].sort((x, y) => x - y)
+    // Blocks 0 (empty) and 2..9 are garbage, block 1 is the good put.
+    expect(malformedSeqs(reported)).toEqual([0, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(reported.every((r) => hex(r.writer) === hex(origin.key))).toBe(true)
+
+    // Removing the only indexer would stop Autobase: it is refused and reported instead.
+    await origin.removeWriter(origin.key)
+    await origin.removeWriter(new Uint8Array(32).fill(9))
+    expect(reported.map((r) => r.reason)).toEqual(expect.arrayContaining(['last-indexer', 'not-a-member']))
+    expect(origin.writable).toBe(true)
+    expect(origin.invalidOps).toBeGreaterThanOrEqual(garbage.length + 2)
+
+    await origin.put('still', 'working')
+    await eventually(async () => (await phone.get('still')) === 'working', 'phone applies past the bad ops')
+    expect(await phone.get('good')).toBe('yes')
+    // An empty block reaches a remote node as an Autobase ack (null value): apply never sees it.
+    expect(malformedSeqs(reportedOnPhone)).toEqual([2, 3, 4, 5, 6, 7, 8, 9])
+  })
+
+  it('carries ephemeral messages on the same connections', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    expect(hex(origin.ephemeral.discoveryKey)).toBe(hex(origin.discoveryKey))
+    const opened = Promise.all([nextEvent(origin.ephemeral, 'peer-open'), nextEvent(phone.ephemeral, 'peer-open')])
+    link(origin, phone)
+    await opened
+    const got = nextEvent<[{ payload: Uint8Array; contentType: string }]>(phone.ephemeral, 'message')
+    expect(origin.ephemeral.broadcast(b4a.from('ping'), { contentType: 'text/plain' })).toBe(1)
+    const [msg] = await got
+    expect(b4a.toString(msg.payload)).toBe('ping')
+    expect(msg.contentType).toBe('text/plain')
+  })
+})
+
+describe('an always-on node', () => {
+  it('replicates and relays ciphertext it cannot read', async () => {
+    const secret = 'top secret value 0123456789'
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    await origin.batch([
+      { type: 'put', key: 'secret', value: secret },
+      { type: 'put', key: 'other', value: 'plain words here' }
+    ])
+    const blind = await node({ role: 'always-on', databaseKey: deriveDatabaseKey(root) })
+    expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
+    expect(blind.readable).toBe(false)
+    expect(blind.writable).toBe(false)
+    expect(blind.channelKey).toBeNull()
+    expect(blind.writerKey).toBeNull()
+
+    const disconnectOrigin = link(origin, blind)
+    const localLength = (origin._engine as any).base.local.length as number
+    expect(localLength).toBeGreaterThanOrEqual(2)
+    await eventually(() => blind.seeded()[0]!.contiguousLength >= localLength, 'always-on holds the origin core')
+
+    // What it stores is ciphertext: the plaintext the origin reads from the same block is absent.
+    const originBlocks: Uint8Array[] = []
+    const blindBlocks: Uint8Array[] = []
+    for (let i = 0; i < localLength; i++) {
+      originBlocks.push(await (origin._engine as any).base.local.get(i, { valueEncoding: 'binary' }))
+      blindBlocks.push((await (blind._engine as any).rawBlock(blind.key, i))!)
+    }
+    expect(originBlocks.some((b) => b4a.toString(b).includes(secret))).toBe(true)
+    expect(blindBlocks.every((b) => b instanceof Uint8Array && b.byteLength > 0)).toBe(true)
+    expect(blindBlocks.some((b) => b4a.toString(b).includes(secret))).toBe(false)
+    expect(blindBlocks.map(hex)).not.toEqual(originBlocks.map(hex))
+    await expectCode(blind.get('secret'), 'ERR_NOT_READABLE')
+    await expectCode(blind.list(), 'ERR_NOT_READABLE')
+    await expectCode(blind.put('x', 'y'), 'ERR_NOT_WRITABLE')
+
+    // With the origin gone, a new device gets the data from the always-on node alone.
+    disconnectOrigin()
+    await origin.close()
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    link(blind, phone)
+    await eventually(async () => (await phone.get('secret')) === secret, 'data relayed by the always-on node')
+  })
+
+  it('seeds other writer cores it is told about', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const blind = await node({ role: 'always-on', databaseKey: origin.key })
+    link(origin, phone)
+    await origin.addWriter(phone.writerKey!)
+    await eventually(() => phone.writable, 'phone writable')
+    await phone.put('from-phone', 'via always-on')
+    await blind.seed(phone.writerKey!)
+    link(phone, blind)
+    await eventually(
+      () => blind.seeded().some((c) => hex(c.key) === hex(phone.writerKey) && c.contiguousLength >= 1),
+      "always-on holds the phone's core"
+    )
+    expect(() => origin.seeded()).toThrow(HyphaNodeError)
+  })
+})
+
+/** A minimal real transport: connects to one other node in-process with the context's key pair. */
+class LoopbackTransport extends EventEmitter implements Transport {
+  readonly name = 'loopback'
+  context: TransportContext | null = null
+  stopped = false
+  private streams: NoiseSecretStream[] = []
+
+  constructor(private readonly remote: HyphaNode) {
+    super()
+  }
+
+  async start(context: TransportContext): Promise<void> {
+    this.context = context
+    const a = new NoiseSecretStream(true, undefined, { keyPair: context.keyPair })
+    const b = new NoiseSecretStream(false, undefined, { keyPair: this.remote.noiseKeyPair })
+    a.rawStream.pipe(b.rawStream).pipe(a.rawStream)
+    this.streams.push(a, b)
+    context.onConnection(a, { transport: this.name, isInitiator: true })
+    this.remote.addConnection(b, { transport: this.name, isInitiator: false })
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const s of this.streams) s.destroy()
+  }
+}
