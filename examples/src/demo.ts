@@ -1,119 +1,109 @@
-// The Hypha demo, as far as the project has come: two nodes of one person exchange end-to-end
-// encrypted ephemeral messages through an always-on relay that cannot read them, over real TCP
-// connections on 127.0.0.1 that also replicate the database.
-import net from 'node:net'
-import { once } from 'node:events'
+// The Hypha demo: the whole flow on the embedded defaults (memory storage, loopback transports).
+// A laptop signs up, a browser-like device signs in with the same passphrase, asks to be
+// authorised over the end-to-end encrypted channel, the laptop approves, and both write to one
+// database — every message relayed by an always-on node that can read none of it.
 import b4a from 'b4a'
-import Corestore from 'corestore'
-import RAM from 'random-access-memory'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import { WebSocket } from 'ws'
 import {
-  SecureChannel,
-  SECURE_CONTENT_TYPE,
-  createChannelKey,
-  createKeyPair,
-  decodeEnvelope,
-  type SecureMessage
-} from '@hypha/secure-channel'
+  HyphaNode,
+  deriveDatabaseKey,
+  deriveRootSecret,
+  webSocketClient,
+  webSocketServer,
+  type KdfParams
+} from '@hypha/node-core'
+import { tcpClient, tcpServer } from '@hypha/node-core/native'
+import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
+import type { EphemeralMessage } from '@hypha/ephemeral-ext'
+import { signIn, signUp } from '@hypha/auth'
+
+const PERSON = 'ada@example.com'
+// Real Argon2id cost unless HYPHA_DEMO_FAST_KDF is set (the test of this demo sets it).
+const KDF: Partial<KdfParams> | undefined = process.env.HYPHA_DEMO_FAST_KDF ? { iterations: 1, memoryKiB: 64 } : undefined
 
 const short = (key: Uint8Array) => b4a.toString(key, 'hex').slice(0, 8)
-const step = (n: number, text: string) => console.log(`\n${n}. ${text}`)
-
-interface DemoNode {
-  name: string
-  store: any
-  core: any
-  ephemeral: EphemeralExtension
-  channel: SecureChannel
-}
-
-async function createNode(name: string, dbKey: Uint8Array | null, channelKey: Uint8Array | null): Promise<DemoNode> {
-  const store = new Corestore(RAM.reusable())
-  const core = dbKey ? store.get({ key: dbKey }) : store.get({ name: 'db' })
-  await core.ready()
-  const ephemeral = new EphemeralExtension({ discoveryKey: core.discoveryKey })
-  const channel = new SecureChannel({ ephemeral, channelKey, keyPair: channelKey ? createKeyPair() : null })
-  return { name, store, core, ephemeral, channel }
-}
-
-const sockets: net.Socket[] = []
-
-/** Replicates the store over a Noise-encrypted TCP socket and opens the ephemeral channel on it. */
-function attach(node: DemoNode, socket: net.Socket, isInitiator: boolean) {
-  sockets.push(socket)
-  const stream = node.store.replicate(new NoiseSecretStream(isInitiator, socket))
-  stream.on('error', () => {}) // a closing peer is not the demo's concern
-  return node.ephemeral.attach(stream)
-}
+let stepNumber = 0
+const step = (text: string) => console.log(`\n${++stepNumber}. ${text}`)
+const show = (text: string) => console.log(`   ${text}`)
 
 async function main() {
-  step(1, 'The always-on relay starts a TCP server on 127.0.0.1. It knows the database key, not the channel key.')
-  const channelKey = createChannelKey() // later issues derive it from the passphrase
-  const origin = await createNode('laptop', null, channelKey) // creates the database
-  const relay = await createNode('always-on', origin.core.key, null)
-  relay.core.download({ start: 0, end: -1 }) // an always-on node keeps a full copy, live
-  const server = net.createServer((socket) => attach(relay, socket, false))
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  console.log(`   relay listening on 127.0.0.1:${port}; can decrypt: ${relay.channel.canDecrypt}`)
-  relay.channel.on('relayed', (r) => {
-    console.log(`   [relay] forwarded ${r.bytes} bytes from ${short(r.sender)} to ${r.peers} peer(s), ${r.ttl} hops left`)
+  step('Sign up on the laptop: it becomes the origin node and gets a generated passphrase.')
+  const started = Date.now()
+  const laptop = await signUp({ name: PERSON, nodeName: 'Laptop', kdf: KDF })
+  const passphrase = laptop.passphrase!
+  show(`passphrase: "${passphrase}" (derived keys in ${Date.now() - started} ms, Argon2id)`)
+  show(`database key ${short(laptop.node.key)}, writable: ${laptop.writable}`)
+  await laptop.node.put('shopping/1', 'oat milk')
+  show('laptop wrote shopping/1 = "oat milk"')
+
+  step('Start the always-on node (TCP + WebSocket on 127.0.0.1) with the database key only.')
+  const tcp = tcpServer({ port: 0 })
+  const ws = webSocketServer({ port: 0 })
+  // Only the public database key: derived here for the demo, copied from the laptop in real life.
+  const rootSecret = await deriveRootSecret(passphrase, PERSON, KDF)
+  const alwaysOn = new HyphaNode({ role: 'always-on', databaseKey: deriveDatabaseKey(rootSecret), transports: [tcp, ws] })
+  await alwaysOn.ready()
+  show(`TCP on 127.0.0.1:${tcp.port}, WebSocket on ws://127.0.0.1:${ws.port}; can decrypt: ${alwaysOn.channel.canDecrypt}`)
+  alwaysOn.channel.on('relayed', (r) => show(`[always-on] relayed ${r.bytes} bytes from ${short(r.sender)} (content unreadable)`))
+  const relayed: Uint8Array[] = []
+  alwaysOn.ephemeral.on('message', (m: EphemeralMessage) => {
+    if (m.contentType === SECURE_CONTENT_TYPE) relayed.push(m.payload)
   })
-  const relayFrames: Uint8Array[] = []
-  relay.ephemeral.on('message', (m: EphemeralMessage) => {
-    if (m.contentType === SECURE_CONTENT_TYPE) relayFrames.push(m.payload)
+  // The laptop dials it: any Transport can be started by hand with the node's context.
+  const laptopDial = tcpClient({ port: tcp.port! })
+  await laptopDial.start({
+    discoveryKey: laptop.node.discoveryKey,
+    keyPair: laptop.node.noiseKeyPair,
+    onConnection: laptop.node.addConnection
   })
 
-  step(2, 'Two nodes of the same person (a laptop and a phone) dial the relay; they have no connection to each other.')
-  const phone = await createNode('phone', origin.core.key, channelKey)
-  const peers = [origin, phone].map((node) => attach(node, net.connect(port, '127.0.0.1'), true))
-  while (!peers.every((p) => p.opened) || relay.ephemeral.peers.length < 2) await new Promise((r) => setTimeout(r, 10))
-  console.log(`   laptop ${short(origin.channel.publicKey!)} and phone ${short(phone.channel.publicKey!)} connected`)
-
-  step(3, 'The laptop writes to the database; the phone replicates it through the relay.')
-  await origin.core.append(b4a.from('first entry'))
-  console.log(`   phone reads block 0: "${b4a.toString(await phone.core.get(0))}"`)
-
-  step(4, 'Encrypted ephemeral messages both ways, through the relay.')
-  const delivered = (node: DemoNode) =>
-    new Promise<SecureMessage>((resolve) => node.channel.once('message', resolve))
-  const atPhone = delivered(phone)
-  origin.channel.send(b4a.from('Authorise node "Phone"? (a later issue makes this a real request)'), {
-    contentType: 'text/plain'
+  step('Sign in on "Firefox on Ubuntu 64-bit" with the same passphrase: it finds the database, read-only.')
+  const firefox = await signIn({
+    passphrase,
+    name: PERSON,
+    nodeName: 'Firefox on Ubuntu 64-bit',
+    kdf: KDF,
+    transports: [webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })]
   })
-  const m1 = await atPhone
-  console.log(`   [phone] from ${short(m1.sender)}: ${b4a.toString(m1.payload)}`)
-  const atLaptop = delivered(origin)
-  phone.channel.send(b4a.from('Hello laptop, phone here'), { contentType: 'text/plain' })
-  const m2 = await atLaptop
-  console.log(`   [laptop] from ${short(m2.sender)}: ${b4a.toString(m2.payload)}`)
+  await waitFor(async () => (await firefox.node.get('shopping/1')) !== null)
+  show(`firefox reads shopping/1 = "${await firefox.node.get('shopping/1')}", writable: ${firefox.writable}`)
 
-  step(5, 'What the relay saw: envelopes whose headers it can parse and whose content it cannot open.')
-  for (const frame of relayFrames) {
-    const envelope = decodeEnvelope(frame)
-    console.log(
-      `   ${frame.byteLength} bytes, sender ${short(envelope.sender)}, ciphertext ${b4a.toString(envelope.ciphertext, 'hex').slice(0, 24)}…`
-    )
+  step('Firefox asks to be authorised, over the encrypted channel through the always-on node.')
+  laptop.on('authorisation-request', async (prompt) => {
+    show(`[laptop] Authorise node "${prompt.nodeName}"?  code ${prompt.code}  [Authorise] [Deny]`)
+    show('[laptop] the person compares the code and clicks Authorise')
+    await prompt.approve()
+  })
+  const request = firefox.requestAuthorisation({ retryMs: 500 })
+  show(`[firefox] waiting for approval; this device shows code ${request.code}`)
+  await request.done
+  show(`[firefox] writable: ${firefox.writable}`)
+
+  step('Both write; each sees the other’s entries.')
+  await firefox.node.put('shopping/2', 'coffee beans')
+  await waitFor(async () => (await laptop.node.get('shopping/2')) !== null)
+  for (const entry of await laptop.node.list({ gte: 'shopping/', lt: 'shopping0' })) {
+    show(`[laptop] ${entry.key} = "${entry.value}"`)
   }
-  const plaintextLeaked = relayFrames.some((f) => b4a.toString(f, 'latin1').includes('Hello laptop'))
-  console.log(`   plaintext visible to the relay: ${plaintextLeaked}; messages it decrypted: ${relay.channel.stats.delivered}`)
 
-  step(6, 'A replayed envelope is refused.')
-  const rejected = new Promise<string>((resolve) => phone.channel.once('rejected', (r) => resolve(r.reason)))
-  relay.ephemeral.broadcast(relayFrames[0]!, { contentType: SECURE_CONTENT_TYPE })
-  console.log(`   phone rejected the replay: ${await rejected}`)
+  step('What the always-on node saw.')
+  const leaked = relayed.some((frame) => b4a.toString(frame, 'latin1').includes('Firefox'))
+  show(`${relayed.length} envelopes relayed, ${alwaysOn.channel.stats.delivered} decrypted, device name visible: ${leaked}`)
+  show(`its copy of the database is ciphertext: readable: ${alwaysOn.readable}`)
 
-  for (const node of [origin, phone, relay]) {
-    node.channel.close()
-    node.ephemeral.close()
-    await node.store.close()
+  await laptopDial.stop()
+  await Promise.all([firefox.close(), laptop.close()])
+  await alwaysOn.close()
+  console.log('\nDone.')
+  if (leaked) process.exitCode = 1
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000) {
+  const start = Date.now()
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) throw new Error('the demo timed out')
+    await new Promise((r) => setTimeout(r, 20))
   }
-  for (const socket of sockets) socket.destroy()
-  server.close()
-  console.log('\nDone: the relay forwarded every message and could read none.')
-  if (plaintextLeaked) process.exitCode = 1
 }
 
 main().catch((err) => {

@@ -89,10 +89,14 @@ export function collect<T = any>(emitter: { on: Function }, event: string): T[] 
   return seen
 }
 
-/** Waits until `condition()` is true, polling; rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/** Waits until `condition()` (sync or async) is true, polling; rejects after `timeoutMs`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition'
+): Promise<void> {
   const start = Date.now()
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 5))
   }
@@ -101,4 +105,25 @@ export async function until(condition: () => boolean, timeoutMs = 10_000, what =
 /** Lets already-queued I/O and timers run, so "nothing arrived" assertions are meaningful. */
 export function settle(ms = 50): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Anything that takes encrypted connections the way a HyphaNode does. */
+export interface ConnectableNode {
+  noiseKeyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
+  addConnection(stream: any, info: { transport: string; isInitiator: boolean }): void
+}
+
+/** Connects two nodes with real Noise streams over an in-process pipe; returns a disconnect. */
+export function connectNodes(x: ConnectableNode, y: ConnectableNode): () => void {
+  const a = new NoiseSecretStream(true, undefined, { keyPair: x.noiseKeyPair })
+  const b = new NoiseSecretStream(false, undefined, { keyPair: y.noiseKeyPair })
+  a.rawStream.pipe(b.rawStream).pipe(a.rawStream)
+  a.on('error', () => {})
+  b.on('error', () => {})
+  x.addConnection(a, { transport: 'in-process', isInitiator: true })
+  y.addConnection(b, { transport: 'in-process', isInitiator: false })
+  return () => {
+    a.destroy()
+    b.destroy()
+  }
 }

@@ -18,6 +18,15 @@ export {
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'
 export type { SeededCore } from './engine/blind.js'
+export {
+  SEED_CONTENT_TYPE,
+  MAX_ANNOUNCED_KEYS,
+  DEFAULT_MAX_SEEDED_CORES,
+  SeedError,
+  encodeSeedAnnouncement,
+  decodeSeedAnnouncement,
+  type SeedErrorCode
+} from './seed-announce.js'
 export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/ops.js'
 export {
   deriveRootSecret,

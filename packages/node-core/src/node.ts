@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension, type EphemeralPeer } from '@hypha/ephemeral-ext'
+import { EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
 import { AutobaseEngine, databaseKeyFromOriginPublicKey, discoveryKeyOf } from './engine/autobase.js'
 import { BlindEngine, type SeededCore } from './engine/blind.js'
@@ -9,6 +9,14 @@ import { HyphaNodeError } from './engine/errors.js'
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING, type Op } from './engine/ops.js'
 import type { Engine, InvalidOp, WriterInfo } from './engine/types.js'
 import { deriveNodeKeys, deriveOriginKeyPair, deriveWriterKeyPair, type KeyPair } from './keys.js'
+import {
+  DEFAULT_MAX_SEEDED_CORES,
+  MAX_ANNOUNCED_KEYS,
+  SEED_CONTENT_TYPE,
+  SeedError,
+  decodeSeedAnnouncement,
+  encodeSeedAnnouncement
+} from './seed-announce.js'
 import { memoryStorage } from './storage/memory.js'
 import type { StorageAdapter } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport, TransportContext } from './transports/types.js'
@@ -42,6 +50,8 @@ export interface AlwaysOnNodeOptions extends CommonOptions {
   databaseKey: Uint8Array
   /** Noise key pair for transports. Default: a random one (pass one to keep the same identity). */
   noiseKeyPair?: KeyPair
+  /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
+  maxSeededCores?: number
 }
 
 export type HyphaNodeOptions = FullNodeOptions | AlwaysOnNodeOptions
@@ -92,6 +102,12 @@ export interface HyphaNodeEvents {
   'invalid-op': [op: InvalidOp]
   connection: [connection: NodeConnection]
   disconnection: [connection: NodeConnection]
+  /** Always-on: it now keeps this core (announced by a peer, or given to `seed`). */
+  seeded: [key: Uint8Array]
+  /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */
+  'seed-refused': [key: Uint8Array, error: unknown]
+  /** Always-on: a peer's seed announcement did not decode; it was ignored. */
+  'bad-announcement': [error: SeedError, peer: EphemeralPeer]
   /** A transport reported an error; the node keeps running. */
   'transport-error': [error: unknown, transport: Transport]
   /** The engine failed (storage error): the database is closed. */
@@ -141,6 +157,10 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private readonly started: Transport[] = []
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
+  /** Writer keys last broadcast in a seed announcement (hex, joined), to announce only changes. */
+  private announced = ''
+  private announcing = false
+  private announceAgain = false
 
   constructor(options: HyphaNodeOptions) {
     super()
@@ -150,11 +170,15 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
     if (options.role === 'always-on') {
       checkKey32(options.databaseKey, 'databaseKey')
+      const maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
+      if (!Number.isInteger(maxSeededCores) || maxSeededCores < 1) {
+        throw invalid('maxSeededCores must be a positive integer')
+      }
       this.role = 'always-on'
       this.key = options.databaseKey
       this.noiseKeyPair = options.noiseKeyPair ?? NoiseSecretStream.keyPair()
       this.channelKey = null
-      this.engine = new BlindEngine({ storage, databaseKey: options.databaseKey })
+      this.engine = new BlindEngine({ storage, databaseKey: options.databaseKey, maxSeededCores })
     } else if (options.role === 'origin' || options.role === 'read-only') {
       const keys = deriveNodeKeys(options.rootSecret, options.name)
       this.role = options.role
@@ -182,6 +206,13 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     })
     this.engine.on('update', () => this.emit('update'))
     this.engine.on('writable', (w) => this.emit('writable', w))
+    if (this.engine instanceof BlindEngine) {
+      this.ephemeral.on('message', this.onSeedMessage)
+    } else {
+      // Tell every new peer which writer cores exist, and every peer when that changes.
+      this.ephemeral.on('peer-open', (peer) => void this.announceTo(peer))
+      this.engine.on('update', () => this.announceChanges())
+    }
     this.engine.on('invalid-op', (op) => this.emit('invalid-op', op))
     this.engine.on('error', (err) => this.emit('error', err))
   }
@@ -368,13 +399,95 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.engine.isWriter(writerKey)
   }
 
+  // ---- seed announcements ----
+
+  /** Full nodes: the current writer keys, as announcements of at most MAX_ANNOUNCED_KEYS keys each. */
+  private async announcements(): Promise<{ id: string; payloads: Uint8Array[] }> {
+    const keys = (await this.engine.writers()).map((w) => w.key)
+    const payloads: Uint8Array[] = []
+    for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
+      payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS)))
+    }
+    return { id: keys.map((k) => b4a.toString(k, 'hex')).join(','), payloads }
+  }
+
+  private async announceTo(peer: EphemeralPeer): Promise<void> {
+    try {
+      await this.ready()
+      const { payloads } = await this.announcements()
+      if (this.closing || !peer.opened) return
+      for (const payload of payloads) this.ephemeral.send(peer, payload, { contentType: SEED_CONTENT_TYPE })
+    } catch {
+      // Closing, or the peer went away meanwhile: it gets the list again when it reconnects.
+    }
+  }
+
+  /** Broadcasts the writer keys if they changed; coalesces the bursts of 'update' events. */
+  private announceChanges(): void {
+    if (this.announcing) {
+      this.announceAgain = true
+      return
+    }
+    this.announcing = true
+    void (async () => {
+      do {
+        this.announceAgain = false
+        try {
+          if (this.closing) break
+          await this.ready()
+          const { id, payloads } = await this.announcements()
+          if (id === this.announced || this.closing) continue
+          this.announced = id
+          for (const payload of payloads) this.ephemeral.broadcast(payload, { contentType: SEED_CONTENT_TYPE })
+        } catch {
+          // The view could not be read (closing, or a storage failure the engine reports as 'error').
+        }
+      } while (this.announceAgain)
+      // Cleared in the same tick as the last check, so no request falls between the two.
+      this.announcing = false
+    })()
+  }
+
+  /** Always-on: keep every announced core it does not have yet, up to maxSeededCores. */
+  private readonly onSeedMessage = ({ peer, contentType, payload }: EphemeralMessage): void => {
+    if (contentType !== SEED_CONTENT_TYPE || this.closing) return
+    let keys: Uint8Array[]
+    try {
+      keys = decodeSeedAnnouncement(payload)
+    } catch (err) {
+      this.emit('bad-announcement', err as SeedError, peer)
+      return
+    }
+    const blind = this.blind()
+    for (const key of keys) {
+      if (blind.has(key)) continue
+      void this.seedAnnounced(blind, key)
+    }
+  }
+
+  private async seedAnnounced(blind: BlindEngine, key: Uint8Array): Promise<void> {
+    let added: boolean
+    try {
+      await this.ready()
+      added = await blind.seed(key)
+    } catch (err) {
+      if (!this.closing) this.emit('seed-refused', key, err)
+      return
+    }
+    if (added) this.emit('seeded', key)
+  }
+
   // ---- always-on ----
 
-  /** Always-on only: also keep the core with this key (e.g. another writer's) downloaded and served. */
+  /**
+   * Always-on only: also keep the core with this key (e.g. another writer's) downloaded and served.
+   * Peers announce writer cores by themselves; this is for cores nobody connected announces.
+   * Throws `SeedError` `ERR_SEED_LIMIT` when `maxSeededCores` are kept already.
+   */
   async seed(coreKey: Uint8Array): Promise<void> {
     checkKey32(coreKey, 'coreKey')
     await this.readyForUse()
-    await this.blind().seed(coreKey)
+    if (await this.blind().seed(coreKey)) this.emit('seeded', coreKey)
   }
 
   /** Always-on only: the cores it keeps, with how much of each it holds. */

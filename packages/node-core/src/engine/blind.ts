@@ -2,12 +2,14 @@
  * The blind engine of an always-on node: it has the database key but no encryption key, so it
  * runs no Autobase (which could only fail to decode ciphertext). It keeps whole cores downloaded
  * and serves them: the origin's oplog from the start, and any other writer core it is told
- * about with `seed(key)` (writer keys are in the encrypted system view, which it cannot read).
+ * about, by a peer's seed announcement or `seed(key)` (writer keys are in the encrypted system
+ * view, which it cannot read). Anyone who connects can announce keys, so the count is bounded.
  */
 import { EventEmitter } from 'events'
 import Corestore from 'corestore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
+import { DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
 import type { Engine, EngineEntry, EngineEvents, WriterInfo } from './types.js'
 import type { StorageAdapter } from '../storage/types.js'
 
@@ -25,12 +27,15 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly writable = false
   readonly localWriterKey = null
   readonly key: Uint8Array
+  /** Most cores kept, the origin's included. */
+  readonly maxSeededCores: number
   private readonly cores = new Map<string, any>()
   private opened: Promise<void> | null = null
 
-  constructor(options: { storage: StorageAdapter; databaseKey: Uint8Array }) {
+  constructor(options: { storage: StorageAdapter; databaseKey: Uint8Array; maxSeededCores?: number }) {
     super()
     this.key = options.databaseKey
+    this.maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
     this.store = new Corestore(options.storage)
   }
 
@@ -39,19 +44,37 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   ready(): Promise<void> {
-    if (this.opened === null) this.opened = this.seed(this.key)
+    if (this.opened === null) this.opened = this.seed(this.key).then(() => undefined)
     return this.opened
   }
 
-  /** Keeps the core with this key downloaded (all of it, and whatever is appended later). */
-  async seed(key: Uint8Array): Promise<void> {
+  /** Whether this core is kept (or being opened). */
+  has(key: Uint8Array): boolean {
+    return this.cores.has(b4a.toString(key, 'hex'))
+  }
+
+  /**
+   * Keeps the core with this key downloaded (all of it, and whatever is appended later).
+   * Resolves false if it was kept already; throws `SeedError` `ERR_SEED_LIMIT` past `maxSeededCores`.
+   */
+  async seed(key: Uint8Array): Promise<boolean> {
     const id = b4a.toString(key, 'hex')
-    if (this.cores.has(id)) return
+    if (this.cores.has(id)) return false
+    if (this.cores.size >= this.maxSeededCores) {
+      throw new SeedError('ERR_SEED_LIMIT', `already seeding the maximum of ${this.maxSeededCores} cores`)
+    }
     const core = this.store.get({ key })
+    // Counted before the await, so concurrent announcements cannot overshoot the bound.
     this.cores.set(id, core)
-    await core.ready()
+    try {
+      await core.ready()
+    } catch (err) {
+      this.cores.delete(id)
+      throw err
+    }
     core.on('download', () => this.emit('update'))
     core.download({ start: 0, end: -1 })
+    return true
   }
 
   seeded(): SeededCore[] {

@@ -1,0 +1,75 @@
+import { describe, it, expect } from 'vitest'
+import b4a from 'b4a'
+import {
+  encodeAuthMessage,
+  decodeAuthMessage,
+  requestDigest,
+  verificationCode,
+  AuthMessageError,
+  type AuthRequest,
+  type AuthMessage
+} from '@hypha/auth'
+
+const request: AuthRequest = {
+  type: 'request',
+  requestId: b4a.alloc(16, 1),
+  nodeName: 'Firefox on Ubuntu 64-bit',
+  writerKey: b4a.alloc(32, 2),
+  createdAt: 1_764_000_000_000
+}
+
+describe('auth messages', () => {
+  it('round-trip every type', () => {
+    const digest = b4a.alloc(32, 3)
+    const messages: AuthMessage[] = [
+      request,
+      { type: 'approve', requestId: request.requestId, requestDigest: digest, writerKey: request.writerKey },
+      { type: 'deny', requestId: request.requestId, requestDigest: digest, reason: 'not my device' },
+      { type: 'cancel', requestId: request.requestId, requestDigest: digest }
+    ]
+    for (const m of messages) expect(decodeAuthMessage(encodeAuthMessage(m))).toEqual(m)
+  })
+
+  it('rejects truncated, trailing, unknown, empty and over-limit messages with AuthMessageError', () => {
+    const bytes = encodeAuthMessage(request)
+    const bad = [
+      bytes.subarray(0, bytes.byteLength - 1),
+      b4a.concat([bytes, b4a.from([0])]),
+      b4a.concat([b4a.from([9]), bytes.subarray(1)]),
+      new Uint8Array(0),
+      encodeAuthMessage({ ...request, nodeName: 'x' }).map((b, i, a) => (i === 17 ? 0 : b)) // empty name
+    ]
+    for (const frame of bad) expect(() => decodeAuthMessage(frame)).toThrow(AuthMessageError)
+    expect(() => encodeAuthMessage({ ...request, nodeName: 'x'.repeat(129) })).toThrow(AuthMessageError)
+    expect(() => encodeAuthMessage({ ...request, nodeName: '' })).toThrow(AuthMessageError)
+  })
+
+  it('survives 5,000 random frames from a fixed seed: each decodes or throws AuthMessageError', () => {
+    let seed = 7
+    const rand = () => ((seed = (Math.imul(seed, 48271) + 11) >>> 0) / 2 ** 32)
+    let rejected = 0
+    for (let i = 0; i < 5000; i++) {
+      const frame = new Uint8Array(Math.floor(rand() * 120))
+      for (let j = 0; j < frame.length; j++) frame[j] = Math.floor(rand() * 256)
+      if (frame.length > 0) frame[0] = 1 + (i % 4) // reach every decoder branch
+      try {
+        decodeAuthMessage(frame)
+      } catch (err) {
+        expect(err).toBeInstanceOf(AuthMessageError)
+        rejected++
+      }
+    }
+    expect(rejected).toBeGreaterThan(4500)
+  })
+
+  it('binds answers to the request and its requester; both sides derive the same six-digit code', () => {
+    const requester = b4a.alloc(32, 4)
+    const digest = requestDigest(request, requester)
+    expect(requestDigest(request, requester)).toEqual(digest)
+    expect(requestDigest(request, b4a.alloc(32, 5))).not.toEqual(digest)
+    expect(requestDigest({ ...request, writerKey: b4a.alloc(32, 6) }, requester)).not.toEqual(digest)
+    expect(requestDigest({ ...request, nodeName: 'Other' }, requester)).not.toEqual(digest)
+    expect(verificationCode(digest)).toMatch(/^\d{3} \d{3}$/)
+    expect(verificationCode(digest)).toBe(verificationCode(requestDigest(request, requester)))
+  })
+})

@@ -1,0 +1,148 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest'
+import { WebSocket } from 'ws'
+import * as datachannel from 'node-datachannel/polyfill'
+import b4a from 'b4a'
+import createTestnet from 'hyperdht/testnet'
+import { nextEvent } from '@hypha/test-utils'
+import { HyphaNode, webSocketClient, webSocketServer, webRtcTransport, nodeDatachannelWrtc, type Transport } from '../src/index.js'
+import { tcpServer, tcpClient, signallingServer, hyperswarmTransport } from '../src/native.js'
+import { candidateAddress, signalCandidates, type Signal } from '../src/transports/webrtc.js'
+import type { SecureMessage } from '@hypha/secure-channel'
+import { rootSecret, eventually } from './fixtures/helpers.js'
+
+// Two real nodes (origin + read-only from one root secret) on each transport, everything on
+// 127.0.0.1: servers bind there, WebRTC binds ICE there and passes only 127.0.0.1 candidates, the
+// Hyperswarm DHTs (and the testnet) are bound there.
+
+const only127 = (candidate: string): boolean => candidateAddress(candidate) === '127.0.0.1'
+const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  // Reverse order: nodes (and their transports) before the servers and DHTs they use.
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+let root: Uint8Array
+beforeAll(async () => {
+  root = await rootSecret()
+})
+
+/** How to give two nodes one transport: the origin's transports first, then the read-only node's. */
+interface TransportCase {
+  name: string
+  setup(): Promise<{
+    origin(): Transport[]
+    /** Called after the origin started (its servers have their ports). */
+    readOnly(originTransports: Transport[]): Transport[]
+    /** Checks only loopback was used, beyond each connection's remote address. */
+    check?(): void
+  }>
+}
+
+const cases: TransportCase[] = [
+  {
+    name: 'tcp',
+    async setup() {
+      return {
+        origin: () => [tcpServer({ port: 0, host: '127.0.0.1' })],
+        readOnly: ([server]) => [tcpClient({ port: (server as ReturnType<typeof tcpServer>).port!, host: '127.0.0.1' })]
+      }
+    }
+  },
+  {
+    name: 'websocket',
+    async setup() {
+      return {
+        origin: () => [webSocketServer({ port: 0, host: '127.0.0.1' })],
+        readOnly: ([server]) => [
+          webSocketClient({ url: `ws://127.0.0.1:${(server as ReturnType<typeof webSocketServer>).port}`, WebSocket: WebSocket as any })
+        ]
+      }
+    }
+  },
+  {
+    name: 'webrtc',
+    async setup() {
+      const signalling = await signallingServer({ port: 0, host: '127.0.0.1' })
+      cleanups.push(() => signalling.close())
+      const candidates: string[] = []
+      signalling.on('relay', (relayed) => candidates.push(...signalCandidates(relayed.signal as Signal)))
+      const transport = () =>
+        webRtcTransport({ signallingUrl: signalling.url, wrtc, WebSocket: WebSocket as any, candidateFilter: only127 })
+      return {
+        origin: () => [transport()],
+        readOnly: () => [transport()],
+        check() {
+          expect(candidates.length).toBeGreaterThan(0)
+          expect(candidates.map(candidateAddress)).toEqual(candidates.map(() => '127.0.0.1'))
+        }
+      }
+    }
+  },
+  {
+    name: 'hyperswarm',
+    async setup() {
+      const testnet = await createTestnet(3, { host: '127.0.0.1' })
+      cleanups.push(() => testnet.destroy())
+      const transport = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+      return { origin: () => [transport()], readOnly: () => [transport()] }
+    }
+  }
+]
+
+async function startNode(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
+  const node = new HyphaNode(options)
+  cleanups.push(() => node.close())
+  await node.ready()
+  return node
+}
+
+const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
+const text = (s: string) => b4a.from(s)
+
+describe.each(cases)('two real nodes over $name', { timeout: 60_000 }, ({ name, setup }) => {
+  it('replicate both ways once the read-only node is added, and exchange secure-channel messages', async () => {
+    const transports = await setup()
+    const origin = await startNode({ role: 'origin', rootSecret: root, name: 'laptop', transports: transports.origin() })
+    await origin.put('from/origin', 'hello')
+    const phone = await startNode({
+      role: 'read-only',
+      rootSecret: root,
+      name: 'phone',
+      transports: transports.readOnly([...origin.transports])
+    })
+
+    // Data the origin wrote reaches the read-only node over this transport.
+    await eventually(async () => (await phone.get('from/origin')) === 'hello', `origin data over ${name}`, 30_000)
+    expect(phone.writable).toBe(false)
+
+    // The read-only node becomes a writer; what it writes reaches the origin.
+    await origin.addWriter(phone.writerKey!)
+    await eventually(() => phone.writable, `phone writable over ${name}`, 30_000)
+    await phone.put('from/phone', 'hi back')
+    await eventually(async () => (await origin.get('from/phone')) === 'hi back', `phone data over ${name}`, 30_000)
+
+    // The only connection is this transport's, between these two nodes, on loopback.
+    for (const [self, other] of [[origin, phone], [phone, origin]] as const) {
+      expect(self.connections.map((c) => c.info.transport)).toEqual([name])
+      expect(self.connections.map((c) => hex(c.stream.remotePublicKey))).toEqual([hex(other.noiseKeyPair.publicKey)])
+      for (const { info } of self.connections) expect(info.remote).toMatch(/^(ws:\/\/)?127\.0\.0\.1:\d+/)
+    }
+    transports.check?.()
+
+    // Secure-channel messages, both ways, from the verified sender.
+    await eventually(() => origin.ephemeral.peers.length === 1 && phone.ephemeral.peers.length === 1, 'ephemeral open')
+    const atPhone = nextEvent<[SecureMessage]>(phone.channel, 'message')
+    expect(origin.channel.send(text('ping'), { contentType: 'text/plain' }).peers).toBe(1)
+    const [ping] = await atPhone
+    expect(b4a.toString(ping.payload)).toBe('ping')
+    expect(hex(ping.sender)).toBe(hex(origin.noiseKeyPair.publicKey))
+
+    const atOrigin = nextEvent<[SecureMessage]>(origin.channel, 'message')
+    phone.channel.send(text('pong'))
+    const [pong] = await atOrigin
+    expect(b4a.toString(pong.payload)).toBe('pong')
+    expect(hex(pong.sender)).toBe(hex(phone.noiseKeyPair.publicKey))
+  })
+})
