@@ -328,6 +328,8 @@ export class AuthorisationRequest {
   private retry: ReturnType<typeof setInterval> | null = null
   private timeout: ReturnType<typeof setTimeout> | null = null
   private readonly onWritable = () => this.checkWritable()
+  // A new connection may lead to an approver: send at once rather than at the next retry.
+  private readonly onPeerOpen = () => this.account.send(this.request)
 
   /** @internal */
   constructor(
@@ -351,6 +353,7 @@ export class AuthorisationRequest {
       options.timeoutMs
     )
     this.retry = setInterval(() => this.account.send(this.request), options.retryMs)
+    account.node.ephemeral.on('peer-open', this.onPeerOpen)
     this.account.send(this.request)
   }
 
@@ -388,6 +391,7 @@ export class AuthorisationRequest {
     if (this.timeout) clearTimeout(this.timeout)
     this.account.node.off('writable', this.onWritable)
     this.account.node.off('update', this.onWritable)
+    this.account.node.ephemeral.off('peer-open', this.onPeerOpen)
   }
 }
 

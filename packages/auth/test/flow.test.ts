@@ -269,6 +269,47 @@ describe('refusals', () => {
   })
 })
 
+describe('replays and forgeries', () => {
+  it('a replayed request envelope is rejected and shows no second prompt', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone')
+    link(laptop, phone)
+    const frames: Uint8Array[] = []
+    laptop.node.ephemeral.on('message', (m: EphemeralMessage) => {
+      if (m.contentType === SECURE_CONTENT_TYPE) frames.push(m.payload)
+    })
+    const prompts = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
+    const request = phone.requestAuthorisation({ retryMs: 60_000 }) // no retries: sent when the connection opens
+    await until(() => prompts.length === 1)
+    prompts[0]!.deny()
+    await expect(request.done).rejects.toMatchObject({ code: 'ERR_DENIED' })
+
+    const captured = [...frames]
+    expect(captured.length).toBeGreaterThan(0)
+    const rejected = collect<{ reason: string }>(laptop.node.channel, 'rejected')
+    for (const frame of captured) phone.node.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
+    await until(() => rejected.length === captured.length)
+    expect(rejected.every((r) => r.reason === 'duplicate')).toBe(true)
+    await settle(100)
+    expect(prompts).toHaveLength(1)
+  })
+
+  it('an answer bound to another request does not settle this one', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone')
+    link(laptop, phone)
+    const prompted = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await prompted
+    // A deny with this request's id but another digest (another request, or another requester).
+    laptop.send({ type: 'deny', requestId: request.requestId, requestDigest: b4a.alloc(32, 9), reason: 'forged' })
+    await settle(200)
+    await prompt.approve()
+    await request.done // approved, not denied by the forged answer
+    expect(phone.writable).toBe(true)
+  })
+})
+
 describe('faults', () => {
   it('the relay restarts mid-request and the request still completes', async () => {
     const first = tcpServer({ port: 0 })

@@ -59,6 +59,9 @@ export type ReplicationStream = object
 export class EphemeralPeer {
   /** @internal */ channel: Protomux.Channel | null = null
   /** @internal */ message: Protomux.Message<Uint8Array> | null = null
+  // Own flag: Protomux sets `channel.opened` only after onopen returns, and listeners of
+  // `peer-open` must be able to send right away.
+  /** @internal */ isOpen = false
 
   /** @internal */
   constructor(/** @internal */ readonly muxer: Protomux) {}
@@ -69,7 +72,7 @@ export class EphemeralPeer {
   }
 
   get opened(): boolean {
-    return this.channel !== null && this.channel.opened && !this.channel.closed
+    return this.channel !== null && this.isOpen && !this.channel.closed
   }
 }
 
@@ -147,10 +150,14 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
       id: this.discoveryKey,
       onopen: () => {
         wasOpened = true
+        if (peer.channel === channel) peer.isOpen = true
         this.emit('peer-open', peer)
       },
       onclose: () => {
-        if (peer.channel === channel) peer.channel = peer.message = null
+        if (peer.channel === channel) {
+          peer.channel = peer.message = null
+          peer.isOpen = false
+        }
         if (wasOpened) this.emit('peer-close', peer)
       }
     })

@@ -185,6 +185,18 @@ describe('scoping and joining', () => {
     expect(b4a.toString((await got)[0].payload)).toBe('late')
   })
 
+  it('a peer-open listener can send at once', async () => {
+    const [A, B] = await stores(2)
+    const conn = track(connectInProcess(A!.store, B!.store))
+    const ea = ext(A!.core.discoveryKey)
+    const eb = ext(A!.core.discoveryKey)
+    ea.on('peer-open', (peer) => ea.send(peer, text('hello on open')))
+    const got = nextEvent<[EphemeralMessage]>(eb, 'message')
+    ea.attach(conn.a)
+    eb.attach(conn.b)
+    expect(b4a.toString((await got)[0].payload)).toBe('hello on open')
+  })
+
   it('attaching the same connection twice gives the same peer', async () => {
     const [A, B] = await stores(2)
     const conn = track(connectInProcess(A!.store, B!.store))
