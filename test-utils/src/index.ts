@@ -127,3 +127,24 @@ export function connectNodes(x: ConnectableNode, y: ConnectableNode): () => void
     b.destroy()
   }
 }
+
+/**
+ * A list of clean-ups run in reverse order after each test: pass vitest's `afterEach`.
+ * Push a clean-up as soon as something is opened, so a failing test still closes it.
+ */
+export function cleanupsAfterEach(afterEach: (fn: () => Promise<void>) => void): Array<() => unknown> {
+  const list: Array<() => unknown> = []
+  afterEach(async () => {
+    while (list.length) await list.pop()!()
+  })
+  return list
+}
+
+/** A free TCP port on 127.0.0.1, for a server that must come back on the same port. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as net.AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}

@@ -6,17 +6,14 @@ import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
 import { signUp, signIn, AUTH_CONTENT_TYPE, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { connectNodes, until, settle, collect } from '@hypha/test-utils'
+import { connectNodes, until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
 
 // Cheap Argon2id: the KDF itself is tested at full cost in @hypha/node-core.
 const KDF = { iterations: 1, memoryKiB: 64 }
 const PERSON = 'ada@example.com'
 const PASSPHRASE = 'correct horse battery staple hypha test'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 async function origin(transports: Transport[] = [], nodeName = 'Laptop') {
   const account = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName, kdf: KDF, transports })

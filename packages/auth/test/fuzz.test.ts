@@ -14,7 +14,7 @@ import {
   type Account,
   type AuthMessageError
 } from '@hypha/auth'
-import { createStore, connectNodes, until, settle, collect } from '@hypha/test-utils'
+import { createStore, connectNodes, until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
 
 // Bad input at every layer, from a hostile peer on a real connection to a real node with a real
 // database: random, truncated, oversized and bit-flipped frames. Nothing may crash or reject
@@ -26,10 +26,7 @@ const PERSON = 'fuzz@example.com'
 const PASSPHRASE = 'fuzzing passphrase for hypha'
 const N = Number(process.env.FUZZ_CASES ?? 1500)
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 function rng(seed: number) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)

@@ -18,13 +18,9 @@ import {
   collect,
   until,
   settle,
-  type Connection
-} from '@hypha/test-utils'
+  type Connection, cleanupsAfterEach } from '@hypha/test-utils'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 async function stores(n: number) {
   const made = []

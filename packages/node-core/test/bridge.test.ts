@@ -2,33 +2,25 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { WebSocket } from 'ws'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
-import { collect, nextEvent } from '@hypha/test-utils'
+import { collect, nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
 import type { Relayed, SecureMessage } from '@hypha/secure-channel'
-import { HyphaNode, deriveDatabaseKey, webSocketClient, webSocketServer } from '../src/index.js'
+import { HyphaNode, deriveDatabaseKey, webSocketClient, webSocketServer, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, hyperswarmTransport } from '../src/native.js'
-import { rootSecret, eventually } from './fixtures/helpers.js'
+import { rootSecret, eventually, startNode as startNodeWith } from './fixtures/helpers.js'
 
 // An always-on node bridging three transports, everything on 127.0.0.1: the origin dials its TCP
 // server, a phone its WebSocket server, a tablet meets it on a Hyperswarm testnet. No full node
 // has a transport in common with another, so everything between them goes through the always-on
 // node, which holds no key: it stores ciphertext and relays sealed envelopes.
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 let root: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
 })
 
-async function startNode(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
 
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 const DEADLINE = 30_000

@@ -1,20 +1,17 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import net, { type AddressInfo } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { HyphaNode, deriveDatabaseKey, memoryStorage, type Entry, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, fileStorage } from '../src/native.js'
-import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
+import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
 
 // Faults that must lose nothing: partitions, a node restarted from disk in the middle of a sync,
 // the always-on relay killed and restarted in the middle of replication. Real nodes, real storage,
 // real TCP on 127.0.0.1.
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 let root: Uint8Array
 beforeAll(async () => {
@@ -24,12 +21,7 @@ beforeAll(async () => {
 const HOST = '127.0.0.1'
 const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
 
-async function start(options: HyphaNodeOptions): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const start = (options: HyphaNodeOptions) => startNode(options, cleanups)
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'hypha-faults-'))
@@ -37,13 +29,6 @@ async function tempDir(): Promise<string> {
   return dir
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 const summary = (entries: Entry[]) => entries.map((e) => `${e.key}=${String(e.value)}`)
 

@@ -3,12 +3,12 @@ import { WebSocket } from 'ws'
 import * as datachannel from 'node-datachannel/polyfill'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
-import { nextEvent } from '@hypha/test-utils'
-import { HyphaNode, webSocketClient, webSocketServer, webRtcTransport, nodeDatachannelWrtc, type Transport } from '../src/index.js'
+import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { HyphaNode, webSocketClient, webSocketServer, webRtcTransport, nodeDatachannelWrtc, type Transport, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, signallingServer, hyperswarmTransport } from '../src/native.js'
 import { candidateAddress, signalCandidates, type Signal } from '../src/transports/webrtc.js'
 import type { SecureMessage } from '@hypha/secure-channel'
-import { rootSecret, eventually } from './fixtures/helpers.js'
+import { rootSecret, eventually, startNode as startNodeWith } from './fixtures/helpers.js'
 
 // Two real nodes (origin + read-only from one root secret) on each transport, everything on
 // 127.0.0.1: servers bind there, WebRTC binds ICE there and passes only 127.0.0.1 candidates, the
@@ -17,11 +17,7 @@ import { rootSecret, eventually } from './fixtures/helpers.js'
 const only127 = (candidate: string): boolean => candidateAddress(candidate) === '127.0.0.1'
 const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  // Reverse order: nodes (and their transports) before the servers and DHTs they use.
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 let root: Uint8Array
 beforeAll(async () => {
@@ -91,12 +87,7 @@ const cases: TransportCase[] = [
   }
 ]
 
-async function startNode(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
 
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 const text = (s: string) => b4a.from(s)

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { nextEvent, collect } from '@hypha/test-utils'
+import { nextEvent, collect, cleanupsAfterEach } from '@hypha/test-utils'
 import {
   HyphaNode,
   HyphaNodeError,
@@ -11,27 +11,18 @@ import {
   type InvalidOp,
   type Transport,
   type TransportContext,
-  type NodeConnection
-} from '../src/index.js'
+  type NodeConnection, type HyphaNodeOptions } from '../src/index.js'
 import { encodeOp } from '../src/engine/ops.js'
-import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
 
 let root: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
 })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
-async function node(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
-  const n = new HyphaNode(options)
-  cleanups.push(() => n.close())
-  await n.ready()
-  return n
-}
+const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
 
 function link(x: HyphaNode, y: HyphaNode) {
   const disconnect = connect(x, y)

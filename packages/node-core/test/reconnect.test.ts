@@ -1,22 +1,19 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import net, { type AddressInfo } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { WebSocket } from 'ws'
-import { HyphaNode, webSocketClient, webSocketServer, type Transport, type TransportContext } from '../src/index.js'
+import { HyphaNode, webSocketClient, webSocketServer, type Transport, type TransportContext, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, fileStorage } from '../src/native.js'
-import { rootSecret, eventually } from './fixtures/helpers.js'
+import { rootSecret, eventually, startNode as startNodeWith } from './fixtures/helpers.js'
+import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
 
 // A read-only node dials the origin's server (127.0.0.1 only). The origin goes away twice: its
 // server transport stops (the node stays up and writes), then the whole node closes and reopens
 // from its files on the same port. Each time the client re-dials by itself and the read-only node
 // catches up to every entry.
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 let root: Uint8Array
 beforeAll(async () => {
@@ -47,20 +44,8 @@ const cases: Case[] = [
 ]
 
 /** A free port on 127.0.0.1: the server must come back on the port the client dials. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
-async function startNode(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
 
 const entries = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: `${prefix}/${String(i).padStart(2, '0')}`, value: `${prefix} ${i}` }))

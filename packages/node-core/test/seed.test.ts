@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
 import c from 'compact-encoding'
-import { nextEvent } from '@hypha/test-utils'
+import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
 import {
   HyphaNode,
   HyphaNodeError,
@@ -9,9 +9,8 @@ import {
   SEED_CONTENT_TYPE,
   MAX_ANNOUNCED_KEYS,
   encodeSeedAnnouncement,
-  decodeSeedAnnouncement
-} from '../src/index.js'
-import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+  decodeSeedAnnouncement, type HyphaNodeOptions } from '../src/index.js'
+import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
 
 const key = (fill: number) => new Uint8Array(32).fill(fill)
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
@@ -78,17 +77,9 @@ describe('an always-on node learns writer cores from announcements', () => {
     root = await rootSecret()
   })
 
-  const cleanups: Array<() => unknown> = []
-  afterEach(async () => {
-    while (cleanups.length) await cleanups.pop()!()
-  })
+  const cleanups = cleanupsAfterEach(afterEach)
 
-  async function node(options: ConstructorParameters<typeof HyphaNode>[0]): Promise<HyphaNode> {
-    const n = new HyphaNode(options)
-    cleanups.push(() => n.close())
-    await n.ready()
-    return n
-  }
+  const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
 
   /** Length of the node's own writer core (a second session on its store, closed again). */
   async function writerLength(n: HyphaNode): Promise<number> {

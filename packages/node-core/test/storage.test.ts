@@ -6,16 +6,14 @@ import b4a from 'b4a'
 import { HyphaNode, memoryStorage, type HyphaNodeOptions } from '../src/index.js'
 import { fileStorage } from '../src/native.js'
 import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+import { cleanupsAfterEach } from '@hypha/test-utils'
 
 let root: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
 })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
+const cleanups = cleanupsAfterEach(afterEach)
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-node-core-'))

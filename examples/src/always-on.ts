@@ -1,0 +1,257 @@
+// The always-on node as a program: it keeps the person's database (ciphertext only) and relays
+// the end-to-end encrypted channel between their devices, over TCP, WebSocket and optionally
+// Hyperswarm. It holds the database key, never the passphrase: it logs sizes, never content.
+//
+//   node examples/dist/always-on.js --database-key <hex> [--tcp-port N] [--ws-port N] [--host H]
+//        [--storage <dir>|memory] [--web <dir>] [--swarm [--bootstrap host:port,...]]
+import fs from 'node:fs/promises'
+import http from 'node:http'
+import path from 'node:path'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import {
+  HyphaNode,
+  memoryStorage,
+  webSocketServer,
+  type KeyPair,
+  type NodeConnection,
+  type StorageAdapter,
+  type Transport
+} from '@hypha/node-core'
+import { fileStorage, hyperswarmTransport, signallingServer, tcpServer, type SignallingServer } from '@hypha/node-core/native'
+import { UsageError, hex, parseCommandLine, parseKey, parsePort, runMain, short } from './cli-args.js'
+
+const USAGE = `usage: node examples/dist/always-on.js --database-key <hex> [options]
+
+  --database-key <hex>   the database key (64 hex characters; "native.js sign-up" prints it)
+  --host <address>       address to listen on (default 127.0.0.1)
+  --tcp-port <n>         TCP port (default 4977; 0 picks a free one)
+  --ws-port <n>          HTTP port for WebSocket (/hypha), WebRTC signalling (/hypha-signal)
+                         and --web (default 4978; 0 picks a free one)
+  --web <dir>            also serve the static files in <dir> over HTTP
+  --storage <dir>|memory where to keep the cores (default memory)
+  --swarm                also join the database's topic on Hyperswarm (public DHT)
+  --bootstrap <h:p,...>  DHT bootstrap nodes for --swarm (e.g. a local testnet)
+  --help                 show this`
+
+const OPTIONS = {
+  'database-key': { type: 'string' },
+  host: { type: 'string' },
+  'tcp-port': { type: 'string' },
+  'ws-port': { type: 'string' },
+  web: { type: 'string' },
+  storage: { type: 'string' },
+  swarm: { type: 'boolean' },
+  bootstrap: { type: 'string' },
+  help: { type: 'boolean' }
+} as const
+
+const WS_PATH = '/hypha'
+const SIGNAL_PATH = '/hypha-signal'
+
+const log = (text: string) => process.stdout.write(`${text}\n`)
+
+async function main(): Promise<void> {
+  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS)
+  if (values.help) {
+    log(USAGE)
+    return
+  }
+  const databaseKey = parseKey(values['database-key'], '--database-key')
+  const host = values.host ?? '127.0.0.1'
+  const tcpPort = parsePort(values['tcp-port'], '--tcp-port', 4977)
+  const wsPort = parsePort(values['ws-port'], '--ws-port', 4978)
+  const bootstrap = parseBootstrap(values.bootstrap)
+  if (bootstrap && !values.swarm) throw new UsageError('--bootstrap only makes sense with --swarm')
+  const webDir = values.web === undefined ? null : path.resolve(values.web)
+  if (webDir && !(await isDirectory(webDir))) throw new UsageError(`--web ${values.web}: not a directory`)
+
+  let storage: StorageAdapter
+  let noiseKeyPair: KeyPair | undefined
+  const storageDir = values.storage === undefined || values.storage === 'memory' ? null : path.resolve(values.storage)
+  if (storageDir) {
+    await fs.mkdir(storageDir, { recursive: true })
+    storage = await fileStorage(storageDir)
+    noiseKeyPair = await loadNoiseKeyPair(storageDir) // the same identity across restarts
+  } else {
+    storage = memoryStorage()
+  }
+
+  // One HTTP server: WebSocket replication, WebRTC signalling and (optionally) a web app.
+  const httpServer = http.createServer((req, res) => void serveStatic(webDir, req, res))
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject)
+    httpServer.listen(wsPort, host, () => {
+      httpServer.off('error', reject)
+      resolve()
+    })
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot listen on http://${host}:${wsPort}: ${err.code ?? err.message}`)
+  })
+  const httpAddress = httpServer.address() as { port: number }
+  const signalling: SignallingServer = await signallingServer({ server: httpServer, path: SIGNAL_PATH })
+
+  const tcp = tcpServer({ port: tcpPort, host })
+  const ws = webSocketServer({ server: httpServer, path: WS_PATH })
+  const transports: Transport[] = [tcp, ws]
+  const node = new HyphaNode({ role: 'always-on', databaseKey, storage, transports, ...(noiseKeyPair ? { noiseKeyPair } : {}) })
+  for (const transport of transports) watchTransport(transport)
+
+  const peers = new Map<NodeConnection, string>()
+  node.on('connection', (conn) => {
+    const label = describe(conn)
+    peers.set(conn, label)
+    log(`[conn] opened ${label} (${node.peerCount} open)`)
+  })
+  node.on('disconnection', (conn) => {
+    log(`[conn] closed ${peers.get(conn) ?? describe(conn)} (${node.peerCount} open)`)
+    peers.delete(conn)
+  })
+  node.on('seeded', (key) => log(`[seed] keeping core ${short(key)}`))
+  node.on('seed-refused', (key, err) => log(`[seed] refused core ${short(key)}: ${message(err)}`))
+  node.on('bad-announcement', (err) => log(`[seed] ignored a bad announcement: ${err.message}`))
+  node.on('transport-error', (err, transport) => log(`[transport] ${transport.name}: ${message(err)}`))
+  node.on('error', (err) => log(`[error] ${message(err)}`))
+  // Sizes and the sender's public key only: the relay cannot read the envelopes.
+  node.channel.on('relayed', (r) => log(`[relay] ${r.bytes} bytes from ${short(r.sender)} to ${r.peers} peer(s)`))
+  signalling.on('join', () => log(`[signal] a WebRTC peer joined (${signalling.roomSize(hex(node.discoveryKey))} in the room)`))
+
+  try {
+    await node.ready()
+  } catch (err) {
+    await closeHttp(httpServer, signalling)
+    const cause = (err as { cause?: { code?: string } }).cause?.code
+    throw new Error(`cannot start: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)
+  }
+
+  const base = `${host.includes(':') ? `[${host}]` : host}:${httpAddress.port}`
+  log(`always-on node for database ${hex(node.key)}`)
+  log(`  node key   ${hex(node.noiseKeyPair.publicKey)}`)
+  log(`  tcp        tcp://${host}:${tcp.port}`)
+  log(`  websocket  ws://${base}${WS_PATH}`)
+  log(`  signalling ws://${base}${SIGNAL_PATH}`)
+  log(`  web        ${webDir ? `http://${base}/ (serving ${webDir})` : 'off (--web <dir>)'}`)
+  log(`  storage    ${storageDir ?? 'memory'}`)
+  log(`  can read the data: ${node.readable}`)
+
+  let swarm: Transport | null = null
+  if (values.swarm) {
+    // Started by hand, so a slow DHT does not hold up the other transports.
+    swarm = hyperswarmTransport(bootstrap ? { bootstrap, host } : {})
+    watchTransport(swarm)
+    log('  hyperswarm joining the topic…')
+    swarm
+      .start({ discoveryKey: node.discoveryKey, keyPair: node.noiseKeyPair, onConnection: node.addConnection })
+      .then(() => log(`[swarm] joined topic ${short(node.discoveryKey)}`))
+      .catch((err: Error) => log(`[swarm] could not join: ${err.message}`))
+  }
+  log('ready (Ctrl-C to stop)')
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log('stopping anyway')
+      process.exit(1)
+    }
+    stopping = true
+    log(`[${signal}] stopping…`)
+    await swarm?.stop().catch(() => {})
+    await node.close().catch((err: Error) => log(`[error] closing: ${err.message}`))
+    await closeHttp(httpServer, signalling)
+    log('stopped')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+function describe(conn: NodeConnection): string {
+  const key = conn.stream?.remotePublicKey as Uint8Array | null | undefined
+  const where = conn.info.remote ? ` ${conn.info.remote}` : ''
+  return `${conn.info.transport}${where} peer ${key ? short(key) : '?'}`
+}
+
+function watchTransport(transport: Transport): void {
+  transport.on('connection-error', (err: Error) => log(`[conn] ${transport.name} error: ${err.message}`))
+  transport.on('warning', (err: Error) => log(`[${transport.name}] ${err.message}`))
+}
+
+function parseBootstrap(value: string | undefined): { host: string; port: number }[] | null {
+  if (value === undefined) return null
+  return value.split(',').map((item) => {
+    const match = /^(.+):(\d{1,5})$/.exec(item.trim())
+    if (!match || Number(match[2]) > 65535) throw new UsageError(`--bootstrap wants host:port[,host:port…], not "${item}"`)
+    return { host: match[1]!, port: Number(match[2]) }
+  })
+}
+
+async function loadNoiseKeyPair(dir: string): Promise<KeyPair> {
+  const file = path.join(dir, 'noise-keypair.json')
+  try {
+    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as { publicKey: string; secretKey: string }
+    return { publicKey: Buffer.from(stored.publicKey, 'hex'), secretKey: Buffer.from(stored.secretKey, 'hex') }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`)
+  }
+  const keyPair = NoiseSecretStream.keyPair()
+  await fs.writeFile(file, JSON.stringify({ publicKey: hex(keyPair.publicKey), secretKey: hex(keyPair.secretKey) }), { mode: 0o600 })
+  return keyPair
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await fs.stat(dir)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8'
+}
+
+async function serveStatic(webDir: string | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const send = (status: number, text: string) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : text)
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n')
+  if (!webDir) return send(200, `Hypha always-on node: WebSocket ${WS_PATH}, WebRTC signalling ${SIGNAL_PATH}\n`)
+  let pathname: string
+  try {
+    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+  } catch {
+    return send(400, 'bad path\n')
+  }
+  let file = path.resolve(webDir, '.' + pathname)
+  if (file !== webDir && !file.startsWith(webDir + path.sep)) return send(404, 'not found\n')
+  try {
+    if ((await fs.stat(file)).isDirectory()) file = path.join(file, 'index.html')
+    const body = await fs.readFile(file)
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': body.byteLength
+    })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  } catch {
+    send(404, 'not found\n')
+  }
+}
+
+async function closeHttp(server: http.Server, signalling: SignallingServer): Promise<void> {
+  await signalling.close().catch(() => {})
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+runMain(USAGE, main)
