@@ -42,7 +42,13 @@ function openDatabase(factory: IDBFactory, name: string): Promise<IDBDatabase> {
       req.result.createObjectStore(BLOCKS)
       req.result.createObjectStore(FILES)
     }
-    req.onsuccess = () => resolve(req.result)
+    req.onsuccess = () => {
+      const db = req.result
+      // Let another connection delete or upgrade the database (e.g. another tab clearing data);
+      // requests after that fail instead of blocking it.
+      db.onversionchange = () => db.close()
+      resolve(db)
+    }
     req.onerror = () => reject(req.error)
   })
 }
@@ -60,7 +66,7 @@ class IdbFile extends RandomAccessStorage {
   }
 
   protected override _open(req: Req): void {
-    this.openDb().then((db) => {
+    this.openDb().then((db) => guard(req, () => {
       this.db = db
       const tx = db.transaction(FILES, 'readonly')
       const get = tx.objectStore(FILES).get(this.name)
@@ -68,7 +74,7 @@ class IdbFile extends RandomAccessStorage {
         this.size = (get.result as { size: number } | undefined)?.size ?? 0
       }
       done(tx, req)
-    }, (err: Error) => req.callback(err))
+    }), (err: Error) => req.callback(err))
   }
 
   protected override _stat(req: Req): void {
@@ -76,58 +82,70 @@ class IdbFile extends RandomAccessStorage {
   }
 
   protected override _read(req: Req): void {
-    if (req.offset + req.size > this.size) return req.callback(new Error('Could not satisfy length'))
-    const out = new Uint8Array(req.size)
-    const tx = this.tx('readonly')
-    const blocks = tx.objectStore(BLOCKS)
-    this.eachBlock(req.offset, req.size, (index, start, end, at) => {
-      const get = blocks.get([this.name, index])
-      get.onsuccess = () => {
-        const block = get.result as Uint8Array | undefined
-        if (block) out.set(block.subarray(start, end), at)
-      }
+    guard(req, () => {
+      if (req.offset + req.size > this.size) return req.callback(new Error('Could not satisfy length'))
+      const out = new Uint8Array(req.size)
+      const tx = this.tx('readonly')
+      const blocks = tx.objectStore(BLOCKS)
+      this.eachBlock(req.offset, req.size, (index, start, end, at) => {
+        const get = blocks.get([this.name, index])
+        get.onsuccess = () => {
+          const block = get.result as Uint8Array | undefined
+          if (block) out.set(block.subarray(start, end), at)
+        }
+      })
+      done(tx, req, out)
     })
-    done(tx, req, out)
   }
 
   protected override _write(req: Req): void {
-    const data = req.data!
-    const tx = this.tx('readwrite')
-    const blocks = tx.objectStore(BLOCKS)
-    this.eachBlock(req.offset, data.byteLength, (index, start, end, at) => {
-      const part = data.subarray(at, at + end - start)
-      if (start === 0 && end === this.blockSize) {
-        blocks.put(part.slice(), [this.name, index])
-        return
-      }
-      this.patch(blocks, index, (block) => block.set(part, start))
+    guard(req, () => {
+      const data = req.data!
+      const tx = this.tx('readwrite')
+      const blocks = tx.objectStore(BLOCKS)
+      this.eachBlock(req.offset, data.byteLength, (index, start, end, at) => {
+        const part = data.subarray(at, at + end - start)
+        if (start === 0 && end === this.blockSize) {
+          // A copy as a plain Uint8Array: structured cloning a view (or a Buffer, whose slice() is
+          // a view) would store its whole backing ArrayBuffer.
+          blocks.put(new Uint8Array(part), [this.name, index])
+          return
+        }
+        this.patch(blocks, index, (block) => block.set(part, start))
+      })
+      this.setSize(tx, Math.max(this.size, req.offset + data.byteLength))
+      done(tx, req)
     })
-    this.setSize(tx, Math.max(this.size, req.offset + data.byteLength))
-    done(tx, req)
   }
 
   protected override _del(req: Req): void {
-    // Deleting through the end is a truncate; otherwise zero the range (freeing whole blocks).
-    if (req.offset + req.size >= this.size) return this.truncateTo(req, Math.min(req.offset, this.size))
-    const tx = this.tx('readwrite')
-    const blocks = tx.objectStore(BLOCKS)
-    this.eachBlock(req.offset, req.size, (index, start, end) => {
-      if (start === 0 && end === this.blockSize) blocks.delete([this.name, index])
-      else this.patch(blocks, index, (block) => block.fill(0, start, end))
+    guard(req, () => {
+      // Deleting through the end is a truncate; otherwise zero the range (freeing whole blocks).
+      if (req.offset + req.size >= this.size) return this.truncateTo(req, Math.min(req.offset, this.size))
+      const tx = this.tx('readwrite')
+      const blocks = tx.objectStore(BLOCKS)
+      this.eachBlock(req.offset, req.size, (index, start, end) => {
+        if (start === 0 && end === this.blockSize) blocks.delete([this.name, index])
+        else this.patch(blocks, index, (block) => block.fill(0, start, end))
+      })
+      done(tx, req)
     })
-    done(tx, req)
   }
 
   protected override _truncate(req: Req): void {
-    this.truncateTo(req, req.offset)
+    guard(req, () => this.truncateTo(req, req.offset))
   }
 
   protected override _unlink(req: Req): void {
-    const tx = this.tx('readwrite')
-    tx.objectStore(BLOCKS).delete(this.fileRange(0))
-    tx.objectStore(FILES).delete(this.name)
-    this.size = 0
-    done(tx, req)
+    // random-access-storage closes a file before unlinking it (and may unlink one it never
+    // opened), so this takes the shared database itself rather than `this.db`.
+    this.openDb().then((db) => guard(req, () => {
+      const tx = db.transaction([BLOCKS, FILES], 'readwrite')
+      tx.objectStore(BLOCKS).delete(this.fileRange(0))
+      tx.objectStore(FILES).delete(this.name)
+      this.size = 0
+      done(tx, req)
+    }), (err: Error) => req.callback(err))
   }
 
   protected override _close(req: Req): void {
@@ -190,8 +208,28 @@ class IdbFile extends RandomAccessStorage {
   }
 }
 
+/** Runs a request's synchronous part; a throw (e.g. the database was closed) fails the request. */
+function guard(req: Req, body: () => void): void {
+  try {
+    body()
+  } catch (err) {
+    req.callback(err as Error)
+  }
+}
+
 function done(tx: IDBTransaction, req: Req, value: unknown = null): void {
-  tx.oncomplete = () => req.callback(null, value)
-  tx.onerror = () => req.callback(tx.error ?? new Error('IndexedDB transaction failed'))
-  tx.onabort = () => req.callback(tx.error ?? new Error('IndexedDB transaction aborted'))
+  // A failed request fires 'error' and then 'abort' on the transaction: answer once.
+  let answered = false
+  const answer = (err: Error | null) => {
+    if (answered) return
+    answered = true
+    if (err) req.callback(err)
+    else req.callback(null, value)
+  }
+  tx.oncomplete = () => answer(null)
+  tx.onerror = (event) => {
+    const failed = (event.target as IDBRequest | null)?.error
+    answer(failed ?? tx.error ?? new Error('IndexedDB transaction failed'))
+  }
+  tx.onabort = () => answer(tx.error ?? new Error('IndexedDB transaction aborted'))
 }

@@ -1,0 +1,50 @@
+// Runs in Chromium: a read-only HyphaNode that reaches a Node origin over WebSocket.
+import { HyphaNode, deriveRootSecret, webSocketClient } from '@hypha/node-core'
+
+let node: HyphaNode | null = null
+const received: string[] = []
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+
+/** Derives the root secret here (cheap Argon2id parameters) and connects to `url`. */
+async function start(url: string, passphrase: string, name: string, kdf: { iterations: number; memoryKiB: number }) {
+  const rootSecret = await deriveRootSecret(passphrase, name, kdf)
+  node = new HyphaNode({ role: 'read-only', rootSecret, name: 'chromium', transports: [webSocketClient({ url })] })
+  node.channel.on('message', ({ payload }) => received.push(new TextDecoder().decode(payload)))
+  await node.ready()
+  return { key: hex(node.key), writerKey: hex(node.writerKey!), writable: node.writable }
+}
+
+/** Waits until the view holds at least `count` entries (polling: no timing assertion). */
+async function entries(count: number) {
+  for (;;) {
+    const list = await node!.list()
+    if (list.length >= count) return list.map((e) => `${e.key}=${String(e.value)}`)
+    await sleep(50)
+  }
+}
+
+/** Sends `text` on the secure channel (again each time it is called). */
+function send(text: string) {
+  return node!.channel.send(new TextEncoder().encode(text), { contentType: 'text/plain' }).peers
+}
+
+function messages() {
+  return [...received]
+}
+
+async function stop() {
+  await node?.close()
+  node = null
+}
+
+const api = { start, entries, send, messages, stop, peerCount: () => node?.peerCount ?? 0 }
+
+declare global {
+  interface Window {
+    hyphaWs: typeof api
+  }
+}
+
+window.hyphaWs = api
+document.title = 'ready'
