@@ -1,0 +1,48 @@
+// A browser node restarted from IndexedDB in the middle of a sync (the page reloads without
+// closing anything) resumes and converges: every entry, once, with its value.
+import { describe, it, expect, afterAll } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import { HyphaNode, deriveRootSecret, webSocketServer } from '@hypha/node-core'
+import { openBrowser, servePage } from './harness.js'
+
+const ENTRY = fileURLToPath(new URL('./pages/resume-page.ts', import.meta.url))
+const KDF = { iterations: 1, memoryKiB: 1024 }
+// Below Autobase's fast-forward threshold: the reader downloads and applies the whole oplog.
+// (At 3,000 entries, where it fast-forwards, an IndexedDB-backed page node stalls: see README.)
+const COUNT = 600
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+const key = (i: number) => `e/${String(i).padStart(6, '0')}`
+
+describe('restart from IndexedDB mid-sync', () => {
+  it('a reloaded page resumes the sync and converges', async () => {
+    const passphrase = 'resume mid sync passphrase'
+    const name = 'ada@example.com'
+    const server = webSocketServer({ port: 0, host: '127.0.0.1' })
+    const origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, name, KDF), name: 'laptop', transports: [server] })
+    cleanups.push(() => origin.close())
+    await origin.ready()
+    for (let i = 0; i < COUNT; i += 300) {
+      await origin.batch(Array.from({ length: 300 }, (_, j) => ({ type: 'put' as const, key: key(i + j), value: `v${i + j}` })))
+    }
+    const url = `ws://127.0.0.1:${server.address()!.port}`
+
+    const page = await servePage(ENTRY)
+    cleanups.push(() => page.close())
+    const browser = await openBrowser()
+    cleanups.push(() => browser.close())
+    await browser.load(page.url)
+    await browser.page.evaluate(([u, p, n, k]) => window.hyphaResume.start(u, p, n, k), [url, passphrase, name, KDF] as const)
+    expect(await browser.page.evaluate((k) => window.hyphaResume.waitFor(k), key(0))).toBe('v0')
+
+    await browser.load(page.url) // reload mid-sync: nothing was closed
+    await browser.page.evaluate(([u, p, n, k]) => window.hyphaResume.start(u, p, n, k), [url, passphrase, name, KDF] as const)
+    const entries = await browser.page.evaluate((n) => window.hyphaResume.all(n), COUNT)
+    expect(entries).toEqual(Array.from({ length: COUNT }, (_, i) => `${key(i)}=v${i}`))
+    expect(browser.errors).toEqual([])
+  })
+})
