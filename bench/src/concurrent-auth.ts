@@ -29,6 +29,7 @@ const SETUPS = (process.env.BENCH_SETUPS ?? 'direct,relay').split(',').map((s) =
 // Argon2id at a trivial cost: the KDF runs once per sign-up/sign-in and is not what is measured.
 const KDF = { iterations: 1, memoryKiB: 64 }
 const STEP_TIMEOUT_MS = 60_000
+const VERBOSE = process.env.BENCH_VERBOSE === '1'
 /** The re-send interval of a request (the default, 2 s): the prompt count is checked again after it. */
 const RETRY_MS = 2_000
 
@@ -57,19 +58,26 @@ function median(values: number[]): number {
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  if (VERBOSE) console.error(`[${new Date().toISOString()}] waiting for ${what}`)
   const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
+  // An async check (e.g. `node.update()`) could itself hang: it counts against the same deadline.
+  while (!(await race(Promise.resolve(check()), what, Math.max(1, deadline - Date.now()), timeoutMs))) {
     if (Date.now() > deadline) throw new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
 
 function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
+  if (VERBOSE) console.error(`[${new Date().toISOString()}] waiting for ${what}`)
+  return race(promise, what, timeoutMs, timeoutMs)
+}
+
+function race<T>(promise: Promise<T>, what: string, timeoutMs: number, reportedMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout>
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)
+      timer = setTimeout(() => reject(new VerificationError(`timed out after ${reportedMs} ms waiting for ${what}`)), timeoutMs)
     })
   ]).finally(() => clearTimeout(timer))
 }
@@ -90,19 +98,19 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
     const databaseKey = deriveDatabaseKey(await deriveRootSecret(passphrase, name, KDF))
     const server = tcpServer({ port: 0 })
     relay = new HyphaNode({ role: 'always-on', databaseKey, transports: [server] })
-    await relay.ready()
+    await withTimeout(relay.ready(), 'the relay to start')
     port = server.port!
     originTransport = tcpClient({ port, reconnect: false })
   } else {
     originTransport = tcpServer({ port: 0 })
     port = -1
   }
-  const origin = await signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: [originTransport] })
+  const origin = await withTimeout(signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: [originTransport] }), 'sign-up')
   if (setUp === 'direct') port = (originTransport as ReturnType<typeof tcpServer>).port!
   const accounts: Account[] = []
   try {
     if (!origin.writable) throw new VerificationError('the origin is not writable')
-    await origin.node.put('hello', 'from the origin')
+    await withTimeout(origin.node.put('hello', 'from the origin'), 'the origin\'s first put')
 
     // Prompts on the origin, counted by requestId; each approved as it arrives.
     const promptCount = new Map<string, number>()
@@ -121,13 +129,10 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
     // The devices sign in, connect and sync before the clock starts.
     for (let i = 0; i < devices; i++) {
       accounts.push(
-        await signIn({
-          passphrase,
-          name,
-          nodeName: `Device ${i + 1}`,
-          kdf: KDF,
-          transports: [tcpClient({ port, reconnect: false })]
-        })
+        await withTimeout(
+          signIn({ passphrase, name, nodeName: `Device ${i + 1}`, kdf: KDF, transports: [tcpClient({ port, reconnect: false })] }),
+          `Device ${i + 1} to sign in`
+        )
       )
     }
     const expectedOriginPeers = setUp === 'relay' ? 1 : devices
@@ -169,7 +174,7 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
 
     // Each device writes once (all at once); the origin reads every entry back.
     const writeStart = performance.now()
-    await Promise.all(accounts.map((a) => a.node.put(`device/${a.nodeName}`, `written by ${a.nodeName}`)))
+    await withTimeout(Promise.all(accounts.map((a) => a.node.put(`device/${a.nodeName}`, `written by ${a.nodeName}`))), 'the devices\' puts')
     await until(async () => {
       await origin.node.update()
       const entries = await origin.node.list({ gte: 'device/', lt: 'device0' })
@@ -199,9 +204,9 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
       writesMs
     }
   } finally {
-    for (const a of accounts) await a.close()
-    await origin.close()
-    await relay?.close()
+    for (const a of accounts) await withTimeout(a.close(), `${a.nodeName} to close`)
+    await withTimeout(origin.close(), 'the origin to close')
+    if (relay) await withTimeout(relay.close(), 'the relay to close')
   }
 }
 

@@ -37,7 +37,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createRequire } from 'node:module'
+import { WebSocket as WsWebSocket } from 'ws'
 import b4a from 'b4a'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
@@ -56,9 +56,7 @@ import {
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { createStore } from '@hypha/test-utils'
 
-// `ws` is a dependency of @hypha/node-core (not of bench): resolve it from there.
-const nodeCoreRequire = createRequire(new URL('../../packages/node-core/package.json', import.meta.url))
-const WebSocket = (nodeCoreRequire('ws') as { WebSocket: WebSocketConstructor }).WebSocket
+const WebSocket = WsWebSocket as unknown as WebSocketConstructor
 
 const MESSAGE_BYTES = 256
 const PEERS = (process.env.BENCH_PEERS ?? '100,500').split(',').map((s) => Number(s.trim())).filter((n) => n >= 2)
