@@ -94,7 +94,12 @@ async function main() {
   await laptopDial.stop()
   await Promise.all([firefox.close(), laptop.close()])
   await alwaysOn.close()
-  console.log('\nDone.')
+  console.log('\nDone. To do it by hand in two browser tabs (examples/README.md has more):')
+  const key = b4a.toString(laptop.node.key, 'hex')
+  show(`node examples/dist/always-on.js --database-key ${key} --web examples/web`)
+  show(`then open http://127.0.0.1:4978/ and "Sign up" as ${PERSON} with the passphrase "${passphrase}",`)
+  show('and http://localhost:4978/ (another origin: another device) and "Sign in" with the same name and passphrase.')
+  if (KDF) show('(this run used the test KDF: add ?fastkdf=1 to both URLs)')
   if (leaked) process.exitCode = 1
 }
 

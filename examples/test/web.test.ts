@@ -1,0 +1,525 @@
+// The web example (examples/web) in real Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core), served by the built always-on program (examples/dist/always-on.js --web), with
+// native devices (examples/dist/native.js) as child processes. Everything on 127.0.0.1:
+// - every program and Chromium run in one network namespace that has only `lo` (made with
+//   `unshare -rn`, joined with `nsenter`; no root needed where unprivileged user namespaces are
+//   allowed). Without it Chromium's ICE agent also sends checks from the machine's other
+//   addresses to the peer's 127.0.0.1 candidate and may select that pair (seen here: 192.0.2.2 ↔
+//   127.0.0.1), whatever the candidate filter lets through signalling;
+// - the pages run with ?loopback=1 (only 127.0.0.1 candidates are sent or accepted), and the test
+//   checks every candidate that crossed the signalling socket and the ICE pair each browser chose.
+//
+// Needs the build (`npx tsc -b`); the bundle examples/web/dist/app.js is rebuilt here.
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import readline from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { deriveDatabaseKey, deriveRootSecret, generatePassphrase } from '@hypha/node-core'
+// Reused from @hypha/browser's tests: where Chromium is and how it is launched.
+import { CHROMIUM, CHROMIUM_ARGS } from '../../packages/browser/test/harness.js'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { buildWebApp, WEB_DIR } from '../src/build-web.js'
+// The page's window.hypha (types only: brings the Window augmentation of app.ts).
+import type { HyphaPageApi } from '../web/src/app.js'
+
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
+const PERSON = 'ada@example.com'
+const FIREFOX = 'Firefox on Ubuntu 64-bit'
+/** The cost of ?fastkdf=1 in the page and HYPHA_FAST_KDF=1 in native.js: the same keys everywhere. */
+const FAST_KDF = { iterations: 1, memoryKiB: 64 }
+/** WebRTC in Chromium on loopback only (DESIGN.md, "Transports: more findings"). */
+const WEBRTC_ARGS = ['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
+/** Playwright's own waits: generous (a small shared machine), and below vitest's test timeout. */
+const WAIT_MS = 90_000
+const TEST_TIMEOUT_MS = 240_000
+
+// ---- a network namespace with only loopback ---------------------------------------------------
+
+/** A process holding a fresh network namespace (only `lo`, brought up); others join it. */
+class LoopbackNamespace {
+  private constructor(
+    private readonly holder: ChildProcess,
+    readonly pid: number
+  ) {}
+
+  static async create(): Promise<LoopbackNamespace> {
+    const holder = spawn('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && echo up && exec sleep 86400'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    holder.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const up = await new Promise<boolean>((resolve) => {
+      holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('up') && resolve(true))
+      holder.on('error', (err) => {
+        stderr += err.message
+        resolve(false)
+      })
+      holder.on('exit', () => resolve(false))
+    })
+    if (!up || holder.pid === undefined) {
+      holder.kill('SIGKILL')
+      throw new Error(
+        `cannot make a loopback-only network namespace (unshare -rn, ip link set lo up): ${stderr.trim() || 'it exited'}. ` +
+          'These tests need one so that Chromium\'s WebRTC can use nothing but 127.0.0.1 (needs util-linux, iproute2 and user namespaces).'
+      )
+    }
+    return new LoopbackNamespace(holder, holder.pid)
+  }
+
+  /** The command line that runs `command` inside the namespace (nsenter execs it: same pid). */
+  wrap(command: string, args: string[]): [string, string[]] {
+    return ['nsenter', ['-t', String(this.pid), '-U', '-n', '--preserve-credentials', command, ...args]]
+  }
+
+  /** Names of the network interfaces a process inside sees. */
+  interfaces(): string[] {
+    const [command, args] = this.wrap(process.execPath, ['-e', 'console.log(JSON.stringify(Object.keys(require("os").networkInterfaces())))'])
+    const result = spawnSync(command, args, { encoding: 'utf8' })
+    if (result.status !== 0) throw new Error(`nsenter failed: ${result.stderr}`)
+    return JSON.parse(result.stdout) as string[]
+  }
+
+  close(): void {
+    this.holder.kill('SIGKILL')
+  }
+}
+
+let netns: LoopbackNamespace
+let tempDir: string
+
+// ---- child processes (as in cli.test.ts) --------------------------------------------------------
+
+class Program {
+  readonly lines: string[] = []
+  stderr = ''
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  private readonly child: ChildProcessWithoutNullStreams
+  private readonly listeners = new Set<() => void>()
+  private hasExited = false
+
+  constructor(
+    readonly label: string,
+    script: string,
+    args: string[]
+  ) {
+    const [command, argv] = netns.wrap(process.execPath, [DIST + script, ...args])
+    this.child = spawn(command, argv, {
+      env: { ...process.env, HYPHA_FAST_KDF: '1' },
+      stdio: ['pipe', 'pipe', 'pipe']
+    })
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
+      this.lines.push(line)
+      this.notify()
+    })
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString()
+    })
+    this.child.stdin.on('error', () => {})
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.hasExited = true
+        this.notify()
+        resolve({ code, signal })
+      })
+    })
+    running.add(this)
+  }
+
+  get output(): string {
+    return this.lines.join('\n')
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`)
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal)
+  }
+
+  async waitFor(pattern: RegExp, from = 0): Promise<{ match: RegExpExecArray; index: number }> {
+    for (;;) {
+      for (let i = from; i < this.lines.length; i++) {
+        const match = pattern.exec(this.lines[i]!)
+        if (match) return { match, index: i }
+      }
+      if (this.hasExited) {
+        throw new Error(`${this.label} exited before printing ${pattern}:\n${this.output}\n--- stderr ---\n${this.stderr}`)
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.listeners.delete(wake)
+          resolve()
+        }
+        this.listeners.add(wake)
+      })
+    }
+  }
+
+  async command(line: string, reply: RegExp): Promise<RegExpExecArray> {
+    const from = this.lines.length
+    this.send(line)
+    return (await this.waitFor(reply, from)).match
+  }
+
+  async kill(): Promise<void> {
+    if (!this.hasExited) this.child.kill('SIGKILL')
+    await this.exited
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener()
+  }
+}
+
+const running = new Set<Program>()
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+async function getEventually(program: Program, key: string): Promise<string> {
+  const reply = new RegExp(`^${escape(key)}(?: = (.*)|: not found)$`)
+  for (;;) {
+    const match = await program.command(`get ${key}`, reply)
+    if (match[1] !== undefined) return match[1]
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** The always-on program serving examples/web on free ports of 127.0.0.1. */
+async function startAlwaysOn(databaseKey: string) {
+  const program = new Program('always-on', 'always-on.js', ['--database-key', databaseKey, '--tcp-port', '0', '--ws-port', '0', '--web', WEB_DIR])
+  const tcpUrl = (await program.waitFor(/^ {2}tcp +(tcp:\/\/127\.0\.0\.1:\d+)$/)).match[1]!
+  const base = (await program.waitFor(/^ {2}web +(http:\/\/127\.0\.0\.1:\d+)\/ \(serving /)).match[1]!
+  await program.waitFor(/^ready/)
+  return { program, tcpUrl, base }
+}
+
+/** A passphrase made in Node, and the database key the always-on node needs for it. */
+async function newDatabase(): Promise<{ passphrase: string; databaseKey: string }> {
+  const passphrase = generatePassphrase()
+  const root = await deriveRootSecret(passphrase, PERSON, FAST_KDF)
+  return { passphrase, databaseKey: Buffer.from(deriveDatabaseKey(root)).toString('hex') }
+}
+
+// ---- Chromium -----------------------------------------------------------------------------------
+
+let browser: Browser
+const contexts = new Set<BrowserContext>()
+
+interface WebPage {
+  page: Page
+  /** Page errors and console errors. */
+  errors: string[]
+  /** Every ICE candidate line that crossed this page's signalling WebSocket, either way. */
+  signalledCandidates: string[]
+  /** Every non-127.0.0.1 HTTP/WebSocket request the page made. */
+  foreignRequests: string[]
+}
+
+/** A page in a browser context of its own (its own IndexedDB and localStorage). */
+async function openPage(base: string): Promise<WebPage> {
+  const context = await browser.newContext()
+  contexts.add(context)
+  const page = await context.newPage()
+  page.setDefaultTimeout(WAIT_MS)
+  const web: WebPage = { page, errors: [], signalledCandidates: [], foreignRequests: [] }
+  page.on('pageerror', (err) => web.errors.push(`pageerror: ${err.message}`))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') web.errors.push(`console: ${msg.text()}`)
+  })
+  page.on('request', (req) => {
+    if (!req.url().startsWith('http://127.0.0.1:')) web.foreignRequests.push(req.url())
+  })
+  page.on('websocket', (ws) => {
+    if (!ws.url().startsWith('ws://127.0.0.1:')) web.foreignRequests.push(ws.url())
+    if (!ws.url().endsWith('/hypha-signal')) return
+    const record = (frame: { payload: string | Buffer }) => web.signalledCandidates.push(...candidatesIn(frame.payload))
+    ws.on('framesent', record)
+    ws.on('framereceived', record)
+  })
+  await page.goto(`${base}/?fastkdf=1&loopback=1`)
+  return web
+}
+
+/** ICE candidate lines in a signalling frame: trickled candidates and `a=candidate` SDP lines. */
+function candidatesIn(payload: string | Buffer): string[] {
+  let message: { type?: string; signal?: { type?: string; sdp?: string; candidate?: { candidate?: string } } }
+  try {
+    message = JSON.parse(payload.toString())
+  } catch {
+    return []
+  }
+  const signal = message.signal
+  if (message.type !== 'signal' || !signal) return []
+  if (signal.type === 'candidate') return signal.candidate?.candidate ? [signal.candidate.candidate] : []
+  return (signal.sdp ?? '').split(/\r?\n/).filter((line) => line.startsWith('a=candidate:')).map((line) => line.slice(2))
+}
+
+const candidateAddress = (candidate: string) => candidate.trim().split(/\s+/)[4]
+
+async function signUpInPage(web: WebPage, device: string, passphrase: string): Promise<void> {
+  const { page } = web
+  await page.waitForSelector('#sign-up-form', { state: 'visible' })
+  await page.fill('#sign-up-name', PERSON)
+  await page.fill('#sign-up-device', device)
+  await page.fill('#sign-up-passphrase', passphrase)
+  await page.click('#sign-up-button')
+  await page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+}
+
+/** Signs in; returns the verification code the page shows. */
+async function signInInPage(web: WebPage, device: string, passphrase: string): Promise<string> {
+  const { page } = web
+  await page.waitForSelector('#sign-in-form', { state: 'visible' })
+  await page.fill('#sign-in-name', PERSON)
+  await page.fill('#sign-in-device', device)
+  await page.fill('#sign-in-passphrase', passphrase)
+  await page.click('#sign-in-button')
+  await page.waitForSelector('body[data-phase="open"]')
+  await page.waitForSelector('#request', { state: 'visible' })
+  const code = (await page.textContent('#request-code'))!.trim()
+  expect(code).toMatch(/^\d{3} \d{3}$/)
+  expect(await page.textContent('#status-writable')).toBe('read-only')
+  return code
+}
+
+async function putInPage(web: WebPage, key: string, value: string): Promise<void> {
+  await web.page.fill('#put-key', key)
+  await web.page.fill('#put-value', value)
+  await web.page.click('#put-button')
+  await waitForEntry(web, key, value)
+}
+
+async function waitForEntry(web: WebPage, key: string, value: string): Promise<void> {
+  const item = await web.page.waitForSelector(`#entries li[data-key="${key}"]`)
+  expect(await item.textContent()).toBe(`${key} = ${value}`)
+}
+
+async function connections(web: WebPage): Promise<ReturnType<HyphaPageApi['connections']>> {
+  return web.page.evaluate(() => window.hypha.connections())
+}
+
+// ---- set-up and clean-up ------------------------------------------------------------------------
+
+beforeAll(async () => {
+  for (const file of ['always-on.js', 'native.js']) {
+    if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b\` first`)
+  }
+  await buildWebApp()
+  netns = await LoopbackNamespace.create()
+  expect(netns.interfaces()).toEqual(['lo'])
+  // Chromium too runs in the namespace: playwright talks to it over a pipe, not the network.
+  tempDir = await mkdtemp(path.join(os.tmpdir(), 'hypha-web-test-'))
+  const wrapper = path.join(tempDir, 'chromium-in-netns')
+  const [command, args] = netns.wrap(CHROMIUM, [])
+  await writeFile(wrapper, `#!/bin/sh\nexec ${[command, ...args].join(' ')} "$@"\n`)
+  await chmod(wrapper, 0o755)
+  browser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, ...WEBRTC_ARGS] })
+}, 120_000)
+
+afterEach(async (context) => {
+  await Promise.all([...contexts].map((c) => c.close().catch(() => {})))
+  contexts.clear()
+  await Promise.all([...running].map((p) => p.kill()))
+  if (context.task.result?.state === 'fail' || process.env.HYPHA_CLI_TEST_LOG) {
+    for (const p of running) console.log(`--- ${p.label} ---\n${p.output}\n${p.stderr ? `--- ${p.label} stderr ---\n${p.stderr}` : ''}`)
+  }
+  running.clear()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  netns?.close()
+  if (tempDir) await rm(tempDir, { recursive: true, force: true })
+})
+
+// ---- the tests ----------------------------------------------------------------------------------
+
+describe('the web example in Chromium', () => {
+  it(
+    'browser ↔ browser over WebRTC: sign up, sign in, same code, authorise, write; the writer survives a reload',
+    async () => {
+      const { passphrase, databaseKey } = await newDatabase()
+      const { program: alwaysOn, base } = await startAlwaysOn(databaseKey)
+
+      const laptop = await openPage(base)
+      await signUpInPage(laptop, 'Laptop browser', passphrase)
+      expect(await laptop.page.evaluate(() => window.hypha.databaseKey())).toBe(databaseKey)
+      await putInPage(laptop, 'shopping/1', 'oat milk')
+
+      const firefox = await openPage(base)
+      const code = await signInInPage(firefox, FIREFOX, passphrase)
+      // The read-only page already replicates the database.
+      await waitForEntry(firefox, 'shopping/1', 'oat milk')
+
+      // The laptop shows the prompt with the very code the new device shows.
+      const prompt = await laptop.page.waitForSelector(`.prompt[data-node-name="${FIREFOX}"]`)
+      expect(await prompt.$eval('.prompt-node', (e) => e.textContent)).toBe(FIREFOX)
+      expect(await prompt.$eval('.prompt-code', (e) => e.textContent)).toBe(code)
+      expect(await prompt.textContent()).toContain(`Authorise node ${FIREFOX}?`)
+      await mkdir(ARTIFACTS, { recursive: true })
+      await prompt.screenshot({ path: `${ARTIFACTS}authorise-prompt.png` })
+      await laptop.page.screenshot({ path: `${ARTIFACTS}authorise-prompt-page.png`, fullPage: true })
+      await firefox.page.screenshot({ path: `${ARTIFACTS}waiting-for-approval-page.png`, fullPage: true })
+
+      await (await prompt.$('button.approve'))!.click()
+      await firefox.page.waitForSelector('body[data-writable="true"]')
+      await firefox.page.waitForSelector('#request', { state: 'hidden' })
+      await laptop.page.waitForSelector('.prompt', { state: 'detached' })
+      await putInPage(firefox, 'shopping/2', 'coffee beans from Firefox')
+      await waitForEntry(laptop, 'shopping/2', 'coffee beans from Firefox')
+
+      // The two pages are connected to each other over WebRTC (each one's WebRTC connection is
+      // to the other's id in the signalling room), on 127.0.0.1; and each to the always-on node
+      // over WebSocket.
+      const laptopId = await laptop.page.evaluate(() => window.hypha.webrtcPeerId())
+      const firefoxId = await firefox.page.evaluate(() => window.hypha.webrtcPeerId())
+      expect(laptopId).toMatch(/^[0-9a-f]{32}$/)
+      expect(firefoxId).toMatch(/^[0-9a-f]{32}$/)
+      for (const [web, other] of [[laptop, firefoxId], [firefox, laptopId]] as const) {
+        const conns = await connections(web)
+        const rtc = conns.filter((c) => c.transport === 'webrtc')
+        expect(rtc.map((c) => c.peerId)).toEqual([other])
+        expect(conns.filter((c) => c.transport === 'websocket')).toHaveLength(1)
+        expect(await web.page.textContent('#status-transports')).toBe('webrtc, websocket')
+        expect(await web.page.textContent('#status-peers')).toBe('2')
+      }
+
+      // The ICE pair each browser selected (getStats): its own end is 127.0.0.1, and the ports
+      // match crosswise (a peer-reflexive remote shows as ":port": Chromium hides its address), so
+      // both ends of the path are 127.0.0.1.
+      const laptopPairs = await laptop.page.evaluate(() => window.hypha.webrtcSelectedPairs())
+      const firefoxPairs = await firefox.page.evaluate(() => window.hypha.webrtcSelectedPairs())
+      expect(laptopPairs).toHaveLength(1)
+      expect(firefoxPairs).toHaveLength(1)
+      for (const [mine, theirs] of [[laptopPairs[0]!, firefoxPairs[0]!], [firefoxPairs[0]!, laptopPairs[0]!]] as const) {
+        expect(mine.local).toMatch(/^127\.0\.0\.1:\d+$/)
+        expect(mine.remote).toMatch(mine.remoteType === 'prflx' ? /^(127\.0\.0\.1)?:\d+$/ : /^127\.0\.0\.1:\d+$/)
+        expect(mine.remote!.split(':')[1]).toBe(theirs.local!.split(':')[1])
+      }
+      expect([laptopPairs[0]!.peerId, firefoxPairs[0]!.peerId]).toEqual([firefoxId, laptopId])
+
+      // Every ICE candidate exchanged was a 127.0.0.1 one: as seen on the wire (the signalling
+      // frames), and the pages' filters let through exactly the 127.0.0.1 candidates they saw.
+      for (const web of [laptop, firefox]) {
+        expect(web.signalledCandidates.length).toBeGreaterThan(0)
+        expect(web.signalledCandidates.map(candidateAddress)).toEqual(web.signalledCandidates.map(() => '127.0.0.1'))
+        const seen = await web.page.evaluate(() => window.hypha.iceCandidates())
+        expect(seen.filter((c) => c.allowed).length).toBeGreaterThan(0)
+        for (const c of seen) expect(c.allowed).toBe(candidateAddress(c.candidate) === '127.0.0.1')
+      }
+
+      // (c) Reload the second page: IndexedDB keeps the database, and it is still a writer.
+      await firefox.page.reload()
+      await firefox.page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+      await waitForEntry(firefox, 'shopping/1', 'oat milk')
+      await waitForEntry(firefox, 'shopping/2', 'coffee beans from Firefox')
+      expect(await firefox.page.isVisible('#request')).toBe(false)
+      await putInPage(firefox, 'shopping/3', 'written after a reload')
+      await waitForEntry(laptop, 'shopping/3', 'written after a reload')
+      // No second prompt appeared on the laptop: the reloaded page did not ask again.
+      expect(await laptop.page.$$('.prompt')).toHaveLength(0)
+
+      // The origin page reloads too: it re-opens its database, still writable, and the two pages
+      // meet again over WebRTC.
+      await laptop.page.reload()
+      await laptop.page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+      await waitForEntry(laptop, 'shopping/3', 'written after a reload')
+      await putInPage(laptop, 'shopping/4', 'from the reloaded laptop')
+      await waitForEntry(firefox, 'shopping/4', 'from the reloaded laptop')
+      const entries = await firefox.page.evaluate(() => window.hypha.entries())
+      expect(entries.map((e) => e.key)).toEqual(['shopping/1', 'shopping/2', 'shopping/3', 'shopping/4'])
+      await firefox.page.waitForFunction(() => window.hypha.connections().some((c) => c.transport === 'webrtc'))
+
+      // A second tab of the same browser context (same storage) does not open the database again.
+      const secondTab = await firefox.page.context().newPage()
+      await secondTab.goto(firefox.page.url())
+      await secondTab.waitForSelector('#error', { state: 'visible', timeout: WAIT_MS })
+      expect(await secondTab.textContent('#error')).toMatch(/^Could not re-open the saved session: this device's database is already open in another tab/)
+      expect(await secondTab.evaluate(() => window.hypha.phase())).toBe('welcome')
+      await secondTab.close()
+
+      for (const web of [laptop, firefox]) {
+        expect(web.errors).toEqual([])
+        expect(web.foreignRequests).toEqual([])
+      }
+      // The always-on node served both pages and relayed, and never saw names or values.
+      await alwaysOn.waitFor(/^\[conn\] opened websocket /)
+      for (const secret of [FIREFOX, 'Laptop browser', 'oat milk', 'coffee', 'shopping', passphrase]) {
+        expect(alwaysOn.output + alwaysOn.stderr).not.toContain(secret)
+      }
+    },
+    TEST_TIMEOUT_MS
+  )
+
+  it(
+    'browser ↔ native over WebSocket through the always-on node: a native node approves a page',
+    async () => {
+      const laptop = new Program('native sign-up', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop'])
+      const passphrase = (await laptop.waitFor(/^passphrase: (.+)$/)).match[1]!
+      const databaseKey = (await laptop.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]!
+      await laptop.waitFor(/^ready: /)
+      const { base, tcpUrl } = await startAlwaysOn(databaseKey)
+      await laptop.command(`connect ${tcpUrl}`, /^\[peer\] connected over tcp/)
+      await laptop.command('put note/1 from the laptop', /^ok: put note\/1$/)
+
+      const chrome = await openPage(base)
+      const code = await signInInPage(chrome, 'Chrome on Linux', passphrase)
+      await waitForEntry(chrome, 'note/1', 'from the laptop')
+
+      await laptop.waitFor(new RegExp(`^Authorise node "Chrome on Linux"\\? code ${code} \\[y/N\\]$`))
+      laptop.send('y')
+      await laptop.waitFor(/^\[auth\] authorised "Chrome on Linux": it is a writer now$/)
+      await chrome.page.waitForSelector('body[data-writable="true"]')
+
+      await putInPage(chrome, 'note/2', 'from Chromium')
+      expect(await getEventually(laptop, 'note/2')).toBe('"from Chromium"')
+      await laptop.command('put note/3 back to the page', /^ok: put note\/3$/)
+      await waitForEntry(chrome, 'note/3', 'back to the page')
+
+      // The page's only connection is the WebSocket to the always-on node (no other browser).
+      expect((await connections(chrome)).map((c) => c.transport)).toEqual(['websocket'])
+      expect(chrome.errors).toEqual([])
+      expect(chrome.foreignRequests).toEqual([])
+    },
+    TEST_TIMEOUT_MS
+  )
+
+  it(
+    'browser ↔ native over WebSocket through the always-on node: a page approves a native node',
+    async () => {
+      const { passphrase, databaseKey } = await newDatabase()
+      const { base, tcpUrl } = await startAlwaysOn(databaseKey)
+      const chrome = await openPage(base)
+      await signUpInPage(chrome, 'Chrome on Linux', passphrase)
+      await putInPage(chrome, 'todo/1', 'from the page')
+
+      const tablet = new Program('native sign-in', 'native.js', [
+        'sign-in', '--name', PERSON, '--node-name', 'Tablet', '--passphrase', passphrase, '--connect', tcpUrl
+      ])
+      await tablet.waitFor(/read-only until another device authorises it/)
+      expect((await tablet.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]).toBe(databaseKey)
+      const code = (await tablet.waitFor(/^\[auth\] verification code (\d{3} \d{3}):/)).match[1]!
+      expect(await getEventually(tablet, 'todo/1')).toBe('"from the page"')
+
+      const prompt = await chrome.page.waitForSelector('.prompt[data-node-name="Tablet"]')
+      expect(await prompt.$eval('.prompt-code', (e) => e.textContent)).toBe(code)
+      await (await prompt.$('button.approve'))!.click()
+      await tablet.waitFor(/^\[auth\] approved: this node is writable now$/)
+      await chrome.page.waitForSelector('.prompt', { state: 'detached' })
+
+      await tablet.command('put todo/2 from the tablet', /^ok: put todo\/2$/)
+      await waitForEntry(chrome, 'todo/2', 'from the tablet')
+      await putInPage(chrome, 'todo/3', 'page after approving')
+      expect(await getEventually(tablet, 'todo/3')).toBe('"page after approving"')
+
+      expect((await connections(chrome)).map((c) => c.transport)).toEqual(['websocket'])
+      expect(chrome.errors).toEqual([])
+      expect(chrome.foreignRequests).toEqual([])
+    },
+    TEST_TIMEOUT_MS
+  )
+})
