@@ -2,6 +2,9 @@
 // A laptop signs up, a browser-like device signs in with the same passphrase, asks to be
 // authorised over the end-to-end encrypted channel, the laptop approves, and both write to one
 // database — every message relayed by an always-on node that can read none of it.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
 import {
@@ -94,13 +97,32 @@ async function main() {
   await laptopDial.stop()
   await Promise.all([firefox.close(), laptop.close()])
   await alwaysOn.close()
-  console.log('\nDone. To do it by hand in two browser tabs (examples/README.md has more):')
-  const key = b4a.toString(laptop.node.key, 'hex')
-  show(`node examples/dist/always-on.js --database-key ${key} --web examples/web`)
-  show(`then open http://127.0.0.1:4978/ and "Sign up" as ${PERSON} with the passphrase "${passphrase}",`)
-  show('and http://localhost:4978/ (another origin: another device) and "Sign in" with the same name and passphrase.')
-  if (KDF) show('(this run used the test KDF: add ?fastkdf=1 to both URLs)')
   if (leaked) process.exitCode = 1
+  const key = b4a.toString(laptop.node.key, 'hex')
+  const fast = KDF ? '?fastkdf=1' : ''
+  const byHand = [
+    `open http://127.0.0.1:4978/${fast} and "Sign up" as ${PERSON} with the passphrase "${passphrase}",`,
+    `then http://localhost:4978/${fast} (another origin: another device) and "Sign in" with the same name and passphrase.`
+  ]
+  // At a terminal, keep going: start the always-on example serving the web page for this database.
+  if (process.stdout.isTTY && process.stdin.isTTY && !process.env.CI) {
+    console.log('\nDone. Now do it by hand in two browser tabs (Ctrl-C to stop):')
+    byHand.forEach((line) => show(line))
+    await serveWebExample(key)
+    return
+  }
+  console.log('\nDone. To do it by hand in two browser tabs (examples/README.md has more):')
+  show(`node examples/dist/always-on.js --database-key ${key} --web examples/web`)
+  byHand.forEach((line) => show(line))
+}
+
+/** Runs the always-on example program for `key`, serving examples/web, until Ctrl-C. */
+async function serveWebExample(key: string): Promise<void> {
+  const program = fileURLToPath(new URL('./always-on.js', import.meta.url))
+  const web = fileURLToPath(new URL('../web', import.meta.url))
+  const child = spawn(process.execPath, [program, '--database-key', key, '--web', web], { stdio: 'inherit' })
+  process.once('SIGINT', () => child.kill('SIGINT'))
+  await once(child, 'exit')
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000) {
