@@ -64,6 +64,25 @@ describe('idbStorage in Chromium', () => {
     expect(browser.errors).toEqual([])
   })
 
+  it('batches concurrent small writes into few transactions and reads written blocks from memory', async () => {
+    const out = await browser.page.evaluate(() => window.hyphaIdb.batching('batching-db'))
+    // One transaction per request (the old adapter: 300 and 300) made a 3,000-entry sync crawl.
+    expect(out.writeTransactions).toBeGreaterThan(0)
+    expect(out.writeTransactions).toBeLessThanOrEqual(5)
+    expect(out.readTransactions).toBe(0)
+    expect(out.readsMatch).toBe(true)
+    expect(out.fromDisk).toBeNull()
+  })
+
+  it('matches the model with a cache smaller than the file (blocks evicted and read back) and with none', async () => {
+    for (const [seed, cacheBytes] of [[11, 2048], [12, 0]] as const) {
+      const result = await browser.page.evaluate(([s, c]) => window.hyphaIdb.randomOps('small-cache-db', s, 200, c), [seed, cacheBytes] as const)
+      expect(result.mismatches, `cacheBytes ${cacheBytes}`).toEqual([])
+      expect(result.size).toBeGreaterThan(2048)
+    }
+    expect(browser.errors).toEqual([])
+  })
+
   it('a HyphaNode on IndexedDB keeps its database and its writer over page reloads', async () => {
     const rootSecret = randomBytes(32).toString('hex')
     const first = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeWrite('node-db', root!, 0, 20), [rootSecret])

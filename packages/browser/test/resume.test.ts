@@ -7,8 +7,8 @@ import { openBrowser, servePage } from './harness.js'
 
 const ENTRY = fileURLToPath(new URL('./pages/resume-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
-// Below Autobase's fast-forward threshold: the reader downloads and applies the whole oplog.
-// (At 3,000 entries, where it fast-forwards, an IndexedDB-backed page node stalls: see README.)
+// Two batches: the reader downloads and applies the whole oplog (fast-forward.test.ts covers the
+// larger syncs and the fast-forward path).
 const COUNT = 600
 
 const cleanups: Array<() => Promise<unknown>> = []
