@@ -1,104 +1,16 @@
 // Drives the built command-line programs (examples/dist/always-on.js and native.js) as child
 // processes on 127.0.0.1: their stdin is typed into, their stdout read line by line.
 // Needs the build: `npx tsc -b examples` (the root test script runs `tsc -b` first).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import readline from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { DIST, Program, running } from './program.js'
 
-const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
 
-class Program {
-  readonly lines: string[] = []
-  stderr = ''
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  private readonly child: ChildProcessWithoutNullStreams
-  private readonly listeners = new Set<() => void>()
-  private hasExited = false
-
-  constructor(
-    readonly label: string,
-    script: string,
-    args: string[]
-  ) {
-    this.child = spawn(process.execPath, [DIST + script, ...args], {
-      env: { ...process.env, HYPHA_FAST_KDF: '1' },
-      stdio: ['pipe', 'pipe', 'pipe']
-    })
-    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
-      this.lines.push(line)
-      this.notify()
-    })
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString()
-    })
-    this.child.stdin.on('error', () => {}) // typing into a program that already exited
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.hasExited = true
-        this.notify()
-        resolve({ code, signal })
-      })
-    })
-    running.add(this)
-  }
-
-  get output(): string {
-    return this.lines.join('\n')
-  }
-
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`)
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal)
-  }
-
-  /** The first line at or after `from` that matches; fails if the program exits first. */
-  async waitFor(pattern: RegExp, from = 0): Promise<{ match: RegExpExecArray; index: number }> {
-    for (;;) {
-      for (let i = from; i < this.lines.length; i++) {
-        const match = pattern.exec(this.lines[i]!)
-        if (match) return { match, index: i }
-      }
-      if (this.hasExited) {
-        throw new Error(`${this.label} exited before printing ${pattern}:\n${this.output}\n--- stderr ---\n${this.stderr}`)
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.listeners.delete(wake)
-          resolve()
-        }
-        this.listeners.add(wake)
-      })
-    }
-  }
-
-  /** Types a command and returns the first matching line it printed. */
-  async command(line: string, reply: RegExp): Promise<RegExpExecArray> {
-    const from = this.lines.length
-    this.send(line)
-    return (await this.waitFor(reply, from)).match
-  }
-
-  async kill(): Promise<void> {
-    if (!this.hasExited) this.child.kill('SIGKILL')
-    await this.exited
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener()
-  }
-}
-
-const running = new Set<Program>()
 
 afterEach(async (context) => {
   await Promise.all([...running].map((p) => p.kill()))

@@ -10,14 +10,14 @@
 //   checks every candidate that crossed the signalling socket and the ICE pair each browser chose.
 //
 // Needs the build (`npx tsc -b`); the bundle examples/web/dist/app.js is rebuilt here.
-import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { DIST, Program as SharedProgram, running } from './program.js'
 import { deriveDatabaseKey, deriveRootSecret, generatePassphrase } from '@hypha/node-core'
 // Reused from @hypha/browser's tests: where Chromium is and how it is launched.
 import { CHROMIUM, CHROMIUM_ARGS } from '../../packages/browser/test/harness.js'
@@ -27,7 +27,6 @@ import { buildWebApp, WEB_DIR } from '../src/build-web.js'
 import type { HyphaPageApi } from '../web/src/app.js'
 
 
-const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
@@ -93,90 +92,12 @@ let tempDir: string
 
 // ---- child processes (as in cli.test.ts) --------------------------------------------------------
 
-class Program {
-  readonly lines: string[] = []
-  stderr = ''
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  private readonly child: ChildProcessWithoutNullStreams
-  private readonly listeners = new Set<() => void>()
-  private hasExited = false
-
-  constructor(
-    readonly label: string,
-    script: string,
-    args: string[]
-  ) {
-    const [command, argv] = netns.wrap(process.execPath, [DIST + script, ...args])
-    this.child = spawn(command, argv, {
-      env: { ...process.env, HYPHA_FAST_KDF: '1' },
-      stdio: ['pipe', 'pipe', 'pipe']
-    })
-    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
-      this.lines.push(line)
-      this.notify()
-    })
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString()
-    })
-    this.child.stdin.on('error', () => {})
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.hasExited = true
-        this.notify()
-        resolve({ code, signal })
-      })
-    })
-    running.add(this)
-  }
-
-  get output(): string {
-    return this.lines.join('\n')
-  }
-
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`)
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal)
-  }
-
-  async waitFor(pattern: RegExp, from = 0): Promise<{ match: RegExpExecArray; index: number }> {
-    for (;;) {
-      for (let i = from; i < this.lines.length; i++) {
-        const match = pattern.exec(this.lines[i]!)
-        if (match) return { match, index: i }
-      }
-      if (this.hasExited) {
-        throw new Error(`${this.label} exited before printing ${pattern}:\n${this.output}\n--- stderr ---\n${this.stderr}`)
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.listeners.delete(wake)
-          resolve()
-        }
-        this.listeners.add(wake)
-      })
-    }
-  }
-
-  async command(line: string, reply: RegExp): Promise<RegExpExecArray> {
-    const from = this.lines.length
-    this.send(line)
-    return (await this.waitFor(reply, from)).match
-  }
-
-  async kill(): Promise<void> {
-    if (!this.hasExited) this.child.kill('SIGKILL')
-    await this.exited
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener()
+/** An example program run inside the loopback-only namespace. */
+class Program extends SharedProgram {
+  constructor(label: string, script: string, args: string[]) {
+    super(label, script, args, (command, argv) => netns.wrap(command, argv))
   }
 }
-
-const running = new Set<Program>()
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 async function getEventually(program: Program, key: string): Promise<string> {
