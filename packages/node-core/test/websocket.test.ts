@@ -1,73 +1,15 @@
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import b4a from 'b4a'
 import { WebSocket, WebSocketServer } from 'ws'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension } from '@hypha/ephemeral-ext'
-import { collect, createStore, nextEvent, settle, until } from '@hypha/test-utils'
+import { collect, nextEvent, settle, until } from '@hypha/test-utils'
 import { WebSocketStream, webSocketClient, webSocketServer } from '../src/transports/websocket.js'
 import { TransportError } from '../src/transports/stream-transport.js'
-import type { ConnectionInfo, Transport, TransportContext, WebSocketConstructor, WebSocketLike } from '../src/transports/types.js'
+import type { WebSocketConstructor, WebSocketLike } from '../src/transports/types.js'
+import { cleanups, createPair, createPeer, expectEphemeralBothWays, track, type Peer } from './fixtures/transport-peer.js'
 
-// A peer built from the real parts the node uses: a RAM corestore, the ephemeral channel, a Noise key pair.
-interface Peer {
-  store: any
-  core: any
-  ephemeral: EphemeralExtension
-  keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
-  context: TransportContext
-  connections: Array<{ stream: any; info: ConnectionInfo }>
-}
-
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function track<T extends Transport>(transport: T): T {
-  cleanups.push(() => transport.stop())
-  return transport
-}
-
-async function createPeer(discoveryKey?: Uint8Array): Promise<Peer> {
-  const { store, core } = await createStore()
-  cleanups.push(() => store.close())
-  const dk: Uint8Array = discoveryKey ?? core.discoveryKey
-  const ephemeral = new EphemeralExtension({ discoveryKey: dk })
-  cleanups.push(() => ephemeral.close())
-  const keyPair = NoiseSecretStream.keyPair()
-  const connections: Peer['connections'] = []
-  const context: TransportContext = {
-    discoveryKey: dk,
-    keyPair,
-    onConnection(stream, info) {
-      connections.push({ stream, info })
-      store.replicate(stream)
-      ephemeral.attach(stream)
-    }
-  }
-  return { store, core, ephemeral, keyPair, context, connections }
-}
-
-async function createPair() {
-  const a = await createPeer()
-  const b = await createPeer(a.context.discoveryKey)
-  const remoteCore = b.store.get({ key: a.core.key })
-  await remoteCore.ready()
-  return { a, b, remoteCore }
-}
-
-async function expectEphemeralBothWays(a: Peer, b: Peer): Promise<void> {
-  await until(() => a.ephemeral.peers.length === 1 && b.ephemeral.peers.length === 1, 10_000, 'ephemeral peers')
-  const atB = nextEvent(b.ephemeral, 'message')
-  a.ephemeral.broadcast(b4a.from('ping from a'))
-  expect(b4a.toString((await atB)[0].payload)).toBe('ping from a')
-  const atA = nextEvent(a.ephemeral, 'message')
-  b.ephemeral.broadcast(b4a.from('pong from b'))
-  expect(b4a.toString((await atA)[0].payload)).toBe('pong from b')
-}
 
 // Compile-time: both the browser's WebSocket and ws's fit the client's `WebSocket` option.
 const browserWebSocketFits: WebSocketConstructor | undefined = undefined as unknown as typeof globalThis.WebSocket
