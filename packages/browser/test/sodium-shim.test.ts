@@ -55,11 +55,16 @@ function scalarmult(name: string, n: Uint8Array, p?: Uint8Array) {
 
 describe('sodium shim', () => {
   it('is sodium-javascript plus the ed25519 functions', () => {
-    expect(shim.crypto_generichash).toBe(javascript.crypto_generichash)
     expect(shim.crypto_secretbox_easy).toBe(javascript.crypto_secretbox_easy)
     expect(javascript.crypto_scalarmult_ed25519_noclamp).toBeUndefined()
     expect(shim.crypto_scalarmult_ed25519_noclamp).toBe(shimExports.crypto_scalarmult_ed25519_noclamp)
     expect(shim.crypto_sign_detached).toBe(shimExports.crypto_sign_detached)
+    expect(shim.crypto_generichash).toBe(shimExports.crypto_generichash)
+    expect(shim.crypto_generichash_batch).toBe(shimExports.crypto_generichash_batch)
+    expect(shim.crypto_hash_sha512).toBe(javascript.crypto_hash_sha512)
+    for (const name of ['BYTES_MIN', 'BYTES_MAX', 'KEYBYTES_MIN', 'KEYBYTES_MAX']) {
+      expect((shimExports as Record<string, unknown>)[`crypto_generichash_${name}`]).toBe(native[`crypto_generichash_${name}`])
+    }
     expect(shim.crypto_scalarmult_ed25519_BYTES).toBe(native.crypto_scalarmult_ed25519_BYTES)
     expect(shim.crypto_scalarmult_ed25519_SCALARBYTES).toBe(native.crypto_scalarmult_ed25519_SCALARBYTES)
   })
@@ -222,5 +227,147 @@ describe('sodium shim', () => {
     // Both outcomes were exercised.
     expect(succeeded).toBeGreaterThan(50)
     expect(failed).toBeGreaterThan(50)
+  })
+
+  // ---- BLAKE2b ----------------------------------------------------------------------------
+
+  const generichash = (sodium: Record<string, any>, outlen: number, input: Uint8Array, key?: Uint8Array | null) => {
+    const out = new Uint8Array(outlen)
+    sodium.crypto_generichash(out, input, key)
+    return hex(out)
+  }
+
+  it('BLAKE2b: the RFC 7693 vector, and byte-identical to sodium-native for every output and key length', () => {
+    // RFC 7693, appendix A: BLAKE2b-512("abc").
+    expect(generichash(shim, 64, new TextEncoder().encode('abc'))).toBe(
+      'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1' +
+        '7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923'
+    )
+    // Every input length up to three blocks (all the block-boundary cases), then random ones,
+    // crossed with every output length (16–64) and no key or every key length (16–64).
+    for (let i = 0; i < 1500; i++) {
+      const input = randomBytes(i <= 400 ? i : Math.floor(Math.random() * 5000))
+      const outlen = 16 + (i % 49)
+      const key = i % 4 === 0 ? undefined : i % 4 === 1 ? null : randomBytes(16 + ((i * 7) % 49))
+      expect(generichash(shim, outlen, input, key)).toBe(generichash(native, outlen, input, key))
+    }
+    // A large input (many blocks, the counter well past one 32-bit word of bits).
+    const big = randomBytes(3 * 1024 * 1024 + 5)
+    expect(generichash(shim, 32, big)).toBe(generichash(native, 32, big))
+    expect(generichash(shim, 64, big, randomBytes(64).fill(7))).toBe(generichash(native, 64, big, randomBytes(64).fill(7)))
+  })
+
+  it('BLAKE2b batch: byte-identical to sodium-native, for hypercore\'s hashes and random splits', () => {
+    // hypercore-crypto: leaf = [0, uint64 size, data], parent = [1, uint64 size, left, right],
+    // tree = [2, (hash, uint64 index, uint64 size)…], discovery key = keyed 32-byte hash.
+    const u64 = (n: number) => {
+      const b = Buffer.alloc(8)
+      b.writeBigUInt64LE(BigInt(n))
+      return b
+    }
+    for (let i = 0; i < 300; i++) {
+      const data = randomBytes(i * 3)
+      const cases: Array<[number, Uint8Array[], Uint8Array | undefined]> = [
+        [32, [Uint8Array.of(0), u64(data.byteLength), data], undefined],
+        [32, [Uint8Array.of(1), u64(i * 1000), randomBytes(32), randomBytes(32)], undefined],
+        [32, [Uint8Array.of(2), ...Array.from({ length: i % 9 }, () => [randomBytes(32), u64(i), u64(i * 7)]).flat()], undefined],
+        [32, [new TextEncoder().encode('hypercore')], randomBytes(32)],
+        [32, [randomBytes(32), randomBytes(32)], undefined] // noise-curve-ed: [epk, pk]
+      ]
+      // Random splits of a random input, with empty parts, every output and key length.
+      const input = randomBytes(Math.floor(Math.random() * 1200))
+      const parts: Uint8Array[] = []
+      for (let at = 0; at < input.byteLength; ) {
+        const n = Math.min(input.byteLength - at, Math.floor(Math.random() * 300))
+        parts.push(input.subarray(at, at + n))
+        at += n
+      }
+      cases.push([16 + (i % 49), parts, i % 2 ? randomBytes(16 + (i % 49)) : undefined])
+      for (const [outlen, inputs, key] of cases) {
+        const out = both((sodium) => {
+          const o = new Uint8Array(outlen)
+          sodium.crypto_generichash_batch(o, inputs, key)
+          return hex(o)
+        })
+        expect(out.shim).toBe(out.native)
+        expect(out.shim).toBe(generichash(native, outlen, Buffer.concat(inputs), key))
+      }
+    }
+  })
+
+  it('BLAKE2b: rejects the output and key lengths sodium-native rejects, and leaves inputs alone', () => {
+    const input = randomBytes(100)
+    for (const outlen of [0, 1, 15, 16, 32, 64, 65, 128]) {
+      const r = both((sodium) => generichash(sodium, outlen, input))
+      expect(r.shim).toBe(r.native)
+      if (outlen < 16 || outlen > 64) expect(r.shim).toBe('threw')
+    }
+    for (const keylen of [0, 1, 15, 16, 32, 64, 65]) {
+      const key = randomBytes(keylen)
+      const r = both((sodium) => generichash(sodium, 32, input, key))
+      expect(r.shim).toBe(r.native)
+      if (keylen < 16 || keylen > 64) expect(r.shim).toBe('threw')
+    }
+    // sodium-native's batch passes lengths straight to libsodium: output 1–64, key 0–64 (empty
+    // = no key) succeed there, and so here.
+    for (const outlen of [0, 1, 8, 15, 16, 64, 65]) {
+      for (const keylen of [-1, 0, 1, 15, 16, 64, 65]) {
+        const key = keylen < 0 ? undefined : randomBytes(keylen)
+        const b = both((sodium) => {
+          const o = new Uint8Array(outlen)
+          sodium.crypto_generichash_batch(o, [input.subarray(0, 50), input.subarray(50)], key)
+          return hex(o)
+        })
+        expect(b.shim).toBe(b.native)
+        expect(b.shim === 'threw').toBe(outlen < 1 || outlen > 64 || keylen > 64)
+      }
+    }
+    const key = randomBytes(32)
+    const before = [hex(input), hex(key)]
+    generichash(shim, 64, input, key)
+    expect([hex(input), hex(key)]).toEqual(before)
+    // The output may be the input (hashed in place).
+    const inPlace = new Uint8Array(input.subarray(0, 32))
+    const expectedHash = generichash(native, 32, inPlace, key)
+    shim.crypto_generichash(inPlace, inPlace, key)
+    expect(hex(inPlace)).toBe(expectedHash)
+  })
+
+  it('verification results are remembered only for exactly the same inputs', () => {
+    const { publicKey, secretKey } = nativeKeyPair()
+    const other = nativeKeyPair()
+    const message = randomBytes(112)
+    const sig = new Uint8Array(64)
+    native.crypto_sign_detached!(sig, message, secretKey)
+    const verify = (s: Uint8Array, m: Uint8Array, pk: Uint8Array) => ({
+      shim: shim.crypto_sign_verify_detached(s, m, pk),
+      native: native.crypto_sign_verify_detached!(s, m, pk) as boolean
+    })
+    for (let round = 0; round < 3; round++) {
+      expect(verify(sig, message, publicKey)).toEqual({ shim: true, native: true })
+      // The same buffers, changed in place after a cached success: never a stale answer.
+      for (const [buf, at] of [[message, 5], [sig, 3], [sig, 40], [publicKey, 0]] as const) {
+        buf[at]! ^= 1
+        expect(verify(sig, message, publicKey)).toEqual({ shim: false, native: false })
+        buf[at]! ^= 1
+      }
+      expect(verify(sig, message, other.publicKey)).toEqual({ shim: false, native: false })
+      expect(verify(sig, message.subarray(0, 111), publicKey)).toEqual({ shim: false, native: false })
+      // Long messages (not cached) and many distinct entries (the cache evicts).
+      const long = randomBytes(5000)
+      const longSig = new Uint8Array(64)
+      native.crypto_sign_detached!(longSig, long, secretKey)
+      expect(verify(longSig, long, publicKey)).toEqual({ shim: true, native: true })
+      long[4000]! ^= 1
+      expect(verify(longSig, long, publicKey)).toEqual({ shim: false, native: false })
+      for (let i = 0; i < 600; i++) {
+        const m = randomBytes(i % 50)
+        const s = new Uint8Array(64)
+        native.crypto_sign_detached!(s, m, secretKey)
+        if (i % 3 === 0) s[i % 64]! ^= 1 << (i % 8)
+        const r = verify(s, m, publicKey)
+        expect(r.shim).toBe(r.native)
+      }
+    }
   })
 })
