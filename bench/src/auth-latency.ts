@@ -28,12 +28,12 @@ import b4a from 'b4a'
 import { HyphaNode, deriveDatabaseKey, deriveRootSecret, generatePassphrase } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/node-core/native'
 import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
+import { VerificationError, median, quantile, until, withTimeout } from './common.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)
 const RUNS_PER_ORIGIN = Number(process.env.BENCH_RUNS_PER_ORIGIN ?? 10)
 const PINGS = Number(process.env.BENCH_PINGS ?? 5)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
-const STEP_TIMEOUT_MS = 15_000
 // Argon2id at a trivial cost (1 iteration, 64 KiB) instead of the default t=3, m=64 MiB: the KDF
 // runs once per sign-up/sign-in and is not what is measured. Keys have the same shape either way.
 const KDF = { iterations: 1, memoryKiB: 64 }
@@ -41,8 +41,6 @@ const PING = 'bench/ping'
 const PONG = 'bench/pong'
 
 type SetUp = 'direct' | 'relay'
-
-class VerificationError extends Error {}
 
 interface Sample {
   /** approve() called → request.done resolved on the device */
@@ -56,35 +54,6 @@ interface Sample {
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-/** Nearest-rank p95. */
-function p95(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.max(0, Math.ceil(sorted.length * 0.95) - 1)]!
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)
-    })
-  ]).finally(() => clearTimeout(timer))
-}
 
 const encoder = new TextEncoder()
 
@@ -328,7 +297,7 @@ async function main() {
     return {
       'set-up': labels[setUp],
       'median (ms)': f(median(latency)),
-      'p95 (ms)': f(p95(latency)),
+      'p95 (ms)': f(quantile(latency, 0.95)),
       'channel ping RTT (ms)': channel.toFixed(2),
       'ephemeral ping RTT (ms)': ephemeral.toFixed(2) + (setUp === 'relay' ? ' (2 hops)' : ''),
       '÷ channel RTT': (median(latency) / channel).toFixed(1) + '×',

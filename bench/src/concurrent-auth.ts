@@ -22,20 +22,18 @@ import b4a from 'b4a'
 import { HyphaNode, deriveDatabaseKey, deriveRootSecret, generatePassphrase, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/node-core/native'
 import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
+import { VerificationError, median, until, withTimeout } from './common.js'
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SETUPS = (process.env.BENCH_SETUPS ?? 'direct,relay').split(',').map((s) => s.trim()) as SetUp[]
 // Argon2id at a trivial cost: the KDF runs once per sign-up/sign-in and is not what is measured.
 const KDF = { iterations: 1, memoryKiB: 64 }
-const STEP_TIMEOUT_MS = 60_000
 const VERBOSE = process.env.BENCH_VERBOSE === '1'
 /** The re-send interval of a request (the default, 2 s): the prompt count is checked again after it. */
 const RETRY_MS = 2_000
 
 type SetUp = 'direct' | 'relay'
-
-class VerificationError extends Error {}
 
 interface Sample {
   /** First request → last device writable. */
@@ -51,26 +49,6 @@ interface Sample {
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  if (VERBOSE) console.error(`[${new Date().toISOString()}] waiting for ${what}`)
-  const deadline = Date.now() + timeoutMs
-  // An async check (e.g. `node.update()`) could itself hang: it counts against the same deadline.
-  while (!(await race(Promise.resolve(check()), what, Math.max(1, deadline - Date.now()), timeoutMs))) {
-    if (Date.now() > deadline) throw new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
-  if (VERBOSE) console.error(`[${new Date().toISOString()}] waiting for ${what}`)
-  return race(promise, what, timeoutMs, timeoutMs)
-}
 
 function race<T>(promise: Promise<T>, what: string, timeoutMs: number, reportedMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout>

@@ -15,6 +15,7 @@ import b4a from 'b4a'
 import { createStore, connectInProcess, connectNodes, connectTcp, until, type Connection } from '@hypha/test-utils'
 import { HyphaNode, deriveRootSecret, memoryStorage } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/node-core/native'
+import { VerificationError, median } from './common.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -45,8 +46,6 @@ function blockOf(i: number, size: number): Uint8Array {
   new DataView(block.buffer, block.byteOffset, 4).setUint32(0, i)
   return block
 }
-
-class VerificationError extends Error {}
 
 function memory() {
   const m = process.memoryUsage()
@@ -234,11 +233,6 @@ async function syncRaw(source: { store: any; core: any }, blockBytes: number, ov
 }
 
 // ---- main ------------------------------------------------------------------------------------------
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 async function main() {
   console.log(`node sync: a fresh read-only HyphaNode syncs ${ENTRIES} entries (${VALUE_BYTES}-byte values, written in batches of ${BATCH}), vs raw hypercore; median of ${ROUNDS} rounds`)

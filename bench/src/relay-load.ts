@@ -55,6 +55,7 @@ import {
 } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { createStore } from '@hypha/test-utils'
+import { STEP_TIMEOUT_MS, VerificationError, quantile, until, withTimeout } from './common.js'
 
 const WebSocket = WsWebSocket as unknown as WebSocketConstructor
 
@@ -66,11 +67,8 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 20)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp,ws').split(',').map((s) => s.trim()) as Kind[]
 const KDF = { iterations: 1, memoryKiB: 64 } // not measured
-const STEP_TIMEOUT_MS = 60_000
 
 type Kind = 'tcp' | 'ws'
-
-class VerificationError extends Error {}
 
 // A full GC before each memory reading (same as node --expose-gc).
 v8.setFlagsFromString('--expose-gc')
@@ -456,29 +454,6 @@ async function relayed(kind: Kind, n: number, keys: Keys): Promise<Result> {
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))]!
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new VerificationError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)
-    })
-  ]).finally(() => clearTimeout(timer))
-}
 
 /** The soft limit on open files (Linux /proc; null elsewhere). */
 function openFileLimit(): number | null {

@@ -6,6 +6,7 @@ import sodium from 'sodium-universal'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, createKeyPair, createChannelKey } from '@hypha/secure-channel'
 import { createStore, connectInProcess, connectTcp, until, type Connection } from '@hypha/test-utils'
+import { median } from './common.js'
 
 const MESSAGE_BYTES = 1024
 const COUNT = Number(process.env.BENCH_MESSAGES ?? 20_000)
@@ -86,11 +87,6 @@ async function throughChannel(relays: number, over: 'memory' | 'tcp', count: num
     await n.store.close()
   }
   return rate
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 async function main() {
