@@ -33,6 +33,12 @@ export interface AccountOptions {
   kdf?: Partial<KdfParams>
   /** How long a prompt stays open without an answer or a re-sent request. Default 10 minutes. */
   promptTimeoutMs?: number
+  /**
+   * Most prompts one requesting device may have open at once here; its further requests are
+   * refused (`request-refused`), so a device that has the passphrase cannot flood the person.
+   * Default 3.
+   */
+  maxPendingPerDevice?: number
 }
 
 export interface SignUpOptions extends AccountOptions {
@@ -67,11 +73,14 @@ export interface AccountEvents {
   'authorisation-settled': [prompt: AuthorisationPrompt]
   /** An auth message that could not be decoded was dropped. */
   'bad-message': [error: AuthMessageError, sender: Uint8Array]
+  /** A request was not shown: its device already has `maxPendingPerDevice` prompts open. */
+  'request-refused': [refusal: { reason: 'too-many-pending'; requester: Uint8Array; nodeName: string }]
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000
 const DEFAULT_RETRY_MS = 2_000
 const DEFAULT_PROMPT_TIMEOUT_MS = 10 * 60_000
+const DEFAULT_MAX_PENDING_PER_DEVICE = 3
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 
@@ -85,6 +94,7 @@ export class Account extends EventEmitter<AccountEvents> {
   /** The generated passphrase after a sign-up without one (show it once, for safe keeping); else null. */
   readonly passphrase: string | null
   private readonly promptTimeoutMs: number
+  private readonly maxPendingPerDevice: number
   private readonly prompts = new Map<string, AuthorisationPrompt>()
   private readonly requests = new Map<string, AuthorisationRequest>()
   private readonly onMessage = (message: SecureMessage) => this.receive(message)
@@ -96,13 +106,14 @@ export class Account extends EventEmitter<AccountEvents> {
   /** Use {@link signUp} or {@link signIn}. */
   constructor(
     node: HyphaNode,
-    options: { nodeName: string; passphrase?: string | null; promptTimeoutMs?: number }
+    options: { nodeName: string; passphrase?: string | null; promptTimeoutMs?: number; maxPendingPerDevice?: number }
   ) {
     super()
     this.node = node
     this.nodeName = options.nodeName
     this.passphrase = options.passphrase ?? null
     this.promptTimeoutMs = options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS
+    this.maxPendingPerDevice = options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE
     node.channel.on('message', this.onMessage)
   }
 
@@ -223,6 +234,11 @@ export class Account extends EventEmitter<AccountEvents> {
       return
     }
     if (this.prompts.has(key) || this.isClosed) return // a duplicate raced the await above
+    const open = this.pendingPrompts.filter((p) => b4a.equals(p.requester, requester)).length
+    if (open >= this.maxPendingPerDevice) {
+      this.emit('request-refused', { reason: 'too-many-pending', requester, nodeName: request.nodeName })
+      return
+    }
     const prompt = new AuthorisationPrompt(this, request, requester, digest, this.promptTimeoutMs)
     this.prompts.set(key, prompt)
     this.emit('authorisation-request', prompt)
@@ -432,6 +448,7 @@ async function open(role: 'origin' | 'read-only', options: SignInOptions, genera
   return new Account(node, {
     nodeName: options.nodeName,
     passphrase: generated,
-    promptTimeoutMs: options.promptTimeoutMs
+    promptTimeoutMs: options.promptTimeoutMs,
+    maxPendingPerDevice: options.maxPendingPerDevice
   })
 }

@@ -145,6 +145,20 @@ describe('authorisation end to end', () => {
     await request.done
   })
 
+  it('one device cannot flood the person: at most maxPendingPerDevice prompts, the rest refused', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone')
+    link(laptop, phone)
+    await until(() => phone.node.ephemeral.peers.length === 1)
+    const prompts = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const requests = Array.from({ length: 6 }, () => phone.requestAuthorisation({ retryMs: 60_000 }))
+    await until(() => prompts.length + refused.length === 6)
+    expect(prompts).toHaveLength(3)
+    expect(refused.map((r) => r.reason)).toEqual(['too-many-pending', 'too-many-pending', 'too-many-pending'])
+    for (const request of requests) request.cancel()
+  })
+
   it('two nodes approving at once add the writer once', async () => {
     const laptop = await origin()
     const phone = await device('Phone')
