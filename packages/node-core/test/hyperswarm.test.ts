@@ -2,8 +2,9 @@ import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { createStore, nextEvent, until } from '@hypha/test-utils'
+import { expectEphemeralBothWays } from './fixtures/exchange.js'
 import { hyperswarmTransport, type HyperswarmTransport } from '../src/transports/hyperswarm.js'
 import type { ConnectionInfo, TransportContext } from '../src/transports/types.js'
 
@@ -89,12 +90,7 @@ describe('hyperswarmTransport', { timeout: 30_000 }, () => {
     const replica = b.store.get({ key: a.core.key })
     expect(b4a.toString(await replica.get(0))).toBe('hello over hyperswarm')
 
-    const atB = nextEvent<[EphemeralMessage]>(b.ephemeral, 'message')
-    expect(a.ephemeral.broadcast(b4a.from('ping'))).toBe(1)
-    expect(b4a.toString((await atB)[0].payload)).toBe('ping')
-    const atA = nextEvent<[EphemeralMessage]>(a.ephemeral, 'message')
-    expect(b.ephemeral.broadcast(b4a.from('pong'))).toBe(1)
-    expect(b4a.toString((await atA)[0].payload)).toBe('pong')
+    await expectEphemeralBothWays(a, b)
   })
 
   it('three swarms all connect; stop() unannounces and closes its connections', async () => {

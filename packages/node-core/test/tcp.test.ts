@@ -5,7 +5,8 @@ import b4a from 'b4a'
 import { collect, nextEvent, settle, until } from '@hypha/test-utils'
 import { tcpClient, tcpServer } from '../src/transports/tcp.js'
 import { TransportError } from '../src/transports/stream-transport.js'
-import { cleanups, createPair, createPeer, expectEphemeralBothWays, track, type Peer } from './fixtures/transport-peer.js'
+import { cleanups, createPair, createPeer, expectRedialAndCatchUp, track, type Peer } from './fixtures/transport-peer.js'
+import { expectEphemeralBothWays } from './fixtures/exchange.js'
 
 
 const fast = { initialDelayMs: 5, maxDelayMs: 20 }
@@ -42,30 +43,10 @@ describe('tcp transport', () => {
   })
 
   it('re-dials after the server restarts on the same port and catches up', async () => {
-    const { a, b, remoteCore } = await createPair()
-    const server1 = tcpServer({ port: 0 })
-    await server1.start(a.context)
-    const port = server1.port!
-    const client = track(tcpClient({ port, reconnect: fast }))
-    await client.start(b.context)
-    await a.core.append(b4a.from('before'))
-    expect(b4a.toString(await remoteCore.get(0))).toBe('before')
-
-    const lost = nextEvent(client, 'disconnect')
-    await server1.stop()
-    await lost
-    // It keeps trying while nobody listens, without crashing on ECONNREFUSED.
-    const [refused] = await nextEvent<[TransportError]>(client, 'connection-error', (e) => (e.cause as any)?.code === 'ECONNREFUSED')
-    expect(refused.code).toBe('ERR_CONNECTION')
-    await a.core.append(b4a.from('while offline'))
-
-    const server2 = track(tcpServer({ port }))
-    const reconnected = nextEvent(client, 'connection')
-    await server2.start(a.context)
-    await reconnected
-    expect(b4a.toString(await remoteCore.get(1))).toBe('while offline')
-    expect(b.connections).toHaveLength(2)
-    await expectEphemeralBothWays(a, b)
+    await expectRedialAndCatchUp(
+      (port) => tcpServer({ port }),
+      (port) => tcpClient({ port, reconnect: fast })
+    )
   })
 
   it('stop() closes the connection and does not re-dial', async () => {

@@ -8,6 +8,7 @@ import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import { createStore, nextEvent, until } from '@hypha/test-utils'
+import { expectEphemeralBothWays } from './fixtures/exchange.js'
 import {
   webRtcTransport,
   nodeDatachannelWrtc,
@@ -166,13 +167,7 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
     await replica.ready()
     expect(b4a.toString(await replica.get(0))).toBe('hello over webrtc')
 
-    // Ephemeral messages, both ways.
-    const atB = nextEvent<[EphemeralMessage]>(b.ephemeral, 'message')
-    expect(a.ephemeral.broadcast(b4a.from('ping'))).toBe(1)
-    expect(b4a.toString((await atB)[0].payload)).toBe('ping')
-    const atA = nextEvent<[EphemeralMessage]>(a.ephemeral, 'message')
-    expect(b.ephemeral.broadcast(b4a.from('pong'))).toBe(1)
-    expect(b4a.toString((await atA)[0].payload)).toBe('pong')
+    await expectEphemeralBothWays(a, b)
   })
 
   it('a later joiner connects to both; a peer that leaves is dropped and reconnected when it re-joins', async () => {

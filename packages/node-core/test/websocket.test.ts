@@ -8,7 +8,8 @@ import { collect, nextEvent, settle, until } from '@hypha/test-utils'
 import { WebSocketStream, webSocketClient, webSocketServer } from '../src/transports/websocket.js'
 import { TransportError } from '../src/transports/stream-transport.js'
 import type { WebSocketConstructor, WebSocketLike } from '../src/transports/types.js'
-import { cleanups, createPair, createPeer, expectEphemeralBothWays, track, type Peer } from './fixtures/transport-peer.js'
+import { cleanups, createPair, createPeer, expectRedialAndCatchUp, track, type Peer } from './fixtures/transport-peer.js'
+import { expectEphemeralBothWays } from './fixtures/exchange.js'
 
 
 // Compile-time: both the browser's WebSocket and ws's fit the client's `WebSocket` option.
@@ -133,28 +134,10 @@ describe('websocket transport', () => {
   })
 
   it('re-dials after the server restarts on the same port and catches up', async () => {
-    const { a, b, remoteCore } = await createPair()
-    const server1 = webSocketServer({ port: 0 })
-    await server1.start(a.context)
-    const port = server1.port!
-    const client = track(webSocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket, reconnect: fast }))
-    await client.start(b.context)
-    await a.core.append(b4a.from('before'))
-    expect(b4a.toString(await remoteCore.get(0))).toBe('before')
-
-    const lost = nextEvent(client, 'disconnect')
-    await server1.stop()
-    await lost
-    const [refused] = await nextEvent<[TransportError]>(client, 'connection-error', (e) => (e.cause as any)?.code === 'ECONNREFUSED')
-    expect(refused.code).toBe('ERR_CONNECTION')
-    await a.core.append(b4a.from('while offline'))
-
-    const server2 = track(webSocketServer({ port }))
-    const reconnected = nextEvent(client, 'connection')
-    await server2.start(a.context)
-    await reconnected
-    expect(b4a.toString(await remoteCore.get(1))).toBe('while offline')
-    await expectEphemeralBothWays(a, b)
+    await expectRedialAndCatchUp(
+      (port) => webSocketServer({ port }),
+      (port) => webSocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket, reconnect: fast })
+    )
   })
 
   it('stop() makes no further attempt', async () => {
