@@ -73,51 +73,44 @@ function answerEphemeralPings(node: HyphaNode): void {
 
 let pingSeq = 0
 
-/** Median RTT of `count` sequential secure-channel pings from `from` to the node with key `to`. */
-async function channelRtt(from: HyphaNode, to: Uint8Array, count: number): Promise<number> {
+type PongSource = {
+  on(event: 'message', listener: (m: { contentType: string; payload: Uint8Array }) => void): unknown
+  off(event: 'message', listener: (m: { contentType: string; payload: Uint8Array }) => void): unknown
+}
+
+/** Median RTT of `count` sequential pings: `send(id)` sends one, the pong arrives on `source`. */
+async function pingRtt(source: PongSource, send: (id: Uint8Array) => void, count: number, what: string): Promise<number> {
   const rtts: number[] = []
   for (let i = 0; i < count; i++) {
     const id = `${++pingSeq}`
     const pong = new Promise<void>((resolve) => {
       const on = ({ contentType, payload }: { contentType: string; payload: Uint8Array }) => {
         if (contentType === PONG && b4a.toString(payload) === id) {
-          from.channel.off('message', on)
+          source.off('message', on)
           resolve()
         }
       }
-      from.channel.on('message', on)
+      source.on('message', on)
     })
     const start = performance.now()
-    from.channel.send(encoder.encode(id), { contentType: PING, to })
-    await withTimeout(pong, 'a secure-channel pong')
+    send(encoder.encode(id))
+    await withTimeout(pong, what)
     rtts.push(performance.now() - start)
   }
   return median(rtts)
 }
 
+/** Median RTT of `count` sequential secure-channel pings from `from` to the node with key `to`. */
+function channelRtt(from: HyphaNode, to: Uint8Array, count: number): Promise<number> {
+  return pingRtt(from.channel, (id) => from.channel.send(id, { contentType: PING, to }), count, 'a secure-channel pong')
+}
+
 /** Median RTT of `count` sequential ephemeral pings from `from` on its one connection. */
-async function ephemeralRtt(from: HyphaNode, count: number): Promise<number> {
+function ephemeralRtt(from: HyphaNode, count: number): Promise<number> {
   const peers = from.ephemeral.peers
   if (peers.length !== 1) throw new VerificationError(`expected one ephemeral peer, found ${peers.length}`)
   const peer = peers[0]!
-  const rtts: number[] = []
-  for (let i = 0; i < count; i++) {
-    const id = `${++pingSeq}`
-    const pong = new Promise<void>((resolve) => {
-      const on = ({ contentType, payload }: { contentType: string; payload: Uint8Array }) => {
-        if (contentType === PONG && b4a.toString(payload) === id) {
-          from.ephemeral.off('message', on)
-          resolve()
-        }
-      }
-      from.ephemeral.on('message', on)
-    })
-    const start = performance.now()
-    from.ephemeral.send(peer, encoder.encode(id), { contentType: PING })
-    await withTimeout(pong, 'an ephemeral pong')
-    rtts.push(performance.now() - start)
-  }
-  return median(rtts)
+  return pingRtt(from.ephemeral, (id) => from.ephemeral.send(peer, id, { contentType: PING }), count, 'an ephemeral pong')
 }
 
 // ---- a database (origin, and the relay in that set-up) ----------------------------------------
