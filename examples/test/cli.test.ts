@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DIST, Program, running } from './program.js'
+import { DIST, Program, escapeRegExp, running } from './program.js'
 
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
@@ -27,17 +27,6 @@ beforeAll(() => {
   }
 })
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-/** Reads `key` on `program` until it has a value (replication is asynchronous). */
-async function getEventually(program: Program, key: string): Promise<string> {
-  const reply = new RegExp(`^${escape(key)}(?: = (.*)|: not found)$`)
-  for (;;) {
-    const match = await program.command(`get ${key}`, reply)
-    if (match[1] !== undefined) return match[1]
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 async function signUp(extra: string[] = []) {
   const laptop = new Program('sign-up', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop', ...extra])
@@ -88,18 +77,18 @@ describe('native.js and always-on.js', () => {
     await firefox.waitFor(/read-only until another device authorises it/)
     const firefoxKey = (await firefox.waitFor(/^node key: ([0-9a-f]{64})$/)).match[1]!
     const code = (await firefox.waitFor(/^\[auth\] verification code (\d{3} \d{3}):/)).match[1]!
-    expect(await getEventually(firefox, 'shopping/1')).toBe('"oat milk"')
+    expect(await firefox.getEventually('shopping/1')).toBe('"oat milk"')
     const refused = await firefox.command('put shopping/2 too early', /^(ok|error): .*/)
     expect(refused[0]).toMatch(/^error: this node is not writable yet/)
 
     // The laptop shows the request with the very code the new device shows.
-    await laptop.waitFor(new RegExp(`^Authorise node "${escape(FIREFOX)}"\\? code ${code} \\[y/N\\]$`))
+    await laptop.waitFor(new RegExp(`^Authorise node "${escapeRegExp(FIREFOX)}"\\? code ${code} \\[y/N\\]$`))
     laptop.send('y')
-    await laptop.waitFor(new RegExp(`^\\[auth\\] authorised "${escape(FIREFOX)}": it is a writer now$`))
+    await laptop.waitFor(new RegExp(`^\\[auth\\] authorised "${escapeRegExp(FIREFOX)}": it is a writer now$`))
     await firefox.waitFor(/^\[auth\] approved: this node is writable now$/)
 
     await firefox.command('put shopping/2 coffee beans from Firefox', /^ok: put shopping\/2$/)
-    expect(await getEventually(laptop, 'shopping/2')).toBe('"coffee beans from Firefox"')
+    expect(await laptop.getEventually('shopping/2')).toBe('"coffee beans from Firefox"')
     await laptop.command('list shopping/', /^\(2 entries\)$/)
     await laptop.command('writers', /^\(2 writers\)$/)
 
@@ -159,7 +148,7 @@ describe('native.js and always-on.js', () => {
     tablet.send(passphrase)
     const databaseKey = (await laptop.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]!
     await tablet.waitFor(new RegExp(`^database key: ${databaseKey}$`))
-    expect(await getEventually(tablet, 'note')).toBe('"hello there"')
+    expect(await tablet.getEventually('note')).toBe('"hello there"')
   })
 })
 

@@ -88,6 +88,16 @@ export class Program {
     return (await this.waitFor(reply, from)).match
   }
 
+  /** Reads `key` with the REPL's `get` until it has a value (replication is asynchronous). */
+  async getEventually(key: string): Promise<string> {
+    const reply = new RegExp(`^${escapeRegExp(key)}(?: = (.*)|: not found)$`)
+    for (;;) {
+      const match = await this.command(`get ${key}`, reply)
+      if (match[1] !== undefined) return match[1]
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
   async kill(): Promise<void> {
     if (!this.hasExited) this.child.kill('SIGKILL')
     await this.exited
@@ -98,3 +108,5 @@ export class Program {
   }
 }
 
+
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

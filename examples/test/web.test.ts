@@ -98,16 +98,6 @@ class Program extends SharedProgram {
     super(label, script, args, (command, argv) => netns.wrap(command, argv))
   }
 }
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-async function getEventually(program: Program, key: string): Promise<string> {
-  const reply = new RegExp(`^${escape(key)}(?: = (.*)|: not found)$`)
-  for (;;) {
-    const match = await program.command(`get ${key}`, reply)
-    if (match[1] !== undefined) return match[1]
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 /** The always-on program serving examples/web on free ports of 127.0.0.1. */
 async function startAlwaysOn(databaseKey: string) {
@@ -397,7 +387,7 @@ describe('the web example in Chromium', () => {
       await chrome.page.waitForSelector('body[data-writable="true"]')
 
       await putInPage(chrome, 'note/2', 'from Chromium')
-      expect(await getEventually(laptop, 'note/2')).toBe('"from Chromium"')
+      expect(await laptop.getEventually('note/2')).toBe('"from Chromium"')
       await laptop.command('put note/3 back to the page', /^ok: put note\/3$/)
       await waitForEntry(chrome, 'note/3', 'back to the page')
 
@@ -424,7 +414,7 @@ describe('the web example in Chromium', () => {
       await tablet.waitFor(/read-only until another device authorises it/)
       expect((await tablet.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]).toBe(databaseKey)
       const code = (await tablet.waitFor(/^\[auth\] verification code (\d{3} \d{3}):/)).match[1]!
-      expect(await getEventually(tablet, 'todo/1')).toBe('"from the page"')
+      expect(await tablet.getEventually('todo/1')).toBe('"from the page"')
 
       const prompt = await chrome.page.waitForSelector('.prompt[data-node-name="Tablet"]')
       expect(await prompt.$eval('.prompt-code', (e) => e.textContent)).toBe(code)
@@ -435,7 +425,7 @@ describe('the web example in Chromium', () => {
       await tablet.command('put todo/2 from the tablet', /^ok: put todo\/2$/)
       await waitForEntry(chrome, 'todo/2', 'from the tablet')
       await putInPage(chrome, 'todo/3', 'page after approving')
-      expect(await getEventually(tablet, 'todo/3')).toBe('"page after approving"')
+      expect(await tablet.getEventually('todo/3')).toBe('"page after approving"')
 
       expect((await connections(chrome)).map((c) => c.transport)).toEqual(['websocket'])
       expect(chrome.errors).toEqual([])
