@@ -27,5 +27,6 @@ declare const sodium: {
   crypto_aead_xchacha20poly1305_ietf_ABYTES: number
   crypto_kdf_derive_from_key(sub: Uint8Array, id: number, ctx: Uint8Array, key: Uint8Array): void
   sodium_memzero(buf: Uint8Array): void
+  sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean
 }
 export = sodium

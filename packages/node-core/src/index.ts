@@ -1,7 +1,6 @@
 export {
   HyphaNode,
-  deriveDatabaseKey,
-  deriveWriterKey,
+  type Device,
   type Role,
   type Key,
   type Value,
@@ -31,12 +30,9 @@ export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/ops.js'
 export {
   deriveRootSecret,
   deriveSubkey,
-  deriveOriginKeyPair,
   deriveChannelKey,
   deriveEncryptionKey,
-  deriveWriterKeyPair,
-  deriveNoiseKeyPair,
-  deriveNodeKeys,
+  deriveAccountKeys,
   generatePassphrase,
   passphraseEntropyBits,
   normaliseName,
@@ -50,8 +46,12 @@ export {
   SALT_BYTES,
   type KeyPair,
   type KdfParams,
-  type NodeKeys
+  type AccountKeys
 } from './keys.js'
+export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decodeLocator, lookupProof, type Locator } from './lookup.js'
+export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, type DeviceKeys, type DeviceRecord } from './device.js'
+export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
+export type { DeviceInfo } from './engine/types.js'
 export { memoryStorage } from './storage/memory.js'
 export { idbStorage, type IdbStorageOptions } from './storage/idb.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'

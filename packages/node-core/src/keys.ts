@@ -1,8 +1,14 @@
 /**
- * Key derivation: everything a person's nodes need comes from their passphrase and their name.
+ * Key derivation: what the passphrase gives a person's nodes, and nothing more.
  *
- *   root secret = Argon2id(passphrase, BLAKE2b-128('hypha/salt/1' ‖ 0x00 ‖ name))                       (memory-hard, slow)
- *   purpose key = BLAKE2b-256(key = root secret, input = context ‖ 0x00 ‖ node name?)   (fast)
+ *   root secret = Argon2id(passphrase, BLAKE2b-128('hypha/salt/1' ‖ 0x00 ‖ name))   (memory-hard, slow)
+ *   purpose key = BLAKE2b-256(key = root secret, input = context ‖ 0x00)             (fast)
+ *
+ * The passphrase lets a device FIND the database (the lookup topic and the key that proves a
+ * lookup answer), READ it (the encryption key) and ASK to join (the secure channel's key). Nothing
+ * that writes or identifies a device comes from here: writer, Noise and channel-signing key pairs
+ * are random and held by each device in its storage (see device.ts), and the database key is the
+ * origin's random writer key, learnt from the account's peers.
  *
  * Argon2id runs in hash-wasm (WASM), so Node and browsers produce identical bytes; the test suite
  * checks it against libsodium's crypto_pwhash. Everything else uses sodium-universal.
@@ -33,11 +39,11 @@ export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({ iteration
 /** Context strings, one per purpose. The trailing number is the derivation's version. */
 export const CONTEXTS = Object.freeze({
   salt: 'hypha/salt/1',
-  originKeyPair: 'hypha/origin-keypair/1',
   channelKey: 'hypha/channel-key/1',
   encryptionKey: 'hypha/encryption-key/1',
-  writerKeyPair: 'hypha/writer-keypair/1',
-  noiseKeyPair: 'hypha/noise-keypair/1'
+  lookupTopic: 'hypha/lookup-topic/1',
+  lookupKey: 'hypha/lookup-key/1',
+  accountId: 'hypha/account-id/1'
 })
 
 export const ROOT_SECRET_BYTES = 32
@@ -122,18 +128,6 @@ export function deriveSubkey(rootSecret: Uint8Array, context: string, label = ''
   return out
 }
 
-function ed25519FromSeed(seed: Uint8Array): KeyPair {
-  const publicKey = new Uint8Array(sodium.crypto_sign_PUBLICKEYBYTES)
-  const secretKey = new Uint8Array(sodium.crypto_sign_SECRETKEYBYTES)
-  sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
-  return { publicKey, secretKey }
-}
-
-/** The database's origin key pair (ed25519): the origin node's writer, and so the database key. */
-export function deriveOriginKeyPair(rootSecret: Uint8Array): KeyPair {
-  return ed25519FromSeed(deriveSubkey(rootSecret, CONTEXTS.originKeyPair))
-}
-
 /** The 32-byte key of the secure channel (@hypha/secure-channel). */
 export function deriveChannelKey(rootSecret: Uint8Array): Uint8Array {
   return deriveSubkey(rootSecret, CONTEXTS.channelKey)
@@ -144,32 +138,28 @@ export function deriveEncryptionKey(rootSecret: Uint8Array): Uint8Array {
   return deriveSubkey(rootSecret, CONTEXTS.encryptionKey)
 }
 
-/** A node's local writer key pair (ed25519), reproducible from the root secret and the node's name. */
-export function deriveWriterKeyPair(rootSecret: Uint8Array, nodeName: string): KeyPair {
-  return ed25519FromSeed(deriveSubkey(rootSecret, CONTEXTS.writerKeyPair, normaliseName(nodeName)))
-}
-
-/** A node's Noise key pair for transports (the ed25519 pair @hyperswarm/secret-stream uses). */
-export function deriveNoiseKeyPair(rootSecret: Uint8Array, nodeName: string): KeyPair {
-  return ed25519FromSeed(deriveSubkey(rootSecret, CONTEXTS.noiseKeyPair, normaliseName(nodeName)))
-}
-
-/** Everything a full (origin or read-only) node derives from the root secret. */
-export interface NodeKeys {
-  originKeyPair: KeyPair
-  encryptionKey: Uint8Array
+/**
+ * What a person's full nodes derive from the root secret: the keys to find, read and ask.
+ * - `lookupTopic`: where the account's nodes meet (Hyperswarm topic, WebRTC signalling room) and
+ *   the id of the lookup channel that tells a new device the database key.
+ * - `lookupKey`: keys the proof that a lookup answer comes from someone holding the root secret.
+ * - `accountId`: stored beside a device's keys so a storage is never opened for another account.
+ */
+export interface AccountKeys {
   channelKey: Uint8Array
-  writerKeyPair: KeyPair
-  noiseKeyPair: KeyPair
+  encryptionKey: Uint8Array
+  lookupTopic: Uint8Array
+  lookupKey: Uint8Array
+  accountId: Uint8Array
 }
 
-export function deriveNodeKeys(rootSecret: Uint8Array, nodeName: string): NodeKeys {
+export function deriveAccountKeys(rootSecret: Uint8Array): AccountKeys {
   return {
-    originKeyPair: deriveOriginKeyPair(rootSecret),
-    encryptionKey: deriveEncryptionKey(rootSecret),
     channelKey: deriveChannelKey(rootSecret),
-    writerKeyPair: deriveWriterKeyPair(rootSecret, nodeName),
-    noiseKeyPair: deriveNoiseKeyPair(rootSecret, nodeName)
+    encryptionKey: deriveEncryptionKey(rootSecret),
+    lookupTopic: deriveSubkey(rootSecret, CONTEXTS.lookupTopic),
+    lookupKey: deriveSubkey(rootSecret, CONTEXTS.lookupKey),
+    accountId: deriveSubkey(rootSecret, CONTEXTS.accountId)
   }
 }
 

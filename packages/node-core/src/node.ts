@@ -3,12 +3,24 @@ import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
+import Corestore from 'corestore'
 import { AutobaseEngine, databaseKeyFromOriginPublicKey, discoveryKeyOf } from './engine/autobase.js'
 import { BlindEngine, type SeededCore } from './engine/blind.js'
 import { HyphaNodeError } from './engine/errors.js'
-import { MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING, type Op } from './engine/ops.js'
-import type { Engine, InvalidOp, WriterInfo } from './engine/types.js'
-import { deriveNodeKeys, deriveOriginKeyPair, deriveWriterKeyPair, type KeyPair } from './keys.js'
+import {
+  MAX_DEVICE_NAME_BYTES,
+  MAX_KEY_BYTES,
+  MAX_VALUE_BYTES,
+  VALUE_BYTES,
+  VALUE_STRING,
+  isWellFormed,
+  type Op
+} from './engine/ops.js'
+import { NO_KEY } from './engine/registry.js'
+import type { DeviceInfo, Engine, InvalidOp, WriterInfo } from './engine/types.js'
+import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
+import { deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
+import { AccountLookup, decodeLocator, encodeLocator, lookupProof, type Locator } from './lookup.js'
 import {
   DEFAULT_MAX_SEEDED_CORES,
   MAX_ANNOUNCED_KEYS,
@@ -34,21 +46,51 @@ interface CommonOptions {
 }
 
 export interface FullNodeOptions extends CommonOptions {
-  /** 'origin' creates the database; 'read-only' opens it and becomes writable once added. */
+  /**
+   * What to do on a storage that holds no device yet: 'origin' creates a new database (this device
+   * is its origin and first writer); 'read-only' joins the account's database, read-only until a
+   * writer adds it. On a storage that already holds this account's device the device is reopened
+   * as it was (an origin stays the origin, a writer stays a writer), whatever `role` says.
+   */
   role: 'origin' | 'read-only'
-  /** The person's root secret (`deriveRootSecret`). */
+  /** The person's root secret (`deriveRootSecret`): finds and reads the database; never writes. */
   rootSecret: Uint8Array
-  /** This node's name (e.g. 'laptop'): derives its writer and Noise key pairs. */
-  name: string
+  /**
+   * Joining only: the database to open. Leave out to look it up among the account's peers on the
+   * lookup topic (see lookup.ts). Ignored (checked) when the storage holds a device already.
+   */
+  databaseKey?: Uint8Array
+  /** Joining by lookup: give up with `ERR_NOT_FOUND` after this long (ms). Default 60 000. */
+  lookupTimeoutMs?: number
+  /**
+   * Joining by lookup: after the first answer, keep listening this long (ms) for a different one
+   * (`ERR_ACCOUNT_CONFLICT`). Default 250.
+   */
+  lookupSettleMs?: number
+  /**
+   * Creating: first listen this long (ms) on the lookup topic for an existing database of this
+   * account, and fail with `ERR_ACCOUNT_EXISTS` if one answers. Default 0 (create at once).
+   */
+  existingAccountCheckMs?: number
+  /**
+   * Write with this key pair instead of the device's own random one (account recovery: the
+   * recovery key). Default: the device's own, from its storage.
+   */
+  writerKeyPair?: KeyPair
   /** Autobase ack interval in ms when this node is an indexer. Default 1000. */
   ackInterval?: number
 }
 
 export interface AlwaysOnNodeOptions extends CommonOptions {
   role: 'always-on'
-  /** The database key (public): `deriveDatabaseKey(rootSecret)` or another node's `node.key`. */
-  databaseKey: Uint8Array
-  /** Noise key pair for transports. Default: a random one (pass one to keep the same identity). */
+  /** The database key (public): another node's `node.key`. Optional when `locator` is given. */
+  databaseKey?: Uint8Array
+  /**
+   * A member's `node.locator` (bytes or hex): lets this node meet the account's nodes on the
+   * lookup topic and tell new devices the database key. It cannot make a locator of its own.
+   */
+  locator?: Uint8Array | string
+  /** Noise key pair for transports. Default: one held in its storage (the same across restarts). */
   noiseKeyPair?: KeyPair
   /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
   maxSeededCores?: number
@@ -93,7 +135,15 @@ export interface NodeConnection {
   ephemeral: EphemeralPeer
 }
 
+/** A device of the registry (see `node.devices()`). */
+export type Device = DeviceInfo
+
 export interface HyphaNodeEvents {
+  /**
+   * A peer proved another database for this account (two sign-ups with one passphrase). The
+   * node keeps its own; the person has to pick one (see @hypha/auth's README).
+   */
+  'account-conflict': [databaseKey: Uint8Array]
   /** The view changed: local or remote ops were applied. */
   update: []
   /** This node became a writer (true) or was removed (false). */
@@ -114,18 +164,8 @@ export interface HyphaNodeEvents {
   error: [error: unknown]
 }
 
-/** The database key of the person with this root secret: what every node opens. */
-export function deriveDatabaseKey(rootSecret: Uint8Array): Uint8Array {
-  return databaseKeyFromOriginPublicKey(deriveOriginKeyPair(rootSecret).publicKey)
-}
-
-/**
- * The writer key (`node.writerKey`) the node called `nodeName` has: lets a writer authorise a
- * device by name before it has ever connected.
- */
-export function deriveWriterKey(rootSecret: Uint8Array, nodeName: string): Uint8Array {
-  return databaseKeyFromOriginPublicKey(deriveWriterKeyPair(rootSecret, nodeName).publicKey)
-}
+const DEFAULT_LOOKUP_TIMEOUT_MS = 60_000
+const DEFAULT_LOOKUP_SETTLE_MS = 250
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -135,26 +175,29 @@ const decoder = new TextDecoder()
  * ephemeral channel.
  */
 export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
-  readonly role: Role
-  /** The database key (the same on every node of the person). */
-  readonly key: Uint8Array
-  readonly discoveryKey: Uint8Array
-  /** The Noise key pair transports use for this node. */
-  readonly noiseKeyPair: KeyPair
-  /** Key of the secure channel (@hypha/secure-channel); null on an always-on node. */
-  readonly channelKey: Uint8Array | null
-  /** Ephemeral messages on every connection, scoped to this database. */
-  readonly ephemeral: EphemeralExtension
-  /**
-   * The end-to-end encrypted channel among the person's nodes, on `ephemeral`; envelopes are
-   * signed with the node's Noise key pair. On an always-on node it has no key: it only relays.
-   */
-  readonly channel: SecureChannel
   readonly transports: readonly Transport[]
 
-  private readonly engine: Engine
+  private readonly options: HyphaNodeOptions
+  private readonly store: any
+  private readonly account: AccountKeys | null
+  /** The lookup channel: finds the database (full nodes), tells new devices the key (all). */
+  private readonly lookup: AccountLookup | null
+  private readonly givenLocator: Locator | null
+  private engine: Engine | null = null
+  private opened: {
+    role: Role
+    key: Uint8Array
+    discoveryKey: Uint8Array
+    noiseKeyPair: KeyPair
+    device: DeviceKeys | null
+    ephemeral: EphemeralExtension
+    channel: SecureChannel
+  } | null = null
   private readonly conns = new Set<NodeConnection>()
+  /** Connections made before the database was known (during a lookup): attached once it is. */
+  private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
   private readonly started: Transport[] = []
+  private transportsStarted = false
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   /** Writer keys last broadcast in a seed announcement (hex, joined), to announce only changes. */
@@ -165,70 +208,120 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   constructor(options: HyphaNodeOptions) {
     super()
     if (!options || typeof options !== 'object') throw invalid('options are required')
-    const storage = options.storage ?? memoryStorage()
+    this.options = options
     this.transports = [...(options.transports ?? [])]
 
     if (options.role === 'always-on') {
-      checkKey32(options.databaseKey, 'databaseKey')
+      const locator = options.locator === undefined ? null : decodeLocator(options.locator)
+      if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
+      if (!locator && !options.databaseKey) throw invalid('an always-on node needs databaseKey or locator')
+      if (locator && options.databaseKey && !b4a.equals(locator.databaseKey, options.databaseKey)) {
+        throw invalid('locator is for another database than databaseKey')
+      }
       const maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
       if (!Number.isInteger(maxSeededCores) || maxSeededCores < 1) {
         throw invalid('maxSeededCores must be a positive integer')
       }
-      this.role = 'always-on'
-      this.key = options.databaseKey
-      this.noiseKeyPair = options.noiseKeyPair ?? NoiseSecretStream.keyPair()
-      this.channelKey = null
-      this.engine = new BlindEngine({ storage, databaseKey: options.databaseKey, maxSeededCores })
+      this.givenLocator = locator
+      this.account = null
+      this.lookup = locator ? new AccountLookup({ topic: locator.topic, lookupKey: null }) : null
+      if (locator) this.lookup!.answerWith(locator.databaseKey, locator.proof)
     } else if (options.role === 'origin' || options.role === 'read-only') {
-      const keys = deriveNodeKeys(options.rootSecret, options.name)
-      this.role = options.role
-      this.key = databaseKeyFromOriginPublicKey(keys.originKeyPair.publicKey)
-      this.noiseKeyPair = keys.noiseKeyPair
-      this.channelKey = keys.channelKey
-      this.engine = new AutobaseEngine({
-        storage,
-        // The origin's writer IS the origin key pair, so its core key is the database key.
-        bootstrap: options.role === 'origin' ? null : this.key,
-        keyPair: options.role === 'origin' ? keys.originKeyPair : keys.writerKeyPair,
-        encryptionKey: keys.encryptionKey,
-        ackInterval: options.ackInterval
-      })
+      this.account = deriveAccountKeys(options.rootSecret)
+      if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
+      for (const [name, v] of [
+        ['lookupTimeoutMs', options.lookupTimeoutMs],
+        ['lookupSettleMs', options.lookupSettleMs],
+        ['existingAccountCheckMs', options.existingAccountCheckMs]
+      ] as const) {
+        if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw invalid(`${name} must be a number ≥ 0`)
+      }
+      this.givenLocator = null
+      this.lookup = new AccountLookup({ topic: this.account.lookupTopic, lookupKey: this.account.lookupKey })
+      this.lookup.on('conflict', (key) => this.emit('account-conflict', key))
     } else {
       throw invalid(`unknown role ${(options as { role?: unknown }).role}`)
     }
+    this.store = new Corestore(options.storage ?? memoryStorage())
+  }
 
-    this.discoveryKey = discoveryKeyOf(this.key)
-    this.ephemeral = new EphemeralExtension({ discoveryKey: this.discoveryKey })
-    this.channel = new SecureChannel({
-      ephemeral: this.ephemeral,
-      channelKey: this.channelKey,
-      keyPair: this.channelKey ? this.noiseKeyPair : null
-    })
-    this.engine.on('update', () => this.emit('update'))
-    this.engine.on('writable', (w) => this.emit('writable', w))
-    if (this.engine instanceof BlindEngine) {
-      this.ephemeral.on('message', this.onSeedMessage)
-    } else {
-      // Tell every new peer which writer cores exist, and every peer when that changes.
-      this.ephemeral.on('peer-open', (peer) => void this.announceTo(peer))
-      this.engine.on('update', () => this.announceChanges())
+  private get open_() {
+    if (this.opened === null) {
+      throw new HyphaNodeError('ERR_NOT_OPEN', 'the node is not open yet: await node.ready() first')
     }
-    this.engine.on('invalid-op', (op) => this.emit('invalid-op', op))
-    this.engine.on('error', (err) => this.emit('error', err))
+    return this.opened
+  }
+
+  /** 'origin' (this device created the database), 'read-only' (joined it; see `writable`) or 'always-on'. */
+  get role(): Role {
+    return this.opened?.role ?? this.options.role
+  }
+
+  /** The database key (the same on every node of the person). Throws `ERR_NOT_OPEN` before `ready()`. */
+  get key(): Uint8Array {
+    return this.open_.key
+  }
+
+  get discoveryKey(): Uint8Array {
+    return this.open_.discoveryKey
+  }
+
+  /** The Noise key pair transports use for this node: random, held in its storage. */
+  get noiseKeyPair(): KeyPair {
+    return this.open_.noiseKeyPair
+  }
+
+  /** Key of the secure channel (@hypha/secure-channel); null on an always-on node. */
+  get channelKey(): Uint8Array | null {
+    return this.account?.channelKey ?? null
+  }
+
+  /** Ephemeral messages on every connection, scoped to this database. */
+  get ephemeral(): EphemeralExtension {
+    return this.open_.ephemeral
+  }
+
+  /**
+   * The end-to-end encrypted channel among the person's nodes, on `ephemeral`; envelopes are
+   * signed with the device's own channel key pair (recorded in the device registry). On an
+   * always-on node it has no key: it only relays.
+   */
+  get channel(): SecureChannel {
+    return this.open_.channel
+  }
+
+  /**
+   * The topic the account's nodes meet on (Hyperswarm, WebRTC signalling): the lookup topic from
+   * the root secret, or an always-on node's locator's; else (always-on given only the database
+   * key) the discovery key.
+   */
+  get topic(): Uint8Array {
+    return this.lookup?.topic ?? this.discoveryKey
+  }
+
+  /**
+   * Full nodes: what an always-on node is given so it can tell new devices the database key
+   * (96 bytes: topic, database key, proof; `decodeLocator` reads it). Always-on: the one it was given.
+   */
+  get locator(): Uint8Array {
+    if (this.givenLocator) return encodeLocator(this.givenLocator)
+    const account = this.account!
+    const databaseKey = this.key
+    return encodeLocator({ topic: account.lookupTopic, databaseKey, proof: lookupProof(account.lookupKey, databaseKey) })
   }
 
   /** This node's writer core key: what a writer passes to `addWriter` to authorise it. Null on always-on. */
   get writerKey(): Uint8Array | null {
-    return this.engine.localWriterKey
+    return this.engine?.localWriterKey ?? null
   }
 
   get writable(): boolean {
-    return this.engine.writable
+    return this.engine?.writable ?? false
   }
 
   /** False on an always-on node: it holds only ciphertext. */
   get readable(): boolean {
-    return this.engine.readable
+    return this.options.role !== 'always-on'
   }
 
   get closed(): boolean {
@@ -249,23 +342,127 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.engine instanceof AutobaseEngine ? this.engine.invalidOps : 0
   }
 
-  /** Opens the database and starts the transports. */
+  /**
+   * Opens the device and the database and starts the transports. Rejects with `HyphaNodeError`:
+   * `ERR_OTHER_ACCOUNT` (the storage holds another account's device, or the passphrase or name is
+   * wrong), `ERR_OTHER_DATABASE` (`databaseKey` differs from the storage's), `ERR_NOT_FOUND` /
+   * `ERR_ACCOUNT_CONFLICT` (lookup), `ERR_ACCOUNT_EXISTS` (creating, see existingAccountCheckMs),
+   * `ERR_STORAGE`. A node whose `ready()` failed is closed.
+   */
   ready(): Promise<void> {
-    if (this.opening === null) this.opening = this.open()
+    if (this.opening === null) {
+      this.opening = this.open().catch(async (err) => {
+        if (this.closing === null) this.closing = this.shutdown(false)
+        await this.closing.catch(noop)
+        throw err instanceof HyphaNodeError ? err : new HyphaNodeError('ERR_STORAGE', 'the node could not open', { cause: err })
+      })
+    }
     return this.opening
   }
 
   private async open(): Promise<void> {
+    await this.store.ready()
+    const options = this.options
+    if (options.role === 'always-on') {
+      const key = this.givenLocator?.databaseKey ?? options.databaseKey!
+      const noiseKeyPair = options.noiseKeyPair ?? (await this.store.createKeyPair('hypha/noise/1'))
+      this.engine = new BlindEngine({ store: this.store, databaseKey: key, maxSeededCores: options.maxSeededCores })
+      this.setUp('always-on', key, noiseKeyPair, null)
+      await this.engine.ready()
+      await this.startTransports(noiseKeyPair)
+      return
+    }
+
+    const account = this.account!
+    const device = await deviceKeys(this.store)
+    const writerKeyPair = options.writerKeyPair ?? device.writerKeyPair
+    const record = await readDeviceRecord(this.store.storage)
+    let next: DeviceRecord
+    if (record !== null) {
+      if (!b4a.equals(record.accountId, account.accountId)) {
+        throw new HyphaNodeError(
+          'ERR_OTHER_ACCOUNT',
+          'this storage holds a device of another account (or the passphrase or name is wrong)'
+        )
+      }
+      if (options.databaseKey && !b4a.equals(options.databaseKey, record.databaseKey)) {
+        throw new HyphaNodeError('ERR_OTHER_DATABASE', 'this storage holds a device of another database')
+      }
+      next = record
+    } else if (options.databaseKey) {
+      next = { accountId: account.accountId, databaseKey: options.databaseKey, created: false }
+    } else if (options.role === 'origin') {
+      const checkMs = options.existingAccountCheckMs ?? 0
+      if (checkMs > 0) {
+        await this.startTransports(device.noiseKeyPair)
+        const existing = await this.lookup!.find({ timeoutMs: checkMs, settleMs: 0 }).catch((err: HyphaNodeError) => {
+          if (err.code === 'ERR_NOT_FOUND') return null
+          throw err
+        })
+        if (existing) {
+          throw new HyphaNodeError('ERR_ACCOUNT_EXISTS', 'this account has a database already: sign in instead')
+        }
+      }
+      next = { accountId: account.accountId, databaseKey: databaseKeyFromOriginPublicKey(writerKeyPair.publicKey), created: true }
+    } else {
+      await this.startTransports(device.noiseKeyPair)
+      const databaseKey = await this.lookup!.find({
+        timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
+        settleMs: options.lookupSettleMs ?? DEFAULT_LOOKUP_SETTLE_MS
+      })
+      next = { accountId: account.accountId, databaseKey, created: false }
+    }
+    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
+
+    const created = next.created && b4a.equals(next.databaseKey, databaseKeyFromOriginPublicKey(writerKeyPair.publicKey))
+    this.engine = new AutobaseEngine({
+      store: this.store,
+      bootstrap: created ? null : next.databaseKey,
+      keyPair: writerKeyPair,
+      encryptionKey: account.encryptionKey,
+      ackInterval: options.ackInterval
+    })
+    this.setUp(created ? 'origin' : 'read-only', next.databaseKey, device.noiseKeyPair, device)
     await this.engine.ready()
-    if (!b4a.equals(this.engine.key, this.key)) {
+    if (!b4a.equals(this.engine.key, next.databaseKey)) {
       // Would mean Autobase derived its key differently from databaseKeyFromOriginPublicKey.
-      throw new HyphaNodeError('ERR_INVALID_ARGUMENT', 'the database key does not match the derived key')
+      throw new HyphaNodeError('ERR_STORAGE', 'the database key does not match the stored one')
     }
-    const context: TransportContext = {
-      discoveryKey: this.discoveryKey,
-      keyPair: this.noiseKeyPair,
-      onConnection: this.addConnection
+    if (record === null) await writeDeviceRecord(this.store.storage, next)
+    this.lookup!.answerWith(next.databaseKey, lookupProof(account.lookupKey, next.databaseKey))
+    await this.startTransports(device.noiseKeyPair)
+  }
+
+  /** Creates the database-scoped channels and wires the engine's events; attaches early connections. */
+  private setUp(role: Role, key: Uint8Array, noiseKeyPair: KeyPair, device: DeviceKeys | null): void {
+    const engine = this.engine!
+    const discoveryKey = discoveryKeyOf(key)
+    const ephemeral = new EphemeralExtension({ discoveryKey })
+    const channel = new SecureChannel({
+      ephemeral,
+      channelKey: this.channelKey,
+      keyPair: device ? device.channelKeyPair : null
+    })
+    this.opened = { role, key, discoveryKey, noiseKeyPair, device, ephemeral, channel }
+    engine.on('update', () => this.emit('update'))
+    engine.on('writable', (w) => this.emit('writable', w))
+    if (engine instanceof BlindEngine) {
+      ephemeral.on('message', this.onSeedMessage)
+    } else {
+      // Tell every new peer which writer cores exist, and every peer when that changes.
+      ephemeral.on('peer-open', (peer) => void this.announceTo(peer))
+      engine.on('update', () => this.announceChanges())
     }
+    engine.on('invalid-op', (op) => this.emit('invalid-op', op))
+    engine.on('error', (err) => this.emit('error', err))
+    for (const { stream, info } of this.early) this.attachDatabase(stream, info)
+    this.early.clear()
+  }
+
+  private async startTransports(keyPair: KeyPair = this.noiseKeyPair): Promise<void> {
+    if (this.transportsStarted) return
+    this.transportsStarted = true
+    const context: TransportContext = { topic: this.topicForTransports(), keyPair, onConnection: this.addConnection }
     for (const transport of this.transports) {
       if (this.closing) return
       transport.on('error', (err: unknown) => this.emit('transport-error', err, transport))
@@ -274,9 +471,13 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     }
   }
 
+  private topicForTransports(): Uint8Array {
+    return this.lookup?.topic ?? discoveryKeyOf(this.givenLocator?.databaseKey ?? (this.options as AlwaysOnNodeOptions).databaseKey!)
+  }
+
   /**
    * Takes a new encrypted connection (a Noise secret stream): replicates the database over it and
-   * attaches the ephemeral channel. Transports call it through `TransportContext.onConnection`.
+   * attaches the lookup and ephemeral channels. Transports call it through `TransportContext.onConnection`.
    */
   readonly addConnection = (stream: SecretStream, info: ConnectionInfo): void => {
     if (this.closing) {
@@ -285,7 +486,19 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     }
     // Errors end the connection ('close' follows); without a listener they would crash the process.
     stream.on('error', noop)
-    this.engine.store.replicate(stream)
+    this.store.replicate(stream)
+    this.lookup?.attach(stream)
+    if (this.opened) {
+      this.attachDatabase(stream, info)
+      return
+    }
+    const early = { stream, info }
+    this.early.add(early)
+    stream.once('close', () => this.early.delete(early))
+  }
+
+  private attachDatabase(stream: SecretStream, info: ConnectionInfo): void {
+    if (stream.destroyed) return
     const conn: NodeConnection = { stream, info, ephemeral: this.ephemeral.attach(stream) }
     this.conns.add(conn)
     stream.once('close', () => {
@@ -301,13 +514,16 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.closing
   }
 
-  private async shutdown(): Promise<void> {
-    await this.opening?.catch(noop)
+  private async shutdown(afterOpening = true): Promise<void> {
+    if (afterOpening) await this.opening?.catch(noop)
     await Promise.allSettled(this.started.map((t) => t.stop()))
-    this.channel.close()
-    this.ephemeral.close()
+    this.opened?.channel.close()
+    this.opened?.ephemeral.close()
+    this.lookup?.close()
     for (const conn of this.conns) conn.stream.destroy()
-    await this.engine.close()
+    for (const { stream } of this.early) stream.destroy()
+    if (this.engine) await this.engine.close()
+    else await this.store.close()
   }
 
   // ---- data ----
@@ -334,7 +550,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   async get(key: Key): Promise<Value | null> {
     await this.readyForUse()
-    const value = await this.engine.get(keyBytes(key))
+    const value = await this.db.get(keyBytes(key))
     return value === null ? null : decodeValue(value)
   }
 
@@ -359,7 +575,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       limit: range.limit,
       reverse: range.reverse
     }
-    for await (const { key, value } of this.engine.range(r)) {
+    for await (const { key, value } of this.db.range(r)) {
       yield { key: decoder.decode(key), keyBytes: key, value: decodeValue(value) }
     }
   }
@@ -367,43 +583,84 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   /** Waits until everything already received from peers is applied to the view. */
   async update(): Promise<void> {
     await this.readyForUse()
-    await this.engine.update()
+    await this.db.update()
   }
 
-  // ---- membership ----
+  // ---- membership and the device registry ----
 
   /**
-   * Makes `writerKey` (another node's `node.writerKey`) a writer. `indexer: true` makes it take
+   * Makes `writerKey` (another node's `node.writerKey`) a writer and records the device in the
+   * registry: `name` (at most 128 UTF-8 bytes), `channelKey` (the key its secure-channel messages
+   * are signed with), this writer as the one who added it, and now. `indexer: true` makes it take
    * part in ordering consensus too (default false: the origin alone indexes; see README).
+   * `recovery: true` marks a recovery key rather than a device. Adding a current writer again
+   * changes nothing.
    */
-  async addWriter(writerKey: Uint8Array, options: { indexer?: boolean } = {}): Promise<void> {
+  async addWriter(
+    writerKey: Uint8Array,
+    options: { indexer?: boolean; name?: string; channelKey?: Uint8Array | null; recovery?: boolean } = {}
+  ): Promise<void> {
     checkKey32(writerKey, 'writerKey')
-    await this.write([{ type: 'add-writer', key: writerKey, indexer: options.indexer === true }])
+    const name = deviceName(options.name ?? '')
+    if (options.channelKey != null) checkKey32(options.channelKey, 'channelKey')
+    await this.write([
+      {
+        type: 'add-writer',
+        key: writerKey,
+        indexer: options.indexer === true,
+        recovery: options.recovery === true,
+        name,
+        channelKey: options.channelKey ?? NO_KEY,
+        at: Date.now()
+      }
+    ])
   }
 
-  /** Removes a writer: its ops after the removal are never applied. The last indexer cannot be removed. */
+  /**
+   * Removes a writer: its ops ordered after the removal are never applied, and the registry marks
+   * the device revoked by this writer, now. The last indexer cannot be removed.
+   */
   async removeWriter(writerKey: Uint8Array): Promise<void> {
     checkKey32(writerKey, 'writerKey')
-    await this.write([{ type: 'remove-writer', key: writerKey }])
+    await this.write([{ type: 'remove-writer', key: writerKey, at: Date.now() }])
+  }
+
+  /** Records this writer's own name and channel key in the registry (the origin does at sign-up). */
+  async registerDevice(name: string): Promise<void> {
+    const n = deviceName(name)
+    await this.write([{ type: 'register-device', name: n, channelKey: this.channel.publicKey ?? NO_KEY, at: Date.now() }])
   }
 
   /** Current writers, as this node's view knows them. */
   async writers(): Promise<Writer[]> {
     await this.readyForUse()
-    return (await this.engine.writers()).map((w: WriterInfo) => ({ ...w }))
+    return (await this.db.writers()).map((w: WriterInfo) => ({ ...w }))
   }
 
   async isWriter(writerKey: Uint8Array): Promise<boolean> {
     checkKey32(writerKey, 'writerKey')
     await this.readyForUse()
-    return this.engine.isWriter(writerKey)
+    return this.db.isWriter(writerKey)
+  }
+
+  /** Every device that ever was a writer (revoked ones too), as this node's view knows them. */
+  async devices(): Promise<Device[]> {
+    await this.readyForUse()
+    return this.db.devices()
+  }
+
+  /** The registered device whose channel messages `channelKey` signs, or null. */
+  async deviceByChannelKey(channelKey: Uint8Array): Promise<Device | null> {
+    checkKey32(channelKey, 'channelKey')
+    await this.readyForUse()
+    return this.db.deviceByChannelKey(channelKey)
   }
 
   // ---- seed announcements ----
 
   /** Full nodes: the current writer keys, as announcements of at most MAX_ANNOUNCED_KEYS keys each. */
   private async announcements(): Promise<{ id: string; payloads: Uint8Array[] }> {
-    const keys = (await this.engine.writers()).map((w) => w.key)
+    const keys = (await this.db.writers()).map((w) => w.key)
     const payloads: Uint8Array[] = []
     for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
       payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS)))
@@ -496,36 +753,42 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   }
 
   private blind(): BlindEngine {
-    if (!(this.engine instanceof BlindEngine)) {
+    if (!(this.db instanceof BlindEngine)) {
       throw new HyphaNodeError('ERR_WRONG_ROLE', 'only an always-on node seeds cores')
     }
-    return this.engine
+    return this.db
   }
 
   /** @internal Appends raw oplog blocks, valid or not: lets tests play a misbehaving writer. */
   async _appendRaw(blocks: Uint8Array[]): Promise<void> {
     await this.readyForUse()
-    if (!(this.engine instanceof AutobaseEngine)) throw new HyphaNodeError('ERR_WRONG_ROLE', 'not a full node')
-    await this.engine.appendRaw(blocks)
+    if (!(this.db instanceof AutobaseEngine)) throw new HyphaNodeError('ERR_WRONG_ROLE', 'not a full node')
+    await this.db.appendRaw(blocks)
   }
 
   /** @internal The engine, for tests that inspect stored blocks. */
   get _engine(): Engine {
-    return this.engine
+    return this.db
   }
 
   private async write(ops: Op[]): Promise<void> {
     await this.readyForUse()
-    if (!this.engine.readable) {
+    if (!this.db.readable) {
       throw new HyphaNodeError('ERR_NOT_WRITABLE', 'an always-on node never writes to the database')
     }
-    if (!this.engine.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
-    await this.engine.append(ops)
+    if (!this.db.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
+    await this.db.append(ops)
   }
 
   private async readyForUse(): Promise<void> {
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node is closed')
     await this.ready()
+  }
+
+  /** The engine, once `readyForUse()` resolved. */
+  private get db(): Engine {
+    if (!this.engine) throw new HyphaNodeError('ERR_NOT_OPEN', 'the node is not open yet: await node.ready() first')
+    return this.engine
   }
 }
 
@@ -537,6 +800,14 @@ function invalid(message: string): HyphaNodeError {
 
 function checkKey32(key: unknown, what: string): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array) || key.byteLength !== 32) throw invalid(`${what} must be a 32-byte Uint8Array`)
+}
+
+function deviceName(name: unknown): string {
+  if (typeof name !== 'string' || !isWellFormed(name)) throw invalid('name must be well-formed text')
+  if (encoder.encode(name).byteLength > MAX_DEVICE_NAME_BYTES) {
+    throw invalid(`name must be at most ${MAX_DEVICE_NAME_BYTES} UTF-8 bytes`)
+  }
+  return name
 }
 
 function keyBytes(key: Key): Uint8Array {

@@ -2,25 +2,25 @@
  * The full engine: Autobase 6.5 (multiwriter, causal linearisation) with a Hyperbee view.
  *
  * View layout (binary keys and values):
- *   0x00 ‖ user key   → tagged value (ops.ts)
- *   0x01 ‖ writer key → [active (1) | removed (0), indexer (1|0)]   membership, written by apply
- * The membership records live in the view so that they roll back and re-apply with it when
- * Autobase reorders: they always agree with the ops that were applied.
+ *   0x00 ‖ user key     → tagged value (ops.ts)
+ *   0x01 ‖ writer key   → device record (registry.ts): membership and who the device is
+ *   0x02 ‖ channel key  → writer key
+ * The registry lives in the view so that it rolls back and re-applies with it when Autobase
+ * reorders: it always agrees with the ops that were applied.
  */
 import { EventEmitter } from 'events'
 import Autobase from 'autobase'
 import Hyperbee from 'hyperbee'
-import Corestore from 'corestore'
 import Hypercore from 'hypercore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
-import type { Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
+import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
+import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
+import c from 'compact-encoding'
 import type { KeyPair } from '../keys.js'
-import type { StorageAdapter } from '../storage/types.js'
 
 const DATA = 0x00
-const MEMBER = 0x01
 
 /** Acks every second when this writer is an indexer (without it signed length lags, see DESIGN.md). */
 const DEFAULT_ACK_INTERVAL = 1000
@@ -42,7 +42,8 @@ export function discoveryKeyOf(databaseKey: Uint8Array): Uint8Array {
 }
 
 export interface AutobaseEngineOptions {
-  storage: StorageAdapter
+  /** The Corestore this engine now owns (it closes it); the base lives in a namespace of it. */
+  store: any
   /** The database key; null creates the database (origin), with `keyPair` as its first writer. */
   bootstrap: Uint8Array | null
   /** The local writer's key pair. */
@@ -54,7 +55,8 @@ export interface AutobaseEngineOptions {
 type View = Hyperbee
 
 const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
-const memberKey = (key: Uint8Array) => b4a.concat([b4a.from([MEMBER]), key])
+const decodeRecord = (bytes: Uint8Array): DeviceRecordInView => c.decode(memberRecordEncoding, bytes)
+const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecordEncoding, r)
 
 export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly store: any
@@ -65,8 +67,11 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
 
   constructor(options: AutobaseEngineOptions) {
     super()
-    this.store = new Corestore(options.storage)
-    this.base = new Autobase<View>(this.store, options.bootstrap, {
+    this.store = options.store
+    // One namespace per database (autobase issue 374: its default local core is 'local' whatever
+    // the base). The origin's database key is its writer core key, known before it opens.
+    const dbKey = options.bootstrap ?? databaseKeyFromOriginPublicKey(options.keyPair.publicKey)
+    this.base = new Autobase<View>(this.store.namespace('hypha/db/' + b4a.toString(dbKey, 'hex')), options.bootstrap, {
       keyPair: options.keyPair,
       encryptionKey: options.encryptionKey,
       valueEncoding: 'binary',
@@ -149,33 +154,78 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   async writers(): Promise<WriterInfo[]> {
-    const out: WriterInfo[] = []
-    let originRecorded = false
-    const stream = this.base.view.createReadStream({ gt: b4a.from([MEMBER]), lt: b4a.from([MEMBER + 1]) })
-    for await (const entry of stream) {
-      const key = entry.key.subarray(1)
-      const isOrigin = b4a.equals(key, this.base.key)
-      if (isOrigin) originRecorded = true
-      if (entry.value[0] === 1) out.push({ key, origin: isOrigin, indexer: entry.value[1] === 1 })
-    }
-    // The origin is a writer from the start, without a record, until something says otherwise.
-    if (!originRecorded) out.unshift({ key: this.base.key, origin: true, indexer: true })
-    return out
+    return (await this.devices())
+      .filter((d) => d.active)
+      .map((d) => ({ key: d.writerKey, origin: d.origin, indexer: d.indexer }))
   }
 
   async isWriter(key: Uint8Array): Promise<boolean> {
     const entry = await this.base.view.get(memberKey(key))
-    if (entry !== null) return entry.value[0] === 1
+    if (entry !== null) return decodeRecord(entry.value).active
     return b4a.equals(key, this.base.key)
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    const out: DeviceInfo[] = []
+    let originRecorded = false
+    const stream = this.base.view.createReadStream({ gt: b4a.from([MEMBER]), lt: b4a.from([MEMBER + 1]) })
+    for await (const entry of stream) {
+      const info = this.toDeviceInfo(entry.key.subarray(1), decodeRecord(entry.value))
+      if (info.origin) originRecorded = true
+      out.push(info)
+    }
+    // The origin is a writer from the start, without a record, until it registers.
+    if (!originRecorded) out.unshift(this.toDeviceInfo(this.base.key, null))
+    return out
+  }
+
+  async deviceByChannelKey(channelKey: Uint8Array): Promise<DeviceInfo | null> {
+    if (isNoKey(channelKey)) return null
+    const entry = await this.base.view.get(channelIndexKey(channelKey))
+    if (entry === null) return null
+    const rec = await this.base.view.get(memberKey(entry.value))
+    return rec === null ? null : this.toDeviceInfo(entry.value, decodeRecord(rec.value))
+  }
+
+  private toDeviceInfo(writerKey: Uint8Array, r: DeviceRecordInView | null): DeviceInfo {
+    const origin = b4a.equals(writerKey, this.base.key)
+    if (r === null) {
+      return { writerKey, name: '', channelKey: null, origin, indexer: origin, recovery: false, active: origin, addedBy: null, addedAt: null, revokedBy: null, revokedAt: null }
+    }
+    const added = !isNoKey(r.addedBy)
+    const revoked = !isNoKey(r.revokedBy)
+    return {
+      writerKey,
+      name: r.name,
+      channelKey: isNoKey(r.channelKey) ? null : r.channelKey,
+      origin,
+      indexer: r.indexer,
+      recovery: r.recovery,
+      active: r.active,
+      addedBy: added ? r.addedBy : null,
+      addedAt: added || r.addedAt ? r.addedAt : null,
+      revokedBy: revoked ? r.revokedBy : null,
+      revokedAt: revoked ? r.revokedAt : null
+    }
   }
 
   private async apply(nodes: Autobase.ApplyNode[], view: View, host: Autobase<View>): Promise<void> {
     // Reads go through the batch so later ops in this apply see earlier ones (an add, then a put).
     const batch = view.batch({ update: false })
-    const isMember = async (key: Uint8Array) => {
+    const record = async (key: Uint8Array): Promise<DeviceRecordInView | null> => {
       const rec = await batch.get(memberKey(key))
-      if (rec !== null) return rec.value[0] === 1
+      return rec === null ? null : decodeRecord(rec.value)
+    }
+    const isMember = async (key: Uint8Array) => {
+      const rec = await record(key)
+      if (rec !== null) return rec.active
       return b4a.equals(key, host.key)
+    }
+    // The channel index points at the newest device that claimed the key; a key moves only when
+    // its record names it, so a stale index entry is never trusted (deviceByChannelKey re-reads).
+    const setChannel = async (writerKey: Uint8Array, old: Uint8Array | null, channelKey: Uint8Array) => {
+      if (old && !isNoKey(old) && !b4a.equals(old, channelKey)) await batch.del(channelIndexKey(old))
+      if (!isNoKey(channelKey)) await batch.put(channelIndexKey(channelKey), writerKey)
     }
 
     for (const node of nodes) {
@@ -204,11 +254,29 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
         case 'del':
           await batch.del(dataKey(op.key))
           break
-        case 'add-writer':
+        case 'add-writer': {
+          const old = await record(op.key)
+          // Two devices approved the same request at once: the first add stands.
+          if (old?.active || (old === null && b4a.equals(op.key, host.key))) break
           await host.addWriter(op.key, { indexer: op.indexer })
-          await batch.put(memberKey(op.key), b4a.from([1, op.indexer ? 1 : 0]))
+          await batch.put(
+            memberKey(op.key),
+            encodeRecord({
+              active: true,
+              indexer: op.indexer,
+              recovery: op.recovery,
+              name: op.name,
+              channelKey: op.channelKey,
+              addedBy: writer,
+              addedAt: op.at,
+              revokedBy: NO_KEY,
+              revokedAt: 0
+            })
+          )
+          await setChannel(op.key, old?.channelKey ?? null, op.channelKey)
           break
-        case 'remove-writer':
+        }
+        case 'remove-writer': {
           if (!(await isMember(op.key))) {
             skip('not-a-member', 'remove-writer for a key that is not a writer')
             break
@@ -219,8 +287,38 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
             break
           }
           await host.removeWriter(op.key)
-          await batch.put(memberKey(op.key), b4a.from([0, 0]))
+          const old = await record(op.key)
+          await batch.put(
+            memberKey(op.key),
+            encodeRecord({
+              ...(old ?? { name: '', channelKey: NO_KEY, addedBy: NO_KEY, addedAt: 0, recovery: false }),
+              active: false,
+              indexer: false,
+              revokedBy: writer,
+              revokedAt: op.at
+            } as DeviceRecordInView)
+          )
           break
+        }
+        case 'register-device': {
+          const old = await record(writer)
+          await batch.put(
+            memberKey(writer),
+            encodeRecord({
+              active: true,
+              indexer: old ? old.indexer : b4a.equals(writer, host.key),
+              recovery: old ? old.recovery : false,
+              name: op.name,
+              channelKey: op.channelKey,
+              addedBy: old ? old.addedBy : NO_KEY,
+              addedAt: old ? old.addedAt : op.at,
+              revokedBy: NO_KEY,
+              revokedAt: 0
+            })
+          )
+          await setChannel(writer, old?.channelKey ?? null, op.channelKey)
+          break
+        }
       }
     }
     await batch.flush()

@@ -6,12 +6,10 @@
  * view, which it cannot read). Anyone who connects can announce keys, so the count is bounded.
  */
 import { EventEmitter } from 'events'
-import Corestore from 'corestore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
-import type { Engine, EngineEntry, EngineEvents, WriterInfo } from './types.js'
-import type { StorageAdapter } from '../storage/types.js'
+import type { DeviceInfo, Engine, EngineEntry, EngineEvents, WriterInfo } from './types.js'
 
 export interface SeededCore {
   key: Uint8Array
@@ -32,11 +30,12 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
   private readonly cores = new Map<string, any>()
   private opened: Promise<void> | null = null
 
-  constructor(options: { storage: StorageAdapter; databaseKey: Uint8Array; maxSeededCores?: number }) {
+  /** `store`: a Corestore this engine now owns (it closes it). */
+  constructor(options: { store: any; databaseKey: Uint8Array; maxSeededCores?: number }) {
     super()
     this.key = options.databaseKey
     this.maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
-    this.store = new Corestore(options.storage)
+    this.store = options.store
   }
 
   get discoveryKey(): Uint8Array {
@@ -118,6 +117,14 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   async isWriter(): Promise<boolean> {
+    throw notReadable()
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    throw notReadable()
+  }
+
+  async deviceByChannelKey(): Promise<DeviceInfo | null> {
     throw notReadable()
   }
 }

@@ -11,6 +11,20 @@ export type HyphaNodeErrorCode =
   | 'ERR_WRONG_ROLE'
   /** The key derivation failed (bad parameters, WASM failure). */
   | 'ERR_KDF'
+  /** Used before `ready()` resolved (keys and the database key are read from storage). */
+  | 'ERR_NOT_OPEN'
+  /** The storage holds a device of another account, or the passphrase or the name is wrong. */
+  | 'ERR_OTHER_ACCOUNT'
+  /** The storage holds a device of another database than the one asked for. */
+  | 'ERR_OTHER_DATABASE'
+  /** No peer of the account told the database key in time. */
+  | 'ERR_NOT_FOUND'
+  /** Peers proved two different databases for one account. */
+  | 'ERR_ACCOUNT_CONFLICT'
+  /** Creating a database for an account that has one already. */
+  | 'ERR_ACCOUNT_EXISTS'
+  /** Reading or writing the storage failed, or what it holds is corrupt. */
+  | 'ERR_STORAGE'
 
 export class HyphaNodeError extends Error {
   override name = 'HyphaNodeError'

@@ -1,18 +1,25 @@
 /**
  * The oplog format: what one Autobase node (one block of a writer's core) holds.
  *
- *   uint version (= 1) ‖ uint type ‖ fields
- *   put           1   key: uint8array, value: uint8array (tagged, see VALUE_*)
- *   del           2   key: uint8array
- *   add-writer    3   key: fixed32, flags: uint (bit 0: indexer)
- *   remove-writer 4   key: fixed32
+ *   uint version (= 2) ‖ uint type ‖ fields
+ *   put             1   key: uint8array, value: uint8array (tagged, see VALUE_*)
+ *   del             2   key: uint8array
+ *   add-writer      3   key: fixed32, flags: uint (bit 0: indexer, bit 1: recovery key),
+ *                       name: string, channelKey: fixed32, at: uint (ms, the adder's clock)
+ *   remove-writer   4   key: fixed32, at: uint
+ *   register-device 5   name: string, channelKey: fixed32, at: uint   (the sending writer itself)
+ *
+ * add-writer and register-device fill the device registry (engine/registry.ts); a channel key of
+ * 32 zero bytes means "none" (a recovery key signs no channel messages).
  *
  * Anyone who is (or was) a writer can put any bytes in the log, so decoding is strict and throws
  * on anything unexpected; apply skips what does not decode.
  */
 import c from 'compact-encoding'
 
-export const OP_VERSION = 1
+export const OP_VERSION = 2
+/** Longest device name, in UTF-8 bytes. */
+export const MAX_DEVICE_NAME_BYTES = 128
 export const MAX_KEY_BYTES = 4096
 export const MAX_VALUE_BYTES = 4 * 1024 * 1024
 
@@ -23,10 +30,11 @@ export const VALUE_STRING = 1
 export type Op =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array }
-  | { type: 'add-writer'; key: Uint8Array; indexer: boolean }
-  | { type: 'remove-writer'; key: Uint8Array }
+  | { type: 'add-writer'; key: Uint8Array; indexer: boolean; recovery: boolean; name: string; channelKey: Uint8Array; at: number }
+  | { type: 'remove-writer'; key: Uint8Array; at: number }
+  | { type: 'register-device'; name: string; channelKey: Uint8Array; at: number }
 
-const TYPES = { put: 1, del: 2, 'add-writer': 3, 'remove-writer': 4 } as const
+const TYPES = { put: 1, del: 2, 'add-writer': 3, 'remove-writer': 4, 'register-device': 5 } as const
 
 export class MalformedOpError extends Error {
   override name = 'MalformedOpError'
@@ -48,10 +56,19 @@ export function encodeOp(op: Op): Uint8Array {
         break
       case 'add-writer':
         run(c.fixed32, op.key)
-        run(c.uint, op.indexer ? 1 : 0)
+        run(c.uint, (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0))
+        run(c.string, op.name)
+        run(c.fixed32, op.channelKey)
+        run(c.uint, op.at)
         break
       case 'remove-writer':
         run(c.fixed32, op.key)
+        run(c.uint, op.at)
+        break
+      case 'register-device':
+        run(c.string, op.name)
+        run(c.fixed32, op.channelKey)
+        run(c.uint, op.at)
         break
     }
   }
@@ -87,13 +104,23 @@ export function decodeOp(bytes: unknown): Op {
       case TYPES['add-writer']: {
         const key = c.fixed32.decode(state)
         const flags = c.uint.decode(state)
-        if (flags > 1) throw new MalformedOpError('unknown add-writer flags')
-        op = { type: 'add-writer', key, indexer: flags === 1 }
+        if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
+        const name = c.string.decode(state)
+        checkDeviceName(name)
+        const channelKey = c.fixed32.decode(state)
+        const at = c.uint.decode(state)
+        op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, at }
         break
       }
       case TYPES['remove-writer']:
-        op = { type: 'remove-writer', key: c.fixed32.decode(state) }
+        op = { type: 'remove-writer', key: c.fixed32.decode(state), at: c.uint.decode(state) }
         break
+      case TYPES['register-device']: {
+        const name = c.string.decode(state)
+        checkDeviceName(name)
+        op = { type: 'register-device', name, channelKey: c.fixed32.decode(state), at: c.uint.decode(state) }
+        break
+      }
       default:
         throw new MalformedOpError(`unknown op type ${type}`)
     }
@@ -103,6 +130,19 @@ export function decodeOp(bytes: unknown): Op {
   }
   if (state.start !== state.end) throw new MalformedOpError('trailing bytes after op')
   return op
+}
+
+/** Device names: at most MAX_DEVICE_NAME_BYTES bytes of well-formed text (empty: not given). */
+export function checkDeviceName(name: string): void {
+  if (new TextEncoder().encode(name).byteLength > MAX_DEVICE_NAME_BYTES || !isWellFormed(name)) {
+    throw new MalformedOpError(`device name must be well-formed text of at most ${MAX_DEVICE_NAME_BYTES} bytes`)
+  }
+}
+
+/** String.prototype.isWellFormed (Node 20+, every current browser), with a fallback. */
+export function isWellFormed(s: string): boolean {
+  const f = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed
+  return f ? f.call(s) : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 }
 
 export function checkKey(key: Uint8Array): void {

@@ -28,6 +28,30 @@ export interface WriterInfo {
   indexer: boolean
 }
 
+/** A device in the registry: every writer that ever was, with who added and who revoked it. */
+export interface DeviceInfo {
+  /** Its writer core key. */
+  writerKey: Uint8Array
+  /** The name it asked with ("Firefox on Ubuntu 64-bit"); '' if none was recorded. */
+  name: string
+  /** The key that signs its secure-channel messages; null if none (a recovery key). */
+  channelKey: Uint8Array | null
+  /** The database's first writer. */
+  origin: boolean
+  indexer: boolean
+  /** A recovery key (made at sign-up, used once to recover write access), not a device. */
+  recovery: boolean
+  /** Still a writer. */
+  active: boolean
+  /** Writer key of the device that added it; null for the origin. */
+  addedBy: Uint8Array | null
+  /** When it was added, by the adder's clock (ms since 1970); null if not recorded. */
+  addedAt: number | null
+  /** Writer key of the device that revoked it; null while active. */
+  revokedBy: Uint8Array | null
+  revokedAt: number | null
+}
+
 /** An op in the log that apply skipped. Reported again if a reorder makes Autobase re-apply it. */
 export interface InvalidOp {
   /** Key of the writer core the op came from. */
@@ -68,4 +92,8 @@ export interface Engine extends EventEmitter<EngineEvents> {
   range(range: EngineRange): AsyncIterable<EngineEntry>
   writers(): Promise<WriterInfo[]>
   isWriter(key: Uint8Array): Promise<boolean>
+  /** The device registry (readable engines only). */
+  devices(): Promise<DeviceInfo[]>
+  /** The device whose messages this channel key signs, or null. */
+  deviceByChannelKey(channelKey: Uint8Array): Promise<DeviceInfo | null>
 }

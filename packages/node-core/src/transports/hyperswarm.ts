@@ -81,10 +81,10 @@ export class HyperswarmTransport extends EventEmitter<HyperswarmTransportEvents>
       ...(this.options.maxPeers !== undefined ? { maxPeers: this.options.maxPeers } : {})
     })
     this.swarm = swarm
-    this.topic = context.discoveryKey
+    this.topic = context.topic
     swarm.on('connection', (conn: SecretStream) => this.onConnection(context, conn))
     try {
-      await swarm.join(context.discoveryKey, { server: true, client: true }).flushed()
+      await swarm.join(context.topic, { server: true, client: true }).flushed()
     } catch (err) {
       this.swarm = null
       await swarm.destroy().catch(() => {})

@@ -17,8 +17,11 @@ export interface ConnectionInfo {
 
 /** What a node gives each transport when it starts it. */
 export interface TransportContext {
-  /** Discovery key of the database: the topic to join, the room to signal in. */
-  discoveryKey: Uint8Array
+  /**
+   * Where the account's nodes meet: the topic to join, the room to signal in (the account's lookup
+   * topic, from the root secret; see HyphaNode.topic).
+   */
+  topic: Uint8Array
   /** The node's Noise key pair for secret-stream handshakes. */
   keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
   /** Hand every new encrypted connection to the node (which replicates and attaches the channel). */

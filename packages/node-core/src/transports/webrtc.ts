@@ -298,7 +298,7 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
   }
 
   /**
-   * Joins the room of `context.discoveryKey`. Resolves once joined; rejects (and stays stopped) if
+   * Joins the room of `context.topic`. Resolves once joined; rejects (and stays stopped) if
    * the first signalling connection fails. Later drops are retried with a back-off.
    */
   start(context: TransportContext): Promise<void> {
@@ -310,7 +310,7 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       return Promise.reject(new WebRtcError('ERR_WEBRTC_UNSUPPORTED', 'no RTCPeerConnection: pass the wrtc option'))
     }
     this.context = context
-    this.room = toHex(context.discoveryKey)
+    this.room = toHex(context.topic)
     this.selfId = randomId()
     this.stopped = false
     this.joinedOnce = false

@@ -1,0 +1,168 @@
+/**
+ * Finding the database from the passphrase.
+ *
+ * The database key is random (it is the origin's writer core key), so a new device learns it from
+ * the account's peers. Every node that knows it sends a *locator answer* on the lookup channel
+ * as soon as the channel opens on a connection:
+ *
+ *   ephemeral channel id = discovery key of the lookup topic (derived from the root secret)
+ *   content type         = {@link LOOKUP_CONTENT_TYPE}
+ *   payload              = fixed32 databaseKey ‖ fixed32 proof
+ *   proof                = BLAKE2b-256(key = lookupKey, 'hypha/lookup-proof/1' ‖ 0x00 ‖ databaseKey)
+ *
+ * Only peers that know the lookup topic open the channel at all (Protomux pairs by id), and only
+ * a holder of the root secret can make a proof; an always-on node is given a ready-made
+ * {@link Locator} (topic, database key, proof) and passes it on without being able to make another.
+ * A node that hears two different proven database keys for one account reports a conflict
+ * (`ERR_ACCOUNT_CONFLICT`) instead of picking one.
+ */
+import { EventEmitter } from 'events'
+import b4a from 'b4a'
+import sodium from 'sodium-universal'
+import Hypercore from 'hypercore'
+import { EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
+import { HyphaNodeError } from './engine/errors.js'
+
+export const LOOKUP_CONTENT_TYPE = 'hypha/locator/1'
+const PROOF_CONTEXT = b4a.from('hypha/lookup-proof/1\0')
+/** Bytes of an encoded {@link Locator}: topic ‖ databaseKey ‖ proof. */
+export const LOCATOR_BYTES = 96
+
+/** What an always-on node needs to answer lookups: public-ish, but only a member can make one. */
+export interface Locator {
+  topic: Uint8Array
+  databaseKey: Uint8Array
+  proof: Uint8Array
+}
+
+export function lookupProof(lookupKey: Uint8Array, databaseKey: Uint8Array): Uint8Array {
+  const out = b4a.alloc(32)
+  sodium.crypto_generichash(out, b4a.concat([PROOF_CONTEXT, databaseKey]), lookupKey)
+  return out
+}
+
+/** The 96-byte form of a locator (topic ‖ databaseKey ‖ proof): what an always-on node is given. */
+export function encodeLocator(locator: Locator): Uint8Array {
+  return b4a.concat([locator.topic, locator.databaseKey, locator.proof])
+}
+
+/** Decodes {@link encodeLocator}'s bytes, or the same as a hex string. Throws `ERR_INVALID_ARGUMENT`. */
+export function decodeLocator(bytes: Uint8Array | string): Locator {
+  const buf = typeof bytes === 'string' ? hexBytes(bytes) : bytes
+  if (!(buf instanceof Uint8Array) || buf.byteLength !== LOCATOR_BYTES) {
+    throw new HyphaNodeError('ERR_INVALID_ARGUMENT', `a locator is ${LOCATOR_BYTES} bytes (${LOCATOR_BYTES * 2} hex digits)`)
+  }
+  return { topic: buf.subarray(0, 32), databaseKey: buf.subarray(32, 64), proof: buf.subarray(64, 96) }
+}
+
+function hexBytes(hex: string): Uint8Array | null {
+  return /^[0-9a-fA-F]*$/.test(hex) && hex.length % 2 === 0 ? b4a.from(hex, 'hex') : null
+}
+
+export interface AccountLookupEvents {
+  /** A proven database key other than this node's: two databases for one account. */
+  conflict: [databaseKey: Uint8Array, peer: EphemeralPeer]
+  /** A proven database key was heard (also this node's own). */
+  answer: [databaseKey: Uint8Array, peer: EphemeralPeer]
+}
+
+/**
+ * The lookup channel on every connection. `lookupKey` (members) verifies proofs; without it (an
+ * always-on node) answers are not checked and not needed: it only gives its locator.
+ */
+export class AccountLookup extends EventEmitter<AccountLookupEvents> {
+  readonly topic: Uint8Array
+  readonly ephemeral: EphemeralExtension
+  private readonly lookupKey: Uint8Array | null
+  private own: { databaseKey: Uint8Array; payload: Uint8Array } | null = null
+  /** Proven database keys heard so far (at most a few: anything else is a conflict anyway). */
+  private readonly heard: Uint8Array[] = []
+
+  constructor(options: { topic: Uint8Array; lookupKey: Uint8Array | null }) {
+    super()
+    this.topic = options.topic
+    this.lookupKey = options.lookupKey
+    this.ephemeral = new EphemeralExtension({ discoveryKey: Hypercore.discoveryKey(options.topic), maxPayloadBytes: 64 })
+    this.ephemeral.on('peer-open', (peer) => this.sendOwn(peer))
+    this.ephemeral.on('message', (message) => this.onMessage(message))
+    // Frames a stranger could send are dropped by the extension; nothing to report per frame here.
+    this.ephemeral.on('bad-message', () => {})
+    this.ephemeral.on('error', () => {})
+  }
+
+  attach(stream: any): void {
+    try {
+      this.ephemeral.attach(stream)
+    } catch {
+      // The connection closed already.
+    }
+  }
+
+  /** From now on, tell every peer (and every peer already connected) this database key. */
+  answerWith(databaseKey: Uint8Array, proof: Uint8Array): void {
+    this.own = { databaseKey, payload: b4a.concat([databaseKey, proof]) }
+    for (const peer of this.ephemeral.peers) this.sendOwn(peer)
+  }
+
+  /**
+   * Waits for a proven database key. Resolves with the first one once `settleMs` passed without a
+   * different one; rejects `ERR_ACCOUNT_CONFLICT` if two differ, `ERR_NOT_FOUND` after `timeoutMs`.
+   */
+  find(options: { timeoutMs: number; settleMs: number; signal?: { aborted: boolean } }): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      let found: Uint8Array | null = null
+      let settle: ReturnType<typeof setTimeout> | null = null
+      const done = (err: Error | null, key?: Uint8Array) => {
+        clearTimeout(timeout)
+        if (settle) clearTimeout(settle)
+        this.off('answer', onAnswer)
+        if (err) reject(err)
+        else resolve(key!)
+      }
+      const onAnswer = (key: Uint8Array) => {
+        if (found === null) {
+          found = key
+          settle = setTimeout(() => done(null, found!), options.settleMs)
+        } else if (!b4a.equals(found, key)) {
+          done(
+            new HyphaNodeError(
+              'ERR_ACCOUNT_CONFLICT',
+              'peers of this account answered with two different databases (two sign-ups with one passphrase?)'
+            )
+          )
+        }
+      }
+      const timeout = setTimeout(
+        () => done(new HyphaNodeError('ERR_NOT_FOUND', `no peer of this account answered within ${options.timeoutMs} ms`)),
+        options.timeoutMs
+      )
+      this.on('answer', onAnswer)
+      // Answers that came before anyone asked (a connection made while the node was opening).
+      for (const key of [...this.heard]) onAnswer(key)
+    })
+  }
+
+  close(): void {
+    this.ephemeral.close()
+  }
+
+  private sendOwn(peer: EphemeralPeer): void {
+    if (!this.own || !peer.opened || this.ephemeral.closed) return
+    try {
+      this.ephemeral.send(peer, this.own.payload, { contentType: LOOKUP_CONTENT_TYPE })
+    } catch {
+      // The peer went away meanwhile.
+    }
+  }
+
+  private onMessage({ peer, contentType, payload }: EphemeralMessage): void {
+    if (contentType !== LOOKUP_CONTENT_TYPE || payload.byteLength !== 64 || this.lookupKey === null) return
+    const databaseKey = payload.subarray(0, 32)
+    const proof = payload.subarray(32, 64)
+    if (!sodium.sodium_memcmp(lookupProof(this.lookupKey, databaseKey), proof)) return
+    const key = b4a.from(databaseKey)
+    if (!this.heard.some((k) => b4a.equals(k, key)) && this.heard.length < 4) this.heard.push(key)
+    this.emit('answer', key, peer)
+    if (this.own && !b4a.equals(this.own.databaseKey, key)) this.emit('conflict', key, peer)
+  }
+}
