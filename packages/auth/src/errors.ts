@@ -1,3 +1,4 @@
+/** Stable error codes of @hypha/auth: match on `error.code`, never on the message. */
 export type AuthErrorCode =
   | 'ERR_DENIED'
   | 'ERR_TIMEOUT'
@@ -6,13 +7,46 @@ export type AuthErrorCode =
   | 'ERR_NOT_WRITABLE'
   | 'ERR_ALREADY_SETTLED'
   | 'ERR_INVALID_ARGUMENT'
+  /** A chosen passphrase is estimated (zxcvbn) below 60 bits. */
+  | 'ERR_WEAK_PASSPHRASE'
+  /** signUp for an account that has a database already (on this storage or among peers). */
+  | 'ERR_ACCOUNT_EXISTS'
+  /** Peers proved two different databases for this account. */
+  | 'ERR_ACCOUNT_CONFLICT'
+  /** No peer of the account told where its database is in time. */
+  | 'ERR_NOT_FOUND'
+  /** The storage holds a device of another account, or the passphrase or name is wrong. */
+  | 'ERR_OTHER_ACCOUNT'
+  /** The recovery code is not this account's, or was used already. */
+  | 'ERR_RECOVERY_CODE_INVALID'
+  /** The node under the account failed (storage, key derivation, …): see `cause`. */
+  | 'ERR_NODE'
 
 export class AuthError extends Error {
+  override name = 'AuthError'
   readonly code: AuthErrorCode
 
-  constructor(code: AuthErrorCode, message: string) {
-    super(message)
-    this.name = 'AuthError'
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.code = code
   }
+}
+
+const PASSED_THROUGH = new Set<string>([
+  'ERR_ACCOUNT_EXISTS',
+  'ERR_ACCOUNT_CONFLICT',
+  'ERR_NOT_FOUND',
+  'ERR_OTHER_ACCOUNT',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_NOT_WRITABLE',
+  'ERR_CLOSED'
+])
+
+/** Any error from below as an AuthError: its code kept where auth has the same one, else ERR_NODE; the original as `cause`. */
+export function wrapError(err: unknown): AuthError {
+  if (err instanceof AuthError) return err
+  const code = (err as { code?: unknown })?.code
+  const message = err instanceof Error ? err.message : String(err)
+  if (typeof code === 'string' && PASSED_THROUGH.has(code)) return new AuthError(code as AuthErrorCode, message, { cause: err })
+  return new AuthError('ERR_NODE', message, { cause: err })
 }

@@ -7,13 +7,26 @@ import sodium from 'sodium-universal'
  * {@link AUTH_CONTENT_TYPE}), so they are already encrypted, signed by the sending node and
  * deduplicated; this layer adds the binding between a request and its answers.
  */
-export const AUTH_CONTENT_TYPE = 'hypha/auth/1'
+export const AUTH_CONTENT_TYPE = 'hypha/auth/2'
 
 export const MAX_NODE_NAME_BYTES = 128
 export const MAX_REASON_BYTES = 256
 const REQUEST_ID_BYTES = 16
 
-export type AuthMessage = AuthRequest | AuthApprove | AuthDeny | AuthCancel
+export type AuthMessage = AuthRequest | AuthChallenge | AuthReveal | AuthApprove | AuthDeny | AuthCancel
+
+/**
+ * The verification code is a short authentication string with a commitment (as in Matrix SAS,
+ * ZRTP and Bluetooth numeric comparison):
+ *   1. request   (requester → all)    commitment = BLAKE2b-256('hypha/auth/commit/1' ‖ nonceR)
+ *   2. challenge (approver → requester) the approver's random nonceA, one per request
+ *   3. reveal    (requester → approver) nonceR, checked against the commitment
+ *   code = six digits of BLAKE2b-256('hypha/auth/sas/1' ‖ requestDigest ‖ approver key ‖ nonceA ‖ nonceR)
+ * The requester is bound to nonceR before it sees nonceA, and the approver picks nonceA before it
+ * sees nonceR, so someone who reads the whole channel and makes requests of its own gets one
+ * guess (10⁻⁶) per request it makes, each of which the person sees as a prompt.
+ */
+export const NONCE_BYTES = 32
 
 /** From the new node: "add me as a writer". Re-sent unchanged while it waits. */
 export interface AuthRequest {
@@ -25,6 +38,26 @@ export interface AuthRequest {
   writerKey: Uint8Array
   /** Requester's clock when the request was made (ms); re-sends keep it. */
   createdAt: number
+  /** Commitment to the requester's secret nonce (see {@link commitment}). */
+  commitment: Uint8Array
+}
+
+/** From an approving node (a current writer), to the requester: its nonce for the code. */
+export interface AuthChallenge {
+  type: 'challenge'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+  nonce: Uint8Array
+}
+
+/** From the requester, to one approver: the nonce it committed to. */
+export interface AuthReveal {
+  type: 'reveal'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+  /** The approver's channel key this reveal answers. */
+  approver: Uint8Array
+  nonce: Uint8Array
 }
 
 /** From an authorised node: the writer was added. Bound to the exact request by its digest. */
@@ -50,7 +83,7 @@ export interface AuthCancel {
   requestDigest: Uint8Array
 }
 
-const TYPES = { request: 1, approve: 2, deny: 3, cancel: 4 } as const
+const TYPES = { request: 1, approve: 2, deny: 3, cancel: 4, challenge: 5, reveal: 6 } as const
 const fixed16 = c.fixed(REQUEST_ID_BYTES)
 const utf8 = new TextEncoder()
 
@@ -72,6 +105,16 @@ export function encodeAuthMessage(message: AuthMessage): Uint8Array {
         enc(c.string, message.nodeName)
         enc(c.fixed32, message.writerKey)
         enc(c.uint, message.createdAt)
+        enc(c.fixed32, message.commitment)
+        break
+      case 'challenge':
+        enc(c.fixed32, message.requestDigest)
+        enc(c.fixed32, message.nonce)
+        break
+      case 'reveal':
+        enc(c.fixed32, message.requestDigest)
+        enc(c.fixed32, message.approver)
+        enc(c.fixed32, message.nonce)
         break
       case 'approve':
         enc(c.fixed32, message.requestDigest)
@@ -108,7 +151,20 @@ export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
           requestId,
           nodeName: c.string.decode(state),
           writerKey: c.fixed32.decode(state),
-          createdAt: c.uint.decode(state)
+          createdAt: c.uint.decode(state),
+          commitment: c.fixed32.decode(state)
+        }
+        break
+      case TYPES.challenge:
+        message = { type: 'challenge', requestId, requestDigest: c.fixed32.decode(state), nonce: c.fixed32.decode(state) }
+        break
+      case TYPES.reveal:
+        message = {
+          type: 'reveal',
+          requestId,
+          requestDigest: c.fixed32.decode(state),
+          approver: c.fixed32.decode(state),
+          nonce: c.fixed32.decode(state)
         }
         break
       case TYPES.approve:
@@ -157,13 +213,31 @@ export function requestDigest(request: AuthRequest, requesterKey: Uint8Array): U
   return out
 }
 
+/** The requester's commitment to its nonce. */
+export function commitment(nonce: Uint8Array): Uint8Array {
+  const out = b4a.allocUnsafe(32)
+  sodium.crypto_generichash(out, b4a.concat([b4a.from('hypha/auth/commit/1\0'), nonce]))
+  return out
+}
+
 /**
- * The short code both the new node and every prompt show, from the request digest: six digits
- * ("482 193"). A person who sees a different code, or two prompts, knows a second device is asking.
+ * The six digits the requester and one approver both show ("482 193"): from the request digest,
+ * the approver's channel key and both nonces. Uniform to anyone who did not pick both nonces.
  */
-export function verificationCode(digest: Uint8Array): string {
+export function verificationCode(
+  requestDigest: Uint8Array,
+  approverKey: Uint8Array,
+  approverNonce: Uint8Array,
+  requesterNonce: Uint8Array
+): string {
+  const digest = b4a.allocUnsafe(32)
+  sodium.crypto_generichash(
+    digest,
+    b4a.concat([b4a.from('hypha/auth/sas/1\0'), requestDigest, approverKey, approverNonce, requesterNonce])
+  )
   const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength)
-  const n = view.getUint32(0) % 1_000_000
+  // 2^64 mod 10^6 is tiny next to 2^64: the bias is below 10^-13.
+  const n = Number(view.getBigUint64(0) % 1_000_000n)
   const digits = n.toString().padStart(6, '0')
   return `${digits.slice(0, 3)} ${digits.slice(3)}`
 }

@@ -14,6 +14,7 @@ export {
   type NodeConnection,
   type HyphaNodeEvents
 } from './node.js'
+export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'
 export type { SeededCore } from './engine/blind.js'

@@ -190,6 +190,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     discoveryKey: Uint8Array
     noiseKeyPair: KeyPair
     device: DeviceKeys | null
+    reopened: boolean
     ephemeral: EphemeralExtension
     channel: SecureChannel
   } | null = null
@@ -255,6 +256,11 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   /** 'origin' (this device created the database), 'read-only' (joined it; see `writable`) or 'always-on'. */
   get role(): Role {
     return this.opened?.role ?? this.options.role
+  }
+
+  /** True when the storage held this device already (it was reopened, not made). */
+  get reopened(): boolean {
+    return this.open_.reopened
   }
 
   /** The database key (the same on every node of the person). Throws `ERR_NOT_OPEN` before `ready()`. */
@@ -367,7 +373,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       const key = this.givenLocator?.databaseKey ?? options.databaseKey!
       const noiseKeyPair = options.noiseKeyPair ?? (await this.store.createKeyPair('hypha/noise/1'))
       this.engine = new BlindEngine({ store: this.store, databaseKey: key, maxSeededCores: options.maxSeededCores })
-      this.setUp('always-on', key, noiseKeyPair, null)
+      this.setUp('always-on', key, noiseKeyPair, null, false)
       await this.engine.ready()
       await this.startTransports(noiseKeyPair)
       return
@@ -422,7 +428,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       encryptionKey: account.encryptionKey,
       ackInterval: options.ackInterval
     })
-    this.setUp(created ? 'origin' : 'read-only', next.databaseKey, device.noiseKeyPair, device)
+    this.setUp(created ? 'origin' : 'read-only', next.databaseKey, device.noiseKeyPair, device, record !== null)
     await this.engine.ready()
     if (!b4a.equals(this.engine.key, next.databaseKey)) {
       // Would mean Autobase derived its key differently from databaseKeyFromOriginPublicKey.
@@ -434,7 +440,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   }
 
   /** Creates the database-scoped channels and wires the engine's events; attaches early connections. */
-  private setUp(role: Role, key: Uint8Array, noiseKeyPair: KeyPair, device: DeviceKeys | null): void {
+  private setUp(role: Role, key: Uint8Array, noiseKeyPair: KeyPair, device: DeviceKeys | null, reopened: boolean): void {
     const engine = this.engine!
     const discoveryKey = discoveryKeyOf(key)
     const ephemeral = new EphemeralExtension({ discoveryKey })
@@ -443,7 +449,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       channelKey: this.channelKey,
       keyPair: device ? device.channelKeyPair : null
     })
-    this.opened = { role, key, discoveryKey, noiseKeyPair, device, ephemeral, channel }
+    this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
     engine.on('update', () => this.emit('update'))
     engine.on('writable', (w) => this.emit('writable', w))
     if (engine instanceof BlindEngine) {
@@ -658,9 +664,10 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   // ---- seed announcements ----
 
-  /** Full nodes: the current writer keys, as announcements of at most MAX_ANNOUNCED_KEYS keys each. */
+  /** Full nodes: the writer keys (every device of the registry), as announcements of at most MAX_ANNOUNCED_KEYS keys each. */
   private async announcements(): Promise<{ id: string; payloads: Uint8Array[] }> {
-    const keys = (await this.db.writers()).map((w) => w.key)
+    // Every writer core that ever was: revoked ones too, since their earlier ops stay in the history.
+    const keys = (await this.db.devices()).map((d) => d.writerKey)
     const payloads: Uint8Array[] = []
     for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
       payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS)))

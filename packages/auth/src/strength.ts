@@ -1,0 +1,33 @@
+/**
+ * Passphrase strength: a chosen passphrase must be estimated at {@link MIN_PASSPHRASE_BITS} bits
+ * or more by zxcvbn (@zxcvbn-ts/core with its common-language dictionaries: passwords, names,
+ * keyboard patterns), because the lookup topic lets anyone who sees it test guesses offline, at
+ * one Argon2id call a guess. Generated passphrases (80 bits) are not checked.
+ */
+import { ZxcvbnFactory } from '@zxcvbn-ts/core'
+import * as common from '@zxcvbn-ts/language-common'
+import { AuthError } from './errors.js'
+
+export const MIN_PASSPHRASE_BITS = 60
+
+let estimator: ZxcvbnFactory | null = null
+
+/** log2 of zxcvbn's estimate of the guesses needed; `userInputs` (names) count as known words. */
+export function passphraseStrengthBits(passphrase: string, userInputs: string[] = []): number {
+  estimator ??= new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs })
+  return estimator.check(passphrase, userInputs).guessesLog10 * Math.log2(10)
+}
+
+/** Throws AuthError `ERR_WEAK_PASSPHRASE` (with the estimate in the message) under the minimum. */
+export function checkPassphraseStrength(passphrase: unknown, userInputs: string[] = []): void {
+  if (typeof passphrase !== 'string' || passphrase.trim().length === 0) {
+    throw new AuthError('ERR_INVALID_ARGUMENT', 'passphrase must be a non-empty string')
+  }
+  const bits = passphraseStrengthBits(passphrase, userInputs)
+  if (bits < MIN_PASSPHRASE_BITS) {
+    throw new AuthError(
+      'ERR_WEAK_PASSPHRASE',
+      `passphrase too weak: about ${Math.floor(bits)} bits, at least ${MIN_PASSPHRASE_BITS} needed (leave it out to get a generated one)`
+    )
+  }
+}
