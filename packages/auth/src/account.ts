@@ -165,7 +165,7 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly maxPendingPerDevice: number
   private readonly prompts = new Map<string, AuthorisationPrompt>()
   private readonly requests = new Map<string, AuthorisationRequest>()
-  /** Answers (deny) whose signer this replica does not know as a writer yet. */
+  /** Challenges and denies whose signer this replica does not know as a writer yet. */
   private held: Array<{ message: AuthMessage; sender: Uint8Array }> = []
   private readonly onMessage = (message: SecureMessage) => this.receive(message)
   private readonly onUpdate = () => this.recheck()
@@ -332,7 +332,9 @@ export class Account extends EventEmitter<AccountEvents> {
     switch (message.type) {
       case 'challenge':
         // Only a current writer's challenge leads to a code (a reader could not add us anyway).
-        if (request && (await this.writerBehind(sender))) await request.challenged(message, sender)
+        if (!request) return
+        if (await this.writerBehind(sender)) await request.challenged(message, sender)
+        else this.hold(message, sender)
         return
       case 'reveal':
         if (prompt) prompt.revealed(message, sender)
@@ -348,13 +350,17 @@ export class Account extends EventEmitter<AccountEvents> {
       case 'deny':
         if (!request && !(prompt && prompt.status === 'pending')) return
         if (!(await this.writerBehind(sender))) {
-          // Maybe a writer this replica does not know yet: look again after the next update.
-          if (this.held.length < MAX_HELD_ANSWERS) this.held.push({ message, sender })
+          this.hold(message, sender)
           return
         }
         request?.fail(new AuthError('ERR_DENIED', `denied: ${message.reason}`), false)
         if (prompt) prompt.settleAs('denied-elsewhere')
     }
+  }
+
+  /** An answer whose signer may be a writer this replica does not know yet: looked at again after the next update. */
+  private hold(message: AuthMessage, sender: Uint8Array): void {
+    if (this.held.length < MAX_HELD_ANSWERS) this.held.push({ message, sender })
   }
 
   /** On every view update: prompts approved elsewhere, and held answers whose signer is now known. */

@@ -1,12 +1,12 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
-import { HyphaNode, deriveRootSecret, deriveDatabaseKey, webSocketClient, webSocketServer, type Transport } from '@hypha/node-core'
+import { HyphaNode, webSocketClient, webSocketServer, type Transport } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
 import { signUp, signIn, AUTH_CONTENT_TYPE, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { connectNodes, until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
+import { connectNodes, until, settle, collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
 
 // Cheap Argon2id: the KDF itself is tested at full cost in @hypha/node-core.
 const KDF = { iterations: 1, memoryKiB: 64 }
@@ -14,23 +14,37 @@ const PERSON = 'ada@example.com'
 const PASSPHRASE = 'correct horse battery staple hypha test'
 
 const cleanups = cleanupsAfterEach(afterEach)
+/** Every account in these tests listens on TCP so later devices can find the database through it. */
+const ports = new WeakMap<Account, number>()
 
 async function origin(transports: Transport[] = [], nodeName = 'Laptop') {
-  const account = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName, kdf: KDF, transports })
+  const server = tcpServer({ port: 0 })
+  const account = await signUp({
+    passphrase: PASSPHRASE,
+    name: PERSON,
+    nodeName,
+    kdf: KDF,
+    transports: [server, ...transports],
+    existingAccountCheckMs: 0
+  })
   cleanups.push(() => account.close())
+  ports.set(account, server.port!)
   return account
 }
 
-async function device(nodeName: string, transports: Transport[] = [], passphrase = PASSPHRASE) {
-  const account = await signIn({ passphrase, name: PERSON, nodeName, kdf: KDF, transports })
+/** A new device (fresh storage) signing in through `via` (accounts it dials) and `transports`. */
+async function device(nodeName: string, via: Account[] = [], transports: Transport[] = [], passphrase = PASSPHRASE) {
+  const server = tcpServer({ port: 0 })
+  const dial = via.map((a) => tcpClient({ port: ports.get(a)! }))
+  const account = await signIn({ passphrase, name: PERSON, nodeName, kdf: KDF, transports: [server, ...dial, ...transports] })
   cleanups.push(() => account.close())
+  ports.set(account, server.port!)
   return account
 }
 
-async function alwaysOn(transports: Transport[]) {
-  const rootSecret = await deriveRootSecret(PASSPHRASE, PERSON, KDF)
-  // The always-on node is given the public database key only: never the passphrase.
-  const node = new HyphaNode({ role: 'always-on', databaseKey: deriveDatabaseKey(rootSecret), transports })
+async function alwaysOn(transports: Transport[], locator: string) {
+  // The always-on node is given the locator only (topic, database key, proof): never the passphrase.
+  const node = new HyphaNode({ role: 'always-on', locator, transports })
   await node.ready()
   cleanups.push(() => node.close())
   return node
@@ -46,17 +60,40 @@ function nextPrompt(account: Account): Promise<AuthorisationPrompt> {
   return new Promise((resolve) => account.once('authorisation-request', resolve))
 }
 
+/** Asks, waits for the prompt on `approver`, checks both codes match, approves; resolves when writable. */
+async function authorise(approver: Account, newcomer: Account) {
+  const prompted = nextPrompt(approver)
+  const request = newcomer.requestAuthorisation({ retryMs: 200 })
+  const prompt = await prompted
+  expect(request.codes.map((c) => c.code)).toContain(prompt.code)
+  await prompt.approve()
+  await request.done
+  return prompt
+}
+
 describe('sign up and sign in', () => {
-  it('sign-up without a passphrase generates one; sign-in with it opens the same database, read-only', async () => {
-    const generated = await signUp({ name: PERSON, nodeName: 'Laptop', kdf: KDF })
+  it('sign-up without a passphrase generates one and a recovery code; sign-in with it finds the same database, read-only', async () => {
+    const server = tcpServer({ port: 0 })
+    const generated = await signUp({ name: PERSON, nodeName: 'Laptop', kdf: KDF, transports: [server], existingAccountCheckMs: 0 })
     cleanups.push(() => generated.close())
     expect(generated.passphrase!.split(' ').length).toBeGreaterThanOrEqual(8)
+    expect(generated.recoveryCode).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){7}$/)
     expect(generated.writable).toBe(true)
-    const phone = await signIn({ passphrase: generated.passphrase!, name: PERSON, nodeName: 'Phone', kdf: KDF })
+    const phone = await signIn({
+      passphrase: generated.passphrase!,
+      name: PERSON,
+      nodeName: 'Phone',
+      kdf: KDF,
+      transports: [tcpClient({ port: server.port! })]
+    })
     cleanups.push(() => phone.close())
     expect(b4a.equals(phone.node.key, generated.node.key)).toBe(true)
     expect(phone.writable).toBe(false)
     expect(phone.passphrase).toBeNull()
+    expect(phone.recoveryCode).toBeNull()
+    const devices = await generated.devices()
+    expect(devices.filter((d) => !d.recovery).map((d) => [d.name, d.origin, d.current])).toEqual([['Laptop', true, true]])
+    expect(devices.filter((d) => d.recovery)).toHaveLength(1)
     await expect(signIn({ passphrase: '', name: PERSON, nodeName: 'x', kdf: KDF })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT'
     })
@@ -65,26 +102,32 @@ describe('sign up and sign in', () => {
 
 describe('authorisation end to end', () => {
   it('origin over TCP, new device over WebSocket, through an always-on relay that sees only ciphertext', async () => {
+    const laptopServer = tcpServer({ port: 0 })
+    const laptop = await origin([laptopServer])
+    await laptop.node.put('note', 'written on the laptop')
     const tcp = tcpServer({ port: 0 })
     const ws = webSocketServer({ port: 0 })
-    const relay = await alwaysOn([tcp, ws])
+    const relay = await alwaysOn([tcp, ws, tcpClient({ port: ports.get(laptop)! })], laptop.locator)
     const relayFrames: Uint8Array[] = []
     relay.ephemeral.on('message', (m: EphemeralMessage) => {
       if (m.contentType === SECURE_CONTENT_TYPE) relayFrames.push(m.payload)
     })
+    await until(() => relay.peerCount > 0, 15_000, 'the relay to reach the laptop')
 
-    const laptop = await origin([tcpClient({ port: tcp.port! })])
-    await laptop.node.put('note', 'written on the laptop')
-    const firefox = await device('Firefox on Ubuntu 64-bit', [
+    // Firefox reaches only the relay: it learns the database key there, and asks through it.
+    const firefox = await device('Firefox on Ubuntu 64-bit', [], [
       webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })
     ])
-    await until(() => laptop.node.peerCount > 0 && firefox.node.peerCount > 0, 15_000, 'both to reach the relay')
+    expect(b4a.equals(firefox.node.key, laptop.node.key)).toBe(true)
 
     const prompted = nextPrompt(laptop)
     const request = firefox.requestAuthorisation({ retryMs: 300 })
     const prompt = await prompted
     expect(prompt.nodeName).toBe('Firefox on Ubuntu 64-bit')
-    expect(prompt.code).toBe(request.code)
+    expect(prompt.code).toMatch(/^\d{3} \d{3}$/)
+    expect(request.codes.map((c) => [c.approverName, b4a.toString(c.approver, 'hex'), c.code])).toEqual([
+      ['Laptop', b4a.toString(laptop.node.channel.publicKey!, 'hex'), prompt.code]
+    ])
     expect(b4a.equals(prompt.writerKey, firefox.node.writerKey!)).toBe(true)
     expect(b4a.equals(prompt.requester, firefox.node.channel.publicKey!)).toBe(true)
 
@@ -111,16 +154,11 @@ describe('authorisation end to end', () => {
 
   it('any authorised node can approve: a second device approves a third while the origin is gone', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
-    const p1 = nextPrompt(laptop)
-    const r1 = phone.requestAuthorisation({ retryMs: 200 })
-    await (await p1).approve()
-    await r1.done
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
     await laptop.close()
 
-    const tablet = await device('Tablet')
-    link(phone, tablet)
+    const tablet = await device('Tablet', [phone])
     const p2 = nextPrompt(phone)
     const r2 = tablet.requestAuthorisation({ retryMs: 200 })
     const prompt = await p2
@@ -133,8 +171,7 @@ describe('authorisation end to end', () => {
 
   it('a re-sent request shows one prompt, not one per retry', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     const prompts = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
     const request = phone.requestAuthorisation({ retryMs: 50 })
     await until(() => prompts.length === 1)
@@ -147,8 +184,7 @@ describe('authorisation end to end', () => {
 
   it('one device cannot flood the person: at most maxPendingPerDevice prompts, the rest refused', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     await until(() => phone.node.ephemeral.peers.length === 1)
     const prompts = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
     const refused = collect<{ reason: string }>(laptop, 'request-refused')
@@ -161,26 +197,26 @@ describe('authorisation end to end', () => {
 
   it('two nodes approving at once add the writer once', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
-    const first = nextPrompt(laptop)
-    const r1 = phone.requestAuthorisation({ retryMs: 200 })
-    await (await first).approve()
-    await r1.done
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
 
-    const tablet = await device('Tablet')
-    link(laptop, tablet)
-    link(phone, tablet)
+    const tablet = await device('Tablet', [laptop, phone])
+    await until(() => tablet.node.peerCount === 2)
     const atLaptop = nextPrompt(laptop)
     const atPhone = nextPrompt(phone)
     const request = tablet.requestAuthorisation({ retryMs: 200 })
     const [a, b] = await Promise.all([atLaptop, atPhone])
-    expect(a.code).toBe(b.code)
+    // One code per approver, each shown beside the approver's name on the tablet.
+    await until(() => request.codes.length === 2)
+    expect(request.codes.map((c) => [c.approverName, c.code]).sort()).toEqual(
+      [['Laptop', a.code], ['Phone', b.code]].sort()
+    )
     await Promise.all([a.approve(), b.approve()])
     await request.done
-    await until(async () => (await laptop.writers()).length === 3 && (await phone.writers()).length === 3)
+    // Laptop, phone, tablet and the recovery key.
+    await until(async () => (await laptop.writers()).length === 4 && (await phone.writers()).length === 4)
     const keys = (await laptop.writers()).map((w) => b4a.toString(w.key, 'hex'))
-    expect(new Set(keys).size).toBe(3)
+    expect(new Set(keys).size).toBe(4)
     expect(keys).toContain(b4a.toString(tablet.node.writerKey!, 'hex'))
   })
 })
@@ -188,15 +224,10 @@ describe('authorisation end to end', () => {
 describe('refusals', () => {
   it('deny rejects the request with ERR_DENIED and closes the prompt on the other writers', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
-    const r1 = phone.requestAuthorisation({ retryMs: 200 })
-    await (await nextPrompt(laptop)).approve()
-    await r1.done
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
 
-    const stranger = await device('Unknown device')
-    link(laptop, stranger)
-    link(phone, stranger)
+    const stranger = await device('Unknown device', [laptop, phone])
     const atLaptop = nextPrompt(laptop)
     const atPhone = nextPrompt(phone)
     const request = stranger.requestAuthorisation({ retryMs: 200 })
@@ -212,8 +243,7 @@ describe('refusals', () => {
 
   it('timeout rejects with ERR_TIMEOUT and closes the prompt; cancel rejects with ERR_CANCELLED', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     const settled = collect<AuthorisationPrompt>(laptop, 'authorisation-settled')
 
     const p1 = nextPrompt(laptop)
@@ -227,7 +257,7 @@ describe('refusals', () => {
     const p2 = nextPrompt(laptop)
     const cancelled = phone.requestAuthorisation({ retryMs: 100 })
     const prompt2 = await p2
-    expect(prompt2.code).toBe(cancelled.code)
+    expect(cancelled.code).toBe(prompt2.code)
     cancelled.cancel()
     await expect(cancelled.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' })
     await until(() => settled.length === 2)
@@ -235,26 +265,27 @@ describe('refusals', () => {
     expect(phone.writable).toBe(false)
   })
 
-  it('a wrong passphrase reaches no prompt anywhere', async () => {
-    const tcp = tcpServer({ port: 0 })
-    const laptop = await origin([tcp])
+  it('a wrong passphrase finds nothing and reaches no prompt anywhere', async () => {
+    const laptop = await origin()
     const prompts = collect(laptop, 'authorisation-request')
-    const intruder = await device('Intruder', [tcpClient({ port: tcp.port! })], 'wrong passphrase entirely')
-    await until(() => laptop.node.peerCount > 0 && intruder.node.peerCount > 0, 15_000, 'the TCP connection')
-    expect(b4a.equals(intruder.node.key, laptop.node.key)).toBe(false)
-    const request = intruder.requestAuthorisation({ retryMs: 100, timeoutMs: 1000 })
-    await expect(request.done).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
+    await expect(
+      signIn({
+        passphrase: 'wrong passphrase entirely',
+        name: PERSON,
+        nodeName: 'Intruder',
+        kdf: KDF,
+        lookupTimeoutMs: 1000,
+        transports: [tcpClient({ port: ports.get(laptop)! })]
+      })
+    ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
     expect(prompts).toHaveLength(0)
-    expect(laptop.node.channel.stats.received).toBe(0) // not even an envelope: other database, other channel
+    expect(laptop.node.channel.stats.received).toBe(0) // not even an envelope: other topic, no channel
   })
 
   it('a revoked device’s later writes are not applied', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
-    const request = phone.requestAuthorisation({ retryMs: 200 })
-    await (await nextPrompt(laptop)).approve()
-    await request.done
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
     await phone.node.put('before', 'kept')
     await until(async () => (await laptop.node.get('before')) === 'kept')
 
@@ -269,8 +300,7 @@ describe('refusals', () => {
 
   it('garbage under the auth content type from a keyed node is reported, never prompted', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     await until(() => phone.node.channel.send(b4a.from('ping'), { contentType: 'x' }).peers > 0)
     const bad = collect(laptop, 'bad-message')
     const prompts = collect(laptop, 'authorisation-request')
@@ -283,8 +313,7 @@ describe('refusals', () => {
 describe('replays and forgeries', () => {
   it('a replayed request envelope is rejected and shows no second prompt', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     const frames: Uint8Array[] = []
     laptop.node.ephemeral.on('message', (m: EphemeralMessage) => {
       if (m.contentType === SECURE_CONTENT_TYPE) frames.push(m.payload)
@@ -307,8 +336,7 @@ describe('replays and forgeries', () => {
 
   it('an answer bound to another request does not settle this one', async () => {
     const laptop = await origin()
-    const phone = await device('Phone')
-    link(laptop, phone)
+    const phone = await device('Phone', [laptop])
     const prompted = nextPrompt(laptop)
     const request = phone.requestAuthorisation({ retryMs: 200 })
     const prompt = await prompted
@@ -323,11 +351,11 @@ describe('replays and forgeries', () => {
 
 describe('faults', () => {
   it('the relay restarts mid-request and the request still completes', async () => {
-    const first = tcpServer({ port: 0 })
-    const relay = await alwaysOn([first])
-    const port = first.port!
-    const laptop = await origin([tcpClient({ port, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } })])
-    const phone = await device('Phone', [tcpClient({ port, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } })])
+    const port = await freePort()
+    const reconnect = { initialDelayMs: 50, maxDelayMs: 200 }
+    const laptop = await origin([tcpClient({ port, reconnect })])
+    const relay = await alwaysOn([tcpServer({ port })], laptop.locator)
+    const phone = await device('Phone', [], [tcpClient({ port, reconnect })])
     await until(() => laptop.node.peerCount > 0 && phone.node.peerCount > 0, 15_000, 'both to reach the relay')
 
     const prompted = nextPrompt(laptop)
@@ -337,7 +365,7 @@ describe('faults', () => {
     await until(() => laptop.node.peerCount === 0 && phone.node.peerCount === 0, 15_000, 'both to notice')
     await prompt.approve() // written locally; the approval message has nowhere to go yet
 
-    await alwaysOn([tcpServer({ port })]) // a fresh relay on the same address
+    await alwaysOn([tcpServer({ port })], laptop.locator) // a fresh relay on the same address
     await request.done
     expect(phone.writable).toBe(true)
     await phone.node.put('after-restart', 'yes')
