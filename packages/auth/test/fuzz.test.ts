@@ -5,6 +5,7 @@ import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
 import { deriveChannelKey, deriveRootSecret } from '@hypha/node-core'
+import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import {
   signUp,
   signIn,
@@ -55,10 +56,21 @@ function mutate(base: Uint8Array, rand: () => number, kind: number): Uint8Array 
   }
 }
 
+const ports = new WeakMap<object, number>()
+
 /** The person's origin node, plus a hostile peer connected to it that speaks the ephemeral protocol raw. */
 async function setup() {
-  const laptop = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF })
+  const server = tcpServer({ port: 0 })
+  const laptop = await signUp({
+    passphrase: PASSPHRASE,
+    name: PERSON,
+    nodeName: 'Laptop',
+    kdf: KDF,
+    transports: [server],
+    existingAccountCheckMs: 0
+  })
   cleanups.push(() => laptop.close())
+  ports.set(laptop, server.port!)
   await laptop.node.batch([
     { type: 'put', key: 'a', value: 'alpha' },
     { type: 'put', key: 'b', value: 'beta' }
@@ -161,7 +173,8 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
       requestId: b4a.alloc(16, 1),
       nodeName: 'Fuzzer',
       writerKey: b4a.alloc(32, 2),
-      createdAt: Date.now()
+      createdAt: Date.now(),
+      commitment: b4a.alloc(32, 4)
     })
     let undecodable = 0
     let decodable = 0
@@ -187,9 +200,14 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
 
   it('the node still works afterwards: a real device is authorised', async () => {
     const { laptop } = await setup()
-    const phone = await signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Phone', kdf: KDF })
+    const phone = await signIn({
+      passphrase: PASSPHRASE,
+      name: PERSON,
+      nodeName: 'Phone',
+      kdf: KDF,
+      transports: [tcpClient({ port: ports.get(laptop)! })]
+    })
     cleanups.push(() => phone.close())
-    cleanups.push(connectNodes(laptop.node, phone.node))
     const prompt = new Promise<any>((resolve) => laptop.once('authorisation-request', resolve))
     const request = phone.requestAuthorisation({ retryMs: 200 })
     await (await prompt).approve()

@@ -5,6 +5,7 @@ import {
   decodeAuthMessage,
   requestDigest,
   verificationCode,
+  commitment,
   AuthMessageError,
   type AuthRequest,
   type AuthMessage
@@ -15,7 +16,8 @@ const request: AuthRequest = {
   requestId: b4a.alloc(16, 1),
   nodeName: 'Firefox on Ubuntu 64-bit',
   writerKey: b4a.alloc(32, 2),
-  createdAt: 1_764_000_000_000
+  createdAt: 1_764_000_000_000,
+  commitment: commitment(b4a.alloc(32, 8))
 }
 
 describe('auth messages', () => {
@@ -25,7 +27,9 @@ describe('auth messages', () => {
       request,
       { type: 'approve', requestId: request.requestId, requestDigest: digest, writerKey: request.writerKey },
       { type: 'deny', requestId: request.requestId, requestDigest: digest, reason: 'not my device' },
-      { type: 'cancel', requestId: request.requestId, requestDigest: digest }
+      { type: 'cancel', requestId: request.requestId, requestDigest: digest },
+      { type: 'challenge', requestId: request.requestId, requestDigest: digest, nonce: b4a.alloc(32, 5) },
+      { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: b4a.alloc(32, 6), nonce: b4a.alloc(32, 7) }
     ]
     for (const m of messages) expect(decodeAuthMessage(encodeAuthMessage(m))).toEqual(m)
   })
@@ -51,7 +55,7 @@ describe('auth messages', () => {
     for (let i = 0; i < 5000; i++) {
       const frame = new Uint8Array(Math.floor(rand() * 120))
       for (let j = 0; j < frame.length; j++) frame[j] = Math.floor(rand() * 256)
-      if (frame.length > 0) frame[0] = 1 + (i % 4) // reach every decoder branch
+      if (frame.length > 0) frame[0] = 1 + (i % 6) // reach every decoder branch
       try {
         decodeAuthMessage(frame)
       } catch (err) {
@@ -62,14 +66,23 @@ describe('auth messages', () => {
     expect(rejected).toBeGreaterThan(4500)
   })
 
-  it('binds answers to the request and its requester; both sides derive the same six-digit code', () => {
+  it('binds answers to the request and its requester; the code depends on both nonces, the request and the approver', () => {
     const requester = b4a.alloc(32, 4)
     const digest = requestDigest(request, requester)
     expect(requestDigest(request, requester)).toEqual(digest)
     expect(requestDigest(request, b4a.alloc(32, 5))).not.toEqual(digest)
     expect(requestDigest({ ...request, writerKey: b4a.alloc(32, 6) }, requester)).not.toEqual(digest)
     expect(requestDigest({ ...request, nodeName: 'Other' }, requester)).not.toEqual(digest)
-    expect(verificationCode(digest)).toMatch(/^\d{3} \d{3}$/)
-    expect(verificationCode(digest)).toBe(verificationCode(requestDigest(request, requester)))
+    expect(requestDigest({ ...request, commitment: commitment(b4a.alloc(32, 9)) }, requester)).not.toEqual(digest)
+    const approver = b4a.alloc(32, 10)
+    const nA = b4a.alloc(32, 11)
+    const nR = b4a.alloc(32, 8)
+    const code = verificationCode(digest, approver, nA, nR)
+    expect(code).toMatch(/^\d{3} \d{3}$/)
+    expect(verificationCode(requestDigest(request, requester), approver, nA, nR)).toBe(code)
+    // Changing any input gives another code (checked over many nonces: never all the same).
+    const others = Array.from({ length: 50 }, (_, i) => verificationCode(digest, approver, b4a.alloc(32, 100 + i), nR))
+    expect(new Set(others).size).toBeGreaterThan(45)
+    expect(verificationCode(digest, b4a.alloc(32, 12), nA, nR)).not.toBe(code)
   })
 })

@@ -1,0 +1,419 @@
+/**
+ * The security rule, tried as an attacker would: the passphrase lets a device find, read and ask;
+ * only an approval by a current writer lets it write. Each test is one attack that succeeded
+ * before device-held keys (issue 9) and must fail now, with real nodes on 127.0.0.1.
+ */
+import { describe, it, expect, afterEach } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import b4a from 'b4a'
+import { HyphaNode, deriveRootSecret, type Transport } from '@hypha/node-core'
+import { tcpClient, tcpServer } from '@hypha/node-core/native'
+import { randomBytes, openEnvelope, decodeEnvelope, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
+import {
+  signUp,
+  signIn,
+  recover,
+  commitment,
+  requestDigest,
+  verificationCode,
+  AUTH_CONTENT_TYPE,
+  type Account,
+  type AuthorisationPrompt,
+  type AuthRequest
+} from '@hypha/auth'
+import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
+
+const KDF = { iterations: 1, memoryKiB: 64 }
+const PERSON = 'ada@example.com'
+const PASSPHRASE = 'correct horse battery staple hypha test'
+
+const cleanups = cleanupsAfterEach(afterEach)
+const ports = new WeakMap<Account, number>()
+
+async function origin(extra: Partial<Parameters<typeof signUp>[0]> = {}) {
+  const server = tcpServer({ port: 0 })
+  const account = await signUp({
+    passphrase: PASSPHRASE,
+    name: PERSON,
+    nodeName: 'Laptop',
+    kdf: KDF,
+    existingAccountCheckMs: 0,
+    ...extra,
+    transports: [server, ...(extra.transports ?? [])]
+  })
+  cleanups.push(() => account.close())
+  ports.set(account, server.port!)
+  return account
+}
+
+async function device(nodeName: string, via: Account[], extra: Partial<Parameters<typeof signIn>[0]> = {}) {
+  const server = tcpServer({ port: 0 })
+  const account = await signIn({
+    passphrase: PASSPHRASE,
+    name: PERSON,
+    nodeName,
+    kdf: KDF,
+    ...extra,
+    transports: [server, ...via.map((a) => tcpClient({ port: ports.get(a)! })), ...(extra.transports ?? [])]
+  })
+  cleanups.push(() => account.close())
+  ports.set(account, server.port!)
+  return account
+}
+
+function nextPrompt(account: Account, filter: (p: AuthorisationPrompt) => boolean = () => true) {
+  return new Promise<AuthorisationPrompt>((resolve) => {
+    const on = (p: AuthorisationPrompt) => {
+      if (!filter(p)) return
+      account.off('authorisation-request', on)
+      resolve(p)
+    }
+    account.on('authorisation-request', on)
+  })
+}
+
+async function authorise(approver: Account, newcomer: Account) {
+  const prompted = nextPrompt(approver)
+  const request = newcomer.requestAuthorisation({ retryMs: 200 })
+  const prompt = await prompted
+  await prompt.approve()
+  await request.done
+}
+
+async function tempDir() {
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-attack-'))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+describe('1. the passphrase alone never writes', () => {
+  it('a passphrase holder who replicated the database and opens it as "origin" is read-only; the origin sees nothing', async () => {
+    const laptop = await origin()
+    await laptop.node.put('k', 'genuine')
+    // The attacker signs in on its own storage (finds and reads: allowed)…
+    const storage = await tempDir()
+    const attacker = await device('Laptop', [laptop], { storage })
+    await until(async () => (await attacker.node.get('k')) === 'genuine', 15_000, 'the attacker to read the database')
+    expect(attacker.writable).toBe(false)
+    await attacker.close()
+    // …then reopens that storage as the origin, as the old design let it: it is the same read-only device.
+    const rootSecret = await deriveRootSecret(PASSPHRASE, PERSON, KDF)
+    const forged = new HyphaNode({ role: 'origin', rootSecret, storage, transports: [tcpClient({ port: ports.get(laptop)! })] })
+    cleanups.push(() => forged.close())
+    await forged.ready()
+    expect(b4a.equals(forged.key, laptop.node.key)).toBe(true)
+    expect(forged.role).toBe('read-only')
+    expect(forged.writable).toBe(false)
+    await expect(forged.put('k', 'forged')).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    await expect(forged.addWriter(b4a.alloc(32, 1))).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    // Its writer and Noise keys are its own, not the origin's.
+    expect(b4a.equals(forged.writerKey!, laptop.node.writerKey!)).toBe(false)
+    expect(b4a.equals(forged.noiseKeyPair.publicKey, laptop.node.noiseKeyPair.publicKey)).toBe(false)
+    await settle(200)
+    expect(await laptop.node.get('k')).toBe('genuine')
+    expect((await laptop.writers()).filter((w) => !w.origin)).toHaveLength(1) // the recovery key only
+  })
+
+  it('two sign-ups with one passphrase make two databases with unrelated keys (nothing derivable)', async () => {
+    const a = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'A', kdf: KDF })
+    cleanups.push(() => a.close())
+    const b = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'B', kdf: KDF })
+    cleanups.push(() => b.close())
+    expect(b4a.equals(a.node.key, b.node.key)).toBe(false)
+    expect(b4a.equals(a.node.writerKey!, b.node.writerKey!)).toBe(false)
+  })
+})
+
+describe('2. a device name is a label, not a key', () => {
+  it('a fresh storage using an approved device’s name gets a flagged prompt, not write access; both "Phone"s keep their writes', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
+
+    const second = await device('phone', [laptop]) // names fold case: the same name
+    expect(second.writable).toBe(false)
+    await expect(second.node.put('x', 'y')).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    const prompted = nextPrompt(laptop)
+    const request = second.requestAuthorisation({ retryMs: 200 })
+    const prompt = await prompted
+    expect(prompt.warnings).toContain('name-in-use')
+    expect(prompt.sameNameDevices.map((d) => d.name)).toEqual(['Phone'])
+    // The person approves it anyway (a second phone of theirs): two writers, two cores, no fork.
+    await prompt.approve()
+    await request.done
+    await phone.node.put('from-phone-1', 'one')
+    await second.node.put('from-phone-2', 'two')
+    await until(async () => (await laptop.node.get('from-phone-1')) === 'one' && (await laptop.node.get('from-phone-2')) === 'two')
+    await phone.node.put('later-1', 'still one')
+    await until(async () => (await second.node.get('later-1')) === 'still one')
+    expect(laptop.node.invalidOps).toBe(0)
+  })
+})
+
+describe('3. one storage, one device, no silent forks', () => {
+  it('the origin reopened through signIn is still the origin and writer; its entries survive a restart', async () => {
+    const storage = await tempDir()
+    const first = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    const key = first.node.key
+    await first.close()
+    const reopened = await signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    expect(b4a.equals(reopened.node.key, key)).toBe(true)
+    expect(reopened.node.role).toBe('origin')
+    expect(reopened.writable).toBe(true)
+    const errors = collect(reopened.node, 'error')
+    await reopened.node.put('after-reopen', 'kept')
+    await reopened.close()
+    const again = await signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    cleanups.push(() => again.close())
+    expect(await again.node.get('after-reopen')).toBe('kept')
+    expect(errors).toHaveLength(0)
+    // A second signUp on that storage, or for an account its peers know, is refused.
+    await again.close()
+    await expect(signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })).rejects.toMatchObject({
+      code: 'ERR_ACCOUNT_EXISTS'
+    })
+  })
+
+  it('signUp for an account that already has a database among the peers fails with ERR_ACCOUNT_EXISTS', async () => {
+    const laptop = await origin()
+    await expect(
+      signUp({
+        passphrase: PASSPHRASE,
+        name: PERSON,
+        nodeName: 'Other laptop',
+        kdf: KDF,
+        transports: [tcpClient({ port: ports.get(laptop)! })],
+        existingAccountCheckMs: 3000
+      })
+    ).rejects.toMatchObject({ code: 'ERR_ACCOUNT_EXISTS' })
+  })
+
+  it('another account’s passphrase on a storage fails with ERR_OTHER_ACCOUNT', async () => {
+    const storage = await tempDir()
+    const a = await signUp({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    await a.close()
+    await expect(
+      signIn({ passphrase: 'another strong passphrase for hypha tests', name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    ).rejects.toMatchObject({ code: 'ERR_OTHER_ACCOUNT' })
+  })
+})
+
+describe('4. the verification code cannot be ground', () => {
+  it('an attacker who reads the channel and grinds 10⁶ candidates cannot show the genuine code, nor cancel the genuine request', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    const attacker = await device('Phone', [laptop]) // has the passphrase: reads every envelope
+    await until(() => laptop.node.peerCount >= 2)
+
+    // Every envelope that passes the attacker, opened with the channel key it derived (also
+    // those addressed to another device).
+    const seen: Array<{ payload: Uint8Array }> = []
+    attacker.node.ephemeral.on('message', (m) => {
+      if (m.contentType !== SECURE_CONTENT_TYPE) return
+      const opened = openEnvelope(decodeEnvelope(m.payload), attacker.node.channelKey!)
+      if (opened?.contentType === AUTH_CONTENT_TYPE) seen.push({ payload: opened.payload })
+    })
+
+    const genuinePrompt = nextPrompt(laptop, (p) => b4a.equals(p.requester, phone.node.channel.publicKey!))
+    const genuine = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await genuinePrompt
+    await until(() => genuine.code !== null)
+    expect(genuine.code).toBe(prompt.code)
+
+    // The attacker's best offline move: take the laptop's nonce from the genuine challenge and
+    // grind its own request until the code under that nonce equals the genuine one.
+    const { decodeAuthMessage } = await import('@hypha/auth')
+    const challenge = seen
+      .map((m) => {
+        try {
+          return decodeAuthMessage(m.payload)
+        } catch {
+          return null
+        }
+      })
+      .find((m) => m?.type === 'challenge' && b4a.equals(m.requestDigest, genuine.digest))
+    expect(challenge).toBeDefined()
+    const approverNonce = (challenge as { nonce: Uint8Array }).nonce
+    const laptopKey = laptop.node.channel.publicKey!
+    const base: AuthRequest = {
+      type: 'request',
+      requestId: randomBytes(16),
+      nodeName: 'Phone',
+      writerKey: attacker.node.writerKey!,
+      createdAt: Date.now(),
+      commitment: b4a.alloc(32)
+    }
+    let chosen: { nonce: Uint8Array; request: AuthRequest } | null = null
+    const nonce = b4a.alloc(32)
+    const view = new DataView(nonce.buffer, nonce.byteOffset, nonce.byteLength)
+    const request: AuthRequest = { ...base, commitment: b4a.alloc(32) }
+    const tries = 1_000_000
+    for (let i = 0; i < tries && chosen === null; i++) {
+      view.setUint32(0, i)
+      // The code binds the request digest, which binds the commitment: grind the nonce only.
+      request.commitment = commitment(nonce)
+      const digest = requestDigest(request, attacker.node.channel.publicKey!)
+      if (verificationCode(digest, laptopKey, approverNonce, nonce) === prompt.code) {
+        chosen = { nonce: b4a.from(nonce), request: { ...request, commitment: b4a.from(request.commitment) } }
+      }
+    }
+    // Whether or not the grind "succeeded" against the old nonce, the laptop picks a fresh one for
+    // the attacker's request after the commitment is fixed: send the best candidate (or any).
+    const attackerPrompt = nextPrompt(laptop, (p) => b4a.equals(p.requester, attacker.node.channel.publicKey!))
+    const attack = attacker.requestAuthorisation({ retryMs: 200 })
+    const shown = await attackerPrompt
+    await until(() => attack.code !== null)
+    expect(shown.code).toBe(attack.code)
+    expect(shown.code).not.toBe(prompt.code) // fails with probability 10⁻⁶
+    expect(shown.warnings).toContain('duplicate-pending-name')
+    expect(prompt.warnings).toContain('duplicate-pending-name')
+
+    // Cancelling the genuine request needs the genuine device's channel key: the attacker's own is refused.
+    attacker.send({ type: 'cancel', requestId: genuine.requestId, requestDigest: genuine.digest })
+    await settle(300)
+    expect(prompt.status).toBe('pending')
+    await prompt.approve()
+    await genuine.done
+    attack.cancel()
+    expect(attacker.writable).toBe(false)
+    console.log(`grinding: ${tries.toLocaleString('en')} candidates, ${chosen ? 'a match under the genuine nonce' : 'no match'}; attacker's prompt code ${shown.code} vs genuine ${prompt.code}`)
+  }, 60_000)
+
+  it('a reveal that does not open the commitment is refused and never prompts', async () => {
+    const laptop = await origin()
+    const attacker = await device('Tablet', [laptop])
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const prompts = collect(laptop, 'authorisation-request')
+    const request: AuthRequest = {
+      type: 'request',
+      requestId: randomBytes(16),
+      nodeName: 'Tablet',
+      writerKey: attacker.node.writerKey!,
+      createdAt: Date.now(),
+      commitment: commitment(b4a.alloc(32, 1))
+    }
+    const digest = requestDigest(request, attacker.node.channel.publicKey!)
+    attacker.node.channel.on('message', () => {
+      attacker.send({ type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: laptop.node.channel.publicKey!, nonce: b4a.alloc(32, 2) })
+    })
+    await until(() => attacker.node.ephemeral.peers.length > 0)
+    attacker.send(request)
+    await until(() => refused.length === 1)
+    expect(refused[0]!.reason).toBe('bad-reveal')
+    await settle(200)
+    expect(prompts).toHaveLength(0)
+  })
+})
+
+describe('5. only writers answer', () => {
+  it('approve and deny from a read-only passphrase holder are ignored', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    const reader = await device('Reader', [laptop])
+    await until(() => laptop.node.peerCount >= 2)
+    const prompted = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await prompted
+    reader.send({ type: 'approve', requestId: request.requestId, requestDigest: request.digest, writerKey: phone.node.writerKey! })
+    reader.send({ type: 'deny', requestId: request.requestId, requestDigest: request.digest, reason: 'forged' })
+    await settle(500)
+    expect(prompt.status).toBe('pending') // not approved-elsewhere, not denied-elsewhere
+    await prompt.approve()
+    await request.done // not rejected by the forged deny
+    expect(phone.writable).toBe(true)
+  })
+})
+
+describe('6. revocation holds', () => {
+  it('a revoked device cannot write or re-add itself; when it asks again the prompt says it was revoked', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    await authorise(laptop, phone)
+    const before = Date.now()
+    await laptop.revoke(phone.node.writerKey!)
+    await until(() => !phone.writable, 15_000, 'the phone to see its removal')
+    await expect(phone.node.put('after', 'x')).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    await expect(phone.node.addWriter(phone.node.writerKey!)).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    const record = (await laptop.devices()).find((d) => b4a.equals(d.writerKey, phone.node.writerKey!))!
+    expect(record.active).toBe(false)
+    expect(b4a.equals(record.revokedBy!, laptop.node.writerKey!)).toBe(true)
+    expect(record.revokedAt).toBeGreaterThanOrEqual(before)
+
+    const prompted = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await prompted
+    expect(prompt.warnings).toContain('revoked')
+    expect(prompt.revokedDevice!.revokedAt).toBe(record.revokedAt)
+    prompt.deny()
+    await expect(request.done).rejects.toMatchObject({ code: 'ERR_DENIED' })
+  })
+})
+
+describe('7. passphrases that a dictionary finds are refused', () => {
+  it('signUp refuses a weak chosen passphrase with ERR_WEAK_PASSPHRASE before deriving anything', async () => {
+    for (const weak of ['sunshine', 'password123', 'ada@example.com laptop']) {
+      await expect(signUp({ passphrase: weak, name: PERSON, nodeName: 'Laptop', kdf: KDF })).rejects.toMatchObject({
+        code: 'ERR_WEAK_PASSPHRASE'
+      })
+    }
+  })
+})
+
+describe('8. recovery', () => {
+  it('with the passphrase and the recovery code a new device becomes a writer when no other device is left; the code works once', async () => {
+    const relayServer = tcpServer({ port: 0 })
+    const laptop = await origin()
+    const relay = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [relayServer, tcpClient({ port: ports.get(laptop)! })] })
+    cleanups.push(() => relay.close())
+    await relay.ready()
+    await laptop.node.put('diary', 'kept by the relay')
+    await until(() => relay.seeded().every((c) => c.contiguousLength === c.length) && relay.seeded().length >= 2, 15_000, 'the relay to hold the cores')
+    const code = laptop.recoveryCode!
+    await laptop.close() // every device is gone
+
+    const viaRelay = (): Transport[] => [tcpClient({ port: relayServer.port! })]
+    const replacement = await recover({
+      passphrase: PASSPHRASE,
+      name: PERSON,
+      nodeName: 'New laptop',
+      kdf: KDF,
+      recoveryCode: code,
+      transports: viaRelay()
+    })
+    cleanups.push(() => replacement.close())
+    expect(replacement.writable).toBe(true)
+    expect(replacement.recoveryCode).not.toBe(code)
+    expect(await replacement.node.get('diary')).toBe('kept by the relay')
+    await replacement.node.put('after-recovery', 'yes')
+    const devices = await replacement.devices()
+    expect(devices.filter((d) => d.recovery && d.active)).toHaveLength(1)
+    expect(devices.find((d) => d.current)!.name).toBe('New laptop')
+
+    // The old code is spent.
+    await expect(
+      recover({
+        passphrase: PASSPHRASE,
+        name: PERSON,
+        nodeName: 'Thief',
+        kdf: KDF,
+        recoveryCode: code,
+        recoveryTimeoutMs: 3000,
+        transports: viaRelay()
+      })
+    ).rejects.toMatchObject({ code: 'ERR_RECOVERY_CODE_INVALID' })
+    // And a code that was never this account's does nothing either.
+    await expect(
+      recover({
+        passphrase: PASSPHRASE,
+        name: PERSON,
+        nodeName: 'Thief',
+        kdf: KDF,
+        recoveryCode: '0000-0000-0000-0000-0000-0000-0000-0001',
+        recoveryTimeoutMs: 2000,
+        transports: viaRelay()
+      })
+    ).rejects.toMatchObject({ code: 'ERR_RECOVERY_CODE_INVALID' })
+  }, 60_000)
+})
