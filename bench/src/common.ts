@@ -40,3 +40,20 @@ export function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = ST
     })
   ]).finally(() => clearTimeout(timer))
 }
+
+/** What {@link startTransportFor} needs of a HyphaNode. */
+export interface TransportTarget {
+  topic: Uint8Array
+  noiseKeyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
+  addConnection(stream: any, info: { transport: string; isInitiator: boolean }): void
+}
+
+/**
+ * Starts `transport` for an open node, as the node would for one of its own. For a node made before
+ * the peer it dials exists (an origin, then an always-on node given its locator). Stop it yourself.
+ */
+export async function startTransportFor(node: TransportTarget, transport: {
+  start(context: { topic: Uint8Array; keyPair: TransportTarget['noiseKeyPair']; onConnection: TransportTarget['addConnection'] }): Promise<void>
+}): Promise<void> {
+  await transport.start({ topic: node.topic, keyPair: node.noiseKeyPair, onConnection: node.addConnection })
+}

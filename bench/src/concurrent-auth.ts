@@ -2,16 +2,20 @@
 // name) ask one origin (`signUp`) to be authorised at the same moment; the origin's
 // `authorisation-request` handler approves every prompt as it arrives. TCP on 127.0.0.1, two set-ups:
 //   direct: every device dials the origin (origin: tcpServer; devices: tcpClient)
-//   relay:  origin and devices are all tcpClients of an always-on HyphaNode (tcpServer) and share no
-//           connection: requests, approvals and the database all go through the relay
+//   relay:  origin and devices are all tcpClients of an always-on HyphaNode (tcpServer, given the
+//           origin's locator) and share no connection: lookups, requests, approvals and the database
+//           all go through the relay
 // The clock runs from the first `requestAuthorisation()` call (all are made in the same tick) until
-// every device's `request.done` has resolved (each really is writable). Baseline, same run and same
+// every device's `request.done` has resolved (each really is writable): request → the origin's
+// challenge → the device's reveal → the prompt (approved at once) → add-writer op → replication and
+// apply on the device. Baseline, same run and same
 // way: one device alone. Median of BENCH_ROUNDS (3) rounds, a fresh database (origin, relay) for
 // every round and case.
 //
 // Verified (non-zero exit on failure): the origin got exactly one prompt per request (counted by
 // requestId, also after waiting past a re-send), for every device and no other; all were approved;
-// every device is writable; each device then writes one entry and the origin reads all of them back.
+// every device is writable and in the origin's device registry under its name; each device then
+// writes one entry and the origin reads all of them back.
 // Before the clock starts every device is connected and has synced the database (it reads the
 // origin's first entry). Prints; no thresholds.
 //
@@ -19,10 +23,10 @@
 //   env: BENCH_DEVICES (20), BENCH_ROUNDS (3), BENCH_SETUPS ("direct,relay")
 import os from 'node:os'
 import b4a from 'b4a'
-import { HyphaNode, deriveDatabaseKey, deriveRootSecret, generatePassphrase, type Transport } from '@hypha/node-core'
+import { HyphaNode, generatePassphrase, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/node-core/native'
 import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { VerificationError, median, until, withTimeout } from './common.js'
+import { VerificationError, median, startTransportFor, until, withTimeout } from './common.js'
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -71,20 +75,24 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
   const passphrase = generatePassphrase()
   let relay: HyphaNode | null = null
   let port: number
-  let originTransport: Transport
+  // The origin is alone: no existing-account check. In the relay set-up it signs up without a
+  // transport, the always-on node is then given its locator, and the origin dials it.
+  const originServer = setUp === 'direct' ? tcpServer({ port: 0 }) : null
+  const origin = await withTimeout(
+    signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: originServer ? [originServer] : [], existingAccountCheckMs: 0 }),
+    'sign-up'
+  )
+  let originClient: Transport | null = null
   if (setUp === 'relay') {
-    const databaseKey = deriveDatabaseKey(await deriveRootSecret(passphrase, name, KDF))
     const server = tcpServer({ port: 0 })
-    relay = new HyphaNode({ role: 'always-on', databaseKey, transports: [server] })
+    relay = new HyphaNode({ role: 'always-on', locator: origin.node.locator, transports: [server] })
     await withTimeout(relay.ready(), 'the relay to start')
     port = server.port!
-    originTransport = tcpClient({ port, reconnect: false })
+    originClient = tcpClient({ port, reconnect: false })
+    await startTransportFor(origin.node, originClient)
   } else {
-    originTransport = tcpServer({ port: 0 })
-    port = -1
+    port = originServer!.port!
   }
-  const origin = await withTimeout(signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: [originTransport] }), 'sign-up')
-  if (setUp === 'direct') port = (originTransport as ReturnType<typeof tcpServer>).port!
   const accounts: Account[] = []
   try {
     if (!origin.writable) throw new VerificationError('the origin is not writable')
@@ -165,8 +173,13 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
       if (!e || e.value !== `written by ${a.nodeName}`) throw new VerificationError(`the origin did not read ${a.nodeName}'s entry`)
     }
     if (origin.node.invalidOps !== 0 || accounts.some((a) => a.node.invalidOps !== 0)) throw new VerificationError('ops were skipped')
-    const writers = await origin.writers()
-    if (writers.length !== devices + 1) throw new VerificationError(`${writers.length} writers, expected ${devices + 1}`)
+    // The registry: the origin and every device, active (besides the recovery key signUp adds).
+    const registered = (await origin.devices()).filter((d) => d.active && !d.recovery)
+    if (registered.length !== devices + 1) throw new VerificationError(`${registered.length} active devices, expected ${devices + 1}`)
+    for (const a of accounts) {
+      const d = registered.find((x) => b4a.equals(x.writerKey, a.node.writerKey!))
+      if (!d || d.name !== a.nodeName) throw new VerificationError(`${a.nodeName} is not in the registry under its name`)
+    }
     if (relay && relay.channel.stats.delivered !== 0) throw new VerificationError('the relay opened a secure-channel message')
 
     // Re-sends must not make a second prompt: wait past the re-send interval, count again. (The
@@ -183,6 +196,7 @@ async function measure(setUp: SetUp, devices: number): Promise<Sample> {
     }
   } finally {
     for (const a of accounts) await withTimeout(a.close(), `${a.nodeName} to close`)
+    await originClient?.stop()
     await withTimeout(origin.close(), 'the origin to close')
     if (relay) await withTimeout(relay.close(), 'the relay to close')
   }

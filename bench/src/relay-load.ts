@@ -44,9 +44,9 @@ import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
 import {
   HyphaNode,
   deriveChannelKey,
-  deriveDatabaseKey,
   deriveRootSecret,
   generatePassphrase,
+  writerCoreKey,
   webSocketClient,
   webSocketServer,
   type Transport,
@@ -246,7 +246,8 @@ async function makePeer(
   const peer: Peer = { index, store, ephemeral, channel, transport }
   channel.on('message', ({ payload }) => onDelivery(peer, payload))
   const context: TransportContext = {
-    discoveryKey,
+    // TCP and WebSocket ignore the topic; the relay, given only the database key, meets on the discovery key.
+    topic: discoveryKey,
     keyPair,
     onConnection: (stream) => {
       stream.on('error', noop)
@@ -484,9 +485,13 @@ async function main(): Promise<void> {
   }
 
   const rootSecret = await deriveRootSecret(generatePassphrase(), 'relay-load@example.com', KDF)
-  const keys: Keys = { databaseKey: deriveDatabaseKey(rootSecret), channelKey: deriveChannelKey(rootSecret) }
+  // The database key is an origin's writer core key (from its random key pair, held in its storage);
+  // no origin runs here (the peers are light), so one is made the same way. The channel key still
+  // comes from the root secret.
+  const keys: Keys = { databaseKey: writerCoreKey(createKeyPair().publicKey), channelKey: deriveChannelKey(rootSecret) }
   // The discovery key, as the node computes it (direct pairs need it before any relay exists).
   const probe = new HyphaNode({ role: 'always-on', databaseKey: keys.databaseKey })
+  await probe.ready()
   const discoveryKey = probe.discoveryKey
   await probe.close()
 
