@@ -77,6 +77,11 @@ export interface SignInOptions extends AccountOptions {
   passphrase: string
   /** On a fresh storage: how long to look for the database among peers (ms). Default 60 000. */
   lookupTimeoutMs?: number
+  /**
+   * On a fresh storage: after the first peer's answer, how long to listen for a different one
+   * (two databases for one account: `ERR_ACCOUNT_CONFLICT`) before opening (ms). Default 250.
+   */
+  lookupSettleMs?: number
 }
 
 export interface RecoverOptions extends SignInOptions {
@@ -760,7 +765,11 @@ export async function signIn(options: SignInOptions): Promise<Account> {
   if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) {
     throw new AuthError('ERR_INVALID_ARGUMENT', 'signIn needs the passphrase')
   }
-  const node = await openNode(options, { role: 'read-only', lookupTimeoutMs: options.lookupTimeoutMs })
+  const node = await openNode(options, {
+    role: 'read-only',
+    lookupTimeoutMs: options.lookupTimeoutMs,
+    lookupSettleMs: options.lookupSettleMs
+  })
   return new Account(node, {
     nodeName: options.nodeName,
     promptTimeoutMs: options.promptTimeoutMs,
@@ -802,6 +811,10 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
   })
   let disconnect = () => {}
   try {
+    // A recovery key writes once. Its core holds blocks only if it was used: ask the peers.
+    if ((await node.writerCoreLength(recoveryWriter, { waitMs: 1000 })).length > 0) {
+      throw new AuthError('ERR_RECOVERY_CODE_INVALID', 'this recovery code was used already')
+    }
     await helper.ready()
     disconnect = connectInProcess(node, helper)
     const deadline = Date.now() + timeoutMs
@@ -827,6 +840,14 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
   } finally {
     disconnect()
     await helper.close()
+  }
+  // Let a peer (an always-on node) hold the spent recovery core before returning, so the code is
+  // seen as used by the next device that tries it; bounded, since there may be no peer at all.
+  const until = Date.now() + Math.min(timeoutMs, 5000)
+  while (node.peerCount > 0 && Date.now() < until) {
+    const { held, peerHeld } = await node.writerCoreLength(recoveryWriter)
+    if (peerHeld >= held) break
+    await sleep(20)
   }
 }
 
@@ -864,7 +885,7 @@ function checkCommon(options: AccountOptions): void {
 
 async function openNode(
   options: SignInOptions,
-  extra: { role: 'origin' | 'read-only'; existingAccountCheckMs?: number; lookupTimeoutMs?: number }
+  extra: { role: 'origin' | 'read-only'; existingAccountCheckMs?: number; lookupTimeoutMs?: number; lookupSettleMs?: number }
 ): Promise<HyphaNode> {
   try {
     const rootSecret = await deriveRootSecret(options.passphrase, options.name, options.kdf)
@@ -874,7 +895,8 @@ async function openNode(
       storage: options.storage,
       transports: options.transports,
       existingAccountCheckMs: extra.existingAccountCheckMs,
-      lookupTimeoutMs: extra.lookupTimeoutMs
+      lookupTimeoutMs: extra.lookupTimeoutMs,
+      lookupSettleMs: extra.lookupSettleMs
     })
     await node.ready()
     rootSecrets.set(node, rootSecret)

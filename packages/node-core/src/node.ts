@@ -662,6 +662,27 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.db.deviceByChannelKey(channelKey)
   }
 
+  /**
+   * What is known of a writer core's length: `length`, the longest this node has seen (after
+   * asking its peers, up to `waitMs`); `held`, the blocks it holds from the start; `peerHeld`, the
+   * most any one connected peer holds from the start (0 without peers).
+   */
+  async writerCoreLength(writerKey: Uint8Array, options: { waitMs?: number } = {}): Promise<{ length: number; held: number; peerHeld: number }> {
+    checkKey32(writerKey, 'writerKey')
+    await this.readyForUse()
+    const core = this.store.get({ key: writerKey })
+    try {
+      await core.ready()
+      if (options.waitMs) {
+        await Promise.race([core.update({ wait: true }).catch(noop), new Promise((r) => setTimeout(r, options.waitMs))])
+      }
+      const peerHeld = Math.max(0, ...core.peers.map((p: { remoteContiguousLength: number }) => p.remoteContiguousLength))
+      return { length: core.length, held: core.contiguousLength, peerHeld }
+    } finally {
+      await core.close().catch(noop)
+    }
+  }
+
   // ---- seed announcements ----
 
   /** Full nodes: the writer keys (every device of the registry), as announcements of at most MAX_ANNOUNCED_KEYS keys each. */
