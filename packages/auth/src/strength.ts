@@ -1,11 +1,11 @@
 /**
  * Passphrase strength: a chosen passphrase must be estimated at {@link MIN_PASSPHRASE_BITS} bits
- * or more by zxcvbn (@zxcvbn-ts/core with its common-language dictionaries: passwords, names,
- * keyboard patterns), because the lookup topic lets anyone who sees it test guesses offline, at
+ * or more by zxcvbn (@zxcvbn-ts/core, with the 10,000 most common passwords and the keyboard
+ * graphs of @zxcvbn-ts/language-common: see common-passwords.ts), because the lookup topic lets anyone who sees it test guesses offline, at
  * one Argon2id call a guess. Generated passphrases (80 bits) are not checked.
  */
 import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import * as common from '@zxcvbn-ts/language-common'
+import { ADJACENCY_GRAPHS, COMMON_PASSWORDS } from './common-passwords.js'
 import { AuthError } from './errors.js'
 
 export const MIN_PASSPHRASE_BITS = 60
@@ -14,7 +14,7 @@ let estimator: ZxcvbnFactory | null = null
 
 /** log2 of zxcvbn's estimate of the guesses needed; `userInputs` (names) count as known words. */
 export function passphraseStrengthBits(passphrase: string, userInputs: string[] = []): number {
-  estimator ??= new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs })
+  estimator ??= new ZxcvbnFactory({ dictionary: { passwords: COMMON_PASSWORDS as string[] }, graphs: ADJACENCY_GRAPHS })
   return estimator.check(passphrase, userInputs).guessesLog10 * Math.log2(10)
 }
 
