@@ -23,20 +23,20 @@ const expected = (count: number) => Array.from({ length: count }, (_, i) => `${k
 
 let page: PageServer | null = null
 
-/** An origin in Node holding `count` entries written in batches of `batch`; its WebSocket URL. */
+/** An origin in Node holding `count` entries written in batches of `batch`; its WebSocket URL and database key. */
 async function origin(passphrase: string, count: number, batch: number) {
   const server = webSocketServer({ port: 0, host: '127.0.0.1' })
-  const node = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, 'ada@example.com', KDF), name: 'laptop', transports: [server] })
+  const node = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, 'ada@example.com', KDF), transports: [server] })
   cleanups.push(() => node.close())
   await node.ready()
   for (let i = 0; i < count; i += batch) {
     await node.batch(Array.from({ length: batch }, (_, j) => ({ type: 'put' as const, key: key(i + j), value: `v${i + j}` })))
   }
-  return `ws://127.0.0.1:${server.address()!.port}`
+  return { url: `ws://127.0.0.1:${server.address()!.port}`, databaseKey: Buffer.from(node.key).toString('hex') }
 }
 
-/** A fresh Chromium profile syncs from `url` on `storage` until it lists `count` entries. */
-async function syncIn(url: string, passphrase: string, storage: 'idb' | 'memory', count: number) {
+/** A fresh Chromium profile syncs from the origin at `url` on `storage` until it lists `count` entries. */
+async function syncIn({ url, databaseKey }: { url: string; databaseKey: string }, passphrase: string, storage: 'idb' | 'memory', count: number) {
   if (!page) {
     page = await servePage(ENTRY)
     const served = page
@@ -46,8 +46,8 @@ async function syncIn(url: string, passphrase: string, storage: 'idb' | 'memory'
   try {
     await browser.load(page.url)
     await browser.page.evaluate(
-      ([u, p, k, s]) => window.hyphaFastForward.start(u, p, 'ada@example.com', k, s, 'hypha-ff-test'),
-      [url, passphrase, KDF, storage] as const
+      ([u, p, k, s, d]) => window.hyphaFastForward.start(u, p, 'ada@example.com', k, s, 'hypha-ff-test', d),
+      [url, passphrase, KDF, storage, databaseKey] as const
     )
     const result = await browser.page.evaluate(([n, ms]) => window.hyphaFastForward.all(n, ms), [count, WAIT_MS] as const)
     await browser.page.evaluate(() => window.hyphaFastForward.close())

@@ -23,7 +23,7 @@ describe('restart from IndexedDB mid-sync', () => {
     const passphrase = 'resume mid sync passphrase'
     const name = 'ada@example.com'
     const server = webSocketServer({ port: 0, host: '127.0.0.1' })
-    const origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, name, KDF), name: 'laptop', transports: [server] })
+    const origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, name, KDF), transports: [server] })
     cleanups.push(() => origin.close())
     await origin.ready()
     for (let i = 0; i < COUNT; i += 300) {
@@ -35,12 +35,17 @@ describe('restart from IndexedDB mid-sync', () => {
     cleanups.push(() => page.close())
     const browser = await openBrowser()
     cleanups.push(() => browser.close())
+    const databaseKey = Buffer.from(origin.key).toString('hex')
     await browser.load(page.url)
-    await browser.page.evaluate(([u, p, n, k]) => window.hyphaResume.start(u, p, n, k), [url, passphrase, name, KDF] as const)
+    const first = await browser.page.evaluate(([u, p, n, k, d]) => window.hyphaResume.start(u, p, n, k, d), [url, passphrase, name, KDF, databaseKey] as const)
+    expect(first.key).toBe(databaseKey)
     expect(await browser.page.evaluate((k) => window.hyphaResume.waitFor(k), key(0))).toBe('v0')
 
     await browser.load(page.url) // reload mid-sync: nothing was closed
-    await browser.page.evaluate(([u, p, n, k]) => window.hyphaResume.start(u, p, n, k), [url, passphrase, name, KDF] as const)
+    // No database key this time, and no time for a lookup: the device and its database come back
+    // from IndexedDB (the same writer key: the same device).
+    const again = await browser.page.evaluate(([u, p, n, k]) => window.hyphaResume.start(u, p, n, k, null), [url, passphrase, name, KDF] as const)
+    expect(again).toEqual(first)
     const entries = await browser.page.evaluate((n) => window.hyphaResume.all(n), COUNT)
     expect(entries).toEqual(Array.from({ length: COUNT }, (_, i) => `${key(i)}=v${i}`))
     expect(browser.errors).toEqual([])

@@ -19,11 +19,15 @@ describe('browser ↔ Node over WebSocket', () => {
     const passphrase = 'otter prism cedar lantern quiet harbor'
     const name = 'ada@example.com'
     const server = webSocketServer({ port: 0, host: '127.0.0.1' })
-    const origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, name, KDF), name: 'laptop', transports: [server] })
+    const origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(passphrase, name, KDF), transports: [server] })
     cleanups.push(() => origin.close())
     await origin.ready()
     const received: string[] = []
-    origin.channel.on('message', ({ payload }) => received.push(new TextDecoder().decode(payload)))
+    const senders = new Set<string>()
+    origin.channel.on('message', ({ payload, sender }) => {
+      received.push(new TextDecoder().decode(payload))
+      senders.add(Buffer.from(sender).toString('hex'))
+    })
     await origin.batch(Array.from({ length: 5 }, (_, i) => ({ type: 'put' as const, key: `note/${i}`, value: `from node ${i}` })))
     const address = server.address()
     expect(address?.host).toBe('127.0.0.1')
@@ -35,8 +39,10 @@ describe('browser ↔ Node over WebSocket', () => {
     cleanups.push(() => browser.close())
     await browser.load(page.url)
 
+    // The page's node is given no database key: it learns it from the origin (the account lookup).
     const started = await browser.page.evaluate(([u, p, n, k]) => window.hyphaWs.start(u, p, n, k), [url, passphrase, name, KDF] as const)
     expect(started.key).toBe(Buffer.from(origin.key).toString('hex'))
+    expect(started.writerKey).not.toBe(Buffer.from(origin.writerKey!).toString('hex'))
     expect(started.writable).toBe(false)
 
     const first = await browser.page.evaluate(() => window.hyphaWs.entries(5))
@@ -51,6 +57,8 @@ describe('browser ↔ Node over WebSocket', () => {
       await browser.page.evaluate(() => window.hyphaWs.send('hello from chromium'))
       await sleep(200)
     }
+    // signed with the page device's own channel key
+    expect([...senders]).toEqual([started.channelKey])
     // node → page
     for (;;) {
       origin.channel.send(new TextEncoder().encode('hello from node'), { contentType: 'text/plain' })

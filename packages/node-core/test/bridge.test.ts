@@ -2,16 +2,18 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { WebSocket } from 'ws'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
-import { collect, nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { collect, nextEvent, cleanupsAfterEach, freePort } from '@hypha/test-utils'
 import type { Relayed, SecureMessage } from '@hypha/secure-channel'
-import { HyphaNode, deriveDatabaseKey, webSocketClient, webSocketServer, type HyphaNodeOptions } from '../src/index.js'
+import { webSocketClient, webSocketServer, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, hyperswarmTransport } from '../src/native.js'
 import { rootSecret, eventually, startNode as startNodeWith } from './fixtures/helpers.js'
 
 // An always-on node bridging three transports, everything on 127.0.0.1: the origin dials its TCP
 // server, a phone its WebSocket server, a tablet meets it on a Hyperswarm testnet. No full node
 // has a transport in common with another, so everything between them goes through the always-on
-// node, which holds no key: it stores ciphertext and relays sealed envelopes.
+// node, which holds no key: it stores ciphertext and relays sealed envelopes. It is given only the
+// origin's locator, so it meets the account's nodes on the lookup topic and tells the tablet (a new
+// device given no database key) which database to open.
 
 const cleanups = cleanupsAfterEach(afterEach)
 
@@ -31,25 +33,34 @@ describe('an always-on node with TCP, WebSocket and Hyperswarm', { timeout: 90_0
     cleanups.push(() => testnet.destroy())
     const hyperswarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
 
-    const tcp = tcpServer({ port: 0, host: '127.0.0.1' })
-    const ws = webSocketServer({ port: 0, host: '127.0.0.1' })
-    const blind = await startNode({ role: 'always-on', databaseKey: deriveDatabaseKey(root), transports: [tcp, ws, hyperswarm()] })
-    const seeded = collect<Uint8Array>(blind, 'seeded')
-    const relayed = collect<Relayed>(blind.channel, 'relayed')
-
+    // The origin first (its TCP client re-dials until the always-on node listens): the always-on
+    // node needs its locator.
+    const port = await freePort()
     const origin = await startNode({
       role: 'origin',
       rootSecret: root,
-      name: 'laptop',
-      transports: [tcpClient({ port: tcp.port!, host: '127.0.0.1' })]
+      transports: [tcpClient({ port, host: '127.0.0.1', reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })]
     })
+    const ws = webSocketServer({ port: 0, host: '127.0.0.1' })
+    const blind = await startNode({
+      role: 'always-on',
+      locator: origin.locator,
+      transports: [tcpServer({ port, host: '127.0.0.1' }), ws, hyperswarm()]
+    })
+    expect(hex(blind.key)).toBe(hex(origin.key))
+    expect(hex(blind.topic)).toBe(hex(origin.topic))
+    const seeded = collect<Uint8Array>(blind, 'seeded')
+    const relayed = collect<Relayed>(blind.channel, 'relayed')
+
     const phone = await startNode({
       role: 'read-only',
       rootSecret: root,
-      name: 'phone',
+      databaseKey: origin.key,
       transports: [webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })]
     })
-    const tablet = await startNode({ role: 'read-only', rootSecret: root, name: 'tablet', transports: [hyperswarm()] })
+    // The tablet looks the database up: only the always-on node (over Hyperswarm) can answer.
+    const tablet = await startNode({ role: 'read-only', rootSecret: root, lookupTimeoutMs: DEADLINE, transports: [hyperswarm()] })
+    expect(hex(tablet.key)).toBe(hex(origin.key))
 
     // The origin's data reaches the nodes on the two other transports.
     await origin.put('from/origin', 'hello everyone')
@@ -91,7 +102,7 @@ describe('an always-on node with TCP, WebSocket and Hyperswarm', { timeout: 90_0
     const sent = tablet.channel.send(b4a.from('seen by laptop and phone'), { contentType: 'text/plain' })
     for (const [message] of await Promise.all([atOrigin, atPhone])) {
       expect(b4a.toString(message.payload)).toBe('seen by laptop and phone')
-      expect(hex(message.sender)).toBe(hex(tablet.noiseKeyPair.publicKey))
+      expect(hex(message.sender)).toBe(hex(tablet.channel.publicKey))
       expect(hex(message.id)).toBe(hex(sent.id))
     }
     expect(blind.channel.canDecrypt).toBe(false)

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { HyphaNode, deriveDatabaseKey, memoryStorage, type Entry, type HyphaNodeOptions } from '../src/index.js'
+import { HyphaNode, memoryStorage, type Entry, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, fileStorage } from '../src/native.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
 import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
@@ -59,8 +59,8 @@ async function listCount(node: HyphaNode, prefix: string): Promise<number> {
 
 describe('partitions', () => {
   it('two writers partitioned both write, reconnect, and converge to the same view', async () => {
-    const origin = await start({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await start({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await start({ role: 'origin', rootSecret: root })
+    const phone = await start({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     let disconnect = connect(origin, phone)
     await origin.addWriter(phone.writerKey!)
     await eventually(() => phone.writable, 'the phone to become a writer')
@@ -93,11 +93,11 @@ describe('partitions', () => {
 
 describe('restarts', () => {
   it('a node restarted from disk in the middle of a sync resumes and converges', async () => {
-    const origin = await start({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const origin = await start({ role: 'origin', rootSecret: root })
     await writeEntries(origin, 'e/', 3000)
     const dir = await tempDir()
 
-    const first = new HyphaNode({ role: 'read-only', rootSecret: root, name: 'phone', storage: await fileStorage(dir) })
+    const first = new HyphaNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, storage: await fileStorage(dir) })
     await first.ready()
     const disconnect = connect(origin, first)
     // Stop as soon as the sync has started (one key readable) — a read fetches blocks on demand,
@@ -109,7 +109,9 @@ describe('restarts', () => {
     disconnect()
     await first.close()
 
-    const again = await start({ role: 'read-only', rootSecret: root, name: 'phone', storage: await fileStorage(dir) })
+    // Reopened from its directory: its device record holds the database key.
+    const again = await start({ role: 'read-only', rootSecret: root, storage: await fileStorage(dir) })
+    expect(Buffer.from(again.key).equals(Buffer.from(origin.key))).toBe(true)
     expect(await again.get('e/000000')).toBe('v0') // what it had synced survived the restart, offline
     cleanups.push(connect(origin, again))
     await eventually(async () => (await listCount(again, 'e/')) === 3000, 'the restarted node to converge')
@@ -121,7 +123,13 @@ describe('the always-on relay', () => {
   it('killed and restarted in the middle of replication: every entry arrives once', async () => {
     const port = await freePort()
     const relayDir = await tempDir()
-    const databaseKey = deriveDatabaseKey(root)
+    // The origin first (its client re-dials until the relay is up): the database key is its writer key.
+    const origin = await start({
+      role: 'origin',
+      rootSecret: root,
+      transports: [tcpClient({ port, host: HOST, reconnect: FAST })]
+    })
+    const databaseKey = origin.key
     const startRelay = async () => {
       const relay = new HyphaNode({
         role: 'always-on',
@@ -133,16 +141,11 @@ describe('the always-on relay', () => {
       return relay
     }
     let relay = await startRelay()
-    const origin = await start({
-      role: 'origin',
-      rootSecret: root,
-      name: 'laptop',
-      transports: [tcpClient({ port, host: HOST, reconnect: FAST })]
-    })
+    cleanups.push(() => relay.close()) // whichever relay runs at the end
     const reader = await start({
       role: 'read-only',
       rootSecret: root,
-      name: 'tablet',
+      databaseKey,
       storage: memoryStorage(),
       transports: [tcpClient({ port, host: HOST, reconnect: FAST })]
     })
@@ -155,7 +158,6 @@ describe('the always-on relay', () => {
     await relay.close() // killed mid-replication
     await writeEntries(origin, 's/', 500) // written while there is no relay
     relay = await startRelay() // back, from its own disk, on the same port
-    cleanups.push(() => relay.close())
 
     await eventually(async () => (await listCount(reader, 'r/')) === 2000, 'the first batch through the new relay')
     await eventually(async () => (await listCount(reader, 's/')) === 500, 'the entries written during the outage')

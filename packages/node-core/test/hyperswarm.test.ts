@@ -40,7 +40,7 @@ async function startPeer(discoveryKey: Uint8Array, bootstrap: Array<{ host: stri
   })
   const connections: TestPeer['connections'] = []
   const context: TransportContext = {
-    discoveryKey,
+    topic: discoveryKey,
     keyPair: NoiseSecretStream.keyPair(),
     onConnection(stream, info) {
       connections.push({ stream, info })

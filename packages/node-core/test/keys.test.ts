@@ -5,13 +5,11 @@ import sodiumUniversal from 'sodium-universal'
 import {
   deriveRootSecret,
   deriveSubkey,
-  deriveNodeKeys,
-  deriveOriginKeyPair,
-  deriveWriterKeyPair,
-  deriveNoiseKeyPair,
   deriveChannelKey,
   deriveEncryptionKey,
-  deriveDatabaseKey,
+  deriveAccountKeys,
+  lookupProof,
+  CONTEXTS,
   generatePassphrase,
   passphraseEntropyBits,
   saltFor,
@@ -113,58 +111,67 @@ describe('root secret (Argon2id)', () => {
   })
 })
 
-describe('purpose keys', () => {
+describe('purpose keys (deriveAccountKeys)', () => {
   const root = b4a.from(fixture.derived.rootSecretHex!, 'hex')
+  const PURPOSES = ['channelKey', 'encryptionKey', 'lookupTopic', 'lookupKey', 'accountId'] as const
 
-  it('match the stored regression vector', () => {
-    const keys = deriveNodeKeys(root, fixture.derived.nodeName!)
-    expect(hex(keys.originKeyPair.publicKey)).toBe(fixture.derived.originPublicKeyHex)
+  it('match the stored vector (BLAKE2b-256 keyed with the root secret over context ‖ 0x00)', () => {
+    const keys = deriveAccountKeys(root)
+    expect(Object.keys(keys).sort()).toEqual([...PURPOSES].sort())
     expect(hex(keys.channelKey)).toBe(fixture.derived.channelKeyHex)
     expect(hex(keys.encryptionKey)).toBe(fixture.derived.encryptionKeyHex)
-    expect(hex(keys.writerKeyPair.publicKey)).toBe(fixture.derived.writerPublicKeyHex)
-    expect(hex(keys.noiseKeyPair.publicKey)).toBe(fixture.derived.noisePublicKeyHex)
-    expect(hex(deriveDatabaseKey(root))).toBe(fixture.derived.databaseKeyHex)
+    expect(hex(keys.lookupTopic)).toBe(fixture.derived.lookupTopicHex)
+    expect(hex(keys.lookupKey)).toBe(fixture.derived.lookupKeyHex)
+    expect(hex(keys.accountId)).toBe(fixture.derived.accountIdHex)
+    // The single-purpose helpers and deriveSubkey agree with it.
+    expect(hex(deriveChannelKey(root))).toBe(hex(keys.channelKey))
+    expect(hex(deriveEncryptionKey(root))).toBe(hex(keys.encryptionKey))
+    expect(hex(deriveSubkey(root, CONTEXTS.lookupTopic))).toBe(hex(keys.lookupTopic))
+    expect(hex(deriveSubkey(root, CONTEXTS.lookupKey))).toBe(hex(keys.lookupKey))
+    expect(hex(deriveSubkey(root, CONTEXTS.accountId))).toBe(hex(keys.accountId))
   })
 
-  it('are deterministic, 32 bytes, and different per purpose and per node name', () => {
-    const again = deriveNodeKeys(b4a.from(root), 'Laptop ') // name is normalised
-    const keys = deriveNodeKeys(root, 'laptop')
-    expect(hex(again.writerKeyPair.secretKey)).toBe(hex(keys.writerKeyPair.secretKey))
-    expect(hex(again.noiseKeyPair.secretKey)).toBe(hex(keys.noiseKeyPair.secretKey))
-    expect(hex(again.originKeyPair.secretKey)).toBe(hex(keys.originKeyPair.secretKey))
+  it('are deterministic, 32 bytes each, and distinct per purpose and per root secret', () => {
+    const keys = deriveAccountKeys(root)
+    const again = deriveAccountKeys(b4a.from(root))
+    for (const purpose of PURPOSES) {
+      expect(keys[purpose]).toBeInstanceOf(Uint8Array)
+      expect(keys[purpose].byteLength).toBe(32)
+      expect(hex(again[purpose])).toBe(hex(keys[purpose]))
+    }
+    // Five purposes, five different keys; none is the root secret itself.
+    const all = PURPOSES.map((p) => hex(keys[p]))
+    expect(new Set(all).size).toBe(PURPOSES.length)
+    expect(all).not.toContain(hex(root))
 
-    const phone = deriveNodeKeys(root, 'phone')
-    const all = [
-      keys.originKeyPair.publicKey,
-      keys.channelKey,
-      keys.encryptionKey,
-      keys.writerKeyPair.publicKey,
-      keys.noiseKeyPair.publicKey,
-      phone.writerKeyPair.publicKey,
-      phone.noiseKeyPair.publicKey
-    ]
-    for (const k of all) expect(k.byteLength).toBe(32)
-    expect(new Set(all.map(hex)).size).toBe(all.length)
-    // Origin, channel and encryption keys do not depend on the node name.
-    expect(hex(phone.originKeyPair.publicKey)).toBe(hex(keys.originKeyPair.publicKey))
-    expect(hex(phone.channelKey)).toBe(hex(keys.channelKey))
-    expect(hex(phone.encryptionKey)).toBe(hex(keys.encryptionKey))
-
+    // One flipped bit of the root secret changes every one of them.
     const otherRoot = b4a.from(root)
     otherRoot[0]! ^= 1
-    expect(hex(deriveChannelKey(otherRoot))).not.toBe(hex(keys.channelKey))
-    expect(hex(deriveEncryptionKey(otherRoot))).not.toBe(hex(keys.encryptionKey))
+    const other = deriveAccountKeys(otherRoot)
+    for (const purpose of PURPOSES) expect(hex(other[purpose]), purpose).not.toBe(hex(keys[purpose]))
   })
 
-  it('gives working ed25519 key pairs', () => {
-    for (const kp of [deriveOriginKeyPair(root), deriveWriterKeyPair(root, 'a'), deriveNoiseKeyPair(root, 'a')]) {
-      const msg = b4a.from('hello')
-      const sig = new Uint8Array(64)
-      sodium.crypto_sign_detached(sig, msg, kp.secretKey)
-      expect(sodium.crypto_sign_verify_detached(sig, msg, kp.publicKey)).toBe(true)
-      sig[0]! ^= 1
-      expect(sodium.crypto_sign_verify_detached(sig, msg, kp.publicKey)).toBe(false)
-    }
+  it('hold nothing that writes or identifies a device: no key pair, only 32-byte secrets', () => {
+    const keys = deriveAccountKeys(root) as unknown as Record<string, unknown>
+    for (const value of Object.values(keys)) expect(value).toBeInstanceOf(Uint8Array)
+    expect(Object.keys(CONTEXTS).sort()).toEqual(['accountId', 'channelKey', 'encryptionKey', 'lookupKey', 'lookupTopic', 'salt'])
+  })
+
+  it('the lookup proof is keyed by the lookup key and bound to the database key', () => {
+    const { lookupKey } = deriveAccountKeys(root)
+    const databaseKey = new Uint8Array(32).fill(7)
+    const proof = lookupProof(lookupKey, databaseKey)
+    expect(proof.byteLength).toBe(32)
+    expect(hex(lookupProof(b4a.from(lookupKey), b4a.from(databaseKey)))).toBe(hex(proof))
+    expect(hex(lookupProof(lookupKey, new Uint8Array(32).fill(8)))).not.toBe(hex(proof))
+    const otherKey = b4a.from(lookupKey)
+    otherKey[31]! ^= 1
+    expect(hex(lookupProof(otherKey, databaseKey))).not.toBe(hex(proof))
+  })
+
+  it('refuse a root secret that is not 32 bytes', async () => {
+    await expectCode(() => deriveAccountKeys(new Uint8Array(31)), 'ERR_INVALID_ARGUMENT')
+    await expectCode(() => deriveAccountKeys('x'.repeat(32) as unknown as Uint8Array), 'ERR_INVALID_ARGUMENT')
   })
 })
 

@@ -12,7 +12,8 @@ import { rootSecret, eventually, startNode as startNodeWith } from './fixtures/h
 
 // Two real nodes (origin + read-only from one root secret) on each transport, everything on
 // 127.0.0.1: servers bind there, WebRTC binds ICE there and passes only 127.0.0.1 candidates, the
-// Hyperswarm DHTs (and the testnet) are bound there.
+// Hyperswarm DHTs (and the testnet) are bound there. The read-only node is a new device given no
+// database key: it meets the origin on the account's lookup topic and learns the key from it.
 
 const only127 = (candidate: string): boolean => candidateAddress(candidate) === '127.0.0.1'
 const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
@@ -95,14 +96,16 @@ const text = (s: string) => b4a.from(s)
 describe.each(cases)('two real nodes over $name', { timeout: 60_000 }, ({ name, setup }) => {
   it('replicate both ways once the read-only node is added, and exchange secure-channel messages', async () => {
     const transports = await setup()
-    const origin = await startNode({ role: 'origin', rootSecret: root, name: 'laptop', transports: transports.origin() })
+    const origin = await startNode({ role: 'origin', rootSecret: root, transports: transports.origin() })
     await origin.put('from/origin', 'hello')
     const phone = await startNode({
       role: 'read-only',
       rootSecret: root,
-      name: 'phone',
+      lookupTimeoutMs: 30_000,
       transports: transports.readOnly([...origin.transports])
     })
+    expect(hex(phone.key)).toBe(hex(origin.key))
+    expect(hex(phone.topic)).toBe(hex(origin.topic))
 
     // Data the origin wrote reaches the read-only node over this transport.
     await eventually(async () => (await phone.get('from/origin')) === 'hello', `origin data over ${name}`, 30_000)
@@ -128,12 +131,14 @@ describe.each(cases)('two real nodes over $name', { timeout: 60_000 }, ({ name, 
     expect(origin.channel.send(text('ping'), { contentType: 'text/plain' }).peers).toBe(1)
     const [ping] = await atPhone
     expect(b4a.toString(ping.payload)).toBe('ping')
-    expect(hex(ping.sender)).toBe(hex(origin.noiseKeyPair.publicKey))
+    // Envelopes are signed with the device's own channel key pair (not its Noise key pair).
+    expect(hex(ping.sender)).toBe(hex(origin.channel.publicKey))
+    expect(hex(origin.channel.publicKey)).not.toBe(hex(origin.noiseKeyPair.publicKey))
 
     const atOrigin = nextEvent<[SecureMessage]>(origin.channel, 'message')
     phone.channel.send(text('pong'))
     const [pong] = await atOrigin
     expect(b4a.toString(pong.payload)).toBe('pong')
-    expect(hex(pong.sender)).toBe(hex(phone.noiseKeyPair.publicKey))
+    expect(hex(pong.sender)).toBe(hex(phone.channel.publicKey))
   })
 })

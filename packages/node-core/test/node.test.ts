@@ -1,19 +1,17 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { EventEmitter } from 'events'
 import b4a from 'b4a'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { nextEvent, collect, cleanupsAfterEach } from '@hypha/test-utils'
 import {
   HyphaNode,
   HyphaNodeError,
-  deriveDatabaseKey,
-  deriveWriterKey,
+  deriveAccountKeys,
+  memoryStorage,
   type InvalidOp,
-  type Transport,
-  type TransportContext,
-  type NodeConnection, type HyphaNodeOptions } from '../src/index.js'
+  type NodeConnection,
+  type HyphaNodeOptions
+} from '../src/index.js'
 import { encodeOp } from '../src/engine/ops.js'
-import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
+import { rootSecret, connect, eventually, startNode, expectCode, LoopbackTransport } from './fixtures/helpers.js'
 
 let root: Uint8Array
 beforeAll(async () => {
@@ -30,20 +28,20 @@ function link(x: HyphaNode, y: HyphaNode) {
   return disconnect
 }
 
-async function expectCode(p: Promise<unknown>, code: string) {
-  const err = await p.then(() => null, (e: unknown) => e)
-  expect(err).toBeInstanceOf(HyphaNodeError)
-  expect((err as HyphaNodeError).code).toBe(code)
-}
-
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 
 describe('an origin node', () => {
-  it('creates the database at the key derived from the root secret, and is its first writer', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    expect(hex(origin.key)).toBe(hex(deriveDatabaseKey(root)))
+  it('creates a new database at its own random writer key, and is its first writer', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    expect(origin.role).toBe('origin')
+    expect(origin.key.byteLength).toBe(32)
     // The origin's writer core is the database (Autobase bootstrap) core.
     expect(hex(origin.writerKey)).toBe(hex(origin.key))
+    // Nothing about the database key comes from the passphrase: another sign-up with the same root
+    // secret on another storage makes another database (the lookup is what prevents that; see device.test.ts).
+    const another = await node({ role: 'origin', rootSecret: root })
+    expect(hex(another.key)).not.toBe(hex(origin.key))
+    for (const k of Object.values(deriveAccountKeys(root))) expect(hex(origin.key)).not.toBe(hex(k))
     expect(origin.writable).toBe(true)
     expect(origin.readable).toBe(true)
     expect(await origin.writers()).toEqual([{ key: origin.key, origin: true, indexer: true }])
@@ -52,7 +50,7 @@ describe('an origin node', () => {
   })
 
   it('puts, gets and deletes strings and bytes, and gives each back as its own type', async () => {
-    const db = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const db = await node({ role: 'origin', rootSecret: root })
     const updates = collect(db, 'update')
     await db.put('greeting', 'hello ☃')
     await db.put(b4a.from([0xff, 0x00]), new Uint8Array([1, 2, 3]))
@@ -73,7 +71,7 @@ describe('an origin node', () => {
   })
 
   it('applies a batch as one append and lists ranges in key order', async () => {
-    const db = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const db = await node({ role: 'origin', rootSecret: root })
     const ops = ['e', 'a', 'c', 'b', 'd'].map((k) => ({ type: 'put' as const, key: k, value: k.toUpperCase() }))
     await db.batch([...ops, { type: 'del', key: 'c' }])
     const keys = (entries: { key: string }[]) => entries.map((e) => e.key)
@@ -85,20 +83,29 @@ describe('an origin node', () => {
     const streamed: string[] = []
     for await (const entry of db.entries({ gte: 'd' })) streamed.push(entry.key)
     expect(streamed).toEqual(['d', 'e'])
-    // Membership records share the view but never show up as data.
-    await db.addWriter(deriveWriterKey(root, 'x'))
+    // Membership and device records share the view but never show up as data.
+    await db.addWriter(new Uint8Array(32).fill(3), { name: 'x', channelKey: new Uint8Array(32).fill(4) })
+    await db.registerDevice('laptop')
     expect(keys(await db.list())).toEqual(['a', 'b', 'd', 'e'])
   })
 
   it('starts its transports with a context in ready() and stops them in close()', async () => {
-    const other = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    // The origin's device exists first (so the other node knows the database), then reopens with a transport.
+    const storage = memoryStorage()
+    const created = await node({ role: 'origin', rootSecret: root, storage })
+    const databaseKey = created.key
+    await created.close()
+    const other = await node({ role: 'read-only', rootSecret: root, databaseKey })
     const transport = new LoopbackTransport(other)
-    const origin = new HyphaNode({ role: 'origin', rootSecret: root, name: 'laptop', transports: [transport] })
+    const origin = new HyphaNode({ role: 'origin', rootSecret: root, storage, transports: [transport] })
     cleanups.push(() => origin.close())
     const connected = nextEvent<[NodeConnection]>(origin, 'connection')
     await origin.ready()
     expect(transport.context).not.toBeNull()
-    expect(hex(transport.context!.discoveryKey)).toBe(hex(origin.discoveryKey))
+    // Transports meet on the account's lookup topic (from the root secret), not on the database's discovery key.
+    expect(hex(transport.context!.topic)).toBe(hex(origin.topic))
+    expect(hex(origin.topic)).toBe(hex(deriveAccountKeys(root).lookupTopic))
+    expect(hex(origin.topic)).not.toBe(hex(origin.discoveryKey))
     expect(hex(transport.context!.keyPair.publicKey)).toBe(hex(origin.noiseKeyPair.publicKey))
     const [conn] = await connected
     expect(conn.info.transport).toBe('loopback')
@@ -113,12 +120,15 @@ describe('an origin node', () => {
 
 describe('two full nodes', () => {
   it('replicate over Noise streams; a read-only node becomes writable once added', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     expect(hex(phone.key)).toBe(hex(origin.key))
+    expect(phone.role).toBe('read-only')
     expect(phone.writable).toBe(false)
-    // Any node with the root secret can compute another node's writer key from its name alone.
-    expect(hex(phone.writerKey)).toBe(hex(deriveWriterKey(root, 'phone')))
+    // Its writer key is its own (random, from its storage), not yet a writer's.
+    expect(phone.writerKey!.byteLength).toBe(32)
+    expect(hex(phone.writerKey)).not.toBe(hex(origin.writerKey))
+    expect(await origin.isWriter(phone.writerKey!)).toBe(false)
     await expectCode(phone.put('k', 'v'), 'ERR_NOT_WRITABLE')
 
     const connections = collect<NodeConnection>(origin, 'connection')
@@ -146,29 +156,45 @@ describe('two full nodes', () => {
     expect(origin.peerCount).toBe(0)
   })
 
-  it('re-creates the same local writer from the same passphrase and node name', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const first = await node({ role: 'read-only', rootSecret: root, name: 'tablet' })
-    const other = await node({ role: 'read-only', rootSecret: root, name: 'desktop' })
-    expect(hex(other.writerKey)).not.toBe(hex(first.writerKey))
+  it('a reopened storage is the same writer; the same passphrase on a fresh storage is a new device, not a writer', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const storage = memoryStorage()
+    const first = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key, storage })
     const disconnect = link(origin, first)
     await origin.addWriter(first.writerKey!)
     await eventually(() => first.writable, 'first tablet writable')
+    await first.put('from-tablet', 'before the restart')
+    await eventually(async () => (await origin.get('from-tablet')) === 'before the restart', 'tablet write on origin')
     disconnect()
+    const firstWriterKey = first.writerKey
     await first.close()
 
-    // A new device (fresh storage), same passphrase and name: same writer, already authorised.
-    const again = await node({ role: 'read-only', rootSecret: await rootSecret(), name: 'Tablet' })
-    expect(hex(again.writerKey)).toBe(hex(first.writerKey))
+    // The same storage reopened, offline, with no databaseKey: the same device, still a writer.
+    const reopened = await node({ role: 'read-only', rootSecret: root, storage })
+    expect(hex(reopened.key)).toBe(hex(origin.key))
+    expect(hex(reopened.writerKey)).toBe(hex(firstWriterKey))
+    expect(reopened.writable).toBe(true)
+    await reopened.put('after-restart', 'still a writer')
+    link(origin, reopened)
+    await eventually(async () => (await origin.get('after-restart')) === 'still a writer', 'reopened write on origin')
+    await reopened.close()
+
+    // A new device (fresh storage), same passphrase: another writer key, and not a writer, even
+    // once it has synced everything (including the add-writer of the first tablet).
+    const again = await node({ role: 'read-only', rootSecret: await rootSecret(), databaseKey: origin.key })
+    expect(hex(again.writerKey)).not.toBe(hex(firstWriterKey))
     expect(again.writable).toBe(false)
     link(origin, again)
-    await eventually(() => again.writable, 're-created tablet writable without a new add-writer')
-    expect(await again.isWriter(again.writerKey!)).toBe(true)
+    await eventually(async () => (await again.get('after-restart')) === 'still a writer', 'new device synced')
+    expect(await again.isWriter(firstWriterKey!)).toBe(true)
+    expect(await again.isWriter(again.writerKey!)).toBe(false)
+    expect(again.writable).toBe(false)
+    await expectCode(again.put('k', 'v'), 'ERR_NOT_WRITABLE')
   })
 
   it("never applies a removed writer's later ops, on any node", async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     const disconnect = link(origin, phone)
     await origin.addWriter(phone.writerKey!)
     await eventually(() => phone.writable, 'phone writable')
@@ -197,30 +223,42 @@ describe('two full nodes', () => {
   })
 
   it('skips malformed ops and membership ops that cannot apply, without stopping', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     link(origin, phone)
     const reported = collect<InvalidOp>(origin, 'invalid-op')
     const reportedOnPhone = collect<InvalidOp>(phone, 'invalid-op')
 
     const good = encodeOp({ type: 'put', key: b4a.from('good'), value: b4a.from([1, ...b4a.from('yes')]) })
+    const addWriterOp = encodeOp({
+      type: 'add-writer',
+      key: new Uint8Array(32).fill(5),
+      indexer: false,
+      recovery: false,
+      name: '',
+      channelKey: new Uint8Array(32),
+      at: 1
+    })
     const garbage = [
       new Uint8Array(0), // empty
-      b4a.from([1]), // version only
-      b4a.from([2, 1, 1, 0x61, 1, 1]), // unknown version
-      b4a.from([1, 9]), // unknown type
+      b4a.from([2]), // version only
+      b4a.from([3, 1, 1, 0x61, 1, 1]), // unknown version
+      b4a.from([1, 1, 1, 0x61, 1, 1]), // a put of the previous format (version 1)
+      b4a.from([2, 9]), // unknown type
       b4a.concat([good, b4a.from([0])]), // trailing byte
       encodeOp({ type: 'put', key: b4a.from('k'), value: b4a.from([7, 1]) }), // unknown value tag
       encodeOp({ type: 'put', key: b4a.from('k'), value: b4a.from([1, 0xff, 0xfe]) }), // invalid UTF-8
       encodeOp({ type: 'put', key: new Uint8Array(0), value: b4a.from([0]) }), // empty key
-      encodeOp({ type: 'add-writer', key: new Uint8Array(32), indexer: false }).subarray(0, 10) // truncated key
+      addWriterOp.subarray(0, 10), // truncated key
+      b4a.concat([addWriterOp.subarray(0, 34), b4a.from([4]), addWriterOp.subarray(35)]) // unknown add-writer flag (after version, type, key)
     ]
     await origin._appendRaw([garbage[0]!, good, ...garbage.slice(1)])
     expect(await origin.get('good')).toBe('yes')
     const malformedSeqs = (list: InvalidOp[]) =>
       [...new Set(list.filter((r) => r.reason === 'malformed').map((r) => r.seq))].sort((x, y) => x - y)
-    // Blocks 0 (empty) and 2..9 are garbage, block 1 is the good put.
-    expect(malformedSeqs(reported)).toEqual([0, 2, 3, 4, 5, 6, 7, 8, 9])
+    // Blocks 0 (empty) and 2..11 are garbage, block 1 is the good put.
+    expect(malformedSeqs(reported)).toEqual([0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    expect(await origin.isWriter(new Uint8Array(32).fill(5))).toBe(false)
     expect(reported.every((r) => hex(r.writer) === hex(origin.key))).toBe(true)
 
     // Removing the only indexer would stop Autobase: it is refused and reported instead.
@@ -234,12 +272,12 @@ describe('two full nodes', () => {
     await eventually(async () => (await phone.get('still')) === 'working', 'phone applies past the bad ops')
     expect(await phone.get('good')).toBe('yes')
     // An empty block reaches a remote node as an Autobase ack (null value): apply never sees it.
-    expect(malformedSeqs(reportedOnPhone)).toEqual([2, 3, 4, 5, 6, 7, 8, 9])
+    expect(malformedSeqs(reportedOnPhone)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
   })
 
   it('carries ephemeral messages on the same connections', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     expect(hex(origin.ephemeral.discoveryKey)).toBe(hex(origin.discoveryKey))
     const opened = Promise.all([nextEvent(origin.ephemeral, 'peer-open'), nextEvent(phone.ephemeral, 'peer-open')])
     link(origin, phone)
@@ -255,12 +293,12 @@ describe('two full nodes', () => {
 describe('an always-on node', () => {
   it('replicates and relays ciphertext it cannot read', async () => {
     const secret = 'top secret value 0123456789'
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
+    const origin = await node({ role: 'origin', rootSecret: root })
     await origin.batch([
       { type: 'put', key: 'secret', value: secret },
       { type: 'put', key: 'other', value: 'plain words here' }
     ])
-    const blind = await node({ role: 'always-on', databaseKey: deriveDatabaseKey(root) })
+    const blind = await node({ role: 'always-on', databaseKey: origin.key })
     expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
     expect(blind.readable).toBe(false)
     expect(blind.writable).toBe(false)
@@ -290,14 +328,14 @@ describe('an always-on node', () => {
     // With the origin gone, a new device gets the data from the always-on node alone.
     disconnectOrigin()
     await origin.close()
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     link(blind, phone)
     await eventually(async () => (await phone.get('secret')) === secret, 'data relayed by the always-on node')
   })
 
   it('seeds other writer cores it is told about', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     const blind = await node({ role: 'always-on', databaseKey: origin.key })
     link(origin, phone)
     await origin.addWriter(phone.writerKey!)
@@ -312,30 +350,3 @@ describe('an always-on node', () => {
     expect(() => origin.seeded()).toThrow(HyphaNodeError)
   })
 })
-
-/** A minimal real transport: connects to one other node in-process with the context's key pair. */
-class LoopbackTransport extends EventEmitter implements Transport {
-  readonly name = 'loopback'
-  context: TransportContext | null = null
-  stopped = false
-  private streams: NoiseSecretStream[] = []
-
-  constructor(private readonly remote: HyphaNode) {
-    super()
-  }
-
-  async start(context: TransportContext): Promise<void> {
-    this.context = context
-    const a = new NoiseSecretStream(true, undefined, { keyPair: context.keyPair })
-    const b = new NoiseSecretStream(false, undefined, { keyPair: this.remote.noiseKeyPair })
-    a.rawStream.pipe(b.rawStream).pipe(a.rawStream)
-    this.streams.push(a, b)
-    context.onConnection(a, { transport: this.name, isInitiator: true })
-    this.remote.addConnection(b, { transport: this.name, isInitiator: false })
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true
-    for (const s of this.streams) s.destroy()
-  }
-}

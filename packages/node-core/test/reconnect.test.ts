@@ -61,8 +61,8 @@ describe.each(cases)('a read-only node over $name', { timeout: 60_000 }, ({ name
     const port = await freePort()
 
     const originServer = server(port)
-    const origin = await startNode({ role: 'origin', rootSecret: root, name: 'laptop', storage: await fileStorage(dir), transports: [originServer] })
-    const phone = await startNode({ role: 'read-only', rootSecret: root, name: 'phone', transports: [client(port)] })
+    const origin = await startNode({ role: 'origin', rootSecret: root, storage: await fileStorage(dir), transports: [originServer] })
+    const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [client(port)] })
     let expected = entries('first', 3)
     await origin.batch(expected)
     const want = () => expected.map((e) => `${e.key}=${e.value}`).sort()
@@ -75,7 +75,7 @@ describe.each(cases)('a read-only node over $name', { timeout: 60_000 }, ({ name
     await origin.batch(whileStopped)
     expect(await phone.get(whileStopped[0]!.key)).toBeNull()
     expected = [...expected, ...whileStopped]
-    const context: TransportContext = { discoveryKey: origin.discoveryKey, keyPair: origin.noiseKeyPair, onConnection: origin.addConnection }
+    const context: TransportContext = { topic: origin.topic, keyPair: origin.noiseKeyPair, onConnection: origin.addConnection }
     await originServer.start(context)
     await eventually(async () => (await contents(phone)).join() === want().join(), 'caught up after the server restarted', 30_000)
     expect(phone.connections.map((c) => c.info.transport)).toEqual([name])
@@ -89,10 +89,11 @@ describe.each(cases)('a read-only node over $name', { timeout: 60_000 }, ({ name
     const reopened = await startNode({
       role: 'origin',
       rootSecret: root,
-      name: 'laptop',
       storage: await fileStorage(dir),
       transports: [server(port)]
     })
+    expect(Buffer.from(reopened.key).equals(Buffer.from(origin.key))).toBe(true)
+    expect(reopened.writable).toBe(true)
     const afterReopen = entries('after-reopen', 5)
     await reopened.batch(afterReopen)
     expected = [...expected, ...beforeClose, ...afterReopen]

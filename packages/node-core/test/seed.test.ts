@@ -95,8 +95,8 @@ describe('an always-on node learns writer cores from announcements', () => {
   }
 
   it('seeds a writer added while connected, and one a newly connected node already knows', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     const blind = await node({ role: 'always-on', databaseKey: origin.key })
     link(origin, blind)
     link(phone, origin)
@@ -123,8 +123,8 @@ describe('an always-on node learns writer cores from announcements', () => {
   })
 
   it('refuses cores past maxSeededCores and reports bad announcements, and keeps working', async () => {
-    const origin = await node({ role: 'origin', rootSecret: root, name: 'laptop' })
-    const phone = await node({ role: 'read-only', rootSecret: root, name: 'phone' })
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     const blind = await node({ role: 'always-on', databaseKey: origin.key, maxSeededCores: 1 })
     link(origin, blind)
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, memoryStorage, type HyphaNodeOptions } from '../src/index.js'
+import { HyphaNode, HyphaNodeError, memoryStorage, DEVICE_RECORD_FILE, type HyphaNodeOptions } from '../src/index.js'
 import { fileStorage } from '../src/native.js'
 import { rootSecret, connect, eventually } from './fixtures/helpers.js'
 import { cleanupsAfterEach } from '@hypha/test-utils'
@@ -34,8 +34,10 @@ describe('file storage', () => {
   it('keeps every entry and both writers (origin and an added one) across a close and reopen', async () => {
     const originDir = await tempDir()
     const phoneDir = await tempDir()
-    let origin = await open({ role: 'origin', rootSecret: root, name: 'laptop', storage: await fileStorage(originDir) })
-    let phone = await open({ role: 'read-only', rootSecret: root, name: 'phone', storage: await fileStorage(phoneDir) })
+    let origin = await open({ role: 'origin', rootSecret: root, storage: await fileStorage(originDir) })
+    let phone = await open({ role: 'read-only', rootSecret: root, databaseKey: origin.key, storage: await fileStorage(phoneDir) })
+    const databaseKey = origin.key
+    const noiseKeys = [hex(origin.noiseKeyPair.publicKey), hex(phone.noiseKeyPair.publicKey)]
     const disconnect = connect(origin, phone)
     await origin.addWriter(phone.writerKey!)
     await eventually(() => phone.writable, 'phone writable')
@@ -48,11 +50,18 @@ describe('file storage', () => {
     disconnect()
     await origin.close()
     await phone.close()
-    expect((await readdir(originDir)).length).toBeGreaterThan(0)
+    // Each directory holds its device: Corestore's primary key and the device record.
+    for (const dir of [originDir, phoneDir]) expect(await readdir(dir)).toEqual(expect.arrayContaining(['primary-key', DEVICE_RECORD_FILE]))
 
-    // Reopen from the same directories, with no peers at all.
-    origin = await open({ role: 'origin', rootSecret: root, name: 'laptop', storage: await fileStorage(originDir) })
-    phone = await open({ role: 'read-only', rootSecret: root, name: 'phone', storage: await fileStorage(phoneDir) })
+    // Reopen from the same directories, with no peers at all and no database key: each device
+    // comes back as it was (whatever role it is opened with).
+    origin = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(originDir) })
+    phone = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(phoneDir) })
+    expect(origin.role).toBe('origin')
+    expect(phone.role).toBe('read-only')
+    expect(hex(origin.key)).toBe(hex(databaseKey))
+    expect(hex(phone.key)).toBe(hex(databaseKey))
+    expect([hex(origin.noiseKeyPair.publicKey), hex(phone.noiseKeyPair.publicKey)]).toEqual(noiseKeys)
     expect(origin.writable).toBe(true)
     expect(phone.writable).toBe(true)
     expect(hex(phone.writerKey)).toBe(hex(phoneWriterKey))
@@ -68,11 +77,14 @@ describe('file storage', () => {
 
   it('refuses a second node on a directory that is open (the oplog is locked)', async () => {
     const dir = await tempDir()
-    await open({ role: 'origin', rootSecret: root, name: 'laptop', storage: await fileStorage(dir) })
-    const second = new HyphaNode({ role: 'origin', rootSecret: root, name: 'laptop', storage: await fileStorage(dir) })
+    await open({ role: 'origin', rootSecret: root, storage: await fileStorage(dir) })
+    const second = new HyphaNode({ role: 'origin', rootSecret: root, storage: await fileStorage(dir) })
     second.on('error', () => {})
+    // ready() rejects with a HyphaNodeError only; the lock error is its cause.
     const err = await second.ready().then(() => null, (e: Error) => e)
-    expect((err as { code?: string } | null)?.code).toBe('ELOCKED')
+    expect(err).toBeInstanceOf(HyphaNodeError)
+    expect((err as HyphaNodeError).code).toBe('ERR_STORAGE')
+    expect(((err as HyphaNodeError).cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
     await second.close().catch(() => {})
   })
 })
@@ -80,12 +92,16 @@ describe('file storage', () => {
 describe('memory storage', () => {
   it('is the default, and one adapter can be reopened within the process', async () => {
     const storage = memoryStorage()
-    const first = await open({ role: 'origin', rootSecret: root, name: 'laptop', storage })
+    const first = await open({ role: 'origin', rootSecret: root, storage })
     await first.put('k', 'v')
     await first.close()
-    const again = await open({ role: 'origin', rootSecret: root, name: 'laptop', storage })
+    const again = await open({ role: 'origin', rootSecret: root, storage })
+    expect(hex(again.key)).toBe(hex(first.key))
+    expect(hex(again.writerKey)).toBe(hex(first.writerKey))
     expect(await again.get('k')).toBe('v')
-    const fresh = await open({ role: 'origin', rootSecret: root, name: 'laptop' })
+    // The default storage is a fresh memory storage: a new device, and (as an origin) a new database.
+    const fresh = await open({ role: 'origin', rootSecret: root })
+    expect(hex(fresh.key)).not.toBe(hex(first.key))
     expect(await fresh.get('k')).toBeNull()
   })
 })

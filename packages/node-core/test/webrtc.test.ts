@@ -60,7 +60,7 @@ async function createPeer(discoveryKey: Uint8Array, signallingUrl: string): Prom
   const ephemeral = new EphemeralExtension({ discoveryKey })
   const connections: TestPeer['connections'] = []
   const context: TransportContext = {
-    discoveryKey,
+    topic: discoveryKey,
     keyPair: NoiseSecretStream.keyPair(),
     onConnection(stream, info) {
       connections.push({ stream, info })
@@ -139,7 +139,7 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
   it('two Node peers connect over loopback only, replicate a core and exchange ephemeral messages', async () => {
     const { server, relayed } = await startServer()
     const a = await createPeer(randomDiscoveryKey(), server.url)
-    const b = await createPeer(a.context.discoveryKey, server.url)
+    const b = await createPeer(a.context.topic, server.url)
 
     const openA = nextEvent(a.ephemeral, 'peer-open')
     const openB = nextEvent(b.ephemeral, 'peer-open')
@@ -173,8 +173,8 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
   it('a later joiner connects to both; a peer that leaves is dropped and reconnected when it re-joins', async () => {
     const { server, relayed } = await startServer()
     const a = await createPeer(randomDiscoveryKey(), server.url)
-    const b = await createPeer(a.context.discoveryKey, server.url)
-    const c = await createPeer(a.context.discoveryKey, server.url)
+    const b = await createPeer(a.context.topic, server.url)
+    const c = await createPeer(a.context.topic, server.url)
     await a.core.append(b4a.from('from a'))
 
     const ab = Promise.all([nextEvent(a.ephemeral, 'peer-open'), nextEvent(b.ephemeral, 'peer-open')])
@@ -216,7 +216,7 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
   it('re-dials a dropped connection while both peers stay in the room', async () => {
     const { server } = await startServer()
     const a = await createPeer(randomDiscoveryKey(), server.url)
-    const b = await createPeer(a.context.discoveryKey, server.url)
+    const b = await createPeer(a.context.topic, server.url)
     const opened = Promise.all([nextEvent(a.ephemeral, 'peer-open'), nextEvent(b.ephemeral, 'peer-open')])
     await a.start()
     await b.start()

@@ -7,6 +7,7 @@ let node: HyphaNode | null = null
 let fastForwards = 0
 const errors: string[] = []
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const fromHex = (hex: string) => new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)))
 
 // How much IndexedDB work the storage does: transactions opened, and storage requests made.
 let transactions = 0
@@ -38,13 +39,14 @@ async function start(
   name: string,
   kdf: { iterations: number; memoryKiB: number },
   storage: 'idb' | 'memory',
-  dbName: string
+  dbName: string,
+  databaseKeyHex: string
 ) {
   const rootSecret = await deriveRootSecret(passphrase, name, kdf)
   node = new HyphaNode({
     role: 'read-only',
     rootSecret,
-    name: 'chromium',
+    databaseKey: fromHex(databaseKeyHex),
     storage: counted(storage === 'idb' ? idbStorage(dbName) : memoryStorage()),
     transports: [webSocketClient({ url })]
   })

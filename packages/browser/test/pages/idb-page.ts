@@ -287,14 +287,14 @@ let node: HyphaNode | null = null
 
 /** Opens the origin node on IndexedDB `dbName`, writes `entries` (some batched), reports state. */
 async function nodeWrite(dbName: string, rootSecretHex: string, from: number, count: number) {
-  node ??= new HyphaNode({ role: 'origin', rootSecret: fromHex(rootSecretHex), name: 'browser', storage: idbStorage(dbName) })
+  node ??= new HyphaNode({ role: 'origin', rootSecret: fromHex(rootSecretHex), storage: idbStorage(dbName) })
   await node.ready()
   const half = Math.floor(count / 2)
   await node.batch(
     Array.from({ length: half }, (_, i) => ({ type: 'put' as const, key: `entry/${String(from + i).padStart(4, '0')}`, value: `value ${from + i}` }))
   )
   for (let i = half; i < count; i++) await node.put(`entry/${String(from + i).padStart(4, '0')}`, `value ${from + i}`)
-  return { key: hex(node.key), writable: node.writable, count: (await node.list()).length }
+  return { key: hex(node.key), writerKey: hex(node.writerKey!), writable: node.writable, count: (await node.list()).length }
 }
 
 async function nodeClose() {
@@ -302,13 +302,15 @@ async function nodeClose() {
   node = null
 }
 
-/** Opens the node again (after a reload) and reads everything back. */
+/** Opens the node again (after a reload; as 'read-only': the device comes back as it was) and reads everything back. */
 async function nodeRead(dbName: string, rootSecretHex: string) {
-  node ??= new HyphaNode({ role: 'origin', rootSecret: fromHex(rootSecretHex), name: 'browser', storage: idbStorage(dbName) })
+  node ??= new HyphaNode({ role: 'read-only', rootSecret: fromHex(rootSecretHex), storage: idbStorage(dbName), lookupTimeoutMs: 1 })
   await node.ready()
   const entries = await node.list()
   return {
     key: hex(node.key),
+    writerKey: hex(node.writerKey!),
+    role: node.role,
     writable: node.writable,
     entries: entries.map((e) => `${e.key}=${String(e.value)}`)
   }

@@ -4,17 +4,24 @@ import { HyphaNode, deriveRootSecret, idbStorage, webSocketClient } from '@hypha
 
 let node: HyphaNode | null = null
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const fromHex = (hex: string) => new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)))
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
-async function start(url: string, passphrase: string, name: string, kdf: { iterations: number; memoryKiB: number }) {
+/**
+ * Opens the read-only node on IndexedDB: joining `databaseKeyHex`, or (null) reopening the device
+ * its storage holds, with a lookup too short to find anything, so it must come from storage.
+ */
+async function start(url: string, passphrase: string, name: string, kdf: { iterations: number; memoryKiB: number }, databaseKeyHex: string | null) {
   const rootSecret = await deriveRootSecret(passphrase, name, kdf)
   node = new HyphaNode({
     role: 'read-only',
     rootSecret,
-    name: 'chromium',
+    ...(databaseKeyHex === null ? { lookupTimeoutMs: 1 } : { databaseKey: fromHex(databaseKeyHex) }),
     storage: idbStorage('hypha-resume-test'),
     transports: [webSocketClient({ url })]
   })
   await node.ready()
+  return { key: hex(node.key), writerKey: hex(node.writerKey!) }
 }
 
 /** Waits until `key` is readable (one lookup fetches only the blocks on its path). */

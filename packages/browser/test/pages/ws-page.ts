@@ -6,13 +6,17 @@ const received: string[] = []
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
-/** Derives the root secret here (cheap Argon2id parameters) and connects to `url`. */
+/**
+ * Derives the root secret here (cheap Argon2id parameters) and connects to `url`. Given no
+ * database key, the new device looks it up: the origin answers on the lookup channel.
+ */
 async function start(url: string, passphrase: string, name: string, kdf: { iterations: number; memoryKiB: number }) {
   const rootSecret = await deriveRootSecret(passphrase, name, kdf)
-  node = new HyphaNode({ role: 'read-only', rootSecret, name: 'chromium', transports: [webSocketClient({ url })] })
-  node.channel.on('message', ({ payload }) => received.push(new TextDecoder().decode(payload)))
+  node = new HyphaNode({ role: 'read-only', rootSecret, lookupTimeoutMs: 30_000, transports: [webSocketClient({ url })] })
   await node.ready()
-  return { key: hex(node.key), writerKey: hex(node.writerKey!), writable: node.writable }
+  // The channel exists once the node is open (its keys are read from storage in ready()).
+  node.channel.on('message', ({ payload }) => received.push(new TextDecoder().decode(payload)))
+  return { key: hex(node.key), writerKey: hex(node.writerKey!), channelKey: hex(node.channel.publicKey!), writable: node.writable }
 }
 
 /** Waits until the view holds at least `count` entries (polling: no timing assertion). */
