@@ -76,7 +76,8 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
   private readonly lookupKey: Uint8Array | null
   private own: { databaseKey: Uint8Array; payload: Uint8Array } | null = null
   /** Proven database keys heard so far (at most a few: anything else is a conflict anyway). */
-  private readonly heard: Uint8Array[] = []
+  private readonly heard: Array<{ key: Uint8Array; peer: EphemeralPeer }> = []
+  private readonly finds = new Set<(err: Error) => void>()
 
   constructor(options: { topic: Uint8Array; lookupKey: Uint8Array | null }) {
     super()
@@ -102,6 +103,8 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
   answerWith(databaseKey: Uint8Array, proof: Uint8Array): void {
     this.own = { databaseKey, payload: b4a.concat([databaseKey, proof]) }
     for (const peer of this.ephemeral.peers) this.sendOwn(peer)
+    // Answers heard while this node was still opening count too.
+    for (const { key, peer } of this.heard) if (!b4a.equals(key, databaseKey)) this.emit('conflict', key, peer)
   }
 
   /**
@@ -116,6 +119,7 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
         clearTimeout(timeout)
         if (settle) clearTimeout(settle)
         this.off('answer', onAnswer)
+        this.finds.delete(abort)
         if (err) reject(err)
         else resolve(key!)
       }
@@ -136,14 +140,19 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
         () => done(new HyphaNodeError('ERR_NOT_FOUND', `no peer of this account answered within ${options.timeoutMs} ms`)),
         options.timeoutMs
       )
+      const abort = (err: Error) => done(err)
+      this.finds.add(abort)
+      if (this.ephemeral.closed) return abort(new HyphaNodeError('ERR_CLOSED', 'the node was closed'))
       this.on('answer', onAnswer)
       // Answers that came before anyone asked (a connection made while the node was opening).
-      for (const key of [...this.heard]) onAnswer(key)
+      for (const { key } of [...this.heard]) onAnswer(key)
     })
   }
 
+  /** Closes the channel on every connection; a `find` in progress rejects with `ERR_CLOSED`. */
   close(): void {
     this.ephemeral.close()
+    for (const abort of [...this.finds]) abort(new HyphaNodeError('ERR_CLOSED', 'the node was closed while looking up the database'))
   }
 
   private sendOwn(peer: EphemeralPeer): void {
@@ -161,7 +170,7 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
     const proof = payload.subarray(32, 64)
     if (!sodium.sodium_memcmp(lookupProof(this.lookupKey, databaseKey), proof)) return
     const key = b4a.from(databaseKey)
-    if (!this.heard.some((k) => b4a.equals(k, key)) && this.heard.length < 4) this.heard.push(key)
+    if (!this.heard.some((h) => b4a.equals(h.key, key)) && this.heard.length < 4) this.heard.push({ key, peer })
     this.emit('answer', key, peer)
     if (this.own && !b4a.equals(this.own.databaseKey, key)) this.emit('conflict', key, peer)
   }

@@ -199,6 +199,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
   private readonly started: Transport[] = []
   private transportsStarted = false
+  /** open() itself; `opening` is it plus the clean-up after a failure (which waits for close). */
+  private openTask: Promise<void> | null = null
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   /** Writer keys last broadcast in a seed announcement (hex, joined), to announce only changes. */
@@ -311,7 +313,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    */
   get locator(): Uint8Array {
     if (this.givenLocator) return encodeLocator(this.givenLocator)
-    const account = this.account!
+    const account = this.account
+    if (!account) throw new HyphaNodeError('ERR_WRONG_ROLE', 'an always-on node given only databaseKey has no locator')
     const databaseKey = this.key
     return encodeLocator({ topic: account.lookupTopic, databaseKey, proof: lookupProof(account.lookupKey, databaseKey) })
   }
@@ -357,7 +360,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    */
   ready(): Promise<void> {
     if (this.opening === null) {
-      this.opening = this.open().catch(async (err) => {
+      this.openTask = this.open()
+      this.opening = this.openTask.catch(async (err) => {
         if (this.closing === null) this.closing = this.shutdown(false)
         await this.closing.catch(noop)
         throw err instanceof HyphaNodeError ? err : new HyphaNodeError('ERR_STORAGE', 'the node could not open', { cause: err })
@@ -521,7 +525,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   }
 
   private async shutdown(afterOpening = true): Promise<void> {
-    if (afterOpening) await this.opening?.catch(noop)
+    // A lookup or existing-account check in progress ends now (ERR_CLOSED) rather than at its timeout.
+    this.lookup?.close()
+    if (afterOpening) await this.openTask?.catch(noop)
     await Promise.allSettled(this.started.map((t) => t.stop()))
     this.opened?.channel.close()
     this.opened?.ephemeral.close()

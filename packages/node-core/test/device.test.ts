@@ -220,6 +220,42 @@ describe('the account lookup', () => {
     expect(first.writable && second.writable).toBe(true)
   })
 
+  it('a conflict heard while a node is still opening is reported once it knows its own database', async () => {
+    const storage = memoryStorage()
+    const first = await node({ role: 'origin', rootSecret: root, storage })
+    const firstKey = hex(first.key)
+    await first.close()
+    const second = await node({ role: 'origin', rootSecret: root })
+    const reopened = unopened({ role: 'read-only', rootSecret: root, storage })
+    const heard = nextEvent<[Uint8Array]>(reopened, 'account-conflict')
+    link(reopened, second) // before ready(): the answer arrives while it opens
+    await reopened.ready()
+    expect(hex(reopened.key)).toBe(firstKey)
+    const [[key]] = await Promise.all([heard])
+    expect(hex(key)).toBe(hex(second.key))
+  })
+
+  it('close() during a lookup or an existing-account check ends it at once: ready() rejects ERR_CLOSED, close() resolves', async () => {
+    const joining = new HyphaNode({ role: 'read-only', rootSecret: root, lookupTimeoutMs: 60_000 })
+    const checking = new HyphaNode({ role: 'origin', rootSecret: root, existingAccountCheckMs: 60_000 })
+    const creating = new HyphaNode({ role: 'origin', rootSecret: root })
+    for (const n of [joining, checking, creating]) {
+      const opened = n.ready()
+      await new Promise((r) => setTimeout(r, 50))
+      await n.close()
+      if (n !== creating) await expectCode(opened, 'ERR_CLOSED')
+      else await opened.catch(() => {}) // it may have finished opening before close()
+      expect(n.closed).toBe(true)
+    }
+  })
+
+  it('an always-on node given only the database key has no locator: ERR_WRONG_ROLE', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const relay = await node({ role: 'always-on', databaseKey: origin.key })
+    expect(() => relay.locator).toThrow(expect.objectContaining({ code: 'ERR_WRONG_ROLE' }))
+    expect(hex(decodeLocator(origin.locator).databaseKey)).toBe(hex(origin.key))
+  })
+
   it('ignores locator answers with a wrong proof', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     const { lookupTopic, lookupKey } = deriveAccountKeys(root)
