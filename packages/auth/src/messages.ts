@@ -1,6 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
+import { compactStruct } from '@hypha/node-core'
 
 /**
  * Messages of the authorisation flow. They travel inside the secure channel (content type
@@ -95,9 +96,9 @@ export class AuthMessageError extends Error {
   }
 }
 
-export function encodeAuthMessage(message: AuthMessage): Uint8Array {
-  const encodeBody = (state: c.State, write: boolean) => {
-    const enc = <T>(e: c.Encoding<T>, v: T) => (write ? e.encode(state, v) : e.preencode(state, v))
+/** Writes a message's fields; decoding is {@link decodeAuthMessage} (strict, with its own checks). */
+const messageFields = compactStruct<AuthMessage>(
+  (enc, message) => {
     enc(c.uint, TYPES[message.type])
     enc(fixed16, message.requestId)
     switch (message.type) {
@@ -128,13 +129,18 @@ export function encodeAuthMessage(message: AuthMessage): Uint8Array {
         enc(c.fixed32, message.requestDigest)
         break
     }
+  },
+  // A message is always a whole frame: decoding takes the rest of the buffer.
+  (state) => {
+    const message = decodeAuthMessage(state.buffer!.subarray(state.start, state.end))
+    state.start = state.end
+    return message
   }
+)
+
+export function encodeAuthMessage(message: AuthMessage): Uint8Array {
   checkLimits(message)
-  const state = c.state()
-  encodeBody(state, false)
-  state.buffer = b4a.allocUnsafe(state.end)
-  encodeBody(state, true)
-  return state.buffer
+  return c.encode(messageFields, message)
 }
 
 /** Decodes one message; throws {@link AuthMessageError} for anything else. Never reads past `bytes`. */

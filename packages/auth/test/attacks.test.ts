@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, deriveRootSecret, type Transport } from '@hypha/node-core'
+import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { randomBytes, openEnvelope, decodeEnvelope, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import {
@@ -24,63 +24,10 @@ import {
   type AuthRequest
 } from '@hypha/auth'
 import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
-
-const KDF = { iterations: 1, memoryKiB: 64 }
-const PERSON = 'ada@example.com'
-const PASSPHRASE = 'correct horse battery staple hypha test'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
-const ports = new WeakMap<Account, number>()
-
-async function origin(extra: Partial<Parameters<typeof signUp>[0]> = {}) {
-  const server = tcpServer({ port: 0 })
-  const account = await signUp({
-    passphrase: PASSPHRASE,
-    name: PERSON,
-    nodeName: 'Laptop',
-    kdf: KDF,
-    existingAccountCheckMs: 0,
-    ...extra,
-    transports: [server, ...(extra.transports ?? [])]
-  })
-  cleanups.push(() => account.close())
-  ports.set(account, server.port!)
-  return account
-}
-
-async function device(nodeName: string, via: Account[], extra: Partial<Parameters<typeof signIn>[0]> = {}) {
-  const server = tcpServer({ port: 0 })
-  const account = await signIn({
-    passphrase: PASSPHRASE,
-    name: PERSON,
-    nodeName,
-    kdf: KDF,
-    ...extra,
-    transports: [server, ...via.map((a) => tcpClient({ port: ports.get(a)! })), ...(extra.transports ?? [])]
-  })
-  cleanups.push(() => account.close())
-  ports.set(account, server.port!)
-  return account
-}
-
-function nextPrompt(account: Account, filter: (p: AuthorisationPrompt) => boolean = () => true) {
-  return new Promise<AuthorisationPrompt>((resolve) => {
-    const on = (p: AuthorisationPrompt) => {
-      if (!filter(p)) return
-      account.off('authorisation-request', on)
-      resolve(p)
-    }
-    account.on('authorisation-request', on)
-  })
-}
-
-async function authorise(approver: Account, newcomer: Account) {
-  const prompted = nextPrompt(approver)
-  const request = newcomer.requestAuthorisation({ retryMs: 200 })
-  const prompt = await prompted
-  await prompt.approve()
-  await request.done
-}
+const { origin, device, dial, port } = accountFixtures(cleanups)
 
 async function tempDir() {
   const dir = await mkdtemp(join(tmpdir(), 'hypha-attack-'))
@@ -100,7 +47,7 @@ describe('1. the passphrase alone never writes', () => {
     await attacker.close()
     // …then reopens that storage as the origin, as the old design let it: it is the same read-only device.
     const rootSecret = await deriveRootSecret(PASSPHRASE, PERSON, KDF)
-    const forged = new HyphaNode({ role: 'origin', rootSecret, storage, transports: [tcpClient({ port: ports.get(laptop)! })] })
+    const forged = new HyphaNode({ role: 'origin', rootSecret, storage, transports: [dial(laptop)] })
     cleanups.push(() => forged.close())
     await forged.ready()
     expect(b4a.equals(forged.key, laptop.node.key)).toBe(true)
@@ -184,7 +131,7 @@ describe('3. one storage, one device, no silent forks', () => {
         name: PERSON,
         nodeName: 'Other laptop',
         kdf: KDF,
-        transports: [tcpClient({ port: ports.get(laptop)! })],
+        transports: [dial(laptop)],
         existingAccountCheckMs: 3000
       })
     ).rejects.toMatchObject({ code: 'ERR_ACCOUNT_EXISTS' })
@@ -365,7 +312,7 @@ describe('8. recovery', () => {
   it('with the passphrase and the recovery code a new device becomes a writer when no other device is left; the code works once', async () => {
     const relayServer = tcpServer({ port: 0 })
     const laptop = await origin()
-    const relay = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [relayServer, tcpClient({ port: ports.get(laptop)! })] })
+    const relay = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [relayServer, dial(laptop)] })
     cleanups.push(() => relay.close())
     await relay.ready()
     await laptop.node.put('diary', 'kept by the relay')
@@ -379,15 +326,17 @@ describe('8. recovery', () => {
     const code = laptop.recoveryCode!
     await laptop.close() // every device is gone
 
-    const viaRelay = (): Transport[] => [tcpClient({ port: relayServer.port! })]
-    const replacement = await recover({
-      passphrase: PASSPHRASE,
-      name: PERSON,
-      nodeName: 'New laptop',
-      kdf: KDF,
-      recoveryCode: code,
-      transports: viaRelay()
-    })
+    const recoverViaRelay = (nodeName: string, recoveryCode: string, recoveryTimeoutMs?: number) =>
+      recover({
+        passphrase: PASSPHRASE,
+        name: PERSON,
+        nodeName,
+        kdf: KDF,
+        recoveryCode,
+        recoveryTimeoutMs,
+        transports: [tcpClient({ port: relayServer.port! })]
+      })
+    const replacement = await recoverViaRelay('New laptop', code)
     cleanups.push(() => replacement.close())
     expect(replacement.writable).toBe(true)
     expect(replacement.recoveryCode).not.toBe(code)
@@ -397,29 +346,10 @@ describe('8. recovery', () => {
     expect(devices.filter((d) => d.recovery && d.active)).toHaveLength(1)
     expect(devices.find((d) => d.current)!.name).toBe('New laptop')
 
-    // The old code is spent.
-    await expect(
-      recover({
-        passphrase: PASSPHRASE,
-        name: PERSON,
-        nodeName: 'Thief',
-        kdf: KDF,
-        recoveryCode: code,
-        recoveryTimeoutMs: 3000,
-        transports: viaRelay()
-      })
-    ).rejects.toMatchObject({ code: 'ERR_RECOVERY_CODE_INVALID' })
-    // And a code that was never this account's does nothing either.
-    await expect(
-      recover({
-        passphrase: PASSPHRASE,
-        name: PERSON,
-        nodeName: 'Thief',
-        kdf: KDF,
-        recoveryCode: '0000-0000-0000-0000-0000-0000-0000-0001',
-        recoveryTimeoutMs: 2000,
-        transports: viaRelay()
-      })
-    ).rejects.toMatchObject({ code: 'ERR_RECOVERY_CODE_INVALID' })
+    // The old code is spent; a code that was never this account's does nothing either.
+    await expect(recoverViaRelay('Thief', code, 3000)).rejects.toMatchObject({ code: 'ERR_RECOVERY_CODE_INVALID' })
+    await expect(recoverViaRelay('Thief', '0000-0000-0000-0000-0000-0000-0000-0001', 2000)).rejects.toMatchObject({
+      code: 'ERR_RECOVERY_CODE_INVALID'
+    })
   }, 60_000)
 })

@@ -5,42 +5,12 @@ import { HyphaNode, webSocketClient, webSocketServer, type Transport } from '@hy
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
-import { signUp, signIn, AUTH_CONTENT_TYPE, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { connectNodes, until, settle, collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-
-// Cheap Argon2id: the KDF itself is tested at full cost in @hypha/node-core.
-const KDF = { iterations: 1, memoryKiB: 64 }
-const PERSON = 'ada@example.com'
-const PASSPHRASE = 'correct horse battery staple hypha test'
+import { signUp, signIn, AUTH_CONTENT_TYPE, type AuthorisationPrompt } from '@hypha/auth'
+import { until, settle, collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
-/** Every account in these tests listens on TCP so later devices can find the database through it. */
-const ports = new WeakMap<Account, number>()
-
-async function origin(transports: Transport[] = [], nodeName = 'Laptop') {
-  const server = tcpServer({ port: 0 })
-  const account = await signUp({
-    passphrase: PASSPHRASE,
-    name: PERSON,
-    nodeName,
-    kdf: KDF,
-    transports: [server, ...transports],
-    existingAccountCheckMs: 0
-  })
-  cleanups.push(() => account.close())
-  ports.set(account, server.port!)
-  return account
-}
-
-/** A new device (fresh storage) signing in through `via` (accounts it dials) and `transports`. */
-async function device(nodeName: string, via: Account[] = [], transports: Transport[] = [], passphrase = PASSPHRASE) {
-  const server = tcpServer({ port: 0 })
-  const dial = via.map((a) => tcpClient({ port: ports.get(a)! }))
-  const account = await signIn({ passphrase, name: PERSON, nodeName, kdf: KDF, transports: [server, ...dial, ...transports] })
-  cleanups.push(() => account.close())
-  ports.set(account, server.port!)
-  return account
-}
+const { origin, device, port } = accountFixtures(cleanups)
 
 async function alwaysOn(transports: Transport[], locator: string) {
   // The always-on node is given the locator only (topic, database key, proof): never the passphrase.
@@ -48,27 +18,6 @@ async function alwaysOn(transports: Transport[], locator: string) {
   await node.ready()
   cleanups.push(() => node.close())
   return node
-}
-
-function link(x: Account, y: Account) {
-  const disconnect = connectNodes(x.node, y.node)
-  cleanups.push(disconnect)
-  return disconnect
-}
-
-function nextPrompt(account: Account): Promise<AuthorisationPrompt> {
-  return new Promise((resolve) => account.once('authorisation-request', resolve))
-}
-
-/** Asks, waits for the prompt on `approver`, checks both codes match, approves; resolves when writable. */
-async function authorise(approver: Account, newcomer: Account) {
-  const prompted = nextPrompt(approver)
-  const request = newcomer.requestAuthorisation({ retryMs: 200 })
-  const prompt = await prompted
-  expect(request.codes.map((c) => c.code)).toContain(prompt.code)
-  await prompt.approve()
-  await request.done
-  return prompt
 }
 
 describe('sign up and sign in', () => {
@@ -103,11 +52,11 @@ describe('sign up and sign in', () => {
 describe('authorisation end to end', () => {
   it('origin over TCP, new device over WebSocket, through an always-on relay that sees only ciphertext', async () => {
     const laptopServer = tcpServer({ port: 0 })
-    const laptop = await origin([laptopServer])
+    const laptop = await origin({ transports: [laptopServer] })
     await laptop.node.put('note', 'written on the laptop')
     const tcp = tcpServer({ port: 0 })
     const ws = webSocketServer({ port: 0 })
-    const relay = await alwaysOn([tcp, ws, tcpClient({ port: ports.get(laptop)! })], laptop.locator)
+    const relay = await alwaysOn([tcp, ws, tcpClient({ port: port(laptop) })], laptop.locator)
     const relayFrames: Uint8Array[] = []
     relay.ephemeral.on('message', (m: EphemeralMessage) => {
       if (m.contentType === SECURE_CONTENT_TYPE) relayFrames.push(m.payload)
@@ -115,9 +64,9 @@ describe('authorisation end to end', () => {
     await until(() => relay.peerCount > 0, 15_000, 'the relay to reach the laptop')
 
     // Firefox reaches only the relay: it learns the database key there, and asks through it.
-    const firefox = await device('Firefox on Ubuntu 64-bit', [], [
-      webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })
-    ])
+    const firefox = await device('Firefox on Ubuntu 64-bit', [], {
+      transports: [webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })]
+    })
     expect(b4a.equals(firefox.node.key, laptop.node.key)).toBe(true)
 
     const prompted = nextPrompt(laptop)
@@ -275,7 +224,7 @@ describe('refusals', () => {
         nodeName: 'Intruder',
         kdf: KDF,
         lookupTimeoutMs: 1000,
-        transports: [tcpClient({ port: ports.get(laptop)! })]
+        transports: [tcpClient({ port: port(laptop) })]
       })
     ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
     expect(prompts).toHaveLength(0)
@@ -353,9 +302,9 @@ describe('faults', () => {
   it('the relay restarts mid-request and the request still completes', async () => {
     const port = await freePort()
     const reconnect = { initialDelayMs: 50, maxDelayMs: 200 }
-    const laptop = await origin([tcpClient({ port, reconnect })])
+    const laptop = await origin({ transports: [tcpClient({ port, reconnect })] })
     const relay = await alwaysOn([tcpServer({ port })], laptop.locator)
-    const phone = await device('Phone', [], [tcpClient({ port, reconnect })])
+    const phone = await device('Phone', [], { transports: [tcpClient({ port, reconnect })] })
     await until(() => laptop.node.peerCount > 0 && phone.node.peerCount > 0, 15_000, 'both to reach the relay')
 
     const prompted = nextPrompt(laptop)

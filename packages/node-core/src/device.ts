@@ -12,6 +12,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import { compactStruct } from './codec.js'
 import { HyphaNodeError } from './engine/errors.js'
 import type { KeyPair } from './keys.js'
 
@@ -50,20 +51,14 @@ export const DEVICE_RECORD_FILE = 'hypha-device'
 const RECORD_VERSION = 1
 
 /** The record as a compact-encoding `{ preencode, encode, decode }`. */
-export const deviceRecordEncoding: c.Encoding<DeviceRecord> = {
-  preencode(state, r) {
-    c.uint.preencode(state, RECORD_VERSION)
-    c.fixed32.preencode(state, r.accountId)
-    c.fixed32.preencode(state, r.databaseKey)
-    c.uint.preencode(state, r.created ? 1 : 0)
+export const deviceRecordEncoding: c.Encoding<DeviceRecord> = compactStruct<DeviceRecord>(
+  (field, r) => {
+    field(c.uint, RECORD_VERSION)
+    field(c.fixed32, r.accountId)
+    field(c.fixed32, r.databaseKey)
+    field(c.uint, r.created ? 1 : 0)
   },
-  encode(state, r) {
-    c.uint.encode(state, RECORD_VERSION)
-    c.fixed32.encode(state, r.accountId)
-    c.fixed32.encode(state, r.databaseKey)
-    c.uint.encode(state, r.created ? 1 : 0)
-  },
-  decode(state) {
+  (state) => {
     const version = c.uint.decode(state)
     if (version !== RECORD_VERSION) throw new Error(`unknown device record version ${version}`)
     const accountId = c.fixed32.decode(state)
@@ -71,7 +66,7 @@ export const deviceRecordEncoding: c.Encoding<DeviceRecord> = {
     const flags = c.uint.decode(state)
     return { accountId, databaseKey, created: (flags & 1) === 1 }
   }
-}
+)
 
 interface RandomAccess {
   read(offset: number, size: number, cb: (err: Error | null, data?: Uint8Array) => void): void

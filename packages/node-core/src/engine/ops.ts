@@ -16,6 +16,7 @@
  * on anything unexpected; apply skips what does not decode.
  */
 import c from 'compact-encoding'
+import { compactStruct } from '../codec.js'
 
 export const OP_VERSION = 2
 /** Longest device name, in UTF-8 bytes. */
@@ -40,42 +41,42 @@ export class MalformedOpError extends Error {
   override name = 'MalformedOpError'
 }
 
-export function encodeOp(op: Op): Uint8Array {
-  const state = c.state()
-  const enc = (pre: boolean) => {
-    const run = <T>(e: c.Encoding<T>, v: T) => (pre ? e.preencode(state, v) : e.encode(state, v))
-    run(c.uint, OP_VERSION)
-    run(c.uint, TYPES[op.type])
+/** Writes an op's fields; decoding is {@link decodeOp} (strict, with its own checks). */
+const opFields = compactStruct<Op>(
+  (field, op) => {
+    field(c.uint, OP_VERSION)
+    field(c.uint, TYPES[op.type])
     switch (op.type) {
       case 'put':
-        run(c.uint8array, op.key)
-        run(c.uint8array, op.value)
+        field(c.uint8array, op.key)
+        field(c.uint8array, op.value)
         break
       case 'del':
-        run(c.uint8array, op.key)
+        field(c.uint8array, op.key)
         break
       case 'add-writer':
-        run(c.fixed32, op.key)
-        run(c.uint, (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0))
-        run(c.string, op.name)
-        run(c.fixed32, op.channelKey)
-        run(c.uint, op.at)
+        field(c.fixed32, op.key)
+        field(c.uint, (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0))
+        field(c.string, op.name)
+        field(c.fixed32, op.channelKey)
+        field(c.uint, op.at)
         break
       case 'remove-writer':
-        run(c.fixed32, op.key)
-        run(c.uint, op.at)
+        field(c.fixed32, op.key)
+        field(c.uint, op.at)
         break
       case 'register-device':
-        run(c.string, op.name)
-        run(c.fixed32, op.channelKey)
-        run(c.uint, op.at)
+        field(c.string, op.name)
+        field(c.fixed32, op.channelKey)
+        field(c.uint, op.at)
         break
     }
-  }
-  enc(true)
-  state.buffer = new Uint8Array(state.end)
-  enc(false)
-  return state.buffer
+  },
+  (state) => decodeOpFrom(state)
+)
+
+export function encodeOp(op: Op): Uint8Array {
+  return c.encode(opFields, op)
 }
 
 export function decodeOp(bytes: unknown): Op {
@@ -83,52 +84,59 @@ export function decodeOp(bytes: unknown): Op {
   const state = c.state(0, bytes.byteLength, bytes)
   let op: Op
   try {
-    const version = c.uint.decode(state)
-    if (version !== OP_VERSION) throw new MalformedOpError(`unknown op version ${version}`)
-    const type = c.uint.decode(state)
-    switch (type) {
-      case TYPES.put: {
-        const key = c.uint8array.decode(state)
-        const value = c.uint8array.decode(state)
-        checkKey(key)
-        checkValue(value)
-        op = { type: 'put', key, value }
-        break
-      }
-      case TYPES.del: {
-        const key = c.uint8array.decode(state)
-        checkKey(key)
-        op = { type: 'del', key }
-        break
-      }
-      case TYPES['add-writer']: {
-        const key = c.fixed32.decode(state)
-        const flags = c.uint.decode(state)
-        if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
-        const name = c.string.decode(state)
-        checkDeviceName(name)
-        const channelKey = c.fixed32.decode(state)
-        const at = c.uint.decode(state)
-        op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, at }
-        break
-      }
-      case TYPES['remove-writer']:
-        op = { type: 'remove-writer', key: c.fixed32.decode(state), at: c.uint.decode(state) }
-        break
-      case TYPES['register-device']: {
-        const name = c.string.decode(state)
-        checkDeviceName(name)
-        op = { type: 'register-device', name, channelKey: c.fixed32.decode(state), at: c.uint.decode(state) }
-        break
-      }
-      default:
-        throw new MalformedOpError(`unknown op type ${type}`)
-    }
+    op = decodeOpFrom(state)
   } catch (err) {
     if (err instanceof MalformedOpError) throw err
     throw new MalformedOpError('truncated or malformed op', { cause: err })
   }
   if (state.start !== state.end) throw new MalformedOpError('trailing bytes after op')
+  return op
+}
+
+/** Reads one op at `state`; throws MalformedOpError (or a compact-encoding error when truncated). */
+function decodeOpFrom(state: c.State): Op {
+  let op: Op
+  const version = c.uint.decode(state)
+  if (version !== OP_VERSION) throw new MalformedOpError(`unknown op version ${version}`)
+  const type = c.uint.decode(state)
+  switch (type) {
+    case TYPES.put: {
+      const key = c.uint8array.decode(state)
+      const value = c.uint8array.decode(state)
+      checkKey(key)
+      checkValue(value)
+      op = { type: 'put', key, value }
+      break
+    }
+    case TYPES.del: {
+      const key = c.uint8array.decode(state)
+      checkKey(key)
+      op = { type: 'del', key }
+      break
+    }
+    case TYPES['add-writer']: {
+      const key = c.fixed32.decode(state)
+      const flags = c.uint.decode(state)
+      if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
+      const name = c.string.decode(state)
+      checkDeviceName(name)
+      const channelKey = c.fixed32.decode(state)
+      const at = c.uint.decode(state)
+      op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, at }
+      break
+    }
+    case TYPES['remove-writer']:
+      op = { type: 'remove-writer', key: c.fixed32.decode(state), at: c.uint.decode(state) }
+      break
+    case TYPES['register-device']: {
+      const name = c.string.decode(state)
+      checkDeviceName(name)
+      op = { type: 'register-device', name, channelKey: c.fixed32.decode(state), at: c.uint.decode(state) }
+      break
+    }
+    default:
+      throw new MalformedOpError(`unknown op type ${type}`)
+  }
   return op
 }
 

@@ -13,6 +13,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import { compactStruct } from '../codec.js'
 
 export const MEMBER = 0x01
 export const CHANNEL = 0x02
@@ -31,28 +32,18 @@ export interface DeviceRecordInView {
   revokedAt: number
 }
 
-export const memberRecordEncoding: c.Encoding<DeviceRecordInView> = {
-  preencode(state, r) {
-    c.uint.preencode(state, RECORD_VERSION)
-    c.uint.preencode(state, flags(r))
-    c.string.preencode(state, r.name)
-    c.fixed32.preencode(state, r.channelKey)
-    c.fixed32.preencode(state, r.addedBy)
-    c.uint.preencode(state, r.addedAt)
-    c.fixed32.preencode(state, r.revokedBy)
-    c.uint.preencode(state, r.revokedAt)
+export const memberRecordEncoding: c.Encoding<DeviceRecordInView> = compactStruct<DeviceRecordInView>(
+  (field, r) => {
+    field(c.uint, RECORD_VERSION)
+    field(c.uint, flags(r))
+    field(c.string, r.name)
+    field(c.fixed32, r.channelKey)
+    field(c.fixed32, r.addedBy)
+    field(c.uint, r.addedAt)
+    field(c.fixed32, r.revokedBy)
+    field(c.uint, r.revokedAt)
   },
-  encode(state, r) {
-    c.uint.encode(state, RECORD_VERSION)
-    c.uint.encode(state, flags(r))
-    c.string.encode(state, r.name)
-    c.fixed32.encode(state, r.channelKey)
-    c.fixed32.encode(state, r.addedBy)
-    c.uint.encode(state, r.addedAt)
-    c.fixed32.encode(state, r.revokedBy)
-    c.uint.encode(state, r.revokedAt)
-  },
-  decode(state) {
+  (state) => {
     const version = c.uint.decode(state)
     if (version !== RECORD_VERSION) throw new Error(`unknown member record version ${version}`)
     const f = c.uint.decode(state)
@@ -68,7 +59,7 @@ export const memberRecordEncoding: c.Encoding<DeviceRecordInView> = {
       revokedAt: c.uint.decode(state)
     }
   }
-}
+)
 
 function flags(r: DeviceRecordInView): number {
   return (r.active ? 1 : 0) | (r.indexer ? 2 : 0) | (r.recovery ? 4 : 0)
