@@ -1,40 +1,47 @@
-// The always-on node as a program: it keeps the person's database (ciphertext only) and relays
-// the end-to-end encrypted channel between their devices, over TCP, WebSocket and optionally
-// Hyperswarm. It holds the database key, never the passphrase: it logs sizes, never content.
+// The always-on node as a program: it keeps the person's database (ciphertext only), relays the
+// end-to-end encrypted channel between their devices over TCP, WebSocket and optionally
+// Hyperswarm, and tells a signing-in device where the database is. It is given the account's
+// locator (a member's `account.locator`), never the passphrase: it logs sizes, never content.
 //
-//   node examples/dist/always-on.js --database-key <hex> [--tcp-port N] [--ws-port N] [--host H]
+//   node examples/dist/always-on.js --locator <hex> [--tcp-port N] [--ws-port N] [--host H]
 //        [--storage <dir>|memory] [--web <dir>] [--swarm [--bootstrap host:port,...]]
+//   node examples/dist/always-on.js --web <dir> [...]   (serves the page first; paste the locator)
 import fs from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
+import readline from 'node:readline'
+import type { Duplex } from 'node:stream'
 import {
   HyphaNode,
   memoryStorage,
   webSocketServer,
-  type KeyPair,
   type NodeConnection,
   type StorageAdapter,
   type Transport
 } from '@hypha/node-core'
 import { fileStorage, hyperswarmTransport, signallingServer, tcpServer, type SignallingServer } from '@hypha/node-core/native'
-import { UsageError, hex, parseCommandLine, parseKey, parsePort, runMain, short } from './cli-args.js'
+import { UsageError, hex, parseCommandLine, parseLocator, parsePort, runMain, short } from './cli-args.js'
 
-const USAGE = `usage: node examples/dist/always-on.js --database-key <hex> [options]
+const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]
+       node examples/dist/always-on.js --web <dir> [options]   (then paste the locator)
 
-  --database-key <hex>   the database key (64 hex characters; "native.js sign-up" prints it)
+  --locator <hex>        the account's locator (192 hex characters; "native.js sign-up" and the
+                         web page print it): the database to keep, and what lets this node tell
+                         a signing-in device where the database is. It reads nothing with it.
+                         Left out (only with --web): serve the page and WebRTC signalling now,
+                         and start relaying once the locator is pasted as a line on stdin
   --host <address>       address to listen on (default 127.0.0.1)
   --tcp-port <n>         TCP port (default 4977; 0 picks a free one)
   --ws-port <n>          HTTP port for WebSocket (/hypha), WebRTC signalling (/hypha-signal)
                          and --web (default 4978; 0 picks a free one)
   --web <dir>            also serve the static files in <dir> over HTTP
-  --storage <dir>|memory where to keep the cores (default memory)
-  --swarm                also join the database's topic on Hyperswarm (public DHT)
+  --storage <dir>|memory where to keep the cores and this node's keys (default memory)
+  --swarm                also join the account's topic on Hyperswarm (public DHT)
   --bootstrap <h:p,...>  DHT bootstrap nodes for --swarm (e.g. a local testnet)
   --help                 show this`
 
 const OPTIONS = {
-  'database-key': { type: 'string' },
+  locator: { type: 'string' },
   host: { type: 'string' },
   'tcp-port': { type: 'string' },
   'ws-port': { type: 'string' },
@@ -56,7 +63,6 @@ async function main(): Promise<void> {
     log(USAGE)
     return
   }
-  const databaseKey = parseKey(values['database-key'], '--database-key')
   const host = values.host ?? '127.0.0.1'
   const tcpPort = parsePort(values['tcp-port'], '--tcp-port', 4977)
   const wsPort = parsePort(values['ws-port'], '--ws-port', 4978)
@@ -64,14 +70,16 @@ async function main(): Promise<void> {
   if (bootstrap && !values.swarm) throw new UsageError('--bootstrap only makes sense with --swarm')
   const webDir = values.web === undefined ? null : path.resolve(values.web)
   if (webDir && !(await isDirectory(webDir))) throw new UsageError(`--web ${values.web}: not a directory`)
+  const givenLocator = values.locator === undefined ? null : parseLocator(values.locator, '--locator')
+  if (givenLocator === null && webDir === null) {
+    throw new UsageError('--locator is required (or --web <dir>: serve the page first, then paste the locator it shows)')
+  }
 
   let storage: StorageAdapter
-  let noiseKeyPair: KeyPair | undefined
   const storageDir = values.storage === undefined || values.storage === 'memory' ? null : path.resolve(values.storage)
   if (storageDir) {
     await fs.mkdir(storageDir, { recursive: true })
-    storage = await fileStorage(storageDir)
-    noiseKeyPair = await loadNoiseKeyPair(storageDir) // the same identity across restarts
+    storage = await fileStorage(storageDir) // also holds this node's Noise key pair: the same identity across restarts
   } else {
     storage = memoryStorage()
   }
@@ -89,63 +97,10 @@ async function main(): Promise<void> {
   })
   const httpAddress = httpServer.address() as { port: number }
   const signalling: SignallingServer = await signallingServer({ server: httpServer, path: SIGNAL_PATH })
+  signalling.on('join', (room) => log(`[signal] a WebRTC peer joined (${signalling.roomSize(room)} in the room)`))
 
-  const tcp = tcpServer({ port: tcpPort, host })
-  const ws = webSocketServer({ server: httpServer, path: WS_PATH })
-  const transports: Transport[] = [tcp, ws]
-  const node = new HyphaNode({ role: 'always-on', databaseKey, storage, transports, ...(noiseKeyPair ? { noiseKeyPair } : {}) })
-  for (const transport of transports) watchTransport(transport)
-
-  const peers = new Map<NodeConnection, string>()
-  node.on('connection', (conn) => {
-    const label = describe(conn)
-    peers.set(conn, label)
-    log(`[conn] opened ${label} (${node.peerCount} open)`)
-  })
-  node.on('disconnection', (conn) => {
-    log(`[conn] closed ${peers.get(conn) ?? describe(conn)} (${node.peerCount} open)`)
-    peers.delete(conn)
-  })
-  node.on('seeded', (key) => log(`[seed] keeping core ${short(key)}`))
-  node.on('seed-refused', (key, err) => log(`[seed] refused core ${short(key)}: ${message(err)}`))
-  node.on('bad-announcement', (err) => log(`[seed] ignored a bad announcement: ${err.message}`))
-  node.on('transport-error', (err, transport) => log(`[transport] ${transport.name}: ${message(err)}`))
-  node.on('error', (err) => log(`[error] ${message(err)}`))
-  // Sizes and the sender's public key only: the relay cannot read the envelopes.
-  node.channel.on('relayed', (r) => log(`[relay] ${r.bytes} bytes from ${short(r.sender)} to ${r.peers} peer(s)`))
-  signalling.on('join', () => log(`[signal] a WebRTC peer joined (${signalling.roomSize(hex(node.discoveryKey))} in the room)`))
-
-  try {
-    await node.ready()
-  } catch (err) {
-    await closeHttp(httpServer, signalling)
-    const cause = (err as { cause?: { code?: string } }).cause?.code
-    throw new Error(`cannot start: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)
-  }
-
-  const base = `${host.includes(':') ? `[${host}]` : host}:${httpAddress.port}`
-  log(`always-on node for database ${hex(node.key)}`)
-  log(`  node key   ${hex(node.noiseKeyPair.publicKey)}`)
-  log(`  tcp        tcp://${host}:${tcp.port}`)
-  log(`  websocket  ws://${base}${WS_PATH}`)
-  log(`  signalling ws://${base}${SIGNAL_PATH}`)
-  log(`  web        ${webDir ? `http://${base}/ (serving ${webDir})` : 'off (--web <dir>)'}`)
-  log(`  storage    ${storageDir ?? 'memory'}`)
-  log(`  can read the data: ${node.readable}`)
-
+  let node: HyphaNode | null = null
   let swarm: Transport | null = null
-  if (values.swarm) {
-    // Started by hand, so a slow DHT does not hold up the other transports.
-    swarm = hyperswarmTransport(bootstrap ? { bootstrap, host } : {})
-    watchTransport(swarm)
-    log('  hyperswarm joining the topic…')
-    swarm
-      .start({ discoveryKey: node.discoveryKey, keyPair: node.noiseKeyPair, onConnection: node.addConnection })
-      .then(() => log(`[swarm] joined topic ${short(node.discoveryKey)}`))
-      .catch((err: Error) => log(`[swarm] could not join: ${err.message}`))
-  }
-  log('ready (Ctrl-C to stop)')
-
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) {
@@ -155,13 +110,122 @@ async function main(): Promise<void> {
     stopping = true
     log(`[${signal}] stopping…`)
     await swarm?.stop().catch(() => {})
-    await node.close().catch((err: Error) => log(`[error] closing: ${err.message}`))
+    await node?.close().catch((err: Error) => log(`[error] closing: ${err.message}`))
     await closeHttp(httpServer, signalling)
     log('stopped')
     process.exit(0)
   }
   process.on('SIGINT', () => void stop('SIGINT'))
   process.on('SIGTERM', () => void stop('SIGTERM'))
+
+  const base = `${host.includes(':') ? `[${host}]` : host}:${httpAddress.port}`
+  log('always-on node')
+  log(`  web        ${webDir ? `http://${base}/ (serving ${webDir})` : 'off (--web <dir>)'}`)
+  log(`  signalling ws://${base}${SIGNAL_PATH}`)
+  log(`  storage    ${storageDir ?? 'memory'}`)
+
+  let locator = givenLocator
+  if (locator === null) {
+    const refuse = refuseReplication(httpServer)
+    log('waiting for the locator: paste it here and press Enter (the web page shows it after "Sign up";')
+    log('  "native.js sign-up" prints it). Until then: the page and WebRTC signalling only.')
+    locator = await readLocator()
+    refuse.remove()
+    if (locator === null) {
+      log('stdin closed without a locator: serving the page and WebRTC signalling only (restart with --locator)')
+      return
+    }
+    if (stopping) return
+  }
+
+  const tcp = tcpServer({ port: tcpPort, host })
+  const ws = webSocketServer({ server: httpServer, path: WS_PATH })
+  const transports: Transport[] = [tcp, ws]
+  const started = new HyphaNode({ role: 'always-on', locator, storage, transports })
+  node = started
+  for (const transport of transports) watchTransport(transport)
+
+  const peers = new Map<NodeConnection, string>()
+  started.on('connection', (conn) => {
+    const label = describe(conn)
+    peers.set(conn, label)
+    log(`[conn] opened ${label} (${started.peerCount} open)`)
+  })
+  started.on('disconnection', (conn) => {
+    log(`[conn] closed ${peers.get(conn) ?? describe(conn)} (${started.peerCount} open)`)
+    peers.delete(conn)
+  })
+  started.on('seeded', (key) => log(`[seed] keeping core ${short(key)}`))
+  started.on('seed-refused', (key, err) => log(`[seed] refused core ${short(key)}: ${message(err)}`))
+  started.on('bad-announcement', (err) => log(`[seed] ignored a bad announcement: ${err.message}`))
+  started.on('transport-error', (err, transport) => log(`[transport] ${transport.name}: ${message(err)}`))
+  started.on('error', (err) => log(`[error] ${message(err)}`))
+
+  try {
+    await started.ready()
+  } catch (err) {
+    await closeHttp(httpServer, signalling)
+    const cause = (err as { cause?: { code?: string } }).cause?.code
+    throw new Error(`cannot start: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)
+  }
+  // Sizes and the sender's public key only: the relay cannot read the envelopes.
+  started.channel.on('relayed', (r) => log(`[relay] ${r.bytes} bytes from ${short(r.sender)} to ${r.peers} peer(s)`))
+
+  log(`relaying for database ${hex(started.key)}`)
+  log(`  node key   ${hex(started.noiseKeyPair.publicKey)}`)
+  log(`  tcp        tcp://${host}:${tcp.port}`)
+  log(`  websocket  ws://${base}${WS_PATH}`)
+  log(`  can read the data: ${started.readable}`)
+
+  if (values.swarm) {
+    // Started by hand, so a slow DHT does not hold up the other transports.
+    swarm = hyperswarmTransport(bootstrap ? { bootstrap, host } : {})
+    watchTransport(swarm)
+    log('  hyperswarm joining the topic…')
+    swarm
+      .start({ topic: started.topic, keyPair: started.noiseKeyPair, onConnection: started.addConnection })
+      .then(() => log(`[swarm] joined topic ${short(started.topic)}`))
+      .catch((err: Error) => log(`[swarm] could not join: ${err.message}`))
+  }
+  log('ready (Ctrl-C to stop)')
+}
+
+/** Lines on stdin until one is a locator (null at the end of input); anything else is answered. */
+async function readLocator(): Promise<string | null> {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false })
+  try {
+    for await (const line of rl) {
+      if (line.trim() === '') continue
+      try {
+        return parseLocator(line.trim(), 'the locator')
+      } catch (err) {
+        log(`${message(err)}; paste it again`)
+      }
+    }
+    return null
+  } finally {
+    rl.close()
+  }
+}
+
+/** Until the node runs: WebSocket upgrades to /hypha get "503 no database yet" (the page re-dials). */
+function refuseReplication(server: http.Server): { remove(): void } {
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex) => {
+    let pathname = ''
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname
+    } catch {
+      // A bad URL is nobody's.
+    }
+    if (pathname !== WS_PATH) return
+    const body = 'no database yet: this always-on node is waiting for its locator\n'
+    socket.on('error', () => {})
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    )
+  }
+  server.on('upgrade', onUpgrade)
+  return { remove: () => server.off('upgrade', onUpgrade) }
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
@@ -184,19 +248,6 @@ function parseBootstrap(value: string | undefined): { host: string; port: number
     if (!match || Number(match[2]) > 65535) throw new UsageError(`--bootstrap wants host:port[,host:port…], not "${item}"`)
     return { host: match[1]!, port: Number(match[2]) }
   })
-}
-
-async function loadNoiseKeyPair(dir: string): Promise<KeyPair> {
-  const file = path.join(dir, 'noise-keypair.json')
-  try {
-    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as { publicKey: string; secretKey: string }
-    return { publicKey: Buffer.from(stored.publicKey, 'hex'), secretKey: Buffer.from(stored.secretKey, 'hex') }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`)
-  }
-  const keyPair = NoiseSecretStream.keyPair()
-  await fs.writeFile(file, JSON.stringify({ publicKey: hex(keyPair.publicKey), secretKey: hex(keyPair.secretKey) }), { mode: 0o600 })
-  return keyPair
 }
 
 async function isDirectory(dir: string): Promise<boolean> {

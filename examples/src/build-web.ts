@@ -3,7 +3,7 @@
 //
 //   node examples/dist/build-web.js [--no-minify]
 //
-// Then serve it with the always-on node: node examples/dist/always-on.js --database-key … --web examples/web
+// Then serve it with the always-on node: node examples/dist/always-on.js --web examples/web (then paste the locator)
 import { fileURLToPath, pathToFileURL } from 'node:url'
 // Relative import: @hypha/browser is not (yet) a dependency of the examples package.
 import { buildBrowserBundle, type BrowserBundleResult } from '@hypha/browser'

@@ -13,6 +13,11 @@ export class UsageError extends Error {
 
 export const EXIT_USAGE = 2
 
+/** A failure the person can act on (wrong passphrase, account exists, …): the message alone, exit code 1. */
+export class Failure extends Error {
+  override readonly name = 'Failure'
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>
 
 /** node:util parseArgs, strict, with its errors turned into UsageErrors. */
@@ -45,6 +50,18 @@ export function parseKey(value: string | undefined, option: string): Uint8Array 
     throw new UsageError(`${option} must be 64 hex characters (a 32-byte key), not "${value}"`)
   }
   return b4a.from(value.toLowerCase(), 'hex')
+}
+
+/** Bytes of a locator (topic ‖ database key ‖ proof, see @hypha/node-core's lookup.ts). */
+export const LOCATOR_HEX_LENGTH = 192
+
+/** An account's locator (`account.locator`): 192 hex characters, returned lower-case. */
+export function parseLocator(value: string, option: string): string {
+  if (!new RegExp(`^[0-9a-fA-F]{${LOCATOR_HEX_LENGTH}}$`).test(value)) {
+    const shown = value.length > 20 ? `${value.slice(0, 20)}… (${value.length} characters)` : `"${value}"`
+    throw new UsageError(`${option} must be ${LOCATOR_HEX_LENGTH} hex characters (the account's locator), not ${shown}`)
+  }
+  return value.toLowerCase()
 }
 
 export function requireText(value: string | undefined, option: string): string {
@@ -109,6 +126,10 @@ export function runMain(usage: string, main: () => Promise<void>): void {
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n\n${usage}\n`)
       process.exit(EXIT_USAGE)
+    }
+    if (err instanceof Failure) {
+      process.stderr.write(`error: ${err.message}\n`)
+      process.exit(1)
     }
     process.stderr.write(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
     process.exit(1)

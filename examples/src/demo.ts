@@ -1,24 +1,20 @@
 // The Hypha demo: the whole flow on the embedded defaults (memory storage, loopback transports).
-// A laptop signs up, a browser-like device signs in with the same passphrase, asks to be
-// authorised over the end-to-end encrypted channel, the laptop approves, and both write to one
-// database — every message relayed by an always-on node that can read none of it.
+// A laptop signs up, a browser-like device signs in with the same passphrase (the always-on node,
+// given the laptop's locator, tells it where the database is), asks to be authorised over the
+// end-to-end encrypted channel, the laptop approves (same code on both), and both write to one
+// database — every message relayed by an always-on node that can read none of it. The passphrase
+// lets a device find, read and ask; only an approval by a current writer lets it write.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
-import {
-  HyphaNode,
-  deriveDatabaseKey,
-  deriveRootSecret,
-  webSocketClient,
-  webSocketServer,
-  type KdfParams
-} from '@hypha/node-core'
+import { HyphaNode, webSocketClient, webSocketServer, type KdfParams } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
 import { signIn, signUp } from '@hypha/auth'
+import { deviceLines, warningTexts } from './format.js'
 
 const PERSON = 'ada@example.com'
 // Real Argon2id cost unless HYPHA_DEMO_FAST_KDF is set (the test of this demo sets it).
@@ -34,18 +30,19 @@ async function main() {
   const started = Date.now()
   const laptop = await signUp({ name: PERSON, nodeName: 'Laptop', kdf: KDF })
   const passphrase = laptop.passphrase!
-  show(`passphrase: "${passphrase}" (derived keys in ${Date.now() - started} ms, Argon2id)`)
-  show(`database key ${short(laptop.node.key)}, writable: ${laptop.writable}`)
+  show(`passphrase: "${passphrase}" (root secret in ${Date.now() - started} ms, Argon2id)`)
+  show(`database key ${short(laptop.node.key)} (the laptop's own random writer key, not from the passphrase), writable: ${laptop.writable}`)
   await laptop.node.put('shopping/1', 'oat milk')
   show('laptop wrote shopping/1 = "oat milk"')
 
-  step('Start the always-on node (TCP + WebSocket on 127.0.0.1) with the database key only.')
+  step('Start the always-on node (TCP + WebSocket on 127.0.0.1) with the locator only.')
   const tcp = tcpServer({ port: 0 })
   const ws = webSocketServer({ port: 0 })
-  // Only the public database key: derived here for the demo, copied from the laptop in real life.
-  const rootSecret = await deriveRootSecret(passphrase, PERSON, KDF)
-  const alwaysOn = new HyphaNode({ role: 'always-on', databaseKey: deriveDatabaseKey(rootSecret), transports: [tcp, ws] })
+  // account.locator: the lookup topic, the database key and a proof only a member can make. It
+  // lets the always-on node tell signing-in devices where the database is; it reads nothing.
+  const alwaysOn = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [tcp, ws] })
   await alwaysOn.ready()
+  show(`locator ${laptop.locator.slice(0, 16)}… (${laptop.locator.length / 2} bytes, copied from the laptop)`)
   show(`TCP on 127.0.0.1:${tcp.port}, WebSocket on ws://127.0.0.1:${ws.port}; can decrypt: ${alwaysOn.channel.canDecrypt}`)
   alwaysOn.channel.on('relayed', (r) => show(`[always-on] relayed ${r.bytes} bytes from ${short(r.sender)} (content unreadable)`))
   const relayed: Uint8Array[] = []
@@ -54,13 +51,9 @@ async function main() {
   })
   // The laptop dials it: any Transport can be started by hand with the node's context.
   const laptopDial = tcpClient({ port: tcp.port! })
-  await laptopDial.start({
-    discoveryKey: laptop.node.discoveryKey,
-    keyPair: laptop.node.noiseKeyPair,
-    onConnection: laptop.node.addConnection
-  })
+  await laptopDial.start({ topic: laptop.node.topic, keyPair: laptop.node.noiseKeyPair, onConnection: laptop.node.addConnection })
 
-  step('Sign in on "Firefox on Ubuntu 64-bit" with the same passphrase: it finds the database, read-only.')
+  step('Sign in on "Firefox on Ubuntu 64-bit" with the same passphrase: the always-on node tells it where the database is; read-only.')
   const firefox = await signIn({
     passphrase,
     name: PERSON,
@@ -68,17 +61,22 @@ async function main() {
     kdf: KDF,
     transports: [webSocketClient({ url: `ws://127.0.0.1:${ws.port}`, WebSocket: WebSocket as any })]
   })
+  show(`firefox found database ${short(firefox.node.key)} (a new device: its own random keys)`)
   await waitFor(async () => (await firefox.node.get('shopping/1')) !== null)
   show(`firefox reads shopping/1 = "${await firefox.node.get('shopping/1')}", writable: ${firefox.writable}`)
 
   step('Firefox asks to be authorised, over the encrypted channel through the always-on node.')
   laptop.on('authorisation-request', async (prompt) => {
     show(`[laptop] Authorise node "${prompt.nodeName}"?  code ${prompt.code}  [Authorise] [Deny]`)
+    const warnings = warningTexts(prompt)
+    show(`[laptop] warnings: ${warnings.length ? warnings.map((w) => w.text).join(' ') : 'none'}`)
     show('[laptop] the person compares the code and clicks Authorise')
     await prompt.approve()
   })
   const request = firefox.requestAuthorisation({ retryMs: 500 })
-  show(`[firefox] waiting for approval; this device shows code ${request.code}`)
+  show(`[firefox] waiting for approval; code: ${request.code ?? 'none yet (each approving device makes one with it)'}`)
+  // The code is known once an approving device challenged: one per approver, beside its name.
+  request.on('code', ({ approverName, code }) => show(`[firefox] this device shows code ${code} beside "${approverName}"`))
   await request.done
   show(`[firefox] writable: ${firefox.writable}`)
 
@@ -94,33 +92,38 @@ async function main() {
   show(`${relayed.length} envelopes relayed, ${alwaysOn.channel.stats.delivered} decrypted, device name visible: ${leaked}`)
   show(`its copy of the database is ciphertext: readable: ${alwaysOn.readable}`)
 
+  step('The device list (the registry in the database), as the laptop sees it, and the recovery code.')
+  await waitFor(async () => (await laptop.devices()).some((d) => d.name === 'Firefox on Ubuntu 64-bit'))
+  for (const line of deviceLines(await laptop.devices())) show(line)
+  show(`recovery code: ${laptop.recoveryCode} (show it once; kept apart from the passphrase, with it a new device becomes a writer when no other is left)`)
+
   await laptopDial.stop()
   await Promise.all([firefox.close(), laptop.close()])
   await alwaysOn.close()
   if (leaked) process.exitCode = 1
-  const key = b4a.toString(laptop.node.key, 'hex')
   const fast = KDF ? '?fastkdf=1' : ''
   const byHand = [
-    `open http://127.0.0.1:4978/${fast} and "Sign up" as ${PERSON} with the passphrase "${passphrase}",`,
-    `then http://localhost:4978/${fast} (another origin: another device) and "Sign in" with the same name and passphrase.`
+    `open http://127.0.0.1:4978/${fast} and "Sign up" as ${PERSON} (a new database: this one was in memory and is gone);`,
+    'paste the locator the page shows into the always-on terminal (it then relays and keeps the database);',
+    `then open http://localhost:4978/${fast} (another origin: another device) and "Sign in" with the same name and passphrase.`
   ]
-  // At a terminal, keep going: start the always-on example serving the web page for this database.
+  // At a terminal, keep going: start the always-on example serving the web page.
   if (process.stdout.isTTY && process.stdin.isTTY && !process.env.CI) {
     console.log('\nDone. Now do it by hand in two browser tabs (Ctrl-C to stop):')
     byHand.forEach((line) => show(line))
-    await serveWebExample(key)
+    await serveWebExample()
     return
   }
   console.log('\nDone. To do it by hand in two browser tabs (examples/README.md has more):')
-  show(`node examples/dist/always-on.js --database-key ${key} --web examples/web`)
+  show('node examples/dist/always-on.js --web examples/web')
   byHand.forEach((line) => show(line))
 }
 
-/** Runs the always-on example program for `key`, serving examples/web, until Ctrl-C. */
-async function serveWebExample(key: string): Promise<void> {
+/** Runs the always-on example program serving examples/web (it asks for the locator) until Ctrl-C. */
+async function serveWebExample(): Promise<void> {
   const program = fileURLToPath(new URL('./always-on.js', import.meta.url))
   const web = fileURLToPath(new URL('../web', import.meta.url))
-  const child = spawn(process.execPath, [program, '--database-key', key, '--web', web], { stdio: 'inherit' })
+  const child = spawn(process.execPath, [program, '--web', web], { stdio: 'inherit' })
   process.once('SIGINT', () => child.kill('SIGINT'))
   await once(child, 'exit')
 }

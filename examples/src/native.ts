@@ -1,17 +1,23 @@
-// A Hypha node on the command line: sign up (the first device) or sign in (another one), answer
-// authorisation requests from other devices, and read and write the database from a small REPL.
+// A Hypha node on the command line: sign up (the first device), sign in (another device, or this
+// one again from its folder), answer authorisation requests from other devices, and read and
+// write the database from a small REPL.
 //
-//   node examples/dist/native.js sign-up|sign-in --name <person> --node-name <device>
-//        [--passphrase ...] [--connect tcp://127.0.0.1:PORT | ws://127.0.0.1:PORT/hypha]...
+// The passphrase lets a device find, read and ask; only an approval by a current writer (or the
+// recovery code) lets it write. A device is its storage: its keys are random and kept there.
+//
+//   node examples/dist/native.js sign-up|sign-in|recover --name <person> --node-name <device>
+//        [--passphrase ...] [--recovery-code ...] [--connect tcp://127.0.0.1:PORT | ws://127.0.0.1:PORT/hypha]...
 //        [--listen-tcp PORT] [--host 127.0.0.1] [--storage <dir>]
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import readline from 'node:readline'
 import b4a from 'b4a'
-import type { Entry, NodeConnection, StorageAdapter, Transport, Value } from '@hypha/node-core'
+import { DEVICE_RECORD_FILE, type Entry, type NodeConnection, type StorageAdapter, type Transport, type Value } from '@hypha/node-core'
 import { fileStorage, tcpServer } from '@hypha/node-core/native'
 import {
   AuthError,
+  recover,
   signIn,
   signUp,
   type Account,
@@ -19,6 +25,7 @@ import {
   type AuthorisationRequest
 } from '@hypha/auth'
 import {
+  Failure,
   UsageError,
   clientTransport,
   hex,
@@ -32,20 +39,29 @@ import {
   short,
   type ConnectTarget
 } from './cli-args.js'
+import { deviceLines, warningTexts, writerName } from './format.js'
 
-const USAGE = `usage: node examples/dist/native.js sign-up|sign-in --name <person> --node-name <device> [options]
+const USAGE = `usage: node examples/dist/native.js sign-up|sign-in|recover --name <person> --node-name <device> [options]
 
-  sign-up                 create a new database on this device (prints its passphrase)
-  sign-in                 open your database on this device; it asks your other devices to
-                          authorise it (read-only until one of them says yes)
+  sign-up                 create a new database, this device its origin; prints the passphrase
+                          (if generated), the recovery code (once) and the locator
+  sign-in                 open your database on this device. With --storage holding this device
+                          already, reopens it as it was (a writer stays a writer). Otherwise a new
+                          device: it finds the database through --connect/--listen-tcp peers and
+                          asks your other devices to authorise it (read-only until one says yes)
+  recover                 sign in and become a writer with the recovery code, when no other
+                          device is left to approve (the database must be reachable, e.g. on an
+                          always-on node); prints the new recovery code
   --name <person>         your name or domain, the same on every device (e.g. ada@example.com)
   --node-name <device>    this device's name, shown on the others (e.g. "Laptop")
-  --passphrase <words>    sign-in: your passphrase (asked on stdin when left out);
-                          sign-up: use this one instead of a generated one
+  --passphrase <words>    sign-in, recover: your passphrase (asked on stdin when left out);
+                          sign-up: use this one instead of a generated one (60 bits or more)
+  --recovery-code <code>  recover: the recovery code (asked on stdin when left out)
   --connect <url>         dial tcp://HOST:PORT or ws://HOST:PORT/hypha (repeatable)
   --listen-tcp <port>     accept TCP connections on this port (0 picks a free one)
   --host <address>        address for --listen-tcp (default 127.0.0.1)
-  --storage <dir>         keep the database in <dir> (default: memory, lost on quit)
+  --storage <dir>         this device: its keys and the database, kept in <dir> (default: memory,
+                          a new device every run)
   --help                  show this
 
 Environment: HYPHA_FAST_KDF=1 lowers the Argon2id cost (tests only).`
@@ -54,6 +70,7 @@ const OPTIONS = {
   name: { type: 'string' },
   'node-name': { type: 'string' },
   passphrase: { type: 'string' },
+  'recovery-code': { type: 'string' },
   connect: { type: 'string', multiple: true },
   'listen-tcp': { type: 'string' },
   host: { type: 'string' },
@@ -61,13 +78,16 @@ const OPTIONS = {
   help: { type: 'boolean' }
 } as const
 
+const COMMANDS = ['sign-up', 'sign-in', 'recover'] as const
+type Command = (typeof COMMANDS)[number]
+
 const HELP = `commands:
   put <key> <value>     write (the value is the rest of the line)
   get <key>             read one key
   del <key>             delete a key
   list [prefix]         list keys (with a prefix: only those)
-  writers               the writers of the database
-  revoke <writer-key>   take a device's write access away (64 hex characters, see "writers")
+  devices               the device list (the registry in the database), this device marked *
+  revoke <writer-key>   take a device's write access away (64 hex characters, see "devices")
   request               ask the other devices again to authorise this one
   connect <url>         dial tcp://HOST:PORT or ws://HOST:PORT/hypha
   status                this node's keys, peers and state
@@ -176,8 +196,10 @@ class Terminal {
     const current = this.questions[0]
     if (this.tty) this.rl.setPrompt(current ? '[y/N] ' : 'hypha> ')
     this.typingBeforeQuestion = Boolean(current && this.tty && this.rl.line.length > 0)
-    if (current) this.print(current.text)
-    else this.prompt()
+    if (current) {
+      for (const note of current.notes) this.print(note)
+      this.print(current.text)
+    } else this.prompt()
   }
 
   private onLine(line: string): void {
@@ -209,6 +231,8 @@ class Terminal {
 }
 
 interface Question {
+  /** Lines printed (once) just before the question when it is shown: its warnings. */
+  notes: string[]
   text: string
   answer(yes: boolean): void
 }
@@ -219,10 +243,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  const command = positionals[0]
-  if (command !== 'sign-up' && command !== 'sign-in') {
-    throw new UsageError(command === undefined ? 'say sign-up or sign-in' : `unknown command "${command}": say sign-up or sign-in`)
+  const given = positionals[0]
+  if (!COMMANDS.includes(given as Command)) {
+    const say = 'say sign-up, sign-in or recover'
+    throw new UsageError(given === undefined ? say : `unknown command "${given}": ${say}`)
   }
+  const command = given as Command
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`)
   const name = requireText(values.name, '--name')
   const nodeName = requireText(values['node-name'], '--node-name')
@@ -231,25 +257,33 @@ async function main(): Promise<void> {
   const host = values.host ?? '127.0.0.1'
   if (values.host !== undefined && listenPort === null) throw new UsageError('--host is the address for --listen-tcp: give that too')
   if (values.passphrase !== undefined) requireText(values.passphrase, '--passphrase')
+  if (values['recovery-code'] !== undefined && command !== 'recover') throw new UsageError('--recovery-code is for recover')
+
+  // A device is its storage: a folder that holds one is reopened as it was; anything else is new.
+  const storageDir = values.storage === undefined ? null : path.resolve(values.storage)
+  const holdsDevice = storageDir !== null && existsSync(path.join(storageDir, DEVICE_RECORD_FILE))
+  if (command !== 'sign-up' && !holdsDevice && targets.length === 0 && listenPort === null) {
+    throw new UsageError(
+      `${command} on a new device finds the database through a peer: give --connect (another device, or an always-on node given the locator) or --listen-tcp`
+    )
+  }
 
   const term = new Terminal()
   const kdf = kdfFromEnv((text) => term.print(text))
 
   let storage: StorageAdapter | undefined
-  if (values.storage !== undefined) {
-    const dir = path.resolve(values.storage)
-    await fs.mkdir(dir, { recursive: true })
-    storage = await fileStorage(dir)
+  if (storageDir !== null) {
+    await fs.mkdir(storageDir, { recursive: true })
+    storage = await fileStorage(storageDir)
   }
 
   let passphrase = values.passphrase
-  if (command === 'sign-in' && passphrase === undefined) {
-    const line = await term.readLine('Passphrase (it will show as you type):')
-    if (line === null || line.trim() === '') {
-      term.close()
-      throw new UsageError('sign-in needs the passphrase (--passphrase, or a line on stdin)')
-    }
-    passphrase = line
+  if (command !== 'sign-up' && passphrase === undefined) {
+    passphrase = await askLine(term, 'Passphrase (it will show as you type):', `${command} needs the passphrase (--passphrase, or a line on stdin)`)
+  }
+  let recoveryCode = values['recovery-code']
+  if (command === 'recover' && recoveryCode === undefined) {
+    recoveryCode = await askLine(term, 'Recovery code:', 'recover needs the recovery code (--recovery-code, or a line on stdin)')
   }
 
   const transports: Transport[] = targets.map(clientTransport)
@@ -258,30 +292,44 @@ async function main(): Promise<void> {
   for (const [i, target] of targets.entries()) watchClient(term, transports[i]!, target.url)
 
   term.print(kdf ? 'Deriving keys (fast test KDF)…' : 'Deriving keys with Argon2id (about a second)…')
+  if (command === 'sign-up' && transports.length > 0) term.print('Checking that no peer knows a database of this account already…')
+  if (command !== 'sign-up' && !holdsDevice) term.print('A new device: looking for the database among the peers (up to a minute)…')
   const options = { name, nodeName, storage, transports, kdf }
   let account: Account
   try {
-    account = command === 'sign-up' ? await signUp({ ...options, passphrase }) : await signIn({ ...options, passphrase: passphrase! })
+    if (command === 'sign-up') account = await signUp({ ...options, passphrase })
+    else if (command === 'sign-in') account = await signIn({ ...options, passphrase: passphrase! })
+    else account = await recover({ ...options, passphrase: passphrase!, recoveryCode: recoveryCode! })
   } catch (err) {
     term.close()
-    if (err instanceof AuthError && err.code === 'ERR_INVALID_ARGUMENT') throw new UsageError(err.message)
-    throw err
+    throw explain(err, command, values.storage)
   }
   const node = account.node
+  // A reopened writer is writable once its view is loaded.
+  if (!account.writable) await node.update().catch(() => {})
 
+  const who = `${JSON.stringify(name)} on ${JSON.stringify(nodeName)}`
   if (command === 'sign-up') {
-    term.print(`Signed up ${JSON.stringify(name)} on ${JSON.stringify(nodeName)}: this node is the origin of a new database.`)
+    term.print(`Signed up ${who}: this device is the origin of a new database.`)
     if (account.passphrase) {
       term.print(`passphrase: ${account.passphrase}`)
       term.print('  Write it down: it opens the database on your other devices. It is not shown again.')
     }
+  } else if (command === 'recover') {
+    term.print(`Recovered ${who}: this device is a writer now (the recovery code is used up).`)
+  } else if (node.reopened) {
+    const state = account.writable ? `writable${node.role === 'origin' ? ' (the origin)' : ''}` : 'read-only until another device authorises it'
+    term.print(`Reopened ${who} from ${values.storage}: ${state}.`)
   } else {
-    term.print(
-      `Signed in ${JSON.stringify(name)} on ${JSON.stringify(nodeName)}: ${account.writable ? 'writable (authorised before)' : 'read-only until another device authorises it'}.`
-    )
+    term.print(`Signed in ${who}: a new device, read-only until another device authorises it.`)
+  }
+  if (account.recoveryCode) {
+    term.print(`recovery code: ${account.recoveryCode}`)
+    term.print('  Keep it apart from the passphrase: with both, a new device becomes a writer when no other device is left (once). It is not shown again.')
   }
   term.print(`database key: ${hex(node.key)}`)
-  term.print(`  (an always-on node needs only this: always-on.js --database-key ${short(node.key)}…)`)
+  term.print(`locator: ${account.locator}`)
+  term.print('  (an always-on node needs only this: always-on.js --locator <it>; it can read nothing with it)')
   term.print(`node key: ${hex(node.noiseKeyPair.publicKey)}`)
   if (server) term.print(`listening on tcp://${host}:${server.port}`)
   for (const target of targets) term.print(`connecting to ${target.url}`)
@@ -306,6 +354,47 @@ async function main(): Promise<void> {
   await quit()
 }
 
+async function askLine(term: Terminal, prompt: string, missing: string): Promise<string> {
+  const line = await term.readLine(prompt)
+  if (line === null || line.trim() === '') {
+    term.close()
+    throw new UsageError(missing)
+  }
+  return line.trim()
+}
+
+/** signUp/signIn/recover failures as something to act on. */
+function explain(err: unknown, command: Command, storage: string | undefined): Error {
+  if (!(err instanceof AuthError)) return err as Error
+  const folder = storage === undefined ? 'this device' : `--storage ${storage}`
+  switch (err.code) {
+    case 'ERR_INVALID_ARGUMENT':
+      return new UsageError(err.message)
+    case 'ERR_WEAK_PASSPHRASE':
+      return new UsageError(`--passphrase: ${err.message}`)
+    case 'ERR_ACCOUNT_EXISTS':
+      return new Failure(`cannot sign up: ${err.message}. Use sign-in${storage === undefined ? '' : ` (with --storage ${storage} to reopen this device)`}.`)
+    case 'ERR_NOT_FOUND':
+      return new Failure(
+        `cannot find the database: ${err.message}. Another device of this account, or an always-on node given its locator, must be reachable through --connect or --listen-tcp.`
+      )
+    case 'ERR_OTHER_ACCOUNT':
+      return new Failure(
+        command === 'sign-up'
+          ? `${folder} holds a device already (of another account, or of this one under another passphrase): sign-in reopens it; for a new database give an empty folder`
+          : `${folder} holds a device of another account, or the name or passphrase is wrong`
+      )
+    case 'ERR_ACCOUNT_CONFLICT':
+      return new Failure(`${command}: ${err.message}`)
+    case 'ERR_RECOVERY_CODE_INVALID':
+      return new Failure(`cannot recover: ${err.message}`)
+    default: {
+      const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
+      return new Failure(`${command} failed: ${err.message}${cause} [${err.code}]`)
+    }
+  }
+}
+
 /** Reports a client transport's dial failures once each until it connects again. */
 function watchClient(term: Terminal, transport: Transport, url: string): void {
   let last = ''
@@ -315,6 +404,13 @@ function watchClient(term: Terminal, transport: Transport, url: string): void {
     last = text
   })
   transport.on('connection', () => (last = ''))
+}
+
+const SETTLED: Partial<Record<AuthorisationPrompt['status'], string>> = {
+  'approved-elsewhere': 'was approved on another device',
+  'denied-elsewhere': 'was denied on another device',
+  cancelled: 'was withdrawn by that device',
+  expired: 'expired without an answer'
 }
 
 class Session {
@@ -351,7 +447,10 @@ class Session {
     node.on('error', (err) => term.print(`[error] the database failed: ${message(err)}`))
 
     account.on('authorisation-request', (prompt) => {
+      // Shown once the requester revealed its nonce: the code is fixed, the warnings are known.
+      const notes = warningTexts(prompt).map(({ warning, text }) => `[auth] warning (${warning}): ${text}`)
       const question: Question = {
+        notes,
         text: `Authorise node ${JSON.stringify(prompt.nodeName)}? code ${prompt.code} [y/N]`,
         answer: (yes) => void this.answer(prompt, yes)
       }
@@ -362,29 +461,38 @@ class Session {
       const question = this.questions.get(prompt)
       if (!question) return
       this.questions.delete(prompt)
-      const who = `${JSON.stringify(prompt.nodeName)} (code ${prompt.code})`
-      const what: Partial<Record<typeof prompt.status, string>> = {
-        'approved-elsewhere': 'was approved on another device',
-        'denied-elsewhere': 'was denied on another device',
-        cancelled: 'was withdrawn by that device',
-        expired: 'expired without an answer'
-      }
-      const text = what[prompt.status]
+      const text = SETTLED[prompt.status]
       if (text) {
         term.withdraw(question)
-        term.print(`[auth] the request from ${who} ${text}`)
+        term.print(`[auth] the request from ${JSON.stringify(prompt.nodeName)} (code ${prompt.code}) ${text}`)
       }
+    })
+    account.on('request-refused', ({ reason, nodeName }) => {
+      const why =
+        reason === 'too-many-pending'
+          ? 'that device has too many requests open here already'
+          : 'its code did not match what it had committed to (someone tried to choose the code)'
+      term.print(`[auth] ignored a request from ${JSON.stringify(nodeName)}: ${why}`)
+    })
+    account.on('account-conflict', (key) => {
+      term.print(`[auth] warning: a peer proved another database (${short(key)}…) for this account: two sign-ups with one passphrase?`)
     })
   }
 
   requestAuthorisation(): void {
     const { term, account } = this
     if (account.writable) return term.print('this node is already writable')
-    if (this.request) return term.print(`still waiting for an answer; the code is ${this.request.code}`)
+    if (this.request) {
+      const codes = this.request.codes.map((c) => `${c.code} from ${approver(c.approverName)}`)
+      return term.print(`still waiting for an answer${codes.length ? `; codes: ${codes.join(', ')}` : ' (no writable device has answered yet)'}`)
+    }
     const request = account.requestAuthorisation()
     this.request = request
-    term.print(`[auth] asking your other devices to authorise ${JSON.stringify(account.nodeName)}`)
-    term.print(`[auth] verification code ${request.code}: the prompt on your other device must show the same code`)
+    term.print(`[auth] asking your other devices to authorise ${JSON.stringify(account.nodeName)}; each writable one that sees it sends its code here`)
+    // One code per approving device, known once it challenged: show it beside that device's name.
+    request.on('code', ({ approverName, code }) =>
+      term.print(`[auth] verification code ${code} from ${approver(approverName)}: the prompt there must show the same code`)
+    )
     request.done.then(
       () => {
         this.request = null
@@ -469,17 +577,9 @@ class Session {
           out(`(${entries.length} ${entries.length === 1 ? 'entry' : 'entries'})`)
           break
         }
-        case 'writers': {
-          const writers = await this.account.writers()
-          for (const writer of writers) {
-            const notes = [
-              writer.origin ? 'origin' : '',
-              writer.indexer ? 'indexer' : '',
-              node.writerKey && b4a.equals(writer.key, node.writerKey) ? 'this node' : ''
-            ].filter(Boolean)
-            out(`${hex(writer.key)}${notes.length ? ` (${notes.join(', ')})` : ''}`)
-          }
-          out(`(${writers.length} ${writers.length === 1 ? 'writer' : 'writers'})`)
+        case 'devices': {
+          if (rest.length !== 0) return usage(out, 'devices')
+          deviceLines(await this.account.devices()).forEach(out)
           break
         }
         case 'revoke': {
@@ -491,12 +591,17 @@ class Session {
             out(`error: ${message(err)}`)
             break
           }
-          if (!(await node.isWriter(key))) {
-            out(`error: ${short(key)}… is not a writer (see "writers")`)
+          if (node.writerKey && b4a.equals(key, node.writerKey)) {
+            out('error: that is this device (revoke it from another one)')
             break
           }
+          if (!(await node.isWriter(key))) {
+            out(`error: ${short(key)}… is not a writer (see "devices")`)
+            break
+          }
+          const devices = await this.account.devices()
           await this.account.revoke(key)
-          out(`ok: revoked ${short(key)}…`)
+          out(`ok: revoked ${writerName(devices, key)} (${short(key)}…)`)
           break
         }
         case 'request':
@@ -513,7 +618,7 @@ class Session {
           }
           const transport = clientTransport(target)
           watchClient(this.term, transport, target.url)
-          await transport.start({ discoveryKey: node.discoveryKey, keyPair: node.noiseKeyPair, onConnection: node.addConnection })
+          await transport.start({ topic: node.topic, keyPair: node.noiseKeyPair, onConnection: node.addConnection })
           this.dialled.push(transport)
           out(`connecting to ${target.url}`)
           break
@@ -521,12 +626,17 @@ class Session {
         case 'status': {
           out(`node ${JSON.stringify(this.account.nodeName)}: ${node.writable ? 'writable' : 'read-only'}${node.role === 'origin' ? ' (the origin)' : ''}`)
           out(`database key ${hex(node.key)}`)
+          out(`locator      ${this.account.locator}`)
           out(`writer key   ${node.writerKey ? hex(node.writerKey) : '-'}`)
           out(`node key     ${hex(node.noiseKeyPair.publicKey)}`)
+          out(`channel key  ${node.channel.publicKey ? hex(node.channel.publicKey) : '-'}`)
           out(`peers        ${node.peerCount}${this.peers.size ? `: ${[...this.peers.values()].join(', ')}` : ''}`)
-          if (this.request) out(`waiting for authorisation, code ${this.request.code}`)
+          if (this.request) {
+            const codes = this.request.codes.map((c) => `${c.code} from ${approver(c.approverName)}`)
+            out(`waiting for authorisation${codes.length ? `, codes: ${codes.join(', ')}` : ' (no writable device has answered yet)'}`)
+          }
           const pending = this.account.pendingPrompts
-          if (pending.length) out(`requests waiting for an answer: ${pending.map((p) => JSON.stringify(p.nodeName)).join(', ')}`)
+          if (pending.length) out(`requests waiting for an answer: ${pending.map((p) => `${JSON.stringify(p.nodeName)} (code ${p.code})`).join(', ')}`)
           break
         }
         case 'quit':
@@ -551,6 +661,9 @@ class Session {
     this.term.close()
   }
 }
+
+/** An approving device's name from the registry, as shown beside its code. */
+const approver = (name: string) => (name ? JSON.stringify(name) : 'an unnamed device')
 
 function usage(out: (text: string) => void, text: string): true {
   out(`usage: ${text}`)

@@ -17,8 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DIST, Program as SharedProgram, running } from './program.js'
-import { deriveDatabaseKey, deriveRootSecret, generatePassphrase } from '@hypha/node-core'
+import { DIST, Program as SharedProgram, escapeRegExp, running } from './program.js'
 // Reused from @hypha/browser's tests: where Chromium is and how it is launched.
 import { CHROMIUM, CHROMIUM_ARGS } from '../../packages/browser/test/harness.js'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -30,8 +29,6 @@ import type { HyphaPageApi } from '../web/src/app.js'
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
-/** The cost of ?fastkdf=1 in the page and HYPHA_FAST_KDF=1 in native.js: the same keys everywhere. */
-const FAST_KDF = { iterations: 1, memoryKiB: 64 }
 /** WebRTC in Chromium on loopback only (DESIGN.md, "Transports: more findings"). */
 const WEBRTC_ARGS = ['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
 /** Playwright's own waits: generous (a small shared machine), and below vitest's test timeout. */
@@ -99,20 +96,34 @@ class Program extends SharedProgram {
   }
 }
 
-/** The always-on program serving examples/web on free ports of 127.0.0.1. */
-async function startAlwaysOn(databaseKey: string) {
-  const program = new Program('always-on', 'always-on.js', ['--database-key', databaseKey, '--tcp-port', '0', '--ws-port', '0', '--web', WEB_DIR])
-  const tcpUrl = (await program.waitFor(/^ {2}tcp +(tcp:\/\/127\.0\.0\.1:\d+)$/)).match[1]!
+/**
+ * The always-on program serving examples/web on free ports of 127.0.0.1. With a locator it relays
+ * at once; without one it serves the page (and signalling) and waits for `giveLocator`.
+ */
+async function startAlwaysOn(locator: string | null = null) {
+  const program = new Program('always-on', 'always-on.js', [...(locator ? ['--locator', locator] : []), '--tcp-port', '0', '--ws-port', '0', '--web', WEB_DIR])
   const base = (await program.waitFor(/^ {2}web +(http:\/\/127\.0\.0\.1:\d+)\/ \(serving /)).match[1]!
-  await program.waitFor(/^ready/)
-  return { program, tcpUrl, base }
+  const tcpUrl = locator ? await relaying(program) : null
+  return { program, base, tcpUrl }
 }
 
-/** A passphrase made in Node, and the database key the always-on node needs for it. */
-async function newDatabase(): Promise<{ passphrase: string; databaseKey: string }> {
-  const passphrase = generatePassphrase()
-  const root = await deriveRootSecret(passphrase, PERSON, FAST_KDF)
-  return { passphrase, databaseKey: Buffer.from(deriveDatabaseKey(root)).toString('hex') }
+/** Pastes the locator into a waiting always-on program; its TCP address once it relays. */
+async function giveLocator(program: Program, locator: string): Promise<string> {
+  await program.waitFor(/^waiting for the locator/)
+  program.send(locator)
+  return relaying(program)
+}
+
+async function relaying(program: Program): Promise<string> {
+  const tcpUrl = (await program.waitFor(/^ {2}tcp +(tcp:\/\/127\.0\.0\.1:\d+)$/)).match[1]!
+  await program.waitFor(/^ready/)
+  return tcpUrl
+}
+
+/** A native device's verification code, shown beside the approving device's name. */
+async function nativeCodeFrom(device: Program, approver: string): Promise<string> {
+  const line = new RegExp(`^\\[auth\\] verification code (\\d{3} \\d{3}) from "${escapeRegExp(approver)}": the prompt there must show the same code$`)
+  return (await device.waitFor(line)).match[1]!
 }
 
 // ---- Chromium -----------------------------------------------------------------------------------
@@ -124,6 +135,11 @@ interface WebPage {
   page: Page
   /** Page errors and console errors. */
   errors: string[]
+  /**
+   * Chromium's console errors for WebSocket connections to /hypha refused while the always-on node
+   * waited for its locator (503): expected, the page re-dials. Kept apart from `errors`.
+   */
+  refusedWebSockets: string[]
   /** Every ICE candidate line that crossed this page's signalling WebSocket, either way. */
   signalledCandidates: string[]
   /** Every non-127.0.0.1 HTTP/WebSocket request the page made. */
@@ -136,10 +152,12 @@ async function openPage(base: string): Promise<WebPage> {
   contexts.add(context)
   const page = await context.newPage()
   page.setDefaultTimeout(WAIT_MS)
-  const web: WebPage = { page, errors: [], signalledCandidates: [], foreignRequests: [] }
+  const web: WebPage = { page, errors: [], refusedWebSockets: [], signalledCandidates: [], foreignRequests: [] }
   page.on('pageerror', (err) => web.errors.push(`pageerror: ${err.message}`))
   page.on('console', (msg) => {
-    if (msg.type() === 'error') web.errors.push(`console: ${msg.text()}`)
+    if (msg.type() !== 'error') return
+    if (/^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/hypha' failed: .*\b503\b/.test(msg.text())) web.refusedWebSockets.push(msg.text())
+    else web.errors.push(`console: ${msg.text()}`)
   })
   page.on('request', (req) => {
     if (!req.url().startsWith('http://127.0.0.1:')) web.foreignRequests.push(req.url())
@@ -171,18 +189,27 @@ function candidatesIn(payload: string | Buffer): string[] {
 
 const candidateAddress = (candidate: string) => candidate.trim().split(/\s+/)[4]
 
-async function signUpInPage(web: WebPage, device: string, passphrase: string): Promise<void> {
+/** Signs up, letting the page generate the passphrase; what the page showed once. */
+async function signUpInPage(web: WebPage, device: string): Promise<{ passphrase: string; recoveryCode: string; locator: string }> {
   const { page } = web
   await page.waitForSelector('#sign-up-form', { state: 'visible' })
   await page.fill('#sign-up-name', PERSON)
   await page.fill('#sign-up-device', device)
-  await page.fill('#sign-up-passphrase', passphrase)
   await page.click('#sign-up-button')
   await page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+  await page.waitForSelector('#new-account', { state: 'visible' })
+  const passphrase = (await page.textContent('#generated-passphrase'))!.trim()
+  const recoveryCode = (await page.textContent('#recovery-code'))!.trim()
+  const locator = (await page.textContent('#locator'))!.trim()
+  expect(passphrase.split(' ').length).toBeGreaterThanOrEqual(8)
+  expect(recoveryCode).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){7}$/)
+  expect(locator).toMatch(/^[0-9a-f]{192}$/)
+  expect(await page.evaluate(() => window.hypha.locator())).toBe(locator)
+  return { passphrase, recoveryCode, locator }
 }
 
-/** Signs in; returns the verification code the page shows. */
-async function signInInPage(web: WebPage, device: string, passphrase: string): Promise<string> {
+/** Signs in a new device; returns the verification code it shows beside `approver`. */
+async function signInInPage(web: WebPage, device: string, passphrase: string, approver: string): Promise<string> {
   const { page } = web
   await page.waitForSelector('#sign-in-form', { state: 'visible' })
   await page.fill('#sign-in-name', PERSON)
@@ -191,10 +218,61 @@ async function signInInPage(web: WebPage, device: string, passphrase: string): P
   await page.click('#sign-in-button')
   await page.waitForSelector('body[data-phase="open"]')
   await page.waitForSelector('#request', { state: 'visible' })
-  const code = (await page.textContent('#request-code'))!.trim()
-  expect(code).toMatch(/^\d{3} \d{3}$/)
   expect(await page.textContent('#status-writable')).toBe('read-only')
+  // No code until an approving device answered: then one per approver, beside its name.
+  const item = await page.waitForSelector(`#request-codes li[data-approver="${approver}"]`)
+  expect(await item.$eval('.approver', (e) => e.textContent)).toBe(approver)
+  const code = (await item.$eval('.code', (e) => e.textContent))!.trim()
+  expect(code).toMatch(/^\d{3} \d{3}$/)
+  expect(await page.evaluate(() => window.hypha.requestCodes())).toContainEqual({ approverName: approver, code })
   return code
+}
+
+/** After a reload: the page offers to open its device again and asks for the passphrase. */
+async function reopenInPage(web: WebPage, device: string, passphrase: string): Promise<void> {
+  const { page } = web
+  await page.waitForSelector('#unlock-form', { state: 'visible' })
+  expect(await page.textContent('#unlock-device')).toBe(device)
+  expect(await page.textContent('#unlock-name')).toBe(PERSON)
+  await page.fill('#unlock-passphrase', passphrase)
+  await page.click('#unlock-button')
+  await page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+  expect(await page.inputValue('#unlock-passphrase')).toBe('')
+}
+
+/** Every string this origin keeps (localStorage, and every IndexedDB value as latin1 text). */
+async function storedText(web: WebPage): Promise<string> {
+  return web.page.evaluate(async () => {
+    const parts: string[] = [JSON.stringify({ ...localStorage })]
+    const latin1 = new TextDecoder('latin1')
+    const text = (value: unknown): string => {
+      if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return latin1.decode(value)
+      if (value && typeof value === 'object') return Object.values(value).map(text).join('\n')
+      return String(value)
+    }
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(info.name!)
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+      for (const store of Array.from(db.objectStoreNames)) {
+        const values = await new Promise<unknown[]>((resolve, reject) => {
+          const req = db.transaction(store, 'readonly').objectStore(store).getAll()
+          req.onsuccess = () => resolve(req.result)
+          req.onerror = () => reject(req.error)
+        })
+        parts.push(...values.map(text))
+      }
+      db.close()
+    }
+    return parts.join('\n')
+  })
+}
+
+/** The page's device list entry with this name. */
+async function deviceInPage(web: WebPage, name: string, status: 'writer' | 'revoked') {
+  return web.page.waitForSelector(`#devices li[data-name="${name}"][data-status="${status}"]`)
 }
 
 async function putInPage(web: WebPage, key: string, value: string): Promise<void> {
@@ -251,25 +329,28 @@ afterAll(async () => {
 
 describe('the web example in Chromium', () => {
   it(
-    'browser ↔ browser over WebRTC: sign up, sign in, same code, authorise, write; the writer survives a reload',
+    'browser ↔ browser over WebRTC: sign up, sign in, codes per approver, authorise, write; reloads ask for the passphrase, which is never stored',
     async () => {
-      const { passphrase, databaseKey } = await newDatabase()
-      const { program: alwaysOn, base } = await startAlwaysOn(databaseKey)
+      // The always-on node starts without a locator: it serves the page and the signalling.
+      const { program: alwaysOn, base } = await startAlwaysOn()
 
       const laptop = await openPage(base)
-      await signUpInPage(laptop, 'Laptop browser', passphrase)
-      expect(await laptop.page.evaluate(() => window.hypha.databaseKey())).toBe(databaseKey)
+      const { passphrase, recoveryCode, locator } = await signUpInPage(laptop, 'Laptop browser')
+      // The page shows the locator: given to the always-on node, it relays and keeps the database.
+      await giveLocator(alwaysOn, locator)
       await putInPage(laptop, 'shopping/1', 'oat milk')
+      await laptop.page.waitForFunction(() => window.hypha.connections().some((c) => c.transport === 'websocket'))
 
       const firefox = await openPage(base)
-      const code = await signInInPage(firefox, FIREFOX, passphrase)
+      const code = await signInInPage(firefox, FIREFOX, passphrase, 'Laptop browser')
       // The read-only page already replicates the database.
       await waitForEntry(firefox, 'shopping/1', 'oat milk')
 
-      // The laptop shows the prompt with the very code the new device shows.
+      // The laptop shows the prompt with the very code the new device shows beside its name.
       const prompt = await laptop.page.waitForSelector(`.prompt[data-node-name="${FIREFOX}"]`)
       expect(await prompt.$eval('.prompt-node', (e) => e.textContent)).toBe(FIREFOX)
       expect(await prompt.$eval('.prompt-code', (e) => e.textContent)).toBe(code)
+      expect(await prompt.getAttribute('data-warnings')).toBe('')
       expect(await prompt.textContent()).toContain(`Authorise node ${FIREFOX}?`)
       await mkdir(ARTIFACTS, { recursive: true })
       await prompt.screenshot({ path: `${ARTIFACTS}authorise-prompt.png` })
@@ -282,6 +363,15 @@ describe('the web example in Chromium', () => {
       await laptop.page.waitForSelector('.prompt', { state: 'detached' })
       await putInPage(firefox, 'shopping/2', 'coffee beans from Firefox')
       await waitForEntry(laptop, 'shopping/2', 'coffee beans from Firefox')
+
+      // Both device lists: the two devices (each marking itself) and the recovery key.
+      for (const [web, self] of [[laptop, 'Laptop browser'], [firefox, FIREFOX]] as const) {
+        await deviceInPage(web, FIREFOX, 'writer')
+        await deviceInPage(web, 'Laptop browser', 'writer')
+        expect(await web.page.$eval(`#devices li[data-name="${self}"]`, (e) => e.getAttribute('data-current'))).toBe('true')
+        expect(await web.page.$$('#devices li[data-status="recovery"]')).toHaveLength(1)
+      }
+      expect(await laptop.page.textContent(`#devices li[data-name="${FIREFOX}"] .device-status`)).toMatch(/^writer, added by "Laptop browser" /)
 
       // The two pages are connected to each other over WebRTC (each one's WebRTC connection is
       // to the other's id in the signalling room), on 127.0.0.1; and each to the always-on node
@@ -323,9 +413,10 @@ describe('the web example in Chromium', () => {
         for (const c of seen) expect(c.allowed).toBe(candidateAddress(c.candidate) === '127.0.0.1')
       }
 
-      // (c) Reload the second page: IndexedDB keeps the database, and it is still a writer.
+      // Reload the second page: it offers to open its device again and asks for the passphrase
+      // (never stored); IndexedDB keeps the device, still a writer, and it asks nobody.
       await firefox.page.reload()
-      await firefox.page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+      await reopenInPage(firefox, FIREFOX, passphrase)
       await waitForEntry(firefox, 'shopping/1', 'oat milk')
       await waitForEntry(firefox, 'shopping/2', 'coffee beans from Firefox')
       expect(await firefox.page.isVisible('#request')).toBe(false)
@@ -334,10 +425,11 @@ describe('the web example in Chromium', () => {
       // No second prompt appeared on the laptop: the reloaded page did not ask again.
       expect(await laptop.page.$$('.prompt')).toHaveLength(0)
 
-      // The origin page reloads too: it re-opens its database, still writable, and the two pages
+      // The origin page reloads too: it reopens its device, still writable, and the two pages
       // meet again over WebRTC.
       await laptop.page.reload()
-      await laptop.page.waitForSelector('body[data-phase="open"][data-writable="true"]')
+      await reopenInPage(laptop, 'Laptop browser', passphrase)
+      expect(await laptop.page.isVisible('#new-account')).toBe(false) // the recovery code was shown once
       await waitForEntry(laptop, 'shopping/3', 'written after a reload')
       await putInPage(laptop, 'shopping/4', 'from the reloaded laptop')
       await waitForEntry(firefox, 'shopping/4', 'from the reloaded laptop')
@@ -345,21 +437,31 @@ describe('the web example in Chromium', () => {
       expect(entries.map((e) => e.key)).toEqual(['shopping/1', 'shopping/2', 'shopping/3', 'shopping/4'])
       await firefox.page.waitForFunction(() => window.hypha.connections().some((c) => c.transport === 'webrtc'))
 
-      // A second tab of the same browser context (same storage) does not open the database again.
+      // Neither origin keeps the passphrase or the recovery code: not in localStorage (only the
+      // names), not in IndexedDB (the device's keys and the encrypted database).
+      for (const web of [laptop, firefox]) {
+        const stored = await storedText(web)
+        expect(stored).toContain(PERSON)
+        for (const secret of [passphrase, recoveryCode, ...passphrase.split(' ').slice(0, 3)]) expect(stored).not.toContain(secret)
+      }
+
+      // A second tab of the same browser context (same storage) does not open the device again.
       const secondTab = await firefox.page.context().newPage()
       await secondTab.goto(firefox.page.url())
       await secondTab.waitForSelector('#error', { state: 'visible', timeout: WAIT_MS })
-      expect(await secondTab.textContent('#error')).toMatch(/^Could not re-open the saved session: this device's database is already open in another tab/)
+      expect(await secondTab.textContent('#error')).toMatch(/^Could not open this device: this device's database is already open in another tab/)
       expect(await secondTab.evaluate(() => window.hypha.phase())).toBe('welcome')
       await secondTab.close()
 
+      // Only the laptop page dialled /hypha before the always-on node had the locator.
+      expect(firefox.refusedWebSockets).toEqual([])
       for (const web of [laptop, firefox]) {
         expect(web.errors).toEqual([])
         expect(web.foreignRequests).toEqual([])
       }
       // The always-on node served both pages and relayed, and never saw names or values.
       await alwaysOn.waitFor(/^\[conn\] opened websocket /)
-      for (const secret of [FIREFOX, 'Laptop browser', 'oat milk', 'coffee', 'shopping', passphrase]) {
+      for (const secret of [FIREFOX, 'Laptop browser', 'oat milk', 'coffee', 'shopping', passphrase, recoveryCode]) {
         expect(alwaysOn.output + alwaysOn.stderr).not.toContain(secret)
       }
     },
@@ -371,14 +473,15 @@ describe('the web example in Chromium', () => {
     async () => {
       const laptop = new Program('native sign-up', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop'])
       const passphrase = (await laptop.waitFor(/^passphrase: (.+)$/)).match[1]!
-      const databaseKey = (await laptop.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]!
+      const locator = (await laptop.waitFor(/^locator: ([0-9a-f]{192})$/)).match[1]!
       await laptop.waitFor(/^ready: /)
-      const { base, tcpUrl } = await startAlwaysOn(databaseKey)
+      const { base, tcpUrl } = await startAlwaysOn(locator)
       await laptop.command(`connect ${tcpUrl}`, /^\[peer\] connected over tcp/)
       await laptop.command('put note/1 from the laptop', /^ok: put note\/1$/)
 
+      // The page finds the database through the always-on node, which has the locator.
       const chrome = await openPage(base)
-      const code = await signInInPage(chrome, 'Chrome on Linux', passphrase)
+      const code = await signInInPage(chrome, 'Chrome on Linux', passphrase, 'Laptop')
       await waitForEntry(chrome, 'note/1', 'from the laptop')
 
       await laptop.waitFor(new RegExp(`^Authorise node "Chrome on Linux"\\? code ${code} \\[y/N\\]$`))
@@ -390,30 +493,34 @@ describe('the web example in Chromium', () => {
       expect(await laptop.getEventually('note/2')).toBe('"from Chromium"')
       await laptop.command('put note/3 back to the page', /^ok: put note\/3$/)
       await waitForEntry(chrome, 'note/3', 'back to the page')
+      await deviceInPage(chrome, 'Chrome on Linux', 'writer')
+      expect(await chrome.page.textContent('#devices li[data-name="Chrome on Linux"] .device-status')).toMatch(/^writer, added by "Laptop" /)
+      await laptop.command('devices', /^\(2 devices: 2 writers, 0 revoked; \* is this device\)$/)
 
       // The page's only connection is the WebSocket to the always-on node (no other browser).
       expect((await connections(chrome)).map((c) => c.transport)).toEqual(['websocket'])
       expect(chrome.errors).toEqual([])
+      expect(chrome.refusedWebSockets).toEqual([])
       expect(chrome.foreignRequests).toEqual([])
     },
     TEST_TIMEOUT_MS
   )
 
   it(
-    'browser ↔ native over WebSocket through the always-on node: a page approves a native node',
+    'browser ↔ native over WebSocket through the always-on node: a page approves a native node, warns about a second one of the same name, revokes',
     async () => {
-      const { passphrase, databaseKey } = await newDatabase()
-      const { base, tcpUrl } = await startAlwaysOn(databaseKey)
+      const { program: alwaysOn, base } = await startAlwaysOn()
       const chrome = await openPage(base)
-      await signUpInPage(chrome, 'Chrome on Linux', passphrase)
+      const { passphrase, locator } = await signUpInPage(chrome, 'Chrome on Linux')
+      const tcpUrl = await giveLocator(alwaysOn, locator)
       await putInPage(chrome, 'todo/1', 'from the page')
 
       const tablet = new Program('native sign-in', 'native.js', [
         'sign-in', '--name', PERSON, '--node-name', 'Tablet', '--passphrase', passphrase, '--connect', tcpUrl
       ])
       await tablet.waitFor(/read-only until another device authorises it/)
-      expect((await tablet.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]).toBe(databaseKey)
-      const code = (await tablet.waitFor(/^\[auth\] verification code (\d{3} \d{3}):/)).match[1]!
+      expect((await tablet.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]).toBe(await chrome.page.evaluate(() => window.hypha.databaseKey()))
+      const code = await nativeCodeFrom(tablet, 'Chrome on Linux')
       expect(await tablet.getEventually('todo/1')).toBe('"from the page"')
 
       const prompt = await chrome.page.waitForSelector('.prompt[data-node-name="Tablet"]')
@@ -426,6 +533,26 @@ describe('the web example in Chromium', () => {
       await waitForEntry(chrome, 'todo/2', 'from the tablet')
       await putInPage(chrome, 'todo/3', 'page after approving')
       expect(await tablet.getEventually('todo/3')).toBe('"page after approving"')
+
+      // Another device asks under the same name: the prompt says so; the page denies it.
+      const impostor = new Program('native impostor', 'native.js', [
+        'sign-in', '--name', PERSON, '--node-name', 'Tablet', '--passphrase', passphrase, '--connect', tcpUrl
+      ])
+      const impostorCode = await nativeCodeFrom(impostor, 'Chrome on Linux')
+      const warned = await chrome.page.waitForSelector(`.prompt[data-node-name="Tablet"][data-code="${impostorCode}"]`)
+      expect(await warned.getAttribute('data-warnings')).toBe('name-in-use')
+      expect(await warned.$eval('.warning-name-in-use', (e) => e.textContent)).toMatch(/^a device named "Tablet" is already in your device list \(1 active\)/)
+      await warned.screenshot({ path: `${ARTIFACTS}prompt-with-warning.png` })
+      await (await warned.$('button.deny'))!.click()
+      await impostor.waitFor(/^\[auth\] request denied: not approved on "Chrome on Linux"\./)
+
+      // Revoke the tablet from the page's device list.
+      await deviceInPage(chrome, 'Tablet', 'writer')
+      await chrome.page.click('#devices li[data-name="Tablet"] button.revoke')
+      await tablet.waitFor(/^\[auth\] this node is read-only now/)
+      await deviceInPage(chrome, 'Tablet', 'revoked')
+      expect(await chrome.page.textContent('#devices li[data-name="Tablet"] .device-status')).toMatch(/^revoked by "Chrome on Linux" /)
+      await chrome.page.screenshot({ path: `${ARTIFACTS}devices-page.png`, fullPage: true })
 
       expect((await connections(chrome)).map((c) => c.transport)).toEqual(['websocket'])
       expect(chrome.errors).toEqual([])

@@ -1,6 +1,11 @@
 // The Hypha web example: a browser node in a plain page (no framework). It signs up or signs in,
-// keeps its database in IndexedDB, shows authorisation prompts from other devices (and its own
-// code when it asks), and lists the entries live.
+// keeps this device (its random keys and its copy of the database) in IndexedDB, shows
+// authorisation prompts from other devices with their warnings, its own codes (one per approving
+// device) when it asks, the device list, and the entries, live.
+//
+// The passphrase lets a device find, read and ask; only an approval by a current writer lets it
+// write. The page never stores the passphrase: localStorage holds only the name, this device's
+// name and the KDF switch, and a reload asks for the passphrase again to reopen the device.
 //
 // It talks only to the server the page came from (the always-on example with --web):
 //   ws(s)://<host>/hypha         WebSocket to the always-on node (which bridges to native nodes)
@@ -13,7 +18,6 @@
 //
 // Bundled by examples/src/build-web.ts (`node examples/dist/build-web.js`) into dist/app.js.
 import {
-  generatePassphrase,
   idbStorage,
   normaliseName,
   webRtcTransport,
@@ -23,7 +27,17 @@ import {
   type Transport,
   type Value
 } from '@hypha/node-core'
-import { AuthError, signIn, signUp, type Account, type AuthorisationPrompt, type AuthorisationRequest } from '@hypha/auth'
+import {
+  AuthError,
+  signIn,
+  signUp,
+  type Account,
+  type AccountDevice,
+  type ApproverCode,
+  type AuthorisationPrompt,
+  type AuthorisationRequest
+} from '@hypha/auth'
+import { deviceStatus, sortDevices, warningTexts } from '../../src/format.js'
 
 // ---- configuration ------------------------------------------------------------------------
 
@@ -31,17 +45,19 @@ const params = new URLSearchParams(location.search)
 const FAST_KDF = { iterations: 1, memoryKiB: 64 }
 const urlFastKdf = params.get('fastkdf') === '1'
 const loopbackOnly = params.get('loopback') === '1'
-const SESSION_KEY = 'hypha-web-session'
+const SAVED_KEY = 'hypha-web-device'
+/** Where earlier versions of this page kept the passphrase: removed on sight. */
+const LEGACY_SESSION_KEY = 'hypha-web-session'
 
-/** What a reload needs to re-open the database (see the footer of index.html for the trade-off). */
-interface SavedSession {
-  version: 1
-  /** 'origin': this page signed up (created the database); 'device': it signed in. */
-  kind: 'origin' | 'device'
+/**
+ * What a reload needs to offer "Open <device> for <name>": nothing secret. The device itself (its
+ * keys and its copy of the database) is in IndexedDB; the passphrase is asked again.
+ */
+interface SavedDevice {
+  version: 2
   name: string
   nodeName: string
-  passphrase: string
-  /** The KDF cost the keys were derived with: a reload must use the same, or the keys differ. */
+  /** The KDF cost the account uses: a reload must use the same, or the keys differ. */
   fastKdf: boolean
 }
 
@@ -113,24 +129,26 @@ export function deviceNameFromUserAgent(ua: string): string {
   return `${browser} on ${system}${bits}`
 }
 
-// ---- sessions -----------------------------------------------------------------------------
+// ---- what this browser remembers (nothing secret) -------------------------------------------
 
-function loadSession(): SavedSession | null {
+function loadSaved(): SavedDevice | null {
   try {
-    const raw = localStorage.getItem(SESSION_KEY)
+    const raw = localStorage.getItem(SAVED_KEY)
     if (!raw) return null
-    const s = JSON.parse(raw) as Partial<SavedSession>
-    if (s.version !== 1 || (s.kind !== 'origin' && s.kind !== 'device')) return null
-    if (typeof s.name !== 'string' || typeof s.nodeName !== 'string' || typeof s.passphrase !== 'string') return null
-    return { version: 1, kind: s.kind, name: s.name, nodeName: s.nodeName, passphrase: s.passphrase, fastKdf: s.fastKdf === true }
+    const s = JSON.parse(raw) as Partial<SavedDevice>
+    if (s.version !== 2 || typeof s.name !== 'string' || typeof s.nodeName !== 'string') return null
+    return { version: 2, name: s.name, nodeName: s.nodeName, fastKdf: s.fastKdf === true }
   } catch {
     return null
   }
 }
 
-function saveSession(session: SavedSession): void {
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session))
+function save(device: SavedDevice): void {
+  localStorage.setItem(SAVED_KEY, JSON.stringify(device))
 }
+
+/** One IndexedDB database per person in this browser (per origin): that is this device. */
+const dbNameFor = (name: string) => `hypha:${normaliseName(name)}`
 
 // ---- the node -----------------------------------------------------------------------------
 
@@ -143,9 +161,11 @@ interface CandidateRecord {
 let account: Account | null = null
 let rtc: ReturnType<typeof webRtcTransport> | null = null
 let request: AuthorisationRequest | null = null
+let saved: SavedDevice | null = null
 const prompts = new Map<AuthorisationPrompt, HTMLElement>()
 const candidates: CandidateRecord[] = []
-let phase: 'starting' | 'welcome' | 'busy' | 'open' = 'starting'
+const heldLocks = new Set<string>()
+let phase: 'starting' | 'welcome' | 'unlock' | 'busy' | 'open' = 'starting'
 
 function candidateAddress(candidate: string): string | null {
   const parts = candidate.trim().replace(/^a=/, '').split(/\s+/)
@@ -173,12 +193,12 @@ function transportsFor(): Transport[] {
 
 /**
  * Two tabs of one origin share localStorage and IndexedDB: a second tab would open the same
- * database a second time. A Web Lock, held for the page's lifetime, keeps it to one tab. (It is
+ * device a second time. A Web Lock, held for the page's lifetime, keeps it to one tab. (It is
  * released when the tab goes away; on a reload the old page may still hold it for a moment.)
  */
 async function lockDatabase(dbName: string): Promise<void> {
   const locks = navigator.locks
-  if (!locks) return // very old browsers: no guard
+  if (!locks || heldLocks.has(dbName)) return // very old browsers: no guard
   const acquired = await new Promise<boolean>((resolve) => {
     locks
       .request(`hypha-db:${dbName}`, { signal: AbortSignal.timeout(5_000) }, () => {
@@ -192,6 +212,7 @@ async function lockDatabase(dbName: string): Promise<void> {
       `this device's database is already open in another tab of this browser. Close that tab, or open another device in a private window, another browser, or at another address of the same server (http://localhost:${location.port} instead of http://127.0.0.1:${location.port}: each origin has its own storage).`
     )
   }
+  heldLocks.add(dbName)
 }
 
 /**
@@ -204,62 +225,85 @@ async function unlockHostCandidates(): Promise<void> {
   for (const track of stream.getTracks()) track.stop()
 }
 
-async function open(session: SavedSession, restoring: boolean, generated: string | null = null): Promise<void> {
+type Opening =
+  | { kind: 'sign-up'; name: string; nodeName: string; passphrase: string | null; fastKdf: boolean }
+  | { kind: 'sign-in'; name: string; nodeName: string; passphrase: string; fastKdf: boolean; reopening: boolean }
+
+/** Signs up or signs in (which reopens this browser's device if it holds one); never stores the passphrase. */
+async function open(opening: Opening): Promise<void> {
   setPhase('busy')
-  $('busy-text').textContent = session.fastKdf
+  const back = opening.kind === 'sign-in' && opening.reopening ? 'unlock' : 'welcome'
+  $('busy-text').textContent = opening.fastKdf
     ? 'Deriving keys (fast test KDF)…'
     : 'Deriving keys with Argon2id (64 MiB; a second or a few on a phone)…'
   try {
-    // One IndexedDB database per person and device name: a reload finds it again.
-    const dbName = `hypha:${normaliseName(session.name)}:${session.nodeName}`
+    const dbName = dbNameFor(opening.name)
     await lockDatabase(dbName)
     await unlockHostCandidates()
     const options = {
-      name: session.name,
-      nodeName: session.nodeName,
-      passphrase: session.passphrase,
+      name: opening.name,
+      nodeName: opening.nodeName,
       storage: idbStorage(dbName),
       transports: transportsFor(),
-      ...(session.fastKdf ? { kdf: FAST_KDF } : {})
+      ...(opening.fastKdf ? { kdf: FAST_KDF } : {})
     }
-    const opened = session.kind === 'origin' ? await signUp(options) : await signIn(options)
+    if (opening.kind === 'sign-in' && !opening.reopening) {
+      $('busy-text').textContent = 'Looking for your database among your devices and the always-on node (up to a minute)…'
+    }
+    const opened =
+      opening.kind === 'sign-up'
+        ? await signUp({ ...options, ...(opening.passphrase ? { passphrase: opening.passphrase } : {}) })
+        : await signIn({ ...options, passphrase: opening.passphrase })
     account = opened
-    saveSession(session)
-    wire(opened, session, generated)
+    saved = { version: 2, name: opening.name, nodeName: opening.nodeName, fastKdf: opening.fastKdf }
+    save(saved)
+    wire(opened, saved)
     setPhase('open')
-    log(restoring ? `Re-opened the saved session of "${session.nodeName}".` : session.kind === 'origin' ? 'Signed up: this device created the database.' : 'Signed in.')
-    if (session.kind === 'device' && !opened.writable) {
-      // A device authorised before (same name) becomes a writer as soon as its own storage is
-      // applied: give it that chance before asking again.
+    if (opening.kind === 'sign-up') {
+      showNewAccount(opened)
+      log('Signed up: this device created the database.')
+    } else {
+      log(opened.node.reopened ? `Opened "${opening.nodeName}" again from this browser's storage.` : 'Signed in: a new device, read-only until one of your devices approves it.')
+    }
+    if (!opened.writable) {
+      // A reopened writer is writable once its view is loaded: give it that chance before asking.
       await opened.node.update()
       if (!opened.writable) ask(opened)
     }
     refreshStatus()
     void refreshEntries()
+    void refreshDevices()
   } catch (err) {
     rtc = null
     account = null
-    setPhase('welcome')
-    const what = restoring ? 're-open the saved session' : session.kind === 'origin' ? 'sign up' : 'sign in'
-    showError(`Could not ${what}: ${message(err)}`)
+    setPhase(back)
+    showError(`Could not ${opening.kind === 'sign-up' ? 'sign up' : back === 'unlock' ? 'open this device' : 'sign in'}: ${explain(err)}`)
   }
 }
 
-function wire(acc: Account, session: SavedSession, generated: string | null): void {
-  const node = acc.node
-  $('status-device').textContent = session.nodeName
-  $('status-name').textContent = session.name
-  $('status-enabled').textContent = `websocket (${location.host}/hypha), webrtc (signalling ${location.host}/hypha-signal${loopbackOnly ? ', 127.0.0.1 only' : ''})`
-  $('database-key').textContent = hex(node.key)
-  $('database-key-note').textContent =
-    session.kind === 'origin'
-      ? `The always-on node serving this page relays and stores this database only if it was started with this key: node examples/dist/always-on.js --database-key ${hex(node.key)} --web examples/web. If you let this page generate the passphrase, restart the always-on node with this key.`
-      : 'The always-on node needs only this key (never the passphrase).'
-  show('database-key-box', true)
-  if (generated) {
-    $('generated-passphrase').textContent = generated
-    show('new-passphrase', true)
+/** What went wrong, in terms of what to do. */
+function explain(err: unknown): string {
+  if (!(err instanceof AuthError)) return message(err)
+  switch (err.code) {
+    case 'ERR_ACCOUNT_EXISTS':
+      return `${err.message}. Use "Sign in" (in this browser it opens the device it holds).`
+    case 'ERR_NOT_FOUND':
+      return 'none of your devices answered, and the always-on node serving this page does not know your account yet (give it the locator one of your signed-in devices shows). Keep a signed-in device open and try again.'
+    case 'ERR_OTHER_ACCOUNT':
+      return 'the passphrase or the name is wrong for the device this browser holds.'
+    default:
+      return err.message
   }
+}
+
+function wire(acc: Account, device: SavedDevice): void {
+  const node = acc.node
+  $('status-device').textContent = device.nodeName
+  $('status-name').textContent = device.name
+  $('status-enabled').textContent = `websocket (${location.host}/hypha), webrtc (signalling ${location.host}/hypha-signal${loopbackOnly ? ', 127.0.0.1 only' : ''})`
+  $('locator').textContent = acc.locator
+  $('locator-note').textContent =
+    'The always-on node serving this page relays for your devices, keeps your database (encrypted) and tells a signing-in device where it is once it has this locator. Paste it into the terminal of an always-on node started without one, or start it with: node examples/dist/always-on.js --locator <this> --web examples/web. It cannot read anything with it.'
 
   // Transports start inside signUp/signIn: connections made by then are logged here.
   for (const conn of node.connections) log(`Connected over ${conn.info.transport}${conn.info.remote ? ` (${conn.info.remote})` : ''}.`)
@@ -274,8 +318,12 @@ function wire(acc: Account, session: SavedSession, generated: string | null): vo
   node.on('writable', (writable) => {
     log(writable ? 'This node is writable now.' : 'This node is read-only now: its write access was removed.')
     refreshStatus()
+    void refreshDevices()
   })
-  node.on('update', () => void refreshEntries())
+  node.on('update', () => {
+    void refreshEntries()
+    void refreshDevices()
+  })
   node.on('error', (err) => showError(`The database failed: ${message(err)}`))
 
   acc.on('authorisation-request', (prompt) => addPrompt(prompt))
@@ -293,27 +341,44 @@ function wire(acc: Account, session: SavedSession, generated: string | null): vo
     }
     log(`The request from "${prompt.nodeName}" (code ${prompt.code}) was ${what[prompt.status] ?? prompt.status}.`)
   })
+  acc.on('request-refused', ({ reason, nodeName }) =>
+    log(`Ignored a request from "${nodeName}": ${reason === 'too-many-pending' ? 'too many requests from it are open' : 'its code did not match its commitment'}.`)
+  )
+  acc.on('account-conflict', () => showError('A peer proved another database for this account (two sign-ups with one passphrase?).'))
+}
+
+/** After a sign-up: the generated passphrase (if any) and the recovery code, once. */
+function showNewAccount(acc: Account): void {
+  if (acc.passphrase) $('generated-passphrase').textContent = acc.passphrase
+  show('new-passphrase', acc.passphrase !== null)
+  $('recovery-code').textContent = acc.recoveryCode ?? ''
+  show('new-account', true)
 }
 
 function ask(acc: Account): void {
   if (acc.writable || request) return
   const current = acc.requestAuthorisation()
   request = current
-  $('request-code').textContent = current.code
-  $('request-status').textContent = 'Waiting for approval on one of your other devices. The prompt there must show the same code.'
+  $('request-codes').replaceChildren()
+  $('request-status').textContent = ''
+  show('request-waiting', true)
   show('request-again', false)
   show('request', true)
-  log(`Asked the other devices to authorise "${acc.nodeName}" (code ${current.code}).`)
+  log(`Asked the other devices to authorise "${acc.nodeName}".`)
+  // Each approving device's code, known once it answered the request: shown beside its name.
+  current.on('code', (code) => addCode(code))
+  for (const code of current.codes) addCode(code)
   current.done.then(
     () => {
-      request = null
+      if (request === current) request = null
       show('request', false)
       log('Approved: this node is writable now.')
       refreshStatus()
     },
     (err: unknown) => {
-      request = null
-      if (err instanceof AuthError && err.code === 'ERR_CLOSED') return
+      if (request === current) request = null
+      if (err instanceof AuthError && (err.code === 'ERR_CLOSED' || err.code === 'ERR_CANCELLED')) return
+      show('request-waiting', false)
       $('request-status').textContent =
         err instanceof AuthError && err.code === 'ERR_DENIED' ? `Request ${err.message}. This device stays read-only.` : `Request failed: ${message(err)}`
       show('request-again', true)
@@ -322,19 +387,42 @@ function ask(acc: Account): void {
   )
 }
 
+function addCode({ approverName, code }: ApproverCode): void {
+  const list = $('request-codes')
+  if (Array.from(list.children).some((li) => (li as HTMLElement).dataset.approver === approverName && (li as HTMLElement).dataset.code === code)) return
+  const item = el(
+    'li',
+    { className: 'request-code' },
+    el('span', { className: 'approver', textContent: approverName || 'A device with no name' }),
+    ' shows ',
+    el('strong', { className: 'code', textContent: code })
+  )
+  item.dataset.approver = approverName
+  item.dataset.code = code
+  list.append(item)
+  show('request-waiting', false)
+  $('request-status').textContent = 'Approve on that device only if its prompt shows the same code.'
+  log(`"${approverName}" answered: code ${code}.`)
+}
+
 function addPrompt(prompt: AuthorisationPrompt): void {
   const approve = el('button', { type: 'button', className: 'approve', textContent: 'Authorise' })
   const deny = el('button', { type: 'button', className: 'deny', textContent: 'Deny' })
+  const warnings = warningTexts(prompt)
   const card = el(
     'div',
     { className: 'card prompt' },
     el('p', {}, 'Authorise node ', el('em', { className: 'prompt-node', textContent: prompt.nodeName }), '?'),
     el('p', {}, 'Verification code ', el('strong', { className: 'code prompt-code', textContent: prompt.code })),
-    el('p', { className: 'note', textContent: 'Approve only if the device you are adding shows the same code.' }),
+    ...(warnings.length
+      ? [el('ul', { className: 'warnings' }, ...warnings.map(({ warning, text }) => el('li', { className: `warning-${warning}`, textContent: text })))]
+      : []),
+    el('p', { className: 'note', textContent: 'Approve only if the device you are adding shows the same code beside this device’s name.' }),
     el('div', { className: 'buttons' }, approve, deny)
   )
   card.dataset.nodeName = prompt.nodeName
   card.dataset.code = prompt.code
+  card.dataset.warnings = warnings.map((w) => w.warning).join(' ')
   const answer = async (yes: boolean) => {
     approve.disabled = deny.disabled = true
     try {
@@ -349,7 +437,7 @@ function addPrompt(prompt: AuthorisationPrompt): void {
   deny.addEventListener('click', () => void answer(false))
   prompts.set(prompt, card)
   $('prompts').append(card)
-  log(`"${prompt.nodeName}" asks to be authorised (code ${prompt.code}).`)
+  log(`"${prompt.nodeName}" asks to be authorised (code ${prompt.code})${warnings.length ? `; warnings: ${warnings.map((w) => w.warning).join(', ')}` : ''}.`)
 }
 
 // ---- rendering ----------------------------------------------------------------------------
@@ -357,9 +445,17 @@ function addPrompt(prompt: AuthorisationPrompt): void {
 function setPhase(next: typeof phase): void {
   phase = next
   show('welcome', next === 'welcome')
+  show('unlock', next === 'unlock')
   show('busy', next === 'busy')
   show('session', next === 'open')
   document.body.dataset.phase = next
+}
+
+function showUnlock(device: SavedDevice): void {
+  $('unlock-device').textContent = device.nodeName
+  $('unlock-name').textContent = device.name
+  setPhase('unlock')
+  $<HTMLInputElement>('unlock-passphrase').focus()
 }
 
 function connectionList(): { transport: string; remote: string | null; peerId: string | null }[] {
@@ -461,10 +557,90 @@ async function refreshEntries(): Promise<void> {
   }
 }
 
+let devicesBusy = false
+let devicesAgain = false
+let lastDevices: AccountDevice[] = []
+
+/** Re-renders the device list (the registry); coalesces bursts of updates like the entries. */
+async function refreshDevices(): Promise<void> {
+  if (!account) return
+  if (devicesBusy) {
+    devicesAgain = true
+    return
+  }
+  devicesBusy = true
+  try {
+    do {
+      devicesAgain = false
+      const acc = account
+      lastDevices = sortDevices(await acc.devices())
+      $('devices').replaceChildren(...lastDevices.map((device) => deviceItem(acc, device)))
+      // A new device enters the registry when a writer approves it.
+      show('devices-not-yet', !lastDevices.some((d) => d.current))
+    } while (devicesAgain && account)
+  } catch (err) {
+    if (!account?.node.closed) showError(`Could not read the device list: ${message(err)}`)
+  } finally {
+    devicesBusy = false
+  }
+}
+
+function deviceItem(acc: Account, device: AccountDevice): HTMLElement {
+  const name = device.recovery ? 'Recovery key' : device.name || '(no name)'
+  const item = el(
+    'li',
+    {},
+    el('strong', { className: 'device-name', textContent: name }),
+    device.current ? ' (this device) ' : ' ',
+    el('span', { className: 'device-status', textContent: deviceStatus(device, lastDevices) })
+  )
+  item.dataset.name = device.name
+  item.dataset.current = String(device.current)
+  item.dataset.status = device.recovery ? 'recovery' : device.active ? 'writer' : 'revoked'
+  if (acc.writable && device.active && !device.current && !device.recovery) {
+    const revoke = el('button', { type: 'button', className: 'secondary revoke', textContent: 'Revoke' })
+    revoke.addEventListener('click', () => {
+      revoke.disabled = true
+      acc.revoke(device.writerKey).then(
+        () => {
+          log(`Revoked "${device.name}".`)
+          void refreshDevices()
+        },
+        (err: unknown) => {
+          revoke.disabled = false
+          showError(`Could not revoke "${device.name}": ${message(err)}`)
+        }
+      )
+    })
+    item.append(revoke)
+  }
+  return item
+}
+
 // ---- forms --------------------------------------------------------------------------------
 
+/** An input's value, and the input emptied (a passphrase does not linger in the page). */
+function take(id: string): string {
+  const input = $<HTMLInputElement>(id)
+  const value = input.value.trim()
+  input.value = ''
+  return value
+}
+
 function formValue(id: string): string {
-  return $<HTMLInputElement>(id).value
+  return $<HTMLInputElement>(id).value.trim()
+}
+
+/** Closes the account (if open) and reloads the page. */
+function closeAndReload(before: () => Promise<void> | void = () => {}): void {
+  const closing = account
+  account = null
+  rtc = null
+  void (closing ? closing.close() : Promise.resolve())
+    .catch(() => {})
+    .then(before)
+    .catch(() => {})
+    .finally(() => location.reload())
 }
 
 function setup(): void {
@@ -482,37 +658,42 @@ function setup(): void {
   $<HTMLFormElement>('sign-up-form').addEventListener('submit', (event) => {
     event.preventDefault()
     showError(null)
-    const given = formValue('sign-up-passphrase').trim()
-    // Generated here rather than by signUp, so that the saved session has it for reloads.
-    const passphrase = given === '' ? generatePassphrase() : given
-    void open(
-      {
-        version: 1,
-        kind: 'origin',
-        name: formValue('sign-up-name').trim(),
-        nodeName: formValue('sign-up-device').trim(),
-        passphrase,
-        fastKdf: urlFastKdf
-      },
-      false,
-      given === '' ? passphrase : null
-    )
+    const passphrase = take('sign-up-passphrase')
+    void open({
+      kind: 'sign-up',
+      name: formValue('sign-up-name'),
+      nodeName: formValue('sign-up-device'),
+      passphrase: passphrase === '' ? null : passphrase, // empty: signUp generates one
+      fastKdf: urlFastKdf
+    })
   })
 
   $<HTMLFormElement>('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault()
     showError(null)
-    void open(
-      {
-        version: 1,
-        kind: 'device',
-        name: formValue('sign-in-name').trim(),
-        nodeName: formValue('sign-in-device').trim(),
-        passphrase: formValue('sign-in-passphrase').trim(),
-        fastKdf: urlFastKdf
-      },
-      false
-    )
+    void open({
+      kind: 'sign-in',
+      name: formValue('sign-in-name'),
+      nodeName: formValue('sign-in-device'),
+      passphrase: take('sign-in-passphrase'),
+      fastKdf: urlFastKdf,
+      reopening: false
+    })
+  })
+
+  $<HTMLFormElement>('unlock-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    showError(null)
+    if (!saved) return
+    void open({ kind: 'sign-in', name: saved.name, nodeName: saved.nodeName, passphrase: take('unlock-passphrase'), fastKdf: saved.fastKdf, reopening: true })
+  })
+
+  $('unlock-other').addEventListener('click', () => {
+    // Only the remembered names go: the device stays in IndexedDB ("Sign in" with the same name opens it).
+    localStorage.removeItem(SAVED_KEY)
+    saved = null
+    showError(null)
+    setPhase('welcome')
   })
 
   $<HTMLFormElement>('put-form').addEventListener('submit', (event) => {
@@ -535,19 +716,34 @@ function setup(): void {
     if (account) ask(account)
   })
 
-  $('sign-out').addEventListener('click', () => {
-    localStorage.removeItem(SESSION_KEY)
-    const closing = account
-    account = null
-    rtc = null
-    void (closing ? closing.close() : Promise.resolve()).finally(() => location.reload())
+  $('new-account-done').addEventListener('click', () => {
+    $('generated-passphrase').textContent = ''
+    $('recovery-code').textContent = ''
+    show('new-account', false)
+  })
+
+  // Sign out: close; the next visit asks for the passphrase to open this device again.
+  $('sign-out').addEventListener('click', () => closeAndReload())
+
+  // Forget: also delete this device's keys and its copy of the database from this browser.
+  $('forget-device').addEventListener('click', () => {
+    const device = saved
+    if (!device) return
+    if (!confirm(`Delete "${device.nodeName}" from this browser: its keys and its copy of your database? Revoke it from another device's list too.`)) return
+    closeAndReload(async () => {
+      localStorage.removeItem(SAVED_KEY)
+      await new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase(dbNameFor(device.name))
+        req.onsuccess = req.onerror = req.onblocked = () => resolve()
+      })
+    })
   })
 }
 
 // ---- for tests and the curious: window.hypha ------------------------------------------------
 
 export interface HyphaPageApi {
-  /** 'starting' | 'welcome' | 'busy' | 'open' */
+  /** 'starting' | 'welcome' | 'unlock' | 'busy' | 'open' */
   phase(): string
   writable(): boolean
   /** Every open connection: transport name ('websocket', 'webrtc'), remote address, WebRTC peer id. */
@@ -560,6 +756,12 @@ export interface HyphaPageApi {
   iceCandidates(): { candidate: string; allowed: boolean }[]
   entries(): { key: string; value: string }[]
   databaseKey(): string | null
+  /** What an always-on node is given (hex), once open. */
+  locator(): string | null
+  /** The codes of the pending request, one per approving device. */
+  requestCodes(): { approverName: string; code: string }[]
+  /** The device list as last shown. */
+  devices(): { name: string; current: boolean; active: boolean; recovery: boolean; status: string }[]
 }
 
 declare global {
@@ -576,12 +778,34 @@ window.hypha = {
   webrtcPeerId: () => rtc?.peerId ?? '',
   iceCandidates: () => candidates.map(({ candidate, allowed }) => ({ candidate, allowed })),
   entries: () => lastEntries.map((e) => ({ key: e.key, value: showValue(e.value) })),
-  databaseKey: () => (account ? hex(account.node.key) : null)
+  databaseKey: () => (account ? hex(account.node.key) : null),
+  locator: () => account?.locator ?? null,
+  requestCodes: () => (request?.codes ?? []).map(({ approverName, code }) => ({ approverName, code })),
+  devices: () =>
+    lastDevices.map((d) => ({ name: d.name, current: d.current, active: d.active, recovery: d.recovery, status: deviceStatus(d, lastDevices) }))
 }
 
 // ---- start ----------------------------------------------------------------------------------
 
-setup()
-const saved = loadSession()
-if (saved) void open(saved, true)
-else setPhase('welcome')
+async function start(): Promise<void> {
+  setup()
+  // Earlier versions of this page kept the passphrase here: never again.
+  localStorage.removeItem(LEGACY_SESSION_KEY)
+  saved = loadSaved()
+  if (!saved) {
+    setPhase('welcome')
+    return
+  }
+  // This browser holds a device: make sure no other tab has it open, then ask for the passphrase.
+  setPhase('busy')
+  $('busy-text').textContent = 'Opening this browser’s device…'
+  try {
+    await lockDatabase(dbNameFor(saved.name))
+    showUnlock(saved)
+  } catch (err) {
+    setPhase('welcome')
+    showError(`Could not open this device: ${message(err)}`)
+  }
+}
+
+void start()
