@@ -7,6 +7,7 @@ import {
   generatePassphrase,
   memoryStorage,
   writerCoreKey,
+  verifyChannelProof,
   type Device,
   type KdfParams,
   type StorageAdapter,
@@ -116,7 +117,7 @@ export type PromptWarning =
   /** Another prompt with this name is pending here: two devices ask under one name. */
   | 'duplicate-pending-name'
 
-export type RefusalReason = 'too-many-pending' | 'bad-reveal'
+export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
 
 export interface AccountEvents {
   /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
@@ -126,8 +127,9 @@ export interface AccountEvents {
   /** An auth message that could not be decoded was dropped. */
   'bad-message': [error: AuthMessageError, sender: Uint8Array]
   /**
-   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, or its
-   * reveal did not match its commitment (someone tried to choose the code).
+   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, its
+   * reveal did not match its commitment (someone tried to choose the code), or its channel-key
+   * proof did not hold.
    */
   'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
   /** A peer proved another database for this account (two sign-ups with one passphrase). */
@@ -232,7 +234,8 @@ export class Account extends EventEmitter<AccountEvents> {
       nodeName: this.nodeName,
       writerKey,
       createdAt: Date.now(),
-      commitment: commitment(nonce)
+      commitment: commitment(nonce),
+      channelProof: this.node.channelProof()
     }
     const pending = new AuthorisationRequest(this, request, nonce, {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -409,6 +412,11 @@ export class Account extends EventEmitter<AccountEvents> {
       return
     }
     if (this.prompts.has(key) || this.isClosed) return // a duplicate raced the await above
+    // The registry will bind the requester's channel key to its writer key: its proof must hold.
+    if (!verifyChannelProof(request.channelProof, requester, this.node.key, request.writerKey)) {
+      this.emit('request-refused', { reason: 'bad-channel-proof', requester, nodeName: request.nodeName })
+      return
+    }
     const open = [...this.prompts.values()].filter(
       (p) => (p.status === 'pending' || p.status === 'awaiting-reveal') && b4a.equals(p.requester, requester)
     ).length
@@ -479,6 +487,7 @@ export class AuthorisationPrompt {
   private timer: ReturnType<typeof setTimeout> | null = null
   private readonly nonce = randomBytes(NONCE_BYTES)
   private readonly commitment: Uint8Array
+  private readonly channelProof: Uint8Array
 
   /** @internal */
   constructor(
@@ -493,6 +502,7 @@ export class AuthorisationPrompt {
     this.requestId = request.requestId
     this.createdAt = request.createdAt
     this.commitment = request.commitment
+    this.channelProof = request.channelProof
     this.requester = requester
     this.digest = digest
   }
@@ -517,7 +527,11 @@ export class AuthorisationPrompt {
     if (!this.account.node.writable) throw new AuthError('ERR_NOT_WRITABLE', 'this node is no longer a writer')
     this.settleAs('approved')
     try {
-      await this.account.node.addWriter(this.writerKey, { name: this.nodeName, channelKey: this.requester })
+      await this.account.node.addWriter(this.writerKey, {
+        name: this.nodeName,
+        channelKey: this.requester,
+        channelProof: this.channelProof
+      })
     } catch (err) {
       throw wrapError(err)
     }
@@ -828,7 +842,11 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
       await sleep(50)
     }
     const next = generateRecoveryCode()
-    await helper.addWriter(node.writerKey!, { name: account.nodeName, channelKey: node.channel.publicKey })
+    await helper.addWriter(node.writerKey!, {
+      name: account.nodeName,
+      channelKey: node.channel.publicKey,
+      channelProof: node.channelProof()
+    })
     await addRecoveryKey(helper, next)
     await helper.removeWriter(recoveryWriter)
     while (!node.writable || (await node.isWriter(recoveryWriter))) {

@@ -41,6 +41,11 @@ export interface AuthRequest {
   createdAt: number
   /** Commitment to the requester's secret nonce (see {@link commitment}). */
   commitment: Uint8Array
+  /**
+   * The requester's proof that its channel key (the envelope's signer) belongs to `writerKey` in
+   * this database (`node.channelProof()`): the approver records both in the registry.
+   */
+  channelProof: Uint8Array
 }
 
 /** From an approving node (a current writer), to the requester: its nonce for the code. */
@@ -107,6 +112,7 @@ const messageFields = compactStruct<AuthMessage>(
         enc(c.fixed32, message.writerKey)
         enc(c.uint, message.createdAt)
         enc(c.fixed32, message.commitment)
+        enc(c.fixed64, message.channelProof)
         break
       case 'challenge':
         enc(c.fixed32, message.requestDigest)
@@ -158,7 +164,8 @@ export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
           nodeName: c.string.decode(state),
           writerKey: c.fixed32.decode(state),
           createdAt: c.uint.decode(state),
-          commitment: c.fixed32.decode(state)
+          commitment: c.fixed32.decode(state),
+          channelProof: c.fixed64.decode(state)
         }
         break
       case TYPES.challenge:

@@ -190,7 +190,8 @@ describe('4. the verification code cannot be ground', () => {
       nodeName: 'Phone',
       writerKey: attacker.node.writerKey!,
       createdAt: Date.now(),
-      commitment: b4a.alloc(32)
+      commitment: b4a.alloc(32),
+      channelProof: attacker.node.channelProof()
     }
     let chosen: { nonce: Uint8Array; request: AuthRequest } | null = null
     const nonce = b4a.alloc(32)
@@ -239,7 +240,8 @@ describe('4. the verification code cannot be ground', () => {
       nodeName: 'Tablet',
       writerKey: attacker.node.writerKey!,
       createdAt: Date.now(),
-      commitment: commitment(b4a.alloc(32, 1))
+      commitment: commitment(b4a.alloc(32, 1)),
+      channelProof: attacker.node.channelProof()
     }
     const digest = requestDigest(request, attacker.node.channel.publicKey!)
     attacker.node.channel.on('message', () => {
@@ -249,6 +251,30 @@ describe('4. the verification code cannot be ground', () => {
     attacker.send(request)
     await until(() => refused.length === 1)
     expect(refused[0]!.reason).toBe('bad-reveal')
+    await settle(200)
+    expect(prompts).toHaveLength(0)
+  })
+})
+
+describe('5a. the registry binds each channel key to the device that holds it', () => {
+  it('a request whose channel-key proof is for another writer is refused before any prompt', async () => {
+    const laptop = await origin()
+    const attacker = await device('Tablet', [laptop])
+    await until(() => attacker.node.ephemeral.peers.length > 0)
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const prompts = collect(laptop, 'authorisation-request')
+    // It asks for another writer key than its own with its own proof: the proof cannot match.
+    attacker.send({
+      type: 'request',
+      requestId: randomBytes(16),
+      nodeName: 'Tablet',
+      writerKey: randomBytes(32),
+      createdAt: Date.now(),
+      commitment: commitment(b4a.alloc(32, 1)),
+      channelProof: attacker.node.channelProof()
+    })
+    await until(() => refused.length === 1)
+    expect(refused[0]!.reason).toBe('bad-channel-proof')
     await settle(200)
     expect(prompts).toHaveLength(0)
   })

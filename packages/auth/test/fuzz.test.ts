@@ -174,7 +174,8 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
       nodeName: 'Fuzzer',
       writerKey: b4a.alloc(32, 2),
       createdAt: Date.now(),
-      commitment: b4a.alloc(32, 4)
+      commitment: b4a.alloc(32, 4),
+      channelProof: b4a.alloc(64, 5)
     })
     let undecodable = 0
     let decodable = 0

@@ -17,7 +17,8 @@ const request: AuthRequest = {
   nodeName: 'Firefox on Ubuntu 64-bit',
   writerKey: b4a.alloc(32, 2),
   createdAt: 1_764_000_000_000,
-  commitment: commitment(b4a.alloc(32, 8))
+  commitment: commitment(b4a.alloc(32, 8)),
+  channelProof: b4a.alloc(64, 13)
 }
 
 describe('auth messages', () => {

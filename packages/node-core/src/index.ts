@@ -54,6 +54,7 @@ export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, type DeviceKeys, type DeviceRecor
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'
 export { compactStruct, type Field } from './codec.js'
+export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { memoryStorage } from './storage/memory.js'
 export { idbStorage, type IdbStorageOptions } from './storage/idb.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'

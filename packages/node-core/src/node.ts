@@ -17,6 +17,7 @@ import {
   type Op
 } from './engine/ops.js'
 import { NO_KEY } from './engine/registry.js'
+import { CHANNEL_PROOF_BYTES, signChannelProof } from './channel-proof.js'
 import type { DeviceInfo, Engine, InvalidOp, WriterInfo } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
@@ -610,11 +611,17 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    */
   async addWriter(
     writerKey: Uint8Array,
-    options: { indexer?: boolean; name?: string; channelKey?: Uint8Array | null; recovery?: boolean } = {}
+    options: {
+      indexer?: boolean
+      name?: string
+      channelKey?: Uint8Array | null
+      channelProof?: Uint8Array | null
+      recovery?: boolean
+    } = {}
   ): Promise<void> {
     checkKey32(writerKey, 'writerKey')
     const name = deviceName(options.name ?? '')
-    if (options.channelKey != null) checkKey32(options.channelKey, 'channelKey')
+    const { channelKey, channelProof } = checkChannelBinding(options.channelKey, options.channelProof)
     await this.write([
       {
         type: 'add-writer',
@@ -622,7 +629,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
         indexer: options.indexer === true,
         recovery: options.recovery === true,
         name,
-        channelKey: options.channelKey ?? NO_KEY,
+        channelKey,
+        channelProof,
         at: Date.now()
       }
     ])
@@ -640,7 +648,23 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   /** Records this writer's own name and channel key in the registry (the origin does at sign-up). */
   async registerDevice(name: string): Promise<void> {
     const n = deviceName(name)
-    await this.write([{ type: 'register-device', name: n, channelKey: this.channel.publicKey ?? NO_KEY, at: Date.now() }])
+    await this.readyForUse()
+    const proof = this.channelProof()
+    await this.write([
+      { type: 'register-device', name: n, channelKey: this.channel.publicKey ?? NO_KEY, channelProof: proof, at: Date.now() }
+    ])
+  }
+
+  /**
+   * This device's proof (64 bytes) that its channel key belongs to its writer in this database: what
+   * a writer passes to `addWriter` beside `channelKey` (see channel-proof.ts). Throws `ERR_WRONG_ROLE`
+   * on always-on.
+   */
+  channelProof(): Uint8Array {
+    const device = this.open_.device
+    const writerKey = this.writerKey
+    if (!device || !writerKey) throw new HyphaNodeError('ERR_WRONG_ROLE', 'an always-on node has no channel key')
+    return signChannelProof(device.channelKeyPair.secretKey, this.key, writerKey)
   }
 
   /** Current writers, as this node's view knows them. */
@@ -835,6 +859,24 @@ function invalid(message: string): HyphaNodeError {
 function checkKey32(key: unknown, what: string): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array) || key.byteLength !== 32) throw invalid(`${what} must be a 32-byte Uint8Array`)
 }
+
+/** A channel key goes with its holder's proof; neither means "none" (32 and 64 zero bytes). */
+function checkChannelBinding(
+  channelKey: Uint8Array | null | undefined,
+  channelProof: Uint8Array | null | undefined
+): { channelKey: Uint8Array; channelProof: Uint8Array } {
+  if (channelKey == null) {
+    if (channelProof != null) throw invalid('channelProof goes with channelKey')
+    return { channelKey: NO_KEY, channelProof: NO_PROOF }
+  }
+  checkKey32(channelKey, 'channelKey')
+  if (!(channelProof instanceof Uint8Array) || channelProof.byteLength !== CHANNEL_PROOF_BYTES) {
+    throw invalid(`channelKey needs channelProof: the ${CHANNEL_PROOF_BYTES}-byte node.channelProof() of the device that holds it`)
+  }
+  return { channelKey, channelProof }
+}
+
+const NO_PROOF = new Uint8Array(CHANNEL_PROOF_BYTES)
 
 function deviceName(name: unknown): string {
   if (typeof name !== 'string' || !isWellFormed(name)) throw invalid('name must be well-formed text')

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { nextEvent, collect, cleanupsAfterEach } from '@hypha/test-utils'
 import {
   HyphaNode,
   AccountLookup,
@@ -14,8 +14,10 @@ import {
   lookupProof,
   memoryStorage,
   type Device,
+  type InvalidOp,
   type HyphaNodeOptions
 } from '../src/index.js'
+import { encodeOp } from '../src/engine/ops.js'
 import { rootSecret, connect, eventually, startNode, expectCode, LoopbackTransport } from './fixtures/helpers.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
@@ -405,7 +407,7 @@ describe('the device registry', () => {
 
     link(origin, phone)
     const before = Date.now()
-    await origin.addWriter(phone.writerKey!, { name: 'Phone', channelKey: phone.channel.publicKey! })
+    await origin.addWriter(phone.writerKey!, { name: 'Phone', channelKey: phone.channel.publicKey!, channelProof: phone.channelProof() })
     const after = Date.now()
     await eventually(() => phone.writable, 'phone writable')
     const added = find(await origin.devices(), phone.writerKey)!
@@ -444,6 +446,7 @@ describe('the device registry', () => {
     // Bad arguments.
     await expectCode(origin.addWriter(random32(), { name: 'x'.repeat(129) }), 'ERR_INVALID_ARGUMENT')
     await expectCode(origin.addWriter(random32(), { channelKey: new Uint8Array(31) }), 'ERR_INVALID_ARGUMENT')
+    await expectCode(origin.addWriter(random32(), { channelKey: random32() }), 'ERR_INVALID_ARGUMENT') // no proof
     await expectCode(origin.registerDevice('\uD800'), 'ERR_INVALID_ARGUMENT')
     await expectCode(origin.deviceByChannelKey(new Uint8Array(8)), 'ERR_INVALID_ARGUMENT')
 
@@ -454,5 +457,38 @@ describe('the device registry', () => {
     const reopened = await node({ role: 'origin', rootSecret: root, storage: originStorage })
     expect((await reopened.devices()).map(plain)).toEqual(registry)
     expect(plain(await reopened.deviceByChannelKey(reopened.channel.publicKey!))).toEqual(plain(laptop))
+  })
+
+  it('a channel key is recorded only with its holder’s proof: a writer cannot claim another device’s key', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    await origin.registerDevice('Laptop')
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    link(origin, phone)
+    await origin.addWriter(phone.writerKey!, { name: 'Phone', channelKey: phone.channel.publicKey!, channelProof: phone.channelProof() })
+    await eventually(() => phone.writable, 'phone writable')
+    const invalid = collect<InvalidOp>(origin, 'invalid-op')
+
+    // The phone (a writer) records the laptop's channel key as its own, with its own proof, as a
+    // raw op: apply skips it on every node, and the laptop's key still maps to the laptop.
+    const laptopChannel = origin.channel.publicKey!
+    const claim = encodeOp({ type: 'register-device', name: 'Laptop', channelKey: laptopChannel, channelProof: phone.channelProof(), at: Date.now() })
+    // And adds a new writer with the laptop's key and a proof made for another writer.
+    const stranger = random32()
+    const add = encodeOp({
+      type: 'add-writer',
+      key: stranger,
+      indexer: false,
+      recovery: false,
+      name: 'Laptop',
+      channelKey: laptopChannel,
+      channelProof: origin.channelProof(), // a real proof, but for the laptop's own writer
+      at: Date.now()
+    })
+    await phone._appendRaw([claim, add])
+    await eventually(() => invalid.length === 2, 'both ops reported')
+    expect(invalid.map((op) => op.reason)).toEqual(['bad-channel-proof', 'bad-channel-proof'])
+    expect(hex((await origin.deviceByChannelKey(laptopChannel))!.writerKey)).toBe(hex(origin.writerKey))
+    expect(await origin.isWriter(stranger)).toBe(false)
+    expect(find(await origin.devices(), phone.writerKey)!.name).toBe('Phone')
   })
 })

@@ -84,7 +84,7 @@ describe('an origin node', () => {
     for await (const entry of db.entries({ gte: 'd' })) streamed.push(entry.key)
     expect(streamed).toEqual(['d', 'e'])
     // Membership and device records share the view but never show up as data.
-    await db.addWriter(new Uint8Array(32).fill(3), { name: 'x', channelKey: new Uint8Array(32).fill(4) })
+    await db.addWriter(new Uint8Array(32).fill(3), { name: 'x' })
     await db.registerDevice('laptop')
     expect(keys(await db.list())).toEqual(['a', 'b', 'd', 'e'])
   })
@@ -237,6 +237,7 @@ describe('two full nodes', () => {
       recovery: false,
       name: '',
       channelKey: new Uint8Array(32),
+      channelProof: new Uint8Array(64),
       at: 1
     })
     const garbage = [

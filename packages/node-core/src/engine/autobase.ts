@@ -15,6 +15,7 @@ import Hypercore from 'hypercore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
+import { verifyChannelProof } from '../channel-proof.js'
 import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
@@ -255,6 +256,10 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
           await batch.del(dataKey(op.key))
           break
         case 'add-writer': {
+          if (!isNoKey(op.channelKey) && !verifyChannelProof(op.channelProof, op.channelKey, host.key, op.key)) {
+            skip('bad-channel-proof', 'add-writer with a channel key whose holder did not bind it to this writer')
+            break
+          }
           const old = await record(op.key)
           // Two devices approved the same request at once: the first add stands.
           if (old?.active || (old === null && b4a.equals(op.key, host.key))) break
@@ -301,6 +306,10 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
           break
         }
         case 'register-device': {
+          if (!isNoKey(op.channelKey) && !verifyChannelProof(op.channelProof, op.channelKey, host.key, writer)) {
+            skip('bad-channel-proof', 'register-device with a channel key whose holder did not bind it to this writer')
+            break
+          }
           const old = await record(writer)
           await batch.put(
             memberKey(writer),

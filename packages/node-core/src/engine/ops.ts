@@ -5,12 +5,16 @@
  *   put             1   key: uint8array, value: uint8array (tagged, see VALUE_*)
  *   del             2   key: uint8array
  *   add-writer      3   key: fixed32, flags: uint (bit 0: indexer, bit 1: recovery key),
- *                       name: string, channelKey: fixed32, at: uint (ms, the adder's clock)
+ *                       name: string, channelKey: fixed32, channelProof: fixed64,
+ *                       at: uint (ms, the adder's clock)
  *   remove-writer   4   key: fixed32, at: uint
- *   register-device 5   name: string, channelKey: fixed32, at: uint   (the sending writer itself)
+ *   register-device 5   name: string, channelKey: fixed32, channelProof: fixed64, at: uint
+ *                       (the sending writer itself)
  *
  * add-writer and register-device fill the device registry (engine/registry.ts); a channel key of
- * 32 zero bytes means "none" (a recovery key signs no channel messages).
+ * 32 zero bytes means "none" (a recovery key signs no channel messages). A channel key comes with
+ * the proof that its holder binds it to that writer in this database (channel-proof.ts): nobody
+ * can record another device's channel key as theirs.
  *
  * Anyone who is (or was) a writer can put any bytes in the log, so decoding is strict and throws
  * on anything unexpected; apply skips what does not decode.
@@ -31,9 +35,18 @@ export const VALUE_STRING = 1
 export type Op =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array }
-  | { type: 'add-writer'; key: Uint8Array; indexer: boolean; recovery: boolean; name: string; channelKey: Uint8Array; at: number }
+  | {
+      type: 'add-writer'
+      key: Uint8Array
+      indexer: boolean
+      recovery: boolean
+      name: string
+      channelKey: Uint8Array
+      channelProof: Uint8Array
+      at: number
+    }
   | { type: 'remove-writer'; key: Uint8Array; at: number }
-  | { type: 'register-device'; name: string; channelKey: Uint8Array; at: number }
+  | { type: 'register-device'; name: string; channelKey: Uint8Array; channelProof: Uint8Array; at: number }
 
 const TYPES = { put: 1, del: 2, 'add-writer': 3, 'remove-writer': 4, 'register-device': 5 } as const
 
@@ -59,6 +72,7 @@ const opFields = compactStruct<Op>(
         field(c.uint, (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0))
         field(c.string, op.name)
         field(c.fixed32, op.channelKey)
+        field(c.fixed64, op.channelProof)
         field(c.uint, op.at)
         break
       case 'remove-writer':
@@ -68,6 +82,7 @@ const opFields = compactStruct<Op>(
       case 'register-device':
         field(c.string, op.name)
         field(c.fixed32, op.channelKey)
+        field(c.fixed64, op.channelProof)
         field(c.uint, op.at)
         break
     }
@@ -121,8 +136,9 @@ function decodeOpFrom(state: c.State): Op {
       const name = c.string.decode(state)
       checkDeviceName(name)
       const channelKey = c.fixed32.decode(state)
+      const channelProof = c.fixed64.decode(state)
       const at = c.uint.decode(state)
-      op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, at }
+      op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, channelProof, at }
       break
     }
     case TYPES['remove-writer']:
@@ -131,7 +147,13 @@ function decodeOpFrom(state: c.State): Op {
     case TYPES['register-device']: {
       const name = c.string.decode(state)
       checkDeviceName(name)
-      op = { type: 'register-device', name, channelKey: c.fixed32.decode(state), at: c.uint.decode(state) }
+      op = {
+        type: 'register-device',
+        name,
+        channelKey: c.fixed32.decode(state),
+        channelProof: c.fixed64.decode(state),
+        at: c.uint.decode(state)
+      }
       break
     }
     default:

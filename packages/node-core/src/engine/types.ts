@@ -58,7 +58,7 @@ export interface InvalidOp {
   writer: Uint8Array
   /** Index of the op in that core. */
   seq: number
-  reason: 'malformed' | 'not-a-writer' | 'last-indexer' | 'not-a-member'
+  reason: 'malformed' | 'not-a-writer' | 'last-indexer' | 'not-a-member' | 'bad-channel-proof'
   message: string
 }
 
