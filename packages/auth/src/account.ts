@@ -58,6 +58,12 @@ export interface AccountOptions {
    * Default 3.
    */
   maxPendingPerDevice?: number
+  /**
+   * Most prompts open here at once, from all devices (a holder of the passphrase can sign with
+   * as many keys as it likes, so the per-device cap alone does not bound them); further requests
+   * are refused (`request-refused`, `too-many-pending`). Default 16.
+   */
+  maxOpenPrompts?: number
 }
 
 export interface SignUpOptions extends AccountOptions {
@@ -143,6 +149,9 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000
 const DEFAULT_RETRY_MS = 2_000
 const DEFAULT_PROMPT_TIMEOUT_MS = 10 * 60_000
 const DEFAULT_MAX_PENDING_PER_DEVICE = 3
+const DEFAULT_MAX_OPEN_PROMPTS = 16
+/** Settled prompts kept (to answer re-sent requests the same way), newest first; older ones are forgotten. */
+const MAX_SETTLED_PROMPTS = 256
 const DEFAULT_EXISTING_CHECK_MS = 1_500
 const DEFAULT_RECOVERY_TIMEOUT_MS = 30_000
 /** Answers from keys not (yet) in this replica's registry, kept for a re-check on the next update. */
@@ -170,6 +179,9 @@ export class Account extends EventEmitter<AccountEvents> {
   readonly nodeName: string
   private readonly promptTimeoutMs: number
   private readonly maxPendingPerDevice: number
+  private readonly maxOpenPrompts: number
+  /** Keys of settled prompts, oldest first: forgotten past MAX_SETTLED_PROMPTS or promptTimeoutMs. */
+  private readonly settledKeys: string[] = []
   private readonly prompts = new Map<string, AuthorisationPrompt>()
   private readonly requests = new Map<string, AuthorisationRequest>()
   /** Challenges and denies whose signer this replica does not know as a writer yet. */
@@ -190,6 +202,7 @@ export class Account extends EventEmitter<AccountEvents> {
       recoveryCode?: string | null
       promptTimeoutMs?: number
       maxPendingPerDevice?: number
+      maxOpenPrompts?: number
     }
   ) {
     super()
@@ -199,6 +212,7 @@ export class Account extends EventEmitter<AccountEvents> {
     this.recoveryCode = options.recoveryCode ?? null
     this.promptTimeoutMs = options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS
     this.maxPendingPerDevice = options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE
+    this.maxOpenPrompts = options.maxOpenPrompts ?? DEFAULT_MAX_OPEN_PROMPTS
     node.channel.on('message', this.onMessage)
     node.on('update', this.onUpdate)
     node.on('account-conflict', this.onConflict)
@@ -296,9 +310,23 @@ export class Account extends EventEmitter<AccountEvents> {
     }
   }
 
-  /** @internal */
-  settle(prompt: AuthorisationPrompt): void {
-    this.emit('authorisation-settled', prompt)
+  /** @internal A prompt left 'pending' or 'awaiting-reveal'; `shown` if the person saw it. */
+  settle(prompt: AuthorisationPrompt, shown: boolean): void {
+    const key = hex(prompt.digest)
+    this.settledKeys.push(key)
+    // Kept a while to answer re-sends the same way (an approval again, a denial not re-prompted).
+    const forget = setTimeout(() => this.forget(key), this.promptTimeoutMs)
+    ;(forget as { unref?: () => void }).unref?.()
+    while (this.settledKeys.length > MAX_SETTLED_PROMPTS) this.forget(this.settledKeys[0]!)
+    if (shown) this.emit('authorisation-settled', prompt)
+  }
+
+  private forget(key: string): void {
+    const i = this.settledKeys.indexOf(key)
+    if (i === -1) return
+    this.settledKeys.splice(i, 1)
+    const prompt = this.prompts.get(key)
+    if (prompt && prompt.status !== 'pending' && prompt.status !== 'awaiting-reveal') this.prompts.delete(key)
   }
 
   /** @internal */
@@ -417,10 +445,8 @@ export class Account extends EventEmitter<AccountEvents> {
       this.emit('request-refused', { reason: 'bad-channel-proof', requester, nodeName: request.nodeName })
       return
     }
-    const open = [...this.prompts.values()].filter(
-      (p) => (p.status === 'pending' || p.status === 'awaiting-reveal') && b4a.equals(p.requester, requester)
-    ).length
-    if (open >= this.maxPendingPerDevice) {
+    const open = [...this.prompts.values()].filter((p) => p.status === 'pending' || p.status === 'awaiting-reveal')
+    if (open.filter((p) => b4a.equals(p.requester, requester)).length >= this.maxPendingPerDevice || open.length >= this.maxOpenPrompts) {
       this.emit('request-refused', { reason: 'too-many-pending', requester, nodeName: request.nodeName })
       return
     }
@@ -595,7 +621,7 @@ export class AuthorisationPrompt {
     const shown = this.state === 'pending'
     this.state = status
     this.dispose()
-    if (shown) this.account.settle(this)
+    this.account.settle(this, shown)
   }
 
   /** @internal */
@@ -758,7 +784,8 @@ export async function signUp(options: SignUpOptions): Promise<Account> {
       passphrase: options.passphrase === undefined ? passphrase : null,
       recoveryCode,
       promptTimeoutMs: options.promptTimeoutMs,
-      maxPendingPerDevice: options.maxPendingPerDevice
+      maxPendingPerDevice: options.maxPendingPerDevice,
+      maxOpenPrompts: options.maxOpenPrompts
     })
   } catch (err) {
     await node.close()
@@ -787,7 +814,8 @@ export async function signIn(options: SignInOptions): Promise<Account> {
   return new Account(node, {
     nodeName: options.nodeName,
     promptTimeoutMs: options.promptTimeoutMs,
-    maxPendingPerDevice: options.maxPendingPerDevice
+    maxPendingPerDevice: options.maxPendingPerDevice,
+    maxOpenPrompts: options.maxOpenPrompts
   })
 }
 

@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { HyphaNode, deriveRootSecret, signChannelProof } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
-import { randomBytes, openEnvelope, decodeEnvelope, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
+import { randomBytes, openEnvelope, decodeEnvelope, sealEnvelope, createKeyPair, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import {
   signUp,
   signIn,
@@ -19,6 +19,8 @@ import {
   requestDigest,
   verificationCode,
   AUTH_CONTENT_TYPE,
+  encodeAuthMessage,
+  type AuthMessage,
   type Account,
   type AuthorisationPrompt,
   type AuthRequest
@@ -278,6 +280,60 @@ describe('5a. the registry binds each channel key to the device that holds it', 
     await settle(200)
     expect(prompts).toHaveLength(0)
   })
+})
+
+describe('5b. prompts are bounded', () => {
+  it('requests signed with many fresh channel keys open at most maxOpenPrompts prompts, and settled ones are forgotten', async () => {
+    const laptop = await origin({ maxOpenPrompts: 16 })
+    const attacker = await device('Firefox', [laptop])
+    await until(() => attacker.node.ephemeral.peers.length > 0)
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const channelKey = attacker.node.channelKey!
+    const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
+      attacker.node.ephemeral.broadcast(
+        sealEnvelope({ channelKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
+        { contentType: SECURE_CONTENT_TYPE }
+      )
+    const open = () => (laptop as unknown as { prompts: Map<string, AuthorisationPrompt> }).prompts
+    const sent: Array<() => void> = []
+    const flood = async (n: number, cancel: boolean) => {
+      for (let i = 0; i < n; i++) {
+        const keyPair = createKeyPair()
+        const writerKey = randomBytes(32)
+        const request: AuthRequest = {
+          type: 'request',
+          requestId: randomBytes(16),
+          nodeName: 'Firefox',
+          writerKey,
+          createdAt: Date.now(),
+          commitment: commitment(randomBytes(32)),
+          channelProof: signChannelProof(keyPair.secretKey, laptop.node.key, writerKey)
+        }
+        sendAs(keyPair, request)
+        const withdraw = () =>
+          sendAs(keyPair, { type: 'cancel', requestId: request.requestId, requestDigest: requestDigest(request, keyPair.publicKey) })
+        if (cancel) {
+          await settle(3) // let it open before it is withdrawn
+          withdraw()
+        } else sent.push(withdraw)
+        if (i % 20 === 0) await settle(5)
+      }
+    }
+    await flood(40, false)
+    await until(() => open().size + refused.length === 40)
+    expect(open().size).toBe(16)
+    expect(refused.every((r) => r.reason === 'too-many-pending')).toBe(true)
+    // Once they are withdrawn, new ones open again; settled prompts are kept a while to answer
+    // re-sends, but not without bound.
+    for (const withdraw of sent) withdraw()
+    await until(() => [...open().values()].every((p) => p.status === 'cancelled'))
+    const refusedBefore = refused.length
+    await flood(400, true)
+    await until(() => open().size >= 256, 30_000, 'the settled prompts to reach the bound')
+    await settle(300)
+    expect(refused.length - refusedBefore).toBeLessThan(400 - 256) // most were opened, then withdrawn
+    expect(open().size).toBeLessThanOrEqual(256 + 16) // settled ones at the bound, plus at most 16 open
+  }, 60_000)
 })
 
 describe('5. only writers answer', () => {
