@@ -31,7 +31,15 @@ import {
   type AuthReveal
 } from './messages.js'
 import { checkPassphraseStrength } from './strength.js'
-import { decodeRecoveryCode, generateRecoveryCode, recoveryKeyPair } from './recovery.js'
+import {
+  RECOVERY_CLAIM_CONTENT_TYPE,
+  RECOVERY_CLAIM_WINDOW_MS,
+  decodeRecoveryClaim,
+  decodeRecoveryCode,
+  encodeRecoveryClaim,
+  generateRecoveryCode,
+  recoveryKeyPair
+} from './recovery.js'
 
 export interface AccountOptions {
   /** The person's name or domain: the salt of the key derivation, the same on every node. */
@@ -852,6 +860,7 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
     storage: memoryStorage()
   })
   let disconnect = () => {}
+  const claim = new ClaimContest(node, keyPair)
   try {
     // A recovery key writes once. Its core holds blocks only if it was used: ask the peers.
     if ((await node.writerCoreLength(recoveryWriter, { waitMs: 1000 })).length > 0) {
@@ -869,6 +878,8 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
       await helper.update().catch(() => {})
       await sleep(50)
     }
+    // Claim the code: stop if another device is using it at the same time (see recovery.ts).
+    await claim.contest()
     const next = generateRecoveryCode()
     await helper.addWriter(node.writerKey!, {
       name: account.nodeName,
@@ -883,17 +894,68 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
       await sleep(20)
     }
     account.recoveryCode = next
+    // Let a peer (an always-on node) hold the spent recovery core before the claim stops, so the
+    // code is seen as used by the next device that tries it; bounded, there may be no peer at all.
+    const until = Date.now() + Math.min(timeoutMs, 5000)
+    while (node.peerCount > 0 && Date.now() < until) {
+      const { held, peerHeld } = await node.writerCoreLength(recoveryWriter)
+      if (peerHeld >= held) break
+      await sleep(20)
+    }
   } finally {
+    claim.stop()
     disconnect()
     await helper.close()
   }
-  // Let a peer (an always-on node) hold the spent recovery core before returning, so the code is
-  // seen as used by the next device that tries it; bounded, since there may be no peer at all.
-  const until = Date.now() + Math.min(timeoutMs, 5000)
-  while (node.peerCount > 0 && Date.now() < until) {
-    const { held, peerHeld } = await node.writerCoreLength(recoveryWriter)
-    if (peerHeld >= held) break
-    await sleep(20)
+}
+
+/** One device's claim on a recovery code, broadcast on the secure channel (see recovery.ts). */
+class ClaimContest {
+  private readonly nonce = randomBytes(32)
+  private committed = false
+  private conflict: AuthError | null = null
+  private timer: ReturnType<typeof setInterval> | null = null
+  private readonly onMessage = (message: SecureMessage) => {
+    if (message.contentType !== RECOVERY_CLAIM_CONTENT_TYPE) return
+    const other = decodeRecoveryClaim(message.payload, this.node.key)
+    if (!other || !b4a.equals(other.publicKey, this.keyPair.publicKey) || b4a.equals(other.nonce, this.nonce)) return
+    if (this.committed) return // ours is being written: the other device stops when it hears ours
+    if (other.committed || b4a.compare(other.nonce, this.nonce) < 0) {
+      this.conflict = new AuthError('ERR_RECOVERY_CONFLICT', 'another device is using this recovery code right now')
+    }
+  }
+
+  constructor(
+    private readonly node: HyphaNode,
+    private readonly keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
+  ) {
+    node.channel.on('message', this.onMessage)
+  }
+
+  /** Broadcasts the claim for the window; throws ERR_RECOVERY_CONFLICT, else marks it committed. */
+  async contest(): Promise<void> {
+    this.timer = setInterval(() => this.broadcast(), 200)
+    this.broadcast()
+    const end = Date.now() + RECOVERY_CLAIM_WINDOW_MS
+    while (Date.now() < end && !this.conflict) await sleep(25)
+    if (this.conflict) throw this.conflict
+    this.committed = true
+    this.broadcast()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.node.channel.off('message', this.onMessage)
+  }
+
+  private broadcast(): void {
+    try {
+      this.node.channel.send(encodeRecoveryClaim(this.keyPair, this.node.key, this.nonce, this.committed), {
+        contentType: RECOVERY_CLAIM_CONTENT_TYPE
+      })
+    } catch {
+      // Closing.
+    }
   }
 }
 

@@ -19,6 +19,8 @@ export type AuthErrorCode =
   | 'ERR_OTHER_ACCOUNT'
   /** The recovery code is not this account's, or was used already. */
   | 'ERR_RECOVERY_CODE_INVALID'
+  /** Another device is using the same recovery code at the same time. */
+  | 'ERR_RECOVERY_CONFLICT'
   /** The node under the account failed (storage, key derivation, …): see `cause`. */
   | 'ERR_NODE'
 

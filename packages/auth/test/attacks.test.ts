@@ -434,4 +434,34 @@ describe('8. recovery', () => {
       code: 'ERR_RECOVERY_CODE_INVALID'
     })
   }, 60_000)
+
+  it('two devices racing with one recovery code through the same relay: one recovers, the other stops, nothing forks', async () => {
+    const relayServer = tcpServer({ port: 0 })
+    const laptop = await origin()
+    const relay = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [relayServer, dial(laptop)] })
+    cleanups.push(() => relay.close())
+    await relay.ready()
+    const laptopCore = (laptop.node as any)._engine.base.local
+    await until(() => relay.seeded().some((c) => b4a.equals(c.key, laptop.node.writerKey!) && c.contiguousLength === laptopCore.length))
+    const code = laptop.recoveryCode!
+    await laptop.close()
+
+    const attempt = (nodeName: string) =>
+      recover({ passphrase: PASSPHRASE, name: PERSON, nodeName, kdf: KDF, recoveryCode: code, recoveryTimeoutMs: 15_000, transports: [tcpClient({ port: relayServer.port! })] }).then(
+        (account) => {
+          cleanups.push(() => account.close())
+          return account
+        },
+        (err: { code: string }) => err
+      )
+    const results = await Promise.all([attempt('Person'), attempt('Thief')])
+    const winners = results.filter((r): r is Account => 'node' in r)
+    const losers = results.filter((r) => !('node' in r)) as Array<{ code: string }>
+    expect(winners).toHaveLength(1)
+    expect(['ERR_RECOVERY_CONFLICT', 'ERR_RECOVERY_CODE_INVALID']).toContain(losers[0]!.code)
+    await winners[0]!.node.put('after', winners[0]!.nodeName)
+    // A new device through the relay sees the winner's write: one history, no fork.
+    const fresh = await device('Fresh', [], { transports: [tcpClient({ port: relayServer.port! })] })
+    await until(async () => (await fresh.node.get('after')) === winners[0]!.nodeName, 15_000, 'the winner’s entry')
+  }, 60_000)
 })
