@@ -42,6 +42,21 @@ describe('tcp transport', () => {
     expect(b.connections[0]!.info).toEqual({ transport: 'tcp', isInitiator: true, remote: `127.0.0.1:${server.port}` })
   })
 
+  it('backs off from a server that drops every connection at once: a dropped connection counts as a failure', async () => {
+    const { a, b } = await createPair()
+    const server = track(tcpServer({ port: 0 }))
+    // A server that accepts, completes the handshake and drops each connection at once.
+    await server.start({ ...a.context, onConnection: (stream) => stream.destroy() })
+    const client = track(tcpClient({ port: server.port!, reconnect: { initialDelayMs: 50, maxDelayMs: 5_000, jitter: 0 } }))
+    const dials = collect(client, 'dial')
+    await client.start(b.context)
+    await settle(3_000)
+    // 50, 100, 200, 400, 800, 1600 ms apart: about 6 dials in 3 s. Resetting on every handshake
+    // (the old rule) re-dialled every 50 ms: about 50.
+    expect(dials.length).toBeGreaterThanOrEqual(4)
+    expect(dials.length).toBeLessThanOrEqual(8)
+  })
+
   it('re-dials after the server restarts on the same port and catches up', async () => {
     await expectRedialAndCatchUp(
       (port) => tcpServer({ port }),

@@ -34,7 +34,12 @@ export class TransportError extends Error {
   }
 }
 
-/** Client re-dial schedule: delay = min(maxDelayMs, initialDelayMs × factor^(failures-1)), less up to `jitter` of it. */
+/**
+ * Client re-dial schedule: delay = min(maxDelayMs, initialDelayMs × factor^(failures-1)), less up
+ * to `jitter` of it. A failure is a dial that did not connect, or a connection that closed within
+ * `stableAfterMs` of opening; only a connection that stayed up longer resets the count (a server
+ * that accepts and drops at once would otherwise be re-dialled at `initialDelayMs` forever).
+ */
 export interface ReconnectOptions {
   /** Delay before the first re-dial. Default 250 ms. */
   initialDelayMs?: number
@@ -44,13 +49,16 @@ export interface ReconnectOptions {
   factor?: number
   /** Fraction (0–1) of each delay taken off at random, so clients don't re-dial a restarted server in lockstep. Default 0.2. */
   jitter?: number
+  /** A connection that stayed up this long resets the failure count. Default 10 s. */
+  stableAfterMs?: number
 }
 
 export const DEFAULT_RECONNECT: Readonly<Required<ReconnectOptions>> = {
   initialDelayMs: 250,
   maxDelayMs: 30_000,
   factor: 2,
-  jitter: 0.2
+  jitter: 0.2,
+  stableAfterMs: 10_000
 }
 
 /** Options every TCP/WebSocket transport takes. */
@@ -109,6 +117,7 @@ export function resolveReconnect(options: ReconnectOptions | false | undefined):
   if (checkNonNegative('reconnect.factor', merged.factor) < 1) {
     throw new TransportError('ERR_INVALID_ARGUMENT', 'reconnect.factor must be at least 1')
   }
+  checkNonNegative('reconnect.stableAfterMs', merged.stableAfterMs)
   if (checkNonNegative('reconnect.jitter', merged.jitter) > 1) {
     throw new TransportError('ERR_INVALID_ARGUMENT', 'reconnect.jitter must be from 0 to 1')
   }
@@ -304,8 +313,11 @@ export abstract class DialingTransport extends SecretStreamTransport {
       try {
         const connection = this.secure(this.openRaw(), info)
         await connection.opened
-        failures = 0
+        const openedAt = Date.now()
         await connection.closed
+        // Only a connection that stayed up a while proves the server well; one dropped at once is a failure.
+        const stableAfterMs = this.reconnect === false ? 0 : this.reconnect.stableAfterMs
+        failures = Date.now() - openedAt >= stableAfterMs ? 0 : failures + 1
       } catch (err) {
         failures++
         // secure() reports its own failures; a throwing openRaw() is reported here.
