@@ -159,7 +159,10 @@ export interface HyphaNodeEvents {
   'seed-refused': [key: Uint8Array, error: unknown]
   /** Always-on: a peer's seed announcement did not decode; it was ignored. */
   'bad-announcement': [error: SeedError, peer: EphemeralPeer]
-  /** A transport reported an error; the node keeps running. */
+  /**
+   * A transport reported a problem it recovers from (a dial refused, a handshake failed, a bad
+   * signalling frame: its 'connection-error', 'warning' or 'error'); the node keeps running.
+   */
   'transport-error': [error: unknown, transport: Transport]
   /** The engine failed (storage error): the database is closed. */
   error: [error: unknown]
@@ -476,7 +479,11 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     const context: TransportContext = { topic: this.topicForTransports(), keyPair, onConnection: this.addConnection }
     for (const transport of this.transports) {
       if (this.closing) return
-      transport.on('error', (err: unknown) => this.emit('transport-error', err, transport))
+      // Transports report what they recover from as 'connection-error' (TCP, WebSocket) or
+      // 'warning' (WebRTC, Hyperswarm); 'error' for anything else. The node re-emits all three.
+      for (const event of ['connection-error', 'warning', 'error']) {
+        transport.on(event, (err: unknown) => this.emit('transport-error', err, transport))
+      }
       await transport.start(context)
       this.started.push(transport)
     }

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws'
 import * as datachannel from 'node-datachannel/polyfill'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
-import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { nextEvent, cleanupsAfterEach, freePort } from '@hypha/test-utils'
 import { HyphaNode, webSocketClient, webSocketServer, webRtcTransport, nodeDatachannelWrtc, type Transport, type HyphaNodeOptions } from '../src/index.js'
 import { tcpServer, tcpClient, signallingServer, hyperswarmTransport } from '../src/native.js'
 import { candidateAddress, signalCandidates, type Signal } from '../src/transports/webrtc.js'
@@ -140,5 +140,20 @@ describe.each(cases)('two real nodes over $name', { timeout: 60_000 }, ({ name, 
     const [pong] = await atOrigin
     expect(b4a.toString(pong.payload)).toBe('pong')
     expect(hex(pong.sender)).toBe(hex(phone.channel.publicKey))
+  })
+})
+
+describe('transport-error', () => {
+  it('a node re-emits what its TCP and WebSocket transports report (a refused dial) as transport-error', async () => {
+    const port = await freePort() // nothing listens there
+    const tcp = tcpClient({ port, reconnect: { initialDelayMs: 20, maxDelayMs: 50 } })
+    const ws = webSocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket as any, reconnect: { initialDelayMs: 20, maxDelayMs: 50 } })
+    const node = new HyphaNode({ role: 'origin', rootSecret: root, transports: [tcp, ws] })
+    cleanups.push(() => node.close())
+    const seen = new Map<string, unknown>()
+    node.on('transport-error', (err, transport) => seen.set(transport.name, err))
+    await node.ready()
+    await eventually(() => seen.has('tcp') && seen.has('websocket'), 'an error from each transport')
+    for (const name of ['tcp', 'websocket']) expect(seen.get(name)).toMatchObject({ name: 'TransportError', code: 'ERR_CONNECTION' })
   })
 })
