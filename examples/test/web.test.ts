@@ -29,7 +29,7 @@ import type { HyphaPageApi } from '../web/src/app.js'
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
-/** WebRTC in Chromium on loopback only (DESIGN.md, "Transports: more findings"). */
+/** WebRTC in Chromium on loopback only (docs/design.md, "Transports: more findings"). */
 const WEBRTC_ARGS = ['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
 /** Playwright's own waits: generous (a small shared machine), and below vitest's test timeout. */
 const WAIT_MS = 90_000

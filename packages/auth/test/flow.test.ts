@@ -7,7 +7,7 @@ import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
 import { signUp, signIn, AUTH_CONTENT_TYPE, type AuthorisationPrompt } from '@hypha/auth'
 import { until, settle, collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-import { accountFixtures, authorise, nextPrompt, KDF, PERSON } from './fixtures.js'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, port } = accountFixtures(cleanups)
@@ -45,6 +45,12 @@ describe('sign up and sign in', () => {
     expect(devices.filter((d) => d.recovery)).toHaveLength(1)
     await expect(signIn({ passphrase: '', name: PERSON, nodeName: 'x', kdf: KDF })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT'
+    })
+    // A blank device name is auth's own error, naming auth's option (not node-core's).
+    await expect(signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: '   ', kdf: KDF })).rejects.toMatchObject({
+      name: 'AuthError',
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringContaining('nodeName')
     })
   })
 })

@@ -8,7 +8,7 @@ import { expectEphemeralBothWays } from './fixtures/exchange.js'
 import { hyperswarmTransport, type HyperswarmTransport } from '../src/transports/hyperswarm.js'
 import type { ConnectionInfo, TransportContext } from '../src/transports/types.js'
 
-// A local DHT testnet on 127.0.0.1, and every swarm's DHT bound to 127.0.0.1 (DESIGN.md: with
+// A local DHT testnet on 127.0.0.1, and every swarm's DHT bound to 127.0.0.1 (docs/design.md: with
 // defaults, connections time out here and the machine's eth0 address must never be used).
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []

@@ -23,7 +23,7 @@ import type { KeyPair } from '../keys.js'
 
 const DATA = 0x00
 
-/** Acks every second when this writer is an indexer (without it signed length lags, see DESIGN.md). */
+/** Acks every second when this writer is an indexer (without it signed length lags, see docs/design.md). */
 const DEFAULT_ACK_INTERVAL = 1000
 
 /**

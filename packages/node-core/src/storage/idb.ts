@@ -1,7 +1,7 @@
 /**
  * IndexedDB storage for browsers: a random-access-storage 3 file kept as fixed-size blocks.
  * (random-access-idb 1.x needs Node Buffers and lacks truncate/unlink/del, which hypercore 10
- * calls; see DESIGN.md.)
+ * calls; see docs/design.md.)
  *
  * One database per adapter, two object stores: `blocks` keyed [file, block index] and `files`
  * keyed by file name holding { size }. Blocks never written read as zeros.

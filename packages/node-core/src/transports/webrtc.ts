@@ -239,7 +239,7 @@ interface PeerEntry {
   error: Error | null
 }
 
-/** Signals for a peer we have no connection object for yet (DESIGN.md: never lose the offer). */
+/** Signals for a peer we have no connection object for yet (docs/design.md: never lose the offer). */
 const MAX_QUEUED_SIGNALS = 64
 
 /**
