@@ -662,7 +662,8 @@ export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvent
   readonly requestId: Uint8Array
   /** Resolves once this node is writable; rejects with an AuthError. */
   readonly done: Promise<void>
-  /** @internal */ readonly digest: Uint8Array
+  /** The request's digest (BLAKE2b of the request and this device's channel key): what every answer is bound to. */
+  readonly digest: Uint8Array
   /** One code per approving device, in the order their challenges came. */
   readonly codes: ApproverCode[] = []
   private readonly challenges = new Map<string, Uint8Array>()

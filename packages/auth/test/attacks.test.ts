@@ -26,7 +26,7 @@ import {
   type AuthRequest
 } from '@hypha/auth'
 import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
-import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE } from './fixtures.js'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE , sendAuth } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, dial, port } = accountFixtures(cleanups)
@@ -221,7 +221,7 @@ describe('4. the verification code cannot be ground', () => {
     expect(prompt.warnings).toContain('duplicate-pending-name')
 
     // Cancelling the genuine request needs the genuine device's channel key: the attacker's own is refused.
-    attacker.send({ type: 'cancel', requestId: genuine.requestId, requestDigest: genuine.digest })
+    sendAuth(attacker, { type: 'cancel', requestId: genuine.requestId, requestDigest: genuine.digest })
     await settle(300)
     expect(prompt.status).toBe('pending')
     await prompt.approve()
@@ -247,10 +247,10 @@ describe('4. the verification code cannot be ground', () => {
     }
     const digest = requestDigest(request, attacker.node.channel.publicKey!)
     attacker.node.channel.on('message', () => {
-      attacker.send({ type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: laptop.node.channel.publicKey!, nonce: b4a.alloc(32, 2) })
+      sendAuth(attacker, { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: laptop.node.channel.publicKey!, nonce: b4a.alloc(32, 2) })
     })
     await until(() => attacker.node.ephemeral.peers.length > 0)
-    attacker.send(request)
+    sendAuth(attacker, request)
     await until(() => refused.length === 1)
     expect(refused[0]!.reason).toBe('bad-reveal')
     await settle(200)
@@ -266,7 +266,7 @@ describe('5a. the registry binds each channel key to the device that holds it', 
     const refused = collect<{ reason: string }>(laptop, 'request-refused')
     const prompts = collect(laptop, 'authorisation-request')
     // It asks for another writer key than its own with its own proof: the proof cannot match.
-    attacker.send({
+    sendAuth(attacker, {
       type: 'request',
       requestId: randomBytes(16),
       nodeName: 'Tablet',
@@ -345,8 +345,8 @@ describe('5. only writers answer', () => {
     const prompted = nextPrompt(laptop)
     const request = phone.requestAuthorisation({ retryMs: 200 })
     const prompt = await prompted
-    reader.send({ type: 'approve', requestId: request.requestId, requestDigest: request.digest, writerKey: phone.node.writerKey! })
-    reader.send({ type: 'deny', requestId: request.requestId, requestDigest: request.digest, reason: 'forged' })
+    sendAuth(reader, { type: 'approve', requestId: request.requestId, requestDigest: request.digest, writerKey: phone.node.writerKey! })
+    sendAuth(reader, { type: 'deny', requestId: request.requestId, requestDigest: request.digest, reason: 'forged' })
     await settle(500)
     expect(prompt.status).toBe('pending') // not approved-elsewhere, not denied-elsewhere
     await prompt.approve()

@@ -2,7 +2,17 @@
 // can find the database by dialling any of them.
 import { expect } from 'vitest'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
-import { signUp, signIn, type Account, type AuthorisationPrompt, type SignInOptions, type SignUpOptions } from '@hypha/auth'
+import {
+  signUp,
+  signIn,
+  encodeAuthMessage,
+  AUTH_CONTENT_TYPE,
+  type Account,
+  type AuthMessage,
+  type AuthorisationPrompt,
+  type SignInOptions,
+  type SignUpOptions
+} from '@hypha/auth'
 
 // Cheap Argon2id: the KDF itself is tested at full cost in @hypha/node-core.
 export const KDF = { iterations: 1, memoryKiB: 64 }
@@ -78,4 +88,9 @@ export async function authorise(approver: Account, newcomer: Account): Promise<A
   await prompt.approve()
   await request.done
   return prompt
+}
+
+/** Sends any auth message (well-formed or forged) from `account`'s device on its secure channel, as an attacker would. */
+export function sendAuth(account: Account, message: AuthMessage, to?: Uint8Array): void {
+  account.node.channel.send(encodeAuthMessage(message), { contentType: AUTH_CONTENT_TYPE, to })
 }

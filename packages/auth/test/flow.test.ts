@@ -7,7 +7,7 @@ import { SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import type { EphemeralMessage } from '@hypha/ephemeral-ext'
 import { signUp, signIn, AUTH_CONTENT_TYPE, type AuthorisationPrompt } from '@hypha/auth'
 import { until, settle, collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE } from './fixtures.js'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE , sendAuth } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, port } = accountFixtures(cleanups)
@@ -296,7 +296,7 @@ describe('replays and forgeries', () => {
     const request = phone.requestAuthorisation({ retryMs: 200 })
     const prompt = await prompted
     // A deny with this request's id but another digest (another request, or another requester).
-    laptop.send({ type: 'deny', requestId: request.requestId, requestDigest: b4a.alloc(32, 9), reason: 'forged' })
+    sendAuth(laptop, { type: 'deny', requestId: request.requestId, requestDigest: b4a.alloc(32, 9), reason: 'forged' })
     await settle(200)
     await prompt.approve()
     await request.done // approved, not denied by the forged answer
