@@ -1,5 +1,5 @@
+export { HyphaNode } from './node.js'
 export {
-  HyphaNode,
   type Device,
   type Role,
   type Key,
@@ -13,7 +13,7 @@ export {
   type Writer,
   type NodeConnection,
   type HyphaNodeEvents
-} from './node.js'
+} from './node-types.js'
 export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'

@@ -1,0 +1,141 @@
+/** The public types of a HyphaNode: its options, data shapes and events. */
+import type { EphemeralPeer } from '@hypha/ephemeral-ext'
+import type { DeviceInfo, InvalidOp } from './engine/types.js'
+import type { KeyPair } from './keys.js'
+import type { SeedError } from './seed-announce.js'
+import type { StorageAdapter } from './storage/types.js'
+import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
+
+export type Role = 'origin' | 'read-only' | 'always-on'
+export type Key = string | Uint8Array
+/** A value is a string or bytes, and is given back as the same type. */
+export type Value = string | Uint8Array
+
+interface CommonOptions {
+  /** Where cores are stored. Default: {@link memoryStorage} (nothing survives the process). */
+  storage?: StorageAdapter
+  /** Transports started in `ready()` and stopped in `close()`. */
+  transports?: Transport[]
+}
+
+export interface FullNodeOptions extends CommonOptions {
+  /**
+   * What to do on a storage that holds no device yet: 'origin' creates a new database (this device
+   * is its origin and first writer); 'read-only' joins the account's database, read-only until a
+   * writer adds it. On a storage that already holds this account's device the device is reopened
+   * as it was (an origin stays the origin, a writer stays a writer), whatever `role` says.
+   */
+  role: 'origin' | 'read-only'
+  /** The person's root secret (`deriveRootSecret`): finds and reads the database; never writes. */
+  rootSecret: Uint8Array
+  /**
+   * Joining only: the database to open. Leave out to look it up among the account's peers on the
+   * lookup topic (see lookup.ts). Ignored (checked) when the storage holds a device already.
+   */
+  databaseKey?: Uint8Array
+  /** Joining by lookup: give up with `ERR_NOT_FOUND` after this long (ms). Default 60 000. */
+  lookupTimeoutMs?: number
+  /**
+   * Joining by lookup: after the first answer, keep listening this long (ms) for a different one
+   * (`ERR_ACCOUNT_CONFLICT`). Default 250.
+   */
+  lookupSettleMs?: number
+  /**
+   * Creating: first listen this long (ms) on the lookup topic for an existing database of this
+   * account, and fail with `ERR_ACCOUNT_EXISTS` if one answers. Default 0 (create at once).
+   */
+  existingAccountCheckMs?: number
+  /**
+   * Write with this key pair instead of the device's own random one (account recovery: the
+   * recovery key). Default: the device's own, from its storage.
+   */
+  writerKeyPair?: KeyPair
+  /** Autobase ack interval in ms when this node is an indexer. Default 1000. */
+  ackInterval?: number
+}
+
+export interface AlwaysOnNodeOptions extends CommonOptions {
+  role: 'always-on'
+  /** The database key (public): another node's `node.key`. Optional when `locator` is given. */
+  databaseKey?: Uint8Array
+  /**
+   * A member's `node.locator` (bytes or hex): lets this node meet the account's nodes on the
+   * lookup topic and tell new devices the database key. It cannot make a locator of its own.
+   */
+  locator?: Uint8Array | string
+  /** Noise key pair for transports. Default: one held in its storage (the same across restarts). */
+  noiseKeyPair?: KeyPair
+  /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
+  maxSeededCores?: number
+}
+
+export type HyphaNodeOptions = FullNodeOptions | AlwaysOnNodeOptions
+
+export interface BatchOp {
+  type: 'put' | 'del'
+  key: Key
+  /** Required for 'put'. */
+  value?: Value
+}
+
+export interface Range {
+  gt?: Key
+  gte?: Key
+  lt?: Key
+  lte?: Key
+  limit?: number
+  reverse?: boolean
+}
+
+export interface Entry {
+  /** The key decoded as UTF-8 (keys put as strings come back unchanged). */
+  key: string
+  /** The key's exact bytes. */
+  keyBytes: Uint8Array
+  value: Value
+}
+
+export interface Writer {
+  key: Uint8Array
+  origin: boolean
+  indexer: boolean
+}
+
+export interface NodeConnection {
+  stream: SecretStream
+  info: ConnectionInfo
+  /** The connection's ephemeral channel (opens when the remote attaches too). */
+  ephemeral: EphemeralPeer
+}
+
+/** A device of the registry (see `node.devices()`). */
+export type Device = DeviceInfo
+
+export interface HyphaNodeEvents {
+  /**
+   * A peer proved another database for this account (two sign-ups with one passphrase). The
+   * node keeps its own; the person has to pick one (see @hypha/auth's README).
+   */
+  'account-conflict': [databaseKey: Uint8Array]
+  /** The view changed: local or remote ops were applied. */
+  update: []
+  /** This node became a writer (true) or was removed (false). */
+  writable: [writable: boolean]
+  /** apply skipped an op (malformed, or from a key that is not a writer). */
+  'invalid-op': [op: InvalidOp]
+  connection: [connection: NodeConnection]
+  disconnection: [connection: NodeConnection]
+  /** Always-on: it now keeps this core (announced by a peer, or given to `seed`). */
+  seeded: [key: Uint8Array]
+  /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */
+  'seed-refused': [key: Uint8Array, error: unknown]
+  /** Always-on: a peer's seed announcement did not decode; it was ignored. */
+  'bad-announcement': [error: SeedError, peer: EphemeralPeer]
+  /**
+   * A transport reported a problem it recovers from (a dial refused, a handshake failed, a bad
+   * signalling frame: its 'connection-error', 'warning' or 'error'); the node keeps running.
+   */
+  'transport-error': [error: unknown, transport: Transport]
+  /** The engine failed (storage error): the database is closed. */
+  error: [error: unknown]
+}

@@ -1,0 +1,104 @@
+/**
+ * Seed announcements on a node's ephemeral channel (wire format: seed-announce.ts).
+ * - {@link announceWriters}: a full node tells every new peer, and every peer whenever the registry
+ *   changes, the key of every writer core that ever was (revoked ones too: their earlier ops stay
+ *   in the history), so an always-on node keeps them without reading the encrypted registry.
+ * - {@link keepAnnounced}: an always-on node keeps each announced core, up to its bound.
+ */
+import b4a from 'b4a'
+import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
+import type { BlindEngine } from './engine/blind.js'
+import type { Engine } from './engine/types.js'
+import { MAX_ANNOUNCED_KEYS, SEED_CONTENT_TYPE, decodeSeedAnnouncement, encodeSeedAnnouncement, type SeedError } from './seed-announce.js'
+
+/** The node: whether it is closing, and when it is open (announcements wait for the database). */
+interface SeedingHost {
+  readonly closed: boolean
+  ready(): Promise<void>
+}
+
+/** Full nodes: announce on every peer-open and on every update that changes the writer keys. */
+export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, host: SeedingHost): void {
+  let announced = ''
+  let announcing = false
+  let again = false
+
+  const announcements = async (): Promise<{ id: string; payloads: Uint8Array[] }> => {
+    const keys = (await engine.devices()).map((d) => d.writerKey)
+    const payloads: Uint8Array[] = []
+    for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
+      payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS)))
+    }
+    return { id: keys.map((k) => b4a.toString(k, 'hex')).join(','), payloads }
+  }
+
+  const announceTo = async (peer: EphemeralPeer): Promise<void> => {
+    try {
+      await host.ready()
+      const { payloads } = await announcements()
+      if (host.closed || !peer.opened) return
+      for (const payload of payloads) ephemeral.send(peer, payload, { contentType: SEED_CONTENT_TYPE })
+    } catch {
+      // Closing, or the peer went away meanwhile: it gets the list again when it reconnects.
+    }
+  }
+
+  // Coalesces the bursts of 'update' events: one announcement in flight, one more queued at most.
+  const announceChanges = (): void => {
+    if (announcing) {
+      again = true
+      return
+    }
+    announcing = true
+    void (async () => {
+      do {
+        again = false
+        try {
+          if (host.closed) break
+          await host.ready()
+          const { id, payloads } = await announcements()
+          if (id === announced || host.closed) continue
+          announced = id
+          for (const payload of payloads) ephemeral.broadcast(payload, { contentType: SEED_CONTENT_TYPE })
+        } catch {
+          // The view could not be read (closing, or a storage failure the engine reports as 'error').
+        }
+      } while (again)
+      // Cleared in the same tick as the last check, so no request falls between the two.
+      announcing = false
+    })()
+  }
+
+  ephemeral.on('peer-open', (peer) => void announceTo(peer))
+  engine.on('update', announceChanges)
+}
+
+export interface SeedReports {
+  seeded(key: Uint8Array): void
+  refused(key: Uint8Array, error: unknown): void
+  bad(error: SeedError, peer: EphemeralPeer): void
+}
+
+/** Always-on: keep every announced core it does not have yet, up to the engine's maxSeededCores. */
+export function keepAnnounced(ephemeral: EphemeralExtension, blind: BlindEngine, host: SeedingHost, report: SeedReports): void {
+  ephemeral.on('message', ({ peer, contentType, payload }: EphemeralMessage) => {
+    if (contentType !== SEED_CONTENT_TYPE || host.closed) return
+    let keys: Uint8Array[]
+    try {
+      keys = decodeSeedAnnouncement(payload)
+    } catch (err) {
+      report.bad(err as SeedError, peer)
+      return
+    }
+    for (const key of keys) {
+      if (blind.has(key)) continue
+      host
+        .ready()
+        .then(() => blind.seed(key))
+        .then(
+          (added) => added && report.seeded(key),
+          (err) => host.closed || report.refused(key, err)
+        )
+    }
+  })
+}
