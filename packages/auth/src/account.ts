@@ -1,12 +1,14 @@
+/**
+ * An account on this device: sign up, sign in, and the approver's side of authorisation (answers
+ * counted only from current writers, prompts, the registry). The requester's side is request.ts,
+ * a prompt is prompt.ts, recovery is recover.ts.
+ */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
 import {
   HyphaNode,
   deriveRootSecret,
   generatePassphrase,
-  memoryStorage,
-  writerCoreKey,
   verifyChannelProof,
   type Device,
   type KdfParams,
@@ -24,22 +26,13 @@ import {
   decodeAuthMessage,
   encodeAuthMessage,
   requestDigest,
-  verificationCode,
-  type AuthChallenge,
   type AuthMessage,
-  type AuthRequest,
-  type AuthReveal
+  type AuthRequest
 } from './messages.js'
 import { checkPassphraseStrength } from './strength.js'
-import {
-  RECOVERY_CLAIM_CONTENT_TYPE,
-  RECOVERY_CLAIM_WINDOW_MS,
-  decodeRecoveryClaim,
-  decodeRecoveryCode,
-  encodeRecoveryClaim,
-  generateRecoveryCode,
-  recoveryKeyPair
-} from './recovery.js'
+import { addRecoveryKey, generateRecoveryCode } from './recovery.js'
+import { AuthorisationPrompt } from './prompt.js'
+import { AuthorisationRequest } from './request.js'
 
 export interface AccountOptions {
   /** The person's name or domain: the salt of the key derivation, the same on every node. */
@@ -99,37 +92,12 @@ export interface SignInOptions extends AccountOptions {
   lookupSettleMs?: number
 }
 
-export interface RecoverOptions extends SignInOptions {
-  /** The recovery code `signUp` gave (or the last `recover` gave). */
-  recoveryCode: string
-  /** How long to wait for the database to show the recovery key (ms). Default 30 000. */
-  recoveryTimeoutMs?: number
-}
-
 export interface RequestOptions {
   /** Give up (ERR_TIMEOUT) after this long. Default 5 minutes. */
   timeoutMs?: number
   /** Re-send the request this often while waiting (a relay may come and go). Default 2 s. */
   retryMs?: number
 }
-
-export type PromptStatus =
-  | 'pending'
-  | 'approved'
-  | 'denied'
-  | 'approved-elsewhere'
-  | 'denied-elsewhere'
-  | 'cancelled'
-  | 'expired'
-
-/** Why a prompt deserves a second look. */
-export type PromptWarning =
-  /** The requesting device (its writer or channel key) was revoked: see `prompt.revokedDevice`. */
-  | 'revoked'
-  /** A device in the registry already has this name: see `prompt.sameNameDevices`. */
-  | 'name-in-use'
-  /** Another prompt with this name is pending here: two devices ask under one name. */
-  | 'duplicate-pending-name'
 
 export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
 
@@ -161,7 +129,6 @@ const DEFAULT_MAX_OPEN_PROMPTS = 16
 /** Settled prompts kept (to answer re-sent requests the same way), newest first; older ones are forgotten. */
 const MAX_SETTLED_PROMPTS = 256
 const DEFAULT_EXISTING_CHECK_MS = 1_500
-const DEFAULT_RECOVERY_TIMEOUT_MS = 30_000
 /** Answers from keys not (yet) in this replica's registry, kept for a re-check on the next update. */
 const MAX_HELD_ANSWERS = 32
 
@@ -496,276 +463,6 @@ export class Account extends EventEmitter<AccountEvents> {
 }
 
 /**
- * A prompt on a writable device: "Authorise node *name*?" It is created when a request arrives
- * (status 'awaiting-reveal', not shown) and shown (`authorisation-request`, status 'pending') once
- * the requester revealed the nonce it committed to, so `code` is known.
- */
-export class AuthorisationPrompt {
-  readonly nodeName: string
-  /** Six digits the requesting device shows beside this device's name: they must match. */
-  code = ''
-  /** The writer key approving adds. */
-  readonly writerKey: Uint8Array
-  /** The requesting device's channel key (it signed the request); recorded in the registry. */
-  readonly requester: Uint8Array
-  readonly requestId: Uint8Array
-  /** The requesting device's clock when it made the request. */
-  readonly createdAt: number
-  readonly receivedAt = Date.now()
-  /** The revoked registry device this request comes from (same writer or channel key), if any. */
-  revokedDevice: Device | null = null
-  /** Registry devices (active or revoked) with this name, compared case-insensitively. */
-  sameNameDevices: Device[] = []
-  /** @internal */ readonly digest: Uint8Array
-  private state: PromptStatus | 'awaiting-reveal' = 'awaiting-reveal'
-  private timer: ReturnType<typeof setTimeout> | null = null
-  private readonly nonce = randomBytes(NONCE_BYTES)
-  private readonly commitment: Uint8Array
-  private readonly channelProof: Uint8Array
-
-  /** @internal */
-  constructor(
-    private readonly account: Account,
-    request: AuthRequest,
-    requester: Uint8Array,
-    digest: Uint8Array,
-    private readonly timeoutMs: number
-  ) {
-    this.nodeName = request.nodeName
-    this.writerKey = request.writerKey
-    this.requestId = request.requestId
-    this.createdAt = request.createdAt
-    this.commitment = request.commitment
-    this.channelProof = request.channelProof
-    this.requester = requester
-    this.digest = digest
-  }
-
-  /** 'pending' while shown and unanswered; how it ended after. */
-  get status(): PromptStatus | 'awaiting-reveal' {
-    return this.state
-  }
-
-  /** What deserves the person's attention before approving. */
-  get warnings(): PromptWarning[] {
-    const out: PromptWarning[] = []
-    if (this.revokedDevice) out.push('revoked')
-    if (this.sameNameDevices.length > 0) out.push('name-in-use')
-    if (this.account.samePendingName(this).length > 0) out.push('duplicate-pending-name')
-    return out
-  }
-
-  /** Adds the writer and records the device; resolves once the add-writer op is in the database. */
-  async approve(): Promise<void> {
-    this.checkPending()
-    if (!this.account.node.writable) throw new AuthError('ERR_NOT_WRITABLE', 'this node is no longer a writer')
-    this.settleAs('approved')
-    try {
-      await this.account.node.addWriter(this.writerKey, {
-        name: this.nodeName,
-        channelKey: this.requester,
-        channelProof: this.channelProof
-      })
-    } catch (err) {
-      throw wrapError(err)
-    }
-    this.account.send(this.approval(), this.requester)
-  }
-
-  /** Refuses the request; the requesting device's promise rejects with ERR_DENIED. */
-  deny(reason = 'denied'): void {
-    this.checkPending()
-    this.settleAs('denied')
-    this.account.send({ type: 'deny', requestId: this.requestId, requestDigest: this.digest, reason })
-  }
-
-  /** @internal The request came (again): send our challenge, or the answer we gave. */
-  resent(): void {
-    if (this.state === 'awaiting-reveal' || this.state === 'pending') {
-      this.account.send(this.challenge(), this.requester)
-      this.refresh()
-    } else if (this.state === 'approved') {
-      this.account.send(this.approval(), this.requester)
-    }
-  }
-
-  /** @internal */
-  revealed(message: AuthReveal, sender: Uint8Array): void {
-    if (this.state !== 'awaiting-reveal' || !b4a.equals(sender, this.requester)) return
-    const own = this.account.node.channel.publicKey
-    if (!own || !b4a.equals(message.approver, own)) return // a reveal for another approver
-    if (!b4a.equals(commitment(message.nonce), this.commitment)) {
-      this.state = 'denied'
-      this.dispose()
-      this.account.refuse(this, 'bad-reveal')
-      return
-    }
-    this.code = verificationCode(this.digest, own, this.nonce, message.nonce)
-    this.state = 'pending'
-    this.refresh()
-    void this.account.show(this)
-  }
-
-  /** @internal */
-  approval(): AuthMessage {
-    return { type: 'approve', requestId: this.requestId, requestDigest: this.digest, writerKey: this.writerKey }
-  }
-
-  private challenge(): AuthChallenge {
-    return { type: 'challenge', requestId: this.requestId, requestDigest: this.digest, nonce: this.nonce }
-  }
-
-  /** @internal */
-  refresh(): void {
-    if ((this.state !== 'pending' && this.state !== 'awaiting-reveal') || this.account.closed) return
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.settleAs('expired'), this.timeoutMs)
-    ;(this.timer as { unref?: () => void }).unref?.()
-  }
-
-  /** @internal */
-  settleAs(status: Exclude<PromptStatus, 'pending'>): void {
-    if (this.state !== 'pending' && this.state !== 'awaiting-reveal') return
-    const shown = this.state === 'pending'
-    this.state = status
-    this.dispose()
-    this.account.settle(this, shown)
-  }
-
-  /** @internal */
-  dispose(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-  }
-
-  private checkPending(): void {
-    if (this.state !== 'pending') throw new AuthError('ERR_ALREADY_SETTLED', `the request is ${this.state}`)
-  }
-}
-
-/** One approving device's code, as the requesting device shows it. */
-export interface ApproverCode {
-  /** The approving device's name, from the registry. */
-  approverName: string
-  /** Its channel key. */
-  approver: Uint8Array
-  code: string
-}
-
-export interface AuthorisationRequestEvents {
-  /** An approving device (a current writer) sent its challenge: show its name and this code. */
-  code: [code: ApproverCode]
-}
-
-/** This device's pending request to become a writer. */
-export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvents> {
-  readonly requestId: Uint8Array
-  /** Resolves once this node is writable; rejects with an AuthError. */
-  readonly done: Promise<void>
-  /** The request's digest (BLAKE2b of the request and this device's channel key): what every answer is bound to. */
-  readonly digest: Uint8Array
-  /** One code per approving device, in the order their challenges came. */
-  readonly codes: ApproverCode[] = []
-  private readonly challenges = new Map<string, Uint8Array>()
-  private resolve!: () => void
-  private reject!: (err: AuthError) => void
-  private settled = false
-  private retry: ReturnType<typeof setInterval> | null = null
-  private timeout: ReturnType<typeof setTimeout> | null = null
-  private readonly onWritable = () => this.checkWritable()
-  // A new connection may lead to an approver: send at once rather than at the next retry.
-  private readonly onPeerOpen = () => this.account.send(this.request)
-
-  /** @internal */
-  constructor(
-    private readonly account: Account,
-    private readonly request: AuthRequest,
-    private readonly nonce: Uint8Array,
-    options: { timeoutMs: number; retryMs: number }
-  ) {
-    super()
-    this.requestId = request.requestId
-    this.digest = requestDigest(request, account.node.channel.publicKey!)
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    })
-    this.done.catch(() => {}) // the caller may only ever look at the codes; no unhandled rejection
-    account.node.on('writable', this.onWritable)
-    account.node.on('update', this.onWritable)
-    if (this.checkWritable()) return
-    this.timeout = setTimeout(
-      () => this.fail(new AuthError('ERR_TIMEOUT', `no answer within ${options.timeoutMs} ms`), true),
-      options.timeoutMs
-    )
-    this.retry = setInterval(() => this.account.send(this.request), options.retryMs)
-    account.node.ephemeral.on('peer-open', this.onPeerOpen)
-    this.account.send(this.request)
-  }
-
-  /** The first approving device's code, or null until one challenged (see `codes` and the `code` event). */
-  get code(): string | null {
-    return this.codes[0]?.code ?? null
-  }
-
-  /** Withdraws the request: prompts close on the other devices; `done` rejects with ERR_CANCELLED. */
-  cancel(): void {
-    this.fail(new AuthError('ERR_CANCELLED', 'the request was cancelled'), true)
-  }
-
-  /** @internal A current writer's challenge: reveal our nonce to it; the first one per approver counts. */
-  async challenged(message: AuthChallenge, approver: Uint8Array): Promise<void> {
-    if (this.settled) return
-    const id = hex(approver)
-    const first = this.challenges.get(id)
-    if (first && !b4a.equals(first, message.nonce)) return
-    const reveal: AuthReveal = {
-      type: 'reveal',
-      requestId: this.requestId,
-      requestDigest: this.digest,
-      approver,
-      nonce: this.nonce
-    }
-    if (!first) {
-      this.challenges.set(id, message.nonce)
-      const device = await this.account.writerBehind(approver)
-      const code: ApproverCode = {
-        approverName: device?.name ?? '',
-        approver,
-        code: verificationCode(this.digest, approver, message.nonce, this.nonce)
-      }
-      this.codes.push(code)
-      this.emit('code', code)
-    }
-    this.account.send(reveal, approver)
-  }
-
-  /** @internal */
-  fail(error: AuthError, announce: boolean): void {
-    if (this.settled) return
-    if (announce) this.account.send({ type: 'cancel', requestId: this.requestId, requestDigest: this.digest })
-    this.finish()
-    this.reject(error)
-  }
-
-  private checkWritable(): boolean {
-    if (this.settled || !this.account.node.writable) return false
-    this.finish()
-    this.resolve()
-    return true
-  }
-
-  private finish(): void {
-    this.settled = true
-    if (this.retry) clearInterval(this.retry)
-    if (this.timeout) clearTimeout(this.timeout)
-    this.account.node.off('writable', this.onWritable)
-    this.account.node.off('update', this.onWritable)
-    this.account.node.ephemeral.off('peer-open', this.onPeerOpen)
-  }
-}
-
-/**
  * Creates a new database on this device: it becomes the origin, its first writer. Also makes a
  * recovery key (`account.recoveryCode`). Rejects with AuthError `ERR_WEAK_PASSPHRASE` (a chosen
  * passphrase under 60 bits), `ERR_ACCOUNT_EXISTS` (this storage, or a peer, holds this account
@@ -828,161 +525,10 @@ export async function signIn(options: SignInOptions): Promise<Account> {
   })
 }
 
-/**
- * Signs in and makes this device a writer with the recovery code, with no other device online
- * (the database must still be reachable, from an always-on node for example). The code works
- * once: a new one replaces it (`account.recoveryCode`, show it once). Rejects with AuthError
- * `ERR_RECOVERY_CODE_INVALID` (not this account's, or already used) after `recoveryTimeoutMs`.
- */
-export async function recover(options: RecoverOptions): Promise<Account> {
-  const codeBytes = decodeRecoveryCode(options.recoveryCode)
-  const account = await signIn(options)
-  try {
-    if (!account.writable) await recoverWith(account, codeBytes, options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS)
-    return account
-  } catch (err) {
-    await account.close()
-    throw wrapError(err)
-  }
-}
-
-async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: number): Promise<void> {
-  const node = account.node
-  const keyPair = recoveryKeyPair(codeBytes)
-  const recoveryWriter = writerCoreKey(keyPair.publicKey)
-  // The recovery key writes through a node of its own (its own writer core, in memory), joined
-  // to this device's node by an in-process connection: it adds this device, adds a new recovery
-  // key and removes itself, and this device's node replicates those ops like any other writer's.
-  const helper = new HyphaNode({
-    role: 'read-only',
-    rootSecret: rootSecrets.get(node)!,
-    databaseKey: node.key,
-    writerKeyPair: keyPair,
-    storage: memoryStorage()
-  })
-  let disconnect = () => {}
-  const claim = new ClaimContest(node, keyPair)
-  try {
-    // A recovery key writes once. Its core holds blocks only if it was used: ask the peers.
-    if ((await node.writerCoreLength(recoveryWriter, { waitMs: 1000 })).length > 0) {
-      throw new AuthError('ERR_RECOVERY_CODE_INVALID', 'this recovery code was used already')
-    }
-    await helper.ready()
-    disconnect = connectInProcess(node, helper)
-    const deadline = Date.now() + timeoutMs
-    while (!helper.writable) {
-      const known = (await helper.devices().catch(() => [])).find((d) => b4a.equals(d.writerKey, recoveryWriter))
-      if (known && !known.active) throw new AuthError('ERR_RECOVERY_CODE_INVALID', 'this recovery code was used already')
-      if (Date.now() > deadline) {
-        throw new AuthError('ERR_RECOVERY_CODE_INVALID', 'this recovery code is not one of this account’s (or the database did not sync in time)')
-      }
-      await helper.update().catch(() => {})
-      await sleep(50)
-    }
-    // Claim the code: stop if another device is using it at the same time (see recovery.ts).
-    await claim.contest()
-    const next = generateRecoveryCode()
-    await helper.addWriter(node.writerKey!, {
-      name: account.nodeName,
-      channelKey: node.channel.publicKey,
-      channelProof: node.channelProof()
-    })
-    await addRecoveryKey(helper, next)
-    await helper.removeWriter(recoveryWriter)
-    while (!node.writable || (await node.isWriter(recoveryWriter))) {
-      if (Date.now() > deadline + timeoutMs) throw new AuthError('ERR_TIMEOUT', 'the recovery did not replicate to this device')
-      await node.update().catch(() => {})
-      await sleep(20)
-    }
-    account.recoveryCode = next
-    // Let a peer (an always-on node) hold the spent recovery core before the claim stops, so the
-    // code is seen as used by the next device that tries it; bounded, there may be no peer at all.
-    const until = Date.now() + Math.min(timeoutMs, 5000)
-    while (node.peerCount > 0 && Date.now() < until) {
-      const { held, peerHeld } = await node.writerCoreLength(recoveryWriter)
-      if (peerHeld >= held) break
-      await sleep(20)
-    }
-  } finally {
-    claim.stop()
-    disconnect()
-    await helper.close()
-  }
-}
-
-/** One device's claim on a recovery code, broadcast on the secure channel (see recovery.ts). */
-class ClaimContest {
-  private readonly nonce = randomBytes(32)
-  private committed = false
-  private conflict: AuthError | null = null
-  private timer: ReturnType<typeof setInterval> | null = null
-  private readonly onMessage = (message: SecureMessage) => {
-    if (message.contentType !== RECOVERY_CLAIM_CONTENT_TYPE) return
-    const other = decodeRecoveryClaim(message.payload, this.node.key)
-    if (!other || !b4a.equals(other.publicKey, this.keyPair.publicKey) || b4a.equals(other.nonce, this.nonce)) return
-    if (this.committed) return // ours is being written: the other device stops when it hears ours
-    if (other.committed || b4a.compare(other.nonce, this.nonce) < 0) {
-      this.conflict = new AuthError('ERR_RECOVERY_CONFLICT', 'another device is using this recovery code right now')
-    }
-  }
-
-  constructor(
-    private readonly node: HyphaNode,
-    private readonly keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
-  ) {
-    node.channel.on('message', this.onMessage)
-  }
-
-  /** Broadcasts the claim for the window; throws ERR_RECOVERY_CONFLICT, else marks it committed. */
-  async contest(): Promise<void> {
-    this.timer = setInterval(() => this.broadcast(), 200)
-    this.broadcast()
-    const end = Date.now() + RECOVERY_CLAIM_WINDOW_MS
-    while (Date.now() < end && !this.conflict) await sleep(25)
-    if (this.conflict) throw this.conflict
-    this.committed = true
-    this.broadcast()
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer)
-    this.node.channel.off('message', this.onMessage)
-  }
-
-  private broadcast(): void {
-    try {
-      this.node.channel.send(encodeRecoveryClaim(this.keyPair, this.node.key, this.nonce, this.committed), {
-        contentType: RECOVERY_CLAIM_CONTENT_TYPE
-      })
-    } catch {
-      // Closing.
-    }
-  }
-}
-
-async function addRecoveryKey(node: HyphaNode, code: string): Promise<void> {
-  const keyPair = recoveryKeyPair(decodeRecoveryCode(code))
-  await node.addWriter(writerCoreKey(keyPair.publicKey), { name: 'recovery key', recovery: true })
-}
-
-function connectInProcess(a: HyphaNode, b: HyphaNode): () => void {
-  const x = new NoiseSecretStream(true, undefined, { keyPair: a.noiseKeyPair })
-  const y = new NoiseSecretStream(false, undefined, { keyPair: b.noiseKeyPair })
-  x.rawStream.pipe(y.rawStream).pipe(x.rawStream)
-  a.addConnection(x, { transport: 'in-process', isInitiator: true })
-  b.addConnection(y, { transport: 'in-process', isInitiator: false })
-  return () => {
-    x.destroy()
-    y.destroy()
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 /** Root secrets of the nodes opened here, for recovery only (kept off the public objects). */
-const rootSecrets = new WeakMap<HyphaNode, Uint8Array>()
+export const rootSecrets = new WeakMap<HyphaNode, Uint8Array>()
 
-function checkCommon(options: AccountOptions): void {
+export function checkCommon(options: AccountOptions): void {
   if (!options || typeof options !== 'object') throw new AuthError('ERR_INVALID_ARGUMENT', 'options are required')
   if (typeof options.name !== 'string' || options.name.trim().length === 0) {
     throw new AuthError('ERR_INVALID_ARGUMENT', 'name (the person’s name or domain) is required')

@@ -1,17 +1,15 @@
-export { Account, AuthorisationPrompt, AuthorisationRequest, signUp, signIn, recover } from './account.js'
+export { Account, signUp, signIn } from './account.js'
+export { AuthorisationPrompt, type PromptStatus, type PromptWarning } from './prompt.js'
+export { AuthorisationRequest, type ApproverCode, type AuthorisationRequestEvents } from './request.js'
+export { recover, type RecoverOptions } from './recover.js'
 export type {
   AccountOptions,
   SignUpOptions,
   SignInOptions,
-  RecoverOptions,
   RequestOptions,
-  PromptStatus,
-  PromptWarning,
   RefusalReason,
   AccountEvents,
-  AccountDevice,
-  ApproverCode,
-  AuthorisationRequestEvents
+  AccountDevice
 } from './account.js'
 export { AuthError, type AuthErrorCode } from './errors.js'
 export { MIN_PASSPHRASE_BITS, passphraseStrengthBits, checkPassphraseStrength } from './strength.js'

@@ -7,10 +7,17 @@
  */
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import type { KeyPair } from '@hypha/node-core'
+import { writerCoreKey, type HyphaNode, type KeyPair } from '@hypha/node-core'
 import { AuthError } from './errors.js'
 
 export const RECOVERY_CODE_BYTES = 16
+
+/** Adds the recovery key of `code` as a writer (marked `recovery` in the registry). */
+export async function addRecoveryKey(node: HyphaNode, code: string): Promise<void> {
+  const keyPair = recoveryKeyPair(decodeRecoveryCode(code))
+  await node.addWriter(writerCoreKey(keyPair.publicKey), { name: 'recovery key', recovery: true })
+}
+
 
 export function generateRecoveryCode(): string {
   const bytes = b4a.alloc(RECOVERY_CODE_BYTES)

@@ -1,0 +1,175 @@
+/** A prompt on a writable device: "Authorise node *name*?" with its code and warnings. */
+import b4a from 'b4a'
+import { randomBytes } from '@hypha/secure-channel'
+import type { Device } from '@hypha/node-core'
+import type { Account } from './account.js'
+import { AuthError, wrapError } from './errors.js'
+import { NONCE_BYTES, commitment, verificationCode, type AuthChallenge, type AuthMessage, type AuthRequest, type AuthReveal } from './messages.js'
+
+export type PromptStatus =
+  | 'pending'
+  | 'approved'
+  | 'denied'
+  | 'approved-elsewhere'
+  | 'denied-elsewhere'
+  | 'cancelled'
+  | 'expired'
+
+/** Why a prompt deserves a second look. */
+export type PromptWarning =
+  /** The requesting device (its writer or channel key) was revoked: see `prompt.revokedDevice`. */
+  | 'revoked'
+  /** A device in the registry already has this name: see `prompt.sameNameDevices`. */
+  | 'name-in-use'
+  /** Another prompt with this name is pending here: two devices ask under one name. */
+  | 'duplicate-pending-name'
+
+/**
+ * A prompt on a writable device: "Authorise node *name*?" It is created when a request arrives
+ * (status 'awaiting-reveal', not shown) and shown (`authorisation-request`, status 'pending') once
+ * the requester revealed the nonce it committed to, so `code` is known.
+ */
+export class AuthorisationPrompt {
+  readonly nodeName: string
+  /** Six digits the requesting device shows beside this device's name: they must match. */
+  code = ''
+  /** The writer key approving adds. */
+  readonly writerKey: Uint8Array
+  /** The requesting device's channel key (it signed the request); recorded in the registry. */
+  readonly requester: Uint8Array
+  readonly requestId: Uint8Array
+  /** The requesting device's clock when it made the request. */
+  readonly createdAt: number
+  readonly receivedAt = Date.now()
+  /** The revoked registry device this request comes from (same writer or channel key), if any. */
+  revokedDevice: Device | null = null
+  /** Registry devices (active or revoked) with this name, compared case-insensitively. */
+  sameNameDevices: Device[] = []
+  /** @internal */ readonly digest: Uint8Array
+  private state: PromptStatus | 'awaiting-reveal' = 'awaiting-reveal'
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private readonly nonce = randomBytes(NONCE_BYTES)
+  private readonly commitment: Uint8Array
+  private readonly channelProof: Uint8Array
+
+  /** @internal */
+  constructor(
+    private readonly account: Account,
+    request: AuthRequest,
+    requester: Uint8Array,
+    digest: Uint8Array,
+    private readonly timeoutMs: number
+  ) {
+    this.nodeName = request.nodeName
+    this.writerKey = request.writerKey
+    this.requestId = request.requestId
+    this.createdAt = request.createdAt
+    this.commitment = request.commitment
+    this.channelProof = request.channelProof
+    this.requester = requester
+    this.digest = digest
+  }
+
+  /** 'pending' while shown and unanswered; how it ended after. */
+  get status(): PromptStatus | 'awaiting-reveal' {
+    return this.state
+  }
+
+  /** What deserves the person's attention before approving. */
+  get warnings(): PromptWarning[] {
+    const out: PromptWarning[] = []
+    if (this.revokedDevice) out.push('revoked')
+    if (this.sameNameDevices.length > 0) out.push('name-in-use')
+    if (this.account.samePendingName(this).length > 0) out.push('duplicate-pending-name')
+    return out
+  }
+
+  /** Adds the writer and records the device; resolves once the add-writer op is in the database. */
+  async approve(): Promise<void> {
+    this.checkPending()
+    if (!this.account.node.writable) throw new AuthError('ERR_NOT_WRITABLE', 'this node is no longer a writer')
+    this.settleAs('approved')
+    try {
+      await this.account.node.addWriter(this.writerKey, {
+        name: this.nodeName,
+        channelKey: this.requester,
+        channelProof: this.channelProof
+      })
+    } catch (err) {
+      throw wrapError(err)
+    }
+    this.account.send(this.approval(), this.requester)
+  }
+
+  /** Refuses the request; the requesting device's promise rejects with ERR_DENIED. */
+  deny(reason = 'denied'): void {
+    this.checkPending()
+    this.settleAs('denied')
+    this.account.send({ type: 'deny', requestId: this.requestId, requestDigest: this.digest, reason })
+  }
+
+  /** @internal The request came (again): send our challenge, or the answer we gave. */
+  resent(): void {
+    if (this.state === 'awaiting-reveal' || this.state === 'pending') {
+      this.account.send(this.challenge(), this.requester)
+      this.refresh()
+    } else if (this.state === 'approved') {
+      this.account.send(this.approval(), this.requester)
+    }
+  }
+
+  /** @internal */
+  revealed(message: AuthReveal, sender: Uint8Array): void {
+    if (this.state !== 'awaiting-reveal' || !b4a.equals(sender, this.requester)) return
+    const own = this.account.node.channel.publicKey
+    if (!own || !b4a.equals(message.approver, own)) return // a reveal for another approver
+    if (!b4a.equals(commitment(message.nonce), this.commitment)) {
+      this.state = 'denied'
+      this.dispose()
+      this.account.refuse(this, 'bad-reveal')
+      return
+    }
+    this.code = verificationCode(this.digest, own, this.nonce, message.nonce)
+    this.state = 'pending'
+    this.refresh()
+    void this.account.show(this)
+  }
+
+  /** @internal */
+  approval(): AuthMessage {
+    return { type: 'approve', requestId: this.requestId, requestDigest: this.digest, writerKey: this.writerKey }
+  }
+
+  private challenge(): AuthChallenge {
+    return { type: 'challenge', requestId: this.requestId, requestDigest: this.digest, nonce: this.nonce }
+  }
+
+  /** @internal */
+  refresh(): void {
+    if ((this.state !== 'pending' && this.state !== 'awaiting-reveal') || this.account.closed) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.settleAs('expired'), this.timeoutMs)
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  /** @internal */
+  settleAs(status: Exclude<PromptStatus, 'pending'>): void {
+    if (this.state !== 'pending' && this.state !== 'awaiting-reveal') return
+    const shown = this.state === 'pending'
+    this.state = status
+    this.dispose()
+    this.account.settle(this, shown)
+  }
+
+  /** @internal */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private checkPending(): void {
+    if (this.state !== 'pending') throw new AuthError('ERR_ALREADY_SETTLED', `the request is ${this.state}`)
+  }
+}
+
+/** One approving device's code, as the requesting device shows it. */
