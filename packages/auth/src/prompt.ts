@@ -171,5 +171,3 @@ export class AuthorisationPrompt {
     if (this.state !== 'pending') throw new AuthError('ERR_ALREADY_SETTLED', `the request is ${this.state}`)
   }
 }
-
-/** One approving device's code, as the requesting device shows it. */

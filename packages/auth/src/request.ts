@@ -7,6 +7,7 @@ import { requestDigest, verificationCode, type AuthChallenge, type AuthRequest, 
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 
+/** One approving device's code, as the requesting device shows it. */
 export interface ApproverCode {
   /** The approving device's name, from the registry. */
   approverName: string
