@@ -8,12 +8,27 @@
  *   )
  *   c.encode(point, { x: 1, y: 2 })
  */
-import c from 'compact-encoding'
+
+/**
+ * compact-encoding's state and encoding shapes, declared here so that published declarations need
+ * no types from compact-encoding (which ships none): its `c.uint`, `c.string`, … fit them.
+ */
+export interface CompactState {
+  start: number
+  end: number
+  buffer: Uint8Array | null
+}
+
+export interface CompactEncoding<T> {
+  preencode(state: CompactState, value: T): void
+  encode(state: CompactState, value: T): void
+  decode(state: CompactState): T
+}
 
 /** Visits one field: sizes it under `preencode`, writes it under `encode`. */
-export type Field = <T>(encoding: c.Encoding<T>, value: T) => void
+export type Field = <T>(encoding: CompactEncoding<T>, value: T) => void
 
-export function compactStruct<T>(fields: (field: Field, value: T) => void, decode: (state: c.State) => T): c.Encoding<T> {
+export function compactStruct<T>(fields: (field: Field, value: T) => void, decode: (state: CompactState) => T): CompactEncoding<T> {
   return {
     preencode(state, value) {
       fields((encoding, v) => encoding.preencode(state, v), value)

@@ -12,7 +12,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import { compactStruct } from './codec.js'
+import { compactStruct, type CompactEncoding } from './codec.js'
 import { HyphaNodeError } from './engine/errors.js'
 import type { KeyPair } from './keys.js'
 
@@ -51,7 +51,7 @@ export const DEVICE_RECORD_FILE = 'hypha-device'
 const RECORD_VERSION = 1
 
 /** The record as a compact-encoding `{ preencode, encode, decode }`. */
-export const deviceRecordEncoding: c.Encoding<DeviceRecord> = compactStruct<DeviceRecord>(
+export const deviceRecordEncoding: CompactEncoding<DeviceRecord> = compactStruct<DeviceRecord>(
   (field, r) => {
     field(c.uint, RECORD_VERSION)
     field(c.fixed32, r.accountId)

@@ -13,7 +13,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import { compactStruct } from '../codec.js'
+import { compactStruct, type CompactEncoding } from '../codec.js'
 
 export const MEMBER = 0x01
 export const CHANNEL = 0x02
@@ -32,7 +32,7 @@ export interface DeviceRecordInView {
   revokedAt: number
 }
 
-export const memberRecordEncoding: c.Encoding<DeviceRecordInView> = compactStruct<DeviceRecordInView>(
+export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = compactStruct<DeviceRecordInView>(
   (field, r) => {
     field(c.uint, RECORD_VERSION)
     field(c.uint, flags(r))
