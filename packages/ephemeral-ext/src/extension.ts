@@ -1,5 +1,6 @@
 import { EventEmitter } from 'events'
 import Protomux from 'protomux'
+import type { Muxer, MuxerChannel, MuxerMessage } from './muxer.js'
 import c from 'compact-encoding'
 import { EphemeralError } from './errors.js'
 import { checkContentType, checkPayloadSize, decodeFrame, encodeFrame } from './frame.js'
@@ -57,14 +58,14 @@ export type ReplicationStream = object
  * side has the same protocol open for the same discovery key.
  */
 export class EphemeralPeer {
-  /** @internal */ channel: Protomux.Channel | null = null
-  /** @internal */ message: Protomux.Message<Uint8Array> | null = null
+  /** @internal */ channel: MuxerChannel | null = null
+  /** @internal */ message: MuxerMessage<Uint8Array> | null = null
   // Own flag: Protomux sets `channel.opened` only after onopen returns, and listeners of
   // `peer-open` must be able to send right away.
   /** @internal */ isOpen = false
 
   /** @internal */
-  constructor(/** @internal */ readonly muxer: Protomux) {}
+  constructor(/** @internal */ readonly muxer: Muxer) {}
 
   /** Remote Noise public key of the connection (null before its handshake). */
   get remotePublicKey(): Uint8Array | null {
@@ -83,7 +84,7 @@ export class EphemeralPeer {
 export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
   readonly discoveryKey: Uint8Array
   readonly maxPayloadBytes: number
-  private readonly attached = new Map<Protomux, EphemeralPeer>()
+  private readonly attached = new Map<Muxer, EphemeralPeer>()
   private isClosed = false
 
   constructor(options: EphemeralExtensionOptions) {
@@ -240,16 +241,16 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
 }
 
 /** Finds the Protomux that a replication stream already runs on (never builds a second one on encrypted bytes). */
-export function muxerOf(stream: ReplicationStream): Protomux {
+export function muxerOf(stream: ReplicationStream): Muxer {
   const s = stream as { isProtomux?: boolean; noiseStream?: { userData?: unknown }; userData?: unknown }
-  if (s?.isProtomux === true) return stream as Protomux
+  if (s?.isProtomux === true) return stream as Muxer
   const fromNoise = s?.noiseStream?.userData as { isProtomux?: boolean } | undefined
-  if (fromNoise?.isProtomux === true) return fromNoise as Protomux
+  if (fromNoise?.isProtomux === true) return fromNoise as Muxer
   const fromUserData = s?.userData as { isProtomux?: boolean } | undefined
-  if (fromUserData?.isProtomux === true) return fromUserData as Protomux
+  if (fromUserData?.isProtomux === true) return fromUserData as Muxer
   // A bare Noise stream (for example a Hyperswarm connection) nobody has multiplexed yet.
   if (s && typeof (s as { write?: unknown }).write === 'function' && 'userData' in s) {
-    return Protomux.from(stream)
+    return Protomux.from(stream) as unknown as Muxer
   }
   throw new EphemeralError(
     'ERR_INVALID_ARGUMENT',
