@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { WebSocket } from 'ws'
+import { WebSocket, WebSocketServer } from 'ws'
 import * as datachannel from 'node-datachannel/polyfill'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
@@ -155,5 +155,27 @@ describe('transport-error', () => {
     await node.ready()
     await eventually(() => seen.has('tcp') && seen.has('websocket'), 'an error from each transport')
     for (const name of ['tcp', 'websocket']) expect(seen.get(name)).toMatchObject({ name: 'TransportError', code: 'ERR_CONNECTION' })
+  })
+
+  it('and what its WebRTC transport reports (a signalling server that sends garbage) as transport-error', async () => {
+    // A hostile signalling server: it lets the node join, then sends a frame that is not JSON.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    server.on('connection', (socket) => {
+      socket.on('message', () => {
+        socket.send(JSON.stringify({ type: 'peers', peers: [] }))
+        socket.send('not json')
+      })
+    })
+    await new Promise((resolve) => server.once('listening', resolve))
+    const { port } = server.address() as { port: number }
+    const rtc = webRtcTransport({ signallingUrl: `ws://127.0.0.1:${port}`, wrtc, WebSocket: WebSocket as any, candidateFilter: only127 })
+    const node = new HyphaNode({ role: 'origin', rootSecret: root, transports: [rtc] })
+    cleanups.push(() => node.close())
+    const reported = nextEvent<[unknown, Transport]>(node, 'transport-error')
+    await node.ready()
+    const [error, transport] = await reported
+    expect(transport).toBe(rtc)
+    expect(error).toMatchObject({ name: 'WebRtcError', code: 'ERR_BAD_SIGNAL' })
   })
 })
