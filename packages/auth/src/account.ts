@@ -116,6 +116,11 @@ export interface AccountEvents {
   'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
   /** A peer proved another database for this account (two sign-ups with one passphrase). */
   'account-conflict': [databaseKey: Uint8Array]
+  /**
+   * A writer's history here differs from a peer's: one writer key was used on two devices apart
+   * (a recovery code used twice across a partition). That writer's later ops are not shared.
+   */
+  'writer-conflict': [writerKey: Uint8Array]
 }
 
 /** A device of the registry, and whether it is this one. */
@@ -164,6 +169,7 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly onMessage = (message: SecureMessage) => this.receive(message)
   private readonly onUpdate = () => this.recheck()
   private readonly onConflict = (key: Uint8Array) => this.emit('account-conflict', key)
+  private readonly onWriterConflict = (key: Uint8Array) => this.emit('writer-conflict', key)
   private rechecking = false
   private recheckAgain = false
   private isClosed = false
@@ -191,6 +197,7 @@ export class Account extends EventEmitter<AccountEvents> {
     node.channel.on('message', this.onMessage)
     node.on('update', this.onUpdate)
     node.on('account-conflict', this.onConflict)
+    node.on('writer-conflict', this.onWriterConflict)
   }
 
   get writable(): boolean {
@@ -270,6 +277,7 @@ export class Account extends EventEmitter<AccountEvents> {
     this.node.channel.off('message', this.onMessage)
     this.node.off('update', this.onUpdate)
     this.node.off('account-conflict', this.onConflict)
+    this.node.off('writer-conflict', this.onWriterConflict)
     for (const request of this.requests.values()) request.fail(new AuthError('ERR_CLOSED', 'the account was closed'), false)
     for (const prompt of this.prompts.values()) prompt.dispose()
     await this.node.close()

@@ -53,6 +53,7 @@ export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decod
 export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, type DeviceKeys, type DeviceRecord } from './device.js'
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'
+export { HEADS_CONTENT_TYPE } from './heads.js'
 export { compactStruct, type Field, type CompactEncoding, type CompactState } from './codec.js'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { memoryStorage } from './storage/memory.js'

@@ -117,6 +117,11 @@ export interface HyphaNodeEvents {
    * node keeps its own; the person has to pick one (see @hypha/auth's README).
    */
   'account-conflict': [databaseKey: Uint8Array]
+  /**
+   * A writer core's history here differs from a peer's (two holders of one writer key appended
+   * the same index: see heads.ts). Ops after the fork on one side never reach the other.
+   */
+  'writer-conflict': [writerKey: Uint8Array]
   /** The view changed: local or remote ops were applied. */
   update: []
   /** This node became a writer (true) or was removed (false). */

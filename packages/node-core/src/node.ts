@@ -19,6 +19,7 @@ import type { Engine, WriterInfo } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
+import { watchWriterHeads } from './heads.js'
 import { AccountLookup, decodeLocator, encodeLocator, lookupProof, type Locator } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
 import { memoryStorage } from './storage/memory.js'
@@ -344,6 +345,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     } else {
       // Tell every new peer which writer cores exist, and every peer when that changes.
       announceWriters(ephemeral, engine, this)
+      watchWriterHeads(ephemeral, engine, this, (key) => this.emit('writer-conflict', key))
     }
     engine.on('invalid-op', (op) => this.emit('invalid-op', op))
     engine.on('error', (err) => this.emit('error', err))

@@ -2,6 +2,7 @@
 // the database key, and the device registry. Real nodes on in-process Noise streams.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { nextEvent, collect, cleanupsAfterEach } from '@hypha/test-utils'
 import {
@@ -12,6 +13,7 @@ import {
   decodeLocator,
   deriveAccountKeys,
   lookupProof,
+  writerCoreKey,
   memoryStorage,
   type Device,
   type InvalidOp,
@@ -490,5 +492,31 @@ describe('the device registry', () => {
     expect(hex((await origin.deviceByChannelKey(laptopChannel))!.writerKey)).toBe(hex(origin.writerKey))
     expect(await origin.isWriter(stranger)).toBe(false)
     expect(find(await origin.devices(), phone.writerKey)!.name).toBe('Phone')
+  })
+
+  it('two holders of one writer key that fork its core are reported as writer-conflict when they meet', async () => {
+    // One writer key pair held on two devices (what a recovery code used on both sides of a
+    // partition amounts to): each appends block 0 of the same core while apart.
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const shared = { publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) }
+    sodium.crypto_sign_keypair(shared.publicKey, shared.secretKey)
+    await origin.addWriter(writerCoreKey(shared.publicKey))
+    const b = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key, writerKeyPair: shared })
+    const disconnect = link(origin, b)
+    await eventually(() => b.writable, 'b writable')
+    disconnect()
+    const a = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key, writerKeyPair: shared })
+    link(origin, a)
+    await eventually(() => a.writable, 'a writable')
+    await a.put('from-a', '1')
+    await eventually(async () => (await origin.get('from-a')) === '1', 'the origin has a’s block 0')
+    await b.put('from-b', '1') // b's own block 0 of the same core
+
+    const atOrigin = nextEvent<[Uint8Array]>(origin, 'writer-conflict')
+    const atB = nextEvent<[Uint8Array]>(b, 'writer-conflict')
+    link(origin, b)
+    const [[k1], [k2]] = await Promise.all([atOrigin, atB])
+    expect(hex(k1)).toBe(hex(writerCoreKey(shared.publicKey)))
+    expect(hex(k2)).toBe(hex(writerCoreKey(shared.publicKey)))
   })
 })

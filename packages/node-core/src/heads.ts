@@ -1,0 +1,134 @@
+/**
+ * Fork detection for writer cores. Two holders of one writer key pair (a recovery code used on two
+ * sides that share no peer, or a spent code used on a stale offline replica) can each append the
+ * same index of one core. Hypercore 10 notices a conflict only when one side upgrades the other
+ * past it; at equal lengths both sides think they are in sync and each side's later ops never
+ * reach the other, silently. So full nodes tell each new peer the tree hash of every writer core
+ * they hold, and a peer whose own core has a different tree hash at that length reports a
+ * `writer-conflict`. Hypercore's own conflict events (corestore 'conflict') are reported too.
+ *
+ * Wire format (an ephemeral message of content type {@link HEADS_CONTENT_TYPE}), compact-encoding:
+ *   uint count ‖ count × (fixed32 writerKey ‖ uint length ‖ fixed32 treeHash)
+ */
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import { compactStruct } from './codec.js'
+import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
+import type { Engine } from './engine/types.js'
+
+export const HEADS_CONTENT_TYPE = 'hypha/heads/1'
+/** Heads per message: 128 × about 70 bytes stays under the ephemeral channel's 10 KiB. */
+const MAX_HEADS_PER_MESSAGE = 128
+
+interface Head {
+  key: Uint8Array
+  length: number
+  treeHash: Uint8Array
+}
+
+interface HeadsHost {
+  readonly closed: boolean
+  ready(): Promise<void>
+}
+
+const headsEncoding = compactStruct<Head[]>(
+  (field, heads) => {
+    field(c.uint, heads.length)
+    for (const h of heads) {
+      field(c.fixed32, h.key)
+      field(c.uint, h.length)
+      field(c.fixed32, h.treeHash)
+    }
+  },
+  (state) => {
+    const count = c.uint.decode(state)
+    if (count > MAX_HEADS_PER_MESSAGE) throw new Error('too many heads')
+    const heads: Head[] = []
+    for (let i = 0; i < count; i++) {
+      heads.push({ key: c.fixed32.decode(state), length: c.uint.decode(state), treeHash: c.fixed32.decode(state) })
+    }
+    return heads
+  }
+)
+
+/** The heads in a peer's message, or null if it is not exactly one well-formed list. */
+function decodeHeads(payload: Uint8Array): Head[] | null {
+  try {
+    const state = c.state(0, payload.byteLength, payload)
+    const heads = headsEncoding.decode(state)
+    return state.start === state.end ? heads : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Full nodes: send the heads of every registry writer core on each new peer, and compare the heads
+ * peers send; `onConflict(writerKey)` for each core whose history differs from a peer's.
+ */
+export function watchWriterHeads(
+  ephemeral: EphemeralExtension,
+  engine: Engine,
+  host: HeadsHost,
+  onConflict: (writerKey: Uint8Array) => void
+): void {
+  const store = engine.store
+  const reported = new Set<string>()
+  const report = (key: Uint8Array) => {
+    const id = b4a.toString(key, 'hex')
+    if (reported.has(id) || host.closed) return
+    reported.add(id)
+    onConflict(key)
+  }
+
+  const withCore = async <T>(key: Uint8Array, use: (core: any) => Promise<T>): Promise<T> => {
+    const core = store.get({ key })
+    try {
+      await core.ready()
+      return await use(core)
+    } finally {
+      await core.close().catch(() => {})
+    }
+  }
+
+  const sendHeads = async (peer: EphemeralPeer): Promise<void> => {
+    try {
+      await host.ready()
+      const heads: Head[] = []
+      for (const device of await engine.devices()) {
+        const head = await withCore(device.writerKey, async (core) =>
+          core.length > 0 ? { key: device.writerKey, length: core.length, treeHash: await core.treeHash(core.length) } : null
+        )
+        if (head) heads.push(head)
+      }
+      for (let i = 0; i < heads.length; i += MAX_HEADS_PER_MESSAGE) {
+        if (host.closed || !peer.opened) return
+        ephemeral.send(peer, c.encode(headsEncoding, heads.slice(i, i + MAX_HEADS_PER_MESSAGE)), { contentType: HEADS_CONTENT_TYPE })
+      }
+    } catch {
+      // Closing, or the peer left: it gets the heads again when it reconnects.
+    }
+  }
+
+  const compare = async ({ contentType, payload }: EphemeralMessage): Promise<void> => {
+    if (contentType !== HEADS_CONTENT_TYPE || host.closed) return
+    const heads = decodeHeads(payload)
+    if (!heads) return
+    try {
+      await host.ready()
+      for (const head of heads) {
+        if (head.length === 0) continue
+        const ours = await withCore(head.key, async (core) =>
+          core.length >= head.length ? core.treeHash(head.length) : null
+        )
+        if (ours && !b4a.equals(ours, head.treeHash)) report(head.key)
+      }
+    } catch {
+      // Closing.
+    }
+  }
+
+  ephemeral.on('peer-open', (peer) => void sendHeads(peer))
+  ephemeral.on('message', (message) => void compare(message))
+  store.on('conflict', (core: { key: Uint8Array }) => report(core.key))
+}
