@@ -26,7 +26,7 @@ import {
   type AuthRequest
 } from '@hypha/auth'
 import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
-import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE , sendAuth } from './fixtures.js'
+import { accountFixtures, authorise, nextPrompt, KDF, PERSON, PASSPHRASE , sendAuth, relayHoldsWriter } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, dial, port } = accountFixtures(cleanups)
@@ -399,12 +399,7 @@ describe('8. recovery', () => {
     await relay.ready()
     await laptop.node.put('diary', 'kept by the relay')
     // The relay holds every block the laptop wrote before the laptop goes away.
-    const laptopCore = (laptop.node as any)._engine.base.local
-    await until(
-      () => relay.seeded().some((c) => b4a.equals(c.key, laptop.node.writerKey!) && c.contiguousLength === laptopCore.length),
-      15_000,
-      'the relay to hold the laptop’s core'
-    )
+    await until(() => relayHoldsWriter(relay, laptop), 15_000, 'the relay to hold the laptop’s core')
     const code = laptop.recoveryCode!
     await laptop.close() // every device is gone
 
@@ -441,8 +436,7 @@ describe('8. recovery', () => {
     const relay = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [relayServer, dial(laptop)] })
     cleanups.push(() => relay.close())
     await relay.ready()
-    const laptopCore = (laptop.node as any)._engine.base.local
-    await until(() => relay.seeded().some((c) => b4a.equals(c.key, laptop.node.writerKey!) && c.contiguousLength === laptopCore.length))
+    await until(() => relayHoldsWriter(relay, laptop), 15_000, 'the relay to hold the laptop’s core')
     const code = laptop.recoveryCode!
     await laptop.close()
 

@@ -1,6 +1,8 @@
 // Accounts on real TCP for the flow and attacker tests: every account listens, so later devices
 // can find the database by dialling any of them.
 import { expect } from 'vitest'
+import b4a from 'b4a'
+import type { HyphaNode } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import {
   signUp,
@@ -93,4 +95,11 @@ export async function authorise(approver: Account, newcomer: Account): Promise<A
 /** Sends any auth message (well-formed or forged) from `account`'s device on its secure channel, as an attacker would. */
 export function sendAuth(account: Account, message: AuthMessage, to?: Uint8Array): void {
   account.node.channel.send(encodeAuthMessage(message), { contentType: AUTH_CONTENT_TYPE, to })
+}
+
+/** Whether an always-on node holds every block of `account`'s writer core that the account holds. */
+export async function relayHoldsWriter(relay: HyphaNode, account: Account): Promise<boolean> {
+  const writerKey = account.node.writerKey!
+  const { held } = await account.node.writerCoreLength(writerKey)
+  return relay.seeded().some((c) => b4a.equals(c.key, writerKey) && c.contiguousLength >= held)
 }
