@@ -41,7 +41,8 @@ interface TestPeer {
   core: any
   ephemeral: EphemeralExtension
   context: TransportContext
-  connections: Array<{ stream: any; info: ConnectionInfo }>
+  /** Each connection as handed over, with the remote key it had already authenticated then. */
+  connections: Array<{ stream: any; info: ConnectionInfo; remoteKeyAtHandOver: Uint8Array | null }>
   transport: WebRtcTransport | null
   start(): Promise<WebRtcTransport>
 }
@@ -63,7 +64,7 @@ async function createPeer(discoveryKey: Uint8Array, signallingUrl: string): Prom
     topic: discoveryKey,
     keyPair: NoiseSecretStream.keyPair(),
     onConnection(stream, info) {
-      connections.push({ stream, info })
+      connections.push({ stream, info, remoteKeyAtHandOver: stream.remotePublicKey ?? null })
       store.replicate(stream)
       ephemeral.attach(stream)
     }
@@ -151,6 +152,9 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
     expect(a.connections.map((c) => c.info.isInitiator)).toEqual([false])
     expect(b.connections.map((c) => c.info.isInitiator)).toEqual([true])
     expect(remotePublicKeys(a)).toEqual([hex(b.context.keyPair.publicKey)])
+    // Handed over only after the Noise handshake, as on every transport: the remote is known then.
+    expect(a.connections.map((c) => c.remoteKeyAtHandOver && hex(c.remoteKeyAtHandOver))).toEqual([hex(b.context.keyPair.publicKey)])
+    expect(b.connections.map((c) => c.remoteKeyAtHandOver && hex(c.remoteKeyAtHandOver))).toEqual([hex(a.context.keyPair.publicKey)])
 
     // Loopback only: every candidate exchanged, and the address each side actually connected to.
     const candidates = relayedCandidates(relayed)

@@ -151,15 +151,11 @@ export abstract class SecretStreamTransport extends EventEmitter<TransportEvents
   abstract readonly name: string
   protected context: TransportContext | null = null
   private readonly tracked = new Set<Tracked>()
-  private readonly handshakeTimeoutMs: number
-  private readonly keepAliveMs: number
-  private readonly idleTimeoutMs: number
+  private readonly secureOptions: Required<SecretStreamOptions>
 
   constructor(options: SecretStreamOptions = {}) {
     super()
-    this.handshakeTimeoutMs = checkNonNegative('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000, false)
-    this.keepAliveMs = checkNonNegative('keepAliveMs', options.keepAliveMs ?? 5_000)
-    this.idleTimeoutMs = checkNonNegative('idleTimeoutMs', options.idleTimeoutMs ?? 20_000)
+    this.secureOptions = resolveSecretStreamOptions(options)
   }
 
   abstract start(context: TransportContext): Promise<void>
@@ -180,51 +176,16 @@ export abstract class SecretStreamTransport extends EventEmitter<TransportEvents
   /** Runs Noise over `raw` and hands the stream over once the handshake is done. */
   protected secure(raw: RawStream, info: ConnectionInfo): SecuredConnection {
     const context = this.context!
-    const stream = new NoiseSecretStream(info.isInitiator, raw, { keyPair: context.keyPair }) as SecretStream
-    let failure: unknown = null
-    // Also keeps a socket error from becoming an unhandled 'error' event; the node may add its own.
-    stream.on('error', (err: unknown) => {
-      failure ??= err
+    const connection = secureRawStream(raw, info, context, this.secureOptions, {
+      current: () => this.context === context,
+      failed: (error) => this.emit('connection-error', error, info),
+      handedOver: (stream) => this.emit('connection', stream, info),
+      closedAfterHandOver: () => this.emit('disconnect', info)
     })
-    const closed = new Promise<void>((resolve) => stream.once('close', resolve))
-    const entry: Tracked = { stream, closed }
+    const entry: Tracked = { stream: connection.stream, closed: connection.closed }
     this.tracked.add(entry)
-    guardFirstFrame(raw, stream)
-    const timer = setTimeout(() => {
-      stream.destroy(new TransportError('ERR_HANDSHAKE_TIMEOUT', `no Noise handshake within ${this.handshakeTimeoutMs} ms`))
-    }, this.handshakeTimeoutMs)
-
-    let handedOver = false
-    void closed.then(() => {
-      this.tracked.delete(entry)
-      if (handedOver) this.emit('disconnect', info)
-    })
-
-    const opened = (async () => {
-      const ok: boolean = await stream.opened
-      clearTimeout(timer)
-      if (!ok || stream.destroying || this.context !== context) {
-        stream.destroy()
-        await closed // 'error' (if any) is emitted before 'close'
-        const error = toTransportError(failure)
-        this.emit('connection-error', error, info)
-        throw error
-      }
-      if (this.keepAliveMs > 0) stream.setKeepAlive(this.keepAliveMs)
-      if (this.idleTimeoutMs > 0) stream.setTimeout(this.idleTimeoutMs)
-      handedOver = true
-      this.emit('connection', stream, info)
-      try {
-        context.onConnection(stream, info)
-      } catch (cause) {
-        // The node's bug, not the peer's: close this connection and say so, but keep serving.
-        const error = new TransportError('ERR_HANDLER', 'context.onConnection threw', { cause })
-        stream.destroy()
-        this.emit('connection-error', error, info)
-        throw error
-      }
-    })()
-    return { stream, opened, closed }
+    void connection.closed.then(() => this.tracked.delete(entry))
+    return connection
   }
 
   /** Destroys every connection and waits until they have closed. */
@@ -233,6 +194,81 @@ export abstract class SecretStreamTransport extends EventEmitter<TransportEvents
     for (const { stream } of all) stream.destroy()
     await Promise.all(all.map((t) => t.closed))
   }
+}
+
+/** Checks and fills in {@link SecretStreamOptions}. Throws `ERR_INVALID_ARGUMENT`. */
+export function resolveSecretStreamOptions(options: SecretStreamOptions = {}): Required<SecretStreamOptions> {
+  return {
+    handshakeTimeoutMs: checkNonNegative('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000, false),
+    keepAliveMs: checkNonNegative('keepAliveMs', options.keepAliveMs ?? 5_000),
+    idleTimeoutMs: checkNonNegative('idleTimeoutMs', options.idleTimeoutMs ?? 20_000)
+  }
+}
+
+/** What a transport learns about one connection it secures. */
+export interface SecureHooks {
+  /** Still wanted? (false once the transport stopped): a stream that finishes its handshake after that is dropped. */
+  current(): boolean
+  failed(error: TransportError): void
+  handedOver(stream: SecretStream): void
+  closedAfterHandOver(): void
+}
+
+/**
+ * Every transport's way to secure a raw duplex (a socket, a WebSocket stream, a WebRTC data
+ * channel): Noise over it, a handshake timeout, a guard on the first frame, keep-alive and idle
+ * timeout, and `context.onConnection` only once the handshake is done (so the node never sees a
+ * connection that is not authenticated).
+ */
+export function secureRawStream(
+  raw: RawStream,
+  info: ConnectionInfo,
+  context: TransportContext,
+  options: Required<SecretStreamOptions>,
+  hooks: SecureHooks
+): SecuredConnection {
+  const stream = new NoiseSecretStream(info.isInitiator, raw, { keyPair: context.keyPair }) as SecretStream
+  let failure: unknown = null
+  // Also keeps a socket error from becoming an unhandled 'error' event; the node may add its own.
+  stream.on('error', (err: unknown) => {
+    failure ??= err
+  })
+  const closed = new Promise<void>((resolve) => stream.once('close', resolve))
+  guardFirstFrame(raw, stream)
+  const timer = setTimeout(() => {
+    stream.destroy(new TransportError('ERR_HANDSHAKE_TIMEOUT', `no Noise handshake within ${options.handshakeTimeoutMs} ms`))
+  }, options.handshakeTimeoutMs)
+
+  let handedOver = false
+  void closed.then(() => {
+    if (handedOver) hooks.closedAfterHandOver()
+  })
+
+  const opened = (async () => {
+    const ok: boolean = await stream.opened
+    clearTimeout(timer)
+    if (!ok || stream.destroying || !hooks.current()) {
+      stream.destroy()
+      await closed // 'error' (if any) is emitted before 'close'
+      const error = toTransportError(failure)
+      hooks.failed(error)
+      throw error
+    }
+    if (options.keepAliveMs > 0) stream.setKeepAlive(options.keepAliveMs)
+    if (options.idleTimeoutMs > 0) stream.setTimeout(options.idleTimeoutMs)
+    handedOver = true
+    hooks.handedOver(stream)
+    try {
+      context.onConnection(stream, info)
+    } catch (cause) {
+      // The node's bug, not the peer's: close this connection and say so, but keep serving.
+      const error = new TransportError('ERR_HANDLER', 'context.onConnection threw', { cause })
+      stream.destroy()
+      hooks.failed(error)
+      throw error
+    }
+  })()
+  return { stream, opened, closed }
 }
 
 function toTransportError(failure: unknown): TransportError {

@@ -5,8 +5,8 @@
 // Node callers pass `WebSocket` (from 'ws') and `wrtc` (e.g. '@roamhq/wrtc') as options.
 import { EventEmitter } from 'events'
 import SimplePeer from 'simple-peer'
-import NoiseSecretStream from '@hyperswarm/secret-stream'
 import type { ConnectionInfo, SecretStream, Transport, TransportContext, WebSocketConstructor, WebSocketLike } from './types.js'
+import { resolveSecretStreamOptions, secureRawStream, type RawStream, type SecretStreamOptions } from './stream-transport.js'
 
 // ---------------------------------------------------------------------------------------------
 // Signalling protocol (shared with signalling.ts; JSON text frames)
@@ -186,7 +186,7 @@ export function nodeDatachannelWrtc(
   }
 }
 
-export interface WebRtcTransportOptions {
+export interface WebRtcTransportOptions extends SecretStreamOptions {
   /** ws:// or wss:// URL of a signalling server, path included (e.g. `ws://host:port/hypha-signal`). */
   signallingUrl: string
   /** WebRTC implementation; default: the platform's (`globalThis.RTCPeerConnection`). */
@@ -248,7 +248,9 @@ const MAX_QUEUED_SIGNALS = 64
  */
 export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> implements Transport {
   readonly name = 'webrtc'
-  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket'>> & Pick<WebRtcTransportOptions, 'wrtc'>
+  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | keyof SecretStreamOptions>> &
+    Pick<WebRtcTransportOptions, 'wrtc'>
+  private readonly secureOptions: Required<SecretStreamOptions>
   private readonly WebSocketImpl: WebSocketConstructor | undefined
   private context: TransportContext | null = null
   private room = ''
@@ -278,6 +280,11 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       candidateFilter: options.candidateFilter ?? (() => true),
       connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
       reconnectDelayMs: options.reconnectDelayMs ?? 1_000
+    }
+    try {
+      this.secureOptions = resolveSecretStreamOptions(options)
+    } catch (err) {
+      throw new WebRtcError('ERR_INVALID_ARGUMENT', (err as Error).message, { cause: err })
     }
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   }
@@ -583,9 +590,6 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
     entry.connected = true
     const peer = entry.peer as SimplePeer.Instance & Partial<Record<'localAddress' | 'remoteAddress', string>> &
       Partial<Record<'localPort' | 'remotePort', number>>
-    // Noise runs over the data channel; it closes with the peer and destroys the peer when closed.
-    const stream = new NoiseSecretStream(entry.initiator, peer, { keyPair: this.context.keyPair })
-    stream.on('error', (err: Error) => this.warn('ERR_CONNECTION', `connection to ${entry.id} failed`, err))
     const info: WebRtcConnectionInfo = {
       transport: this.name,
       isInitiator: entry.initiator,
@@ -593,14 +597,15 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       peerId: entry.id,
       ...(peer.localAddress ? { local: `${peer.localAddress}:${peer.localPort}` } : {})
     }
-    try {
-      this.context.onConnection(stream, info)
-    } catch (err) {
-      stream.destroy()
-      this.warn('ERR_CONNECTION', 'onConnection threw; connection closed', err)
-      return
-    }
-    this.emit('connection', stream, info)
+    // Noise runs over the data channel (it closes with the peer and destroys the peer when closed),
+    // the way every transport secures its streams: handed to the node only after the handshake.
+    const context = this.context
+    secureRawStream(peer as unknown as RawStream, info, context, this.secureOptions, {
+      current: () => !this.stopped && this.context === context,
+      failed: (error) => this.warn('ERR_CONNECTION', `connection to ${entry.id} failed: ${error.message}`, error),
+      handedOver: (stream) => this.emit('connection', stream, info),
+      closedAfterHandOver: () => {}
+    }).opened.catch(() => {}) // reported through `failed`
   }
 }
 
