@@ -6,7 +6,15 @@
 import { EventEmitter } from 'events'
 import SimplePeer from 'simple-peer'
 import type { ConnectionInfo, SecretStream, Transport, TransportContext, WebSocketConstructor, WebSocketLike } from './types.js'
-import { resolveSecretStreamOptions, secureRawStream, type RawStream, type SecretStreamOptions } from './stream-transport.js'
+import {
+  reconnectDelay,
+  resolveReconnect,
+  resolveSecretStreamOptions,
+  secureRawStream,
+  type RawStream,
+  type ReconnectOptions,
+  type SecretStreamOptions
+} from './stream-transport.js'
 
 // ---------------------------------------------------------------------------------------------
 // Signalling protocol (shared with signalling.ts; JSON text frames)
@@ -251,6 +259,8 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
   private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | keyof SecretStreamOptions>> &
     Pick<WebRtcTransportOptions, 'wrtc'>
   private readonly secureOptions: Required<SecretStreamOptions>
+  /** The one back-off schedule of every transport (stream-transport.ts), from reconnectDelayMs. */
+  private readonly backoff: Required<ReconnectOptions>
   private readonly WebSocketImpl: WebSocketConstructor | undefined
   private context: TransportContext | null = null
   private room = ''
@@ -283,6 +293,7 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
     }
     try {
       this.secureOptions = resolveSecretStreamOptions(options)
+      this.backoff = resolveReconnect({ initialDelayMs: this.options.reconnectDelayMs, maxDelayMs: 30_000 }) as Required<ReconnectOptions>
     } catch (err) {
       throw new WebRtcError('ERR_INVALID_ARGUMENT', (err as Error).message, { cause: err })
     }
@@ -384,11 +395,10 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       void this.stop()
       return
     }
-    const delay = Math.min(30_000, this.options.reconnectDelayMs * 2 ** this.reconnectAttempt++)
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null
       if (!this.stopped) this.connectSignalling()
-    }, delay * (0.75 + Math.random() / 2))
+    }, reconnectDelay(++this.reconnectAttempt, this.backoff))
   }
 
   private send(message: object): void {
@@ -560,11 +570,10 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
     if (this.stopped || !this.members.has(id) || this.peers.has(id)) return
     const redial = this.redials.get(id) ?? { attempt: 0, timer: null }
     if (redial.timer) return
-    const delay = Math.min(30_000, this.options.reconnectDelayMs * 2 ** redial.attempt++)
     redial.timer = setTimeout(() => {
       redial.timer = null
       if (!this.stopped && this.members.has(id) && !this.peers.has(id)) this.createPeer(id, true)
-    }, delay * (0.75 + Math.random() / 2))
+    }, reconnectDelay(++redial.attempt, this.backoff))
     this.redials.set(id, redial)
   }
 
