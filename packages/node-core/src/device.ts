@@ -11,7 +11,6 @@
  *   uint version (= 1) ‖ fixed32 accountId ‖ fixed32 databaseKey ‖ uint flags (bit 0: created here)
  */
 import c from 'compact-encoding'
-import b4a from 'b4a'
 import { compactStruct, type CompactEncoding } from './codec.js'
 import { HyphaNodeError } from './engine/errors.js'
 import type { KeyPair } from './keys.js'
@@ -81,7 +80,7 @@ type StorageFn = (name: string) => RandomAccess
 export async function readDeviceRecord(storage: StorageFn): Promise<DeviceRecord | null> {
   const file = storage(DEVICE_RECORD_FILE)
   try {
-    const size = await new Promise<number>((resolve, reject) => {
+    const size = await new Promise<number>((resolve) => {
       if (!file.stat) return resolve(0)
       file.stat((err, st) => {
         // A missing file: random-access-file says ENOENT, memory storage says 'Not found'.
@@ -117,8 +116,4 @@ export async function writeDeviceRecord(storage: StorageFn, record: DeviceRecord
 
 function closeFile(file: RandomAccess): Promise<void> {
   return new Promise((resolve) => file.close(() => resolve()))
-}
-
-export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return b4a.equals(a, b)
 }

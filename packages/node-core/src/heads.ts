@@ -13,6 +13,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import { compactStruct } from './codec.js'
+import { withCore } from './cores.js'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { Engine } from './engine/types.js'
 
@@ -81,22 +82,12 @@ export function watchWriterHeads(
     onConflict(key)
   }
 
-  const withCore = async <T>(key: Uint8Array, use: (core: any) => Promise<T>): Promise<T> => {
-    const core = store.get({ key })
-    try {
-      await core.ready()
-      return await use(core)
-    } finally {
-      await core.close().catch(() => {})
-    }
-  }
-
   const sendHeads = async (peer: EphemeralPeer): Promise<void> => {
     try {
       await host.ready()
       const heads: Head[] = []
       for (const device of await engine.devices()) {
-        const head = await withCore(device.writerKey, async (core) =>
+        const head = await withCore(store, device.writerKey, async (core) =>
           core.length > 0 ? { key: device.writerKey, length: core.length, treeHash: await core.treeHash(core.length) } : null
         )
         if (head) heads.push(head)
@@ -118,7 +109,7 @@ export function watchWriterHeads(
       await host.ready()
       for (const head of heads) {
         if (head.length === 0) continue
-        const ours = await withCore(head.key, async (core) =>
+        const ours = await withCore(store, head.key, async (core) =>
           core.length >= head.length ? core.treeHash(head.length) : null
         )
         if (ours && !b4a.equals(ours, head.treeHash)) report(head.key)

@@ -17,9 +17,10 @@ import { NO_KEY } from './engine/registry.js'
 import { signChannelProof } from './channel-proof.js'
 import type { Engine, WriterInfo } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
-import { deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
+import { DEVICE_KEY_NAMES, deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
 import { watchWriterHeads } from './heads.js'
+import { withCore } from './cores.js'
 import { AccountLookup, decodeLocator, encodeLocator, lookupProof, type Locator } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
 import { memoryStorage } from './storage/memory.js'
@@ -184,7 +185,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    * key) the discovery key.
    */
   get topic(): Uint8Array {
-    return this.lookup?.topic ?? this.discoveryKey
+    return this.lookup?.topic ?? discoveryKeyOf((this.options as AlwaysOnNodeOptions).databaseKey!)
   }
 
   /**
@@ -255,7 +256,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     const options = this.options
     if (options.role === 'always-on') {
       const key = this.givenLocator?.databaseKey ?? options.databaseKey!
-      const noiseKeyPair = options.noiseKeyPair ?? (await this.store.createKeyPair('hypha/noise/1'))
+      const noiseKeyPair = options.noiseKeyPair ?? (await this.store.createKeyPair(DEVICE_KEY_NAMES.noise))
       this.engine = new BlindEngine({ store: this.store, databaseKey: key, maxSeededCores: options.maxSeededCores })
       this.setUp('always-on', key, noiseKeyPair, null, false)
       await this.engine.ready()
@@ -266,6 +267,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     const account = this.account!
     const device = await deviceKeys(this.store)
     const writerKeyPair = options.writerKeyPair ?? device.writerKeyPair
+    // The database this writer would create (an origin's database key is its writer core key).
+    const ownDatabaseKey = databaseKeyFromOriginPublicKey(writerKeyPair.publicKey)
     const record = await readDeviceRecord(this.store.storage)
     let next: DeviceRecord
     if (record !== null) {
@@ -293,7 +296,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
           throw new HyphaNodeError('ERR_ACCOUNT_EXISTS', 'this account has a database already: sign in instead')
         }
       }
-      next = { accountId: account.accountId, databaseKey: databaseKeyFromOriginPublicKey(writerKeyPair.publicKey), created: true }
+      next = { accountId: account.accountId, databaseKey: ownDatabaseKey, created: true }
     } else {
       await this.startTransports(device.noiseKeyPair)
       const databaseKey = await this.lookup!.find({
@@ -304,7 +307,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     }
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
 
-    const created = next.created && b4a.equals(next.databaseKey, databaseKeyFromOriginPublicKey(writerKeyPair.publicKey))
+    const created = next.created && b4a.equals(next.databaseKey, ownDatabaseKey)
     this.engine = new AutobaseEngine({
       store: this.store,
       bootstrap: created ? null : next.databaseKey,
@@ -356,7 +359,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private async startTransports(keyPair: KeyPair = this.noiseKeyPair): Promise<void> {
     if (this.transportsStarted) return
     this.transportsStarted = true
-    const context: TransportContext = { topic: this.topicForTransports(), keyPair, onConnection: this.addConnection }
+    const context: TransportContext = { topic: this.topic, keyPair, onConnection: this.addConnection }
     for (const transport of this.transports) {
       if (this.closing) return
       // Transports report what they recover from as 'connection-error' (TCP, WebSocket) or
@@ -367,10 +370,6 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       await transport.start(context)
       this.started.push(transport)
     }
-  }
-
-  private topicForTransports(): Uint8Array {
-    return this.lookup?.topic ?? discoveryKeyOf(this.givenLocator?.databaseKey ?? (this.options as AlwaysOnNodeOptions).databaseKey!)
   }
 
   /**
@@ -587,17 +586,13 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   async writerCoreLength(writerKey: Uint8Array, options: { waitMs?: number } = {}): Promise<{ length: number; held: number; peerHeld: number }> {
     checkKey32(writerKey, 'writerKey')
     await this.readyForUse()
-    const core = this.store.get({ key: writerKey })
-    try {
-      await core.ready()
+    return withCore(this.store, writerKey, async (core) => {
       if (options.waitMs) {
         await Promise.race([core.update({ wait: true }).catch(noop), new Promise((r) => setTimeout(r, options.waitMs))])
       }
       const peerHeld = Math.max(0, ...core.peers.map((p: { remoteContiguousLength: number }) => p.remoteContiguousLength))
       return { length: core.length, held: core.contiguousLength, peerHeld }
-    } finally {
-      await core.close().catch(noop)
-    }
+    })
   }
 
   // ---- always-on ----

@@ -56,6 +56,10 @@ export interface AutobaseEngineOptions {
 type View = Hyperbee
 
 const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
+/** No channel key, or one whose holder signed it over to this writer of this database. */
+const channelBindingHolds = (channelKey: Uint8Array, proof: Uint8Array, databaseKey: Uint8Array, writerKey: Uint8Array) =>
+  isNoKey(channelKey) || verifyChannelProof(proof, channelKey, databaseKey, writerKey)
+
 const decodeRecord = (bytes: Uint8Array): DeviceRecordInView => c.decode(memberRecordEncoding, bytes)
 const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecordEncoding, r)
 
@@ -256,7 +260,7 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
           await batch.del(dataKey(op.key))
           break
         case 'add-writer': {
-          if (!isNoKey(op.channelKey) && !verifyChannelProof(op.channelProof, op.channelKey, host.key, op.key)) {
+          if (!channelBindingHolds(op.channelKey, op.channelProof, host.key, op.key)) {
             skip('bad-channel-proof', 'add-writer with a channel key whose holder did not bind it to this writer')
             break
           }
@@ -306,7 +310,7 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
           break
         }
         case 'register-device': {
-          if (!isNoKey(op.channelKey) && !verifyChannelProof(op.channelProof, op.channelKey, host.key, writer)) {
+          if (!channelBindingHolds(op.channelKey, op.channelProof, host.key, writer)) {
             skip('bad-channel-proof', 'register-device with a channel key whose holder did not bind it to this writer')
             break
           }
