@@ -5,17 +5,15 @@ import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
 import { deriveChannelKey, deriveRootSecret } from '@hypha/node-core'
-import { tcpClient, tcpServer } from '@hypha/node-core/native'
 import {
-  signUp,
-  signIn,
   AUTH_CONTENT_TYPE,
   decodeAuthMessage,
   encodeAuthMessage,
   type Account,
   type AuthMessageError
 } from '@hypha/auth'
-import { createStore, connectNodes, until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
+import { createStore, until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
+import { accountFixtures } from './fixtures.js'
 
 // Bad input at every layer, from a hostile peer on a real connection to a real node with a real
 // database: random, truncated, oversized and bit-flipped frames. Nothing may crash or reject
@@ -28,6 +26,7 @@ const PASSPHRASE = 'fuzzing passphrase for hypha'
 const N = Number(process.env.FUZZ_CASES ?? 1500)
 
 const cleanups = cleanupsAfterEach(afterEach)
+const { origin, device } = accountFixtures(cleanups)
 
 function rng(seed: number) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
@@ -56,21 +55,9 @@ function mutate(base: Uint8Array, rand: () => number, kind: number): Uint8Array 
   }
 }
 
-const ports = new WeakMap<object, number>()
-
 /** The person's origin node, plus a hostile peer connected to it that speaks the ephemeral protocol raw. */
 async function setup() {
-  const server = tcpServer({ port: 0 })
-  const laptop = await signUp({
-    passphrase: PASSPHRASE,
-    name: PERSON,
-    nodeName: 'Laptop',
-    kdf: KDF,
-    transports: [server],
-    existingAccountCheckMs: 0
-  })
-  cleanups.push(() => laptop.close())
-  ports.set(laptop, server.port!)
+  const laptop = await origin({ passphrase: PASSPHRASE, name: PERSON })
   await laptop.node.batch([
     { type: 'put', key: 'a', value: 'alpha' },
     { type: 'put', key: 'b', value: 'beta' }
@@ -201,14 +188,7 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
 
   it('the node still works afterwards: a real device is authorised', async () => {
     const { laptop } = await setup()
-    const phone = await signIn({
-      passphrase: PASSPHRASE,
-      name: PERSON,
-      nodeName: 'Phone',
-      kdf: KDF,
-      transports: [tcpClient({ port: ports.get(laptop)! })]
-    })
-    cleanups.push(() => phone.close())
+    const phone = await device('Phone', [laptop], { passphrase: PASSPHRASE, name: PERSON })
     const prompt = new Promise<any>((resolve) => laptop.once('authorisation-request', resolve))
     const request = phone.requestAuthorisation({ retryMs: 200 })
     await (await prompt).approve()
