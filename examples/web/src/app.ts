@@ -524,66 +524,57 @@ function refreshStatus(): void {
   document.body.dataset.writable = String(node.writable)
 }
 
-let listing = false
-let listAgain = false
+/**
+ * Runs `render` for the current account; calls made while one runs coalesce into one more run
+ * (bursts of `update` events). A failure is shown unless the node is closing.
+ */
+function coalesced(render: (acc: Account) => Promise<void>, what: string): () => Promise<void> {
+  let running = false
+  let again = false
+  return async () => {
+    if (!account) return
+    if (running) {
+      again = true
+      return
+    }
+    running = true
+    try {
+      do {
+        again = false
+        await render(account)
+      } while (again && account)
+    } catch (err) {
+      if (!account?.node.closed) showError(`Could not ${what}: ${message(err)}`)
+    } finally {
+      running = false
+    }
+  }
+}
+
 let lastEntries: Entry[] = []
 
-/** Re-lists the entries; bursts of `update` events coalesce into one more listing. */
-async function refreshEntries(): Promise<void> {
-  if (!account) return
-  if (listing) {
-    listAgain = true
-    return
-  }
-  listing = true
-  try {
-    do {
-      listAgain = false
-      lastEntries = await account.node.list()
-      const list = $('entries')
-      list.replaceChildren(
-        ...lastEntries.map((entry) => {
-          const item = el('li', {}, el('code', { textContent: entry.key }), ' = ', el('span', { textContent: showValue(entry.value) }))
-          item.dataset.key = entry.key
-          return item
-        })
-      )
-      show('entries-empty', lastEntries.length === 0)
-    } while (listAgain && account)
-  } catch (err) {
-    if (!account?.node.closed) showError(`Could not list the entries: ${message(err)}`)
-  } finally {
-    listing = false
-  }
-}
+/** Re-lists the entries. */
+const refreshEntries = coalesced(async (acc) => {
+  lastEntries = await acc.node.list()
+  $('entries').replaceChildren(
+    ...lastEntries.map((entry) => {
+      const item = el('li', {}, el('code', { textContent: entry.key }), ' = ', el('span', { textContent: showValue(entry.value) }))
+      item.dataset.key = entry.key
+      return item
+    })
+  )
+  show('entries-empty', lastEntries.length === 0)
+}, 'list the entries')
 
-let devicesBusy = false
-let devicesAgain = false
 let lastDevices: AccountDevice[] = []
 
-/** Re-renders the device list (the registry); coalesces bursts of updates like the entries. */
-async function refreshDevices(): Promise<void> {
-  if (!account) return
-  if (devicesBusy) {
-    devicesAgain = true
-    return
-  }
-  devicesBusy = true
-  try {
-    do {
-      devicesAgain = false
-      const acc = account
-      lastDevices = sortDevices(await acc.devices())
-      $('devices').replaceChildren(...lastDevices.map((device) => deviceItem(acc, device)))
-      // A new device enters the registry when a writer approves it.
-      show('devices-not-yet', !lastDevices.some((d) => d.current))
-    } while (devicesAgain && account)
-  } catch (err) {
-    if (!account?.node.closed) showError(`Could not read the device list: ${message(err)}`)
-  } finally {
-    devicesBusy = false
-  }
-}
+/** Re-renders the device list (the registry). */
+const refreshDevices = coalesced(async (acc) => {
+  lastDevices = sortDevices(await acc.devices())
+  $('devices').replaceChildren(...lastDevices.map((device) => deviceItem(acc, device)))
+  // A new device enters the registry when a writer approves it.
+  show('devices-not-yet', !lastDevices.some((d) => d.current))
+}, 'read the device list')
 
 function deviceItem(acc: Account, device: AccountDevice): HTMLElement {
   const name = device.recovery ? 'Recovery key' : device.name || '(no name)'
