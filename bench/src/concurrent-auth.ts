@@ -24,7 +24,7 @@
 import os from 'node:os'
 import b4a from 'b4a'
 import { HyphaNode, generatePassphrase, type Transport } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/node-core/native'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
 import { VerificationError, median, startTransportFor, until, withTimeout } from './common.js'
 

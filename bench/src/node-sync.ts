@@ -14,7 +14,7 @@ import vm from 'node:vm'
 import b4a from 'b4a'
 import { createStore, connectInProcess, connectNodes, connectTcp, until, type Connection } from '@hypha/test-utils'
 import { HyphaNode, deriveRootSecret, memoryStorage } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/node-core/native'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { VerificationError, median } from './common.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)

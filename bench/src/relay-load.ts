@@ -47,13 +47,13 @@ import {
   deriveRootSecret,
   generatePassphrase,
   writerCoreKey,
-  webSocketClient,
-  webSocketServer,
   type Transport,
   type TransportContext,
   type WebSocketConstructor
 } from '@hypha/node-core'
-import { tcpClient, tcpServer } from '@hypha/node-core/native'
+import { webSocketClient } from '@hypha/transport-websocket'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { createStore } from '@hypha/test-utils'
 import { STEP_TIMEOUT_MS, VerificationError, quantile, until, withTimeout } from './common.js'
 

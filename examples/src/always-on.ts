@@ -11,15 +11,12 @@ import http from 'node:http'
 import path from 'node:path'
 import readline from 'node:readline'
 import type { Duplex } from 'node:stream'
-import {
-  HyphaNode,
-  memoryStorage,
-  webSocketServer,
-  type NodeConnection,
-  type StorageAdapter,
-  type Transport
-} from '@hypha/node-core'
-import { fileStorage, hyperswarmTransport, signallingServer, tcpServer, type SignallingServer } from '@hypha/node-core/native'
+import { HyphaNode, memoryStorage, type NodeConnection, type StorageAdapter, type Transport } from '@hypha/node-core'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { fileStorage } from '@hypha/storage-file'
+import { hyperswarmTransport } from '@hypha/transport-hyperswarm'
+import { signallingServer, type SignallingServer } from '@hypha/transport-webrtc/signalling-server'
+import { tcpServer } from '@hypha/transport-tcp'
 import { UsageError, hex, parseCommandLine, parseLocator, parsePort, runMain, short } from './cli-args.js'
 
 const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]

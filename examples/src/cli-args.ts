@@ -3,8 +3,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
-import { webSocketClient, type KdfParams, type Transport } from '@hypha/node-core'
-import { tcpClient } from '@hypha/node-core/native'
+import { webSocketClient } from '@hypha/transport-websocket'
+import { type KdfParams, type Transport } from '@hypha/node-core'
+import { tcpClient } from '@hypha/transport-tcp'
 
 /** A bad command line: the program prints the message and its usage and exits with code 2. */
 export class UsageError extends Error {

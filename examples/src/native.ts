@@ -13,8 +13,16 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import readline from 'node:readline'
 import b4a from 'b4a'
-import { DEVICE_RECORD_FILE, type Entry, type NodeConnection, type StorageAdapter, type Transport, type Value } from '@hypha/node-core'
-import { fileStorage, tcpServer } from '@hypha/node-core/native'
+import {
+  DEVICE_RECORD_FILE,
+  type Entry,
+  type NodeConnection,
+  type StorageAdapter,
+  type Transport,
+  type Value
+} from '@hypha/node-core'
+import { fileStorage } from '@hypha/storage-file'
+import { tcpServer } from '@hypha/transport-tcp'
 import {
   AuthError,
   recover,

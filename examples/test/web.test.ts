@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DIST, Program as SharedProgram, escapeRegExp, running } from './program.js'
 // Reused from @hypha/browser's tests: where Chromium is and how it is launched.
-import { CHROMIUM, CHROMIUM_ARGS } from '../../packages/browser/test/harness.js'
+import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { buildWebApp, WEB_DIR } from '../src/build-web.js'
 // The page's window.hypha (types only: brings the Window augmentation of app.ts).

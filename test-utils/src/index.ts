@@ -102,6 +102,11 @@ export async function until(
   }
 }
 
+/** Polls `condition()` (sync or async) every 10 ms until it holds; rejects after `timeoutMs` (a deadline, not a timing threshold). */
+export async function eventually(condition: () => Promise<boolean> | boolean, what = 'condition', timeoutMs = 15_000): Promise<void> {
+  await until(condition, timeoutMs, what)
+}
+
 /** Lets already-queued I/O and timers run, so "nothing arrived" assertions are meaningful. */
 export function settle(ms = 50): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))

@@ -17,16 +17,10 @@
 //                gathers host candidates only with media permission; no audio is used)
 //
 // Bundled by examples/src/build-web.ts (`node examples/dist/build-web.js`) into dist/app.js.
-import {
-  idbStorage,
-  normaliseName,
-  webRtcTransport,
-  webSocketClient,
-  type Entry,
-  type NodeConnection,
-  type Transport,
-  type Value
-} from '@hypha/node-core'
+import { idbStorage } from '@hypha/storage-indexeddb'
+import { normaliseName, type Entry, type NodeConnection, type Transport, type Value } from '@hypha/node-core'
+import { webRtcTransport } from '@hypha/transport-webrtc'
+import { webSocketClient } from '@hypha/transport-websocket'
 import {
   AuthError,
   signIn,

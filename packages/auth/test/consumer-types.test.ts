@@ -37,7 +37,7 @@ describe('published types', () => {
       join(dir, 'app.ts'),
       `import { signUp, signIn, recover, type Account, type AuthorisationPrompt } from '@hypha/auth'
 import { HyphaNode, memoryStorage, type Device } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/node-core/native'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { EphemeralExtension, muxerOf } from '@hypha/ephemeral-ext'
 const account: Account = await signUp({ name: 'ada', nodeName: 'Laptop', storage: memoryStorage(), transports: [tcpServer({ port: 0 })] })
 account.on('authorisation-request', (prompt: AuthorisationPrompt) => console.log(prompt.code, prompt.warnings))

@@ -3,7 +3,7 @@
 import { expect } from 'vitest'
 import b4a from 'b4a'
 import type { HyphaNode } from '@hypha/node-core'
-import { tcpClient, tcpServer } from '@hypha/node-core/native'
+import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import {
   signUp,
   signIn,

@@ -4,8 +4,10 @@
 // fast-forwards the reader to the origin's indexed view.
 import { describe, it, expect, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { HyphaNode, deriveRootSecret, webSocketServer } from '@hypha/node-core'
-import { openBrowser, servePage, type PageServer } from './harness.js'
+import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { openBrowser, servePage, type PageServer } from '@hypha/test-utils/chromium'
+import { buildBrowserBundle } from '../src/index.js'
 
 const ENTRY = fileURLToPath(new URL('./pages/fast-forward-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
@@ -38,7 +40,7 @@ async function origin(passphrase: string, count: number, batch: number) {
 /** A fresh Chromium profile syncs from the origin at `url` on `storage` until it lists `count` entries. */
 async function syncIn({ url, databaseKey }: { url: string; databaseKey: string }, passphrase: string, storage: 'idb' | 'memory', count: number) {
   if (!page) {
-    page = await servePage(ENTRY)
+    page = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
     const served = page
     cleanups.push(() => served.close())
   }

@@ -2,8 +2,10 @@
 // closing anything) resumes and converges: every entry, once, with its value.
 import { describe, it, expect, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { HyphaNode, deriveRootSecret, webSocketServer } from '@hypha/node-core'
-import { openBrowser, servePage } from './harness.js'
+import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { openBrowser, servePage } from '@hypha/test-utils/chromium'
+import { buildBrowserBundle } from '../src/index.js'
 
 const ENTRY = fileURLToPath(new URL('./pages/resume-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
@@ -31,7 +33,7 @@ describe('restart from IndexedDB mid-sync', () => {
     }
     const url = `ws://127.0.0.1:${server.address()!.port}`
 
-    const page = await servePage(ENTRY)
+    const page = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
     cleanups.push(() => page.close())
     const browser = await openBrowser()
     cleanups.push(() => browser.close())

@@ -2,8 +2,10 @@
 // runs on the libsodium shim, the database replicates, the secure channel works both ways.
 import { describe, it, expect, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { HyphaNode, deriveRootSecret, webSocketServer } from '@hypha/node-core'
-import { openBrowser, servePage, type BrowserSession, type PageServer } from './harness.js'
+import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { openBrowser, servePage, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
+import { buildBrowserBundle } from '../src/index.js'
 
 const ENTRY = fileURLToPath(new URL('./pages/ws-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
@@ -33,7 +35,7 @@ describe('browser ↔ Node over WebSocket', () => {
     expect(address?.host).toBe('127.0.0.1')
     const url = `ws://127.0.0.1:${address!.port}`
 
-    const page: PageServer = await servePage(ENTRY)
+    const page: PageServer = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
     cleanups.push(() => page.close())
     const browser: BrowserSession = await openBrowser()
     cleanups.push(() => browser.close())

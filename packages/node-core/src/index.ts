@@ -57,7 +57,6 @@ export { HEADS_CONTENT_TYPE } from './heads.js'
 export { compactStruct, type Field, type CompactEncoding, type CompactState } from './codec.js'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { memoryStorage } from './storage/memory.js'
-export { idbStorage, type IdbStorageOptions } from './storage/idb.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'
 export type {
   Transport,
@@ -68,22 +67,10 @@ export type {
   WebSocketConstructor
 } from './transports/types.js'
 export {
-  webSocketClient,
-  webSocketServer,
-  WebSocketStream
-} from './transports/websocket.js'
-export {
-  webRtcTransport,
-  WebRtcTransport,
-  WebRtcError,
-  nodeDatachannelWrtc,
-  type WebRtcTransportOptions,
-  type WrtcImplementation
-} from './transports/webrtc.js'
-export {
   TransportError,
   DEFAULT_RECONNECT,
   type TransportErrorCode,
+  type TransportEvents,
   type ReconnectOptions,
   type SecretStreamOptions
 } from './transports/stream-transport.js'

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
 import { HyphaNode, HyphaNodeError, memoryStorage, DEVICE_RECORD_FILE, type HyphaNodeOptions } from '../src/index.js'
-import { fileStorage } from '../src/native.js'
 import { rootSecret, connect, eventually } from './fixtures/helpers.js'
 import { cleanupsAfterEach } from '@hypha/test-utils'
 
@@ -29,65 +28,6 @@ async function open(options: HyphaNodeOptions): Promise<HyphaNode> {
 }
 
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
-
-describe('file storage', () => {
-  it('keeps every entry and both writers (origin and an added one) across a close and reopen', async () => {
-    const originDir = await tempDir()
-    const phoneDir = await tempDir()
-    let origin = await open({ role: 'origin', rootSecret: root, storage: await fileStorage(originDir) })
-    let phone = await open({ role: 'read-only', rootSecret: root, databaseKey: origin.key, storage: await fileStorage(phoneDir) })
-    const databaseKey = origin.key
-    const noiseKeys = [hex(origin.noiseKeyPair.publicKey), hex(phone.noiseKeyPair.publicKey)]
-    const disconnect = connect(origin, phone)
-    await origin.addWriter(phone.writerKey!)
-    await eventually(() => phone.writable, 'phone writable')
-    await origin.batch(Array.from({ length: 20 }, (_, i) => ({ type: 'put' as const, key: `o${i}`, value: `origin ${i}` })))
-    await phone.put('p', b4a.from([1, 2, 3]))
-    await eventually(async () => (await origin.get('p')) !== null && (await phone.get('o19')) !== null, 'both synced')
-    const before = (await origin.list()).map((e) => [e.key, e.value])
-    expect(before).toHaveLength(21)
-    const phoneWriterKey = phone.writerKey
-    disconnect()
-    await origin.close()
-    await phone.close()
-    // Each directory holds its device: Corestore's primary key and the device record.
-    for (const dir of [originDir, phoneDir]) expect(await readdir(dir)).toEqual(expect.arrayContaining(['primary-key', DEVICE_RECORD_FILE]))
-
-    // Reopen from the same directories, with no peers at all and no database key: each device
-    // comes back as it was (whatever role it is opened with).
-    origin = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(originDir) })
-    phone = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(phoneDir) })
-    expect(origin.role).toBe('origin')
-    expect(phone.role).toBe('read-only')
-    expect(hex(origin.key)).toBe(hex(databaseKey))
-    expect(hex(phone.key)).toBe(hex(databaseKey))
-    expect([hex(origin.noiseKeyPair.publicKey), hex(phone.noiseKeyPair.publicKey)]).toEqual(noiseKeys)
-    expect(origin.writable).toBe(true)
-    expect(phone.writable).toBe(true)
-    expect(hex(phone.writerKey)).toBe(hex(phoneWriterKey))
-    expect((await origin.list()).map((e) => [e.key, e.value])).toEqual(before)
-    expect((await phone.list()).map((e) => [e.key, e.value])).toEqual(before)
-    expect(await phone.isWriter(phone.writerKey!)).toBe(true)
-
-    // And they carry on from where they were.
-    await phone.put('after-reopen', 'yes')
-    connect(origin, phone)
-    await eventually(async () => (await origin.get('after-reopen')) === 'yes', 'write after reopen reaches origin')
-  })
-
-  it('refuses a second node on a directory that is open (the oplog is locked)', async () => {
-    const dir = await tempDir()
-    await open({ role: 'origin', rootSecret: root, storage: await fileStorage(dir) })
-    const second = new HyphaNode({ role: 'origin', rootSecret: root, storage: await fileStorage(dir) })
-    second.on('error', () => {})
-    // ready() rejects with a HyphaNodeError only; the lock error is its cause.
-    const err = await second.ready().then(() => null, (e: Error) => e)
-    expect(err).toBeInstanceOf(HyphaNodeError)
-    expect((err as HyphaNodeError).code).toBe('ERR_STORAGE')
-    expect(((err as HyphaNodeError).cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
-    await second.close().catch(() => {})
-  })
-})
 
 describe('memory storage', () => {
   it('is the default, and one adapter can be reopened within the process', async () => {

@@ -1,6 +1,8 @@
 // Runs in Chromium: a read-only HyphaNode on IndexedDB that syncs from a Node origin over
 // WebSocket, for the restart-mid-sync test (the page is reloaded in the middle of the sync).
-import { HyphaNode, deriveRootSecret, idbStorage, webSocketClient } from '@hypha/node-core'
+import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { idbStorage } from '@hypha/storage-indexeddb'
+import { webSocketClient } from '@hypha/transport-websocket'
 
 let node: HyphaNode | null = null
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

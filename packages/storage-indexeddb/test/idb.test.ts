@@ -1,0 +1,116 @@
+// idbStorage in real Chromium: real IndexedDB, page reloads, and a HyphaNode on it.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { openBrowser, servePage, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
+import { buildBrowserBundle } from '@hypha/browser'
+
+const ENTRY = fileURLToPath(new URL('./pages/idb-page.ts', import.meta.url))
+
+let server: PageServer
+let browser: BrowserSession
+
+beforeAll(async () => {
+  server = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
+  browser = await openBrowser()
+  await browser.load(server.url)
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+describe('idbStorage in Chromium', () => {
+  it('reads, writes across blocks, truncates, deletes, stats, reopens and unlinks', async () => {
+    const out = await browser.page.evaluate(() => window.hyphaIdb.basics('basics-db'))
+    expect(out).toEqual({
+      sizeAfterWrite: 1300,
+      gapIsZero: true,
+      acrossBoundary: true,
+      wholeWrite: true,
+      readPastEnd: 'Could not satisfy length',
+      readToEnd: 100,
+      partialOverwrite: true,
+      sizeAfterShrink: 700,
+      readAfterShrink: 'Could not satisfy length',
+      sizeAfterGrow: 2000,
+      keptAfterGrow: true,
+      zerosAfterGrow: true,
+      sizeAfterDel: 2000,
+      delZeroed: true,
+      delKept: true,
+      sizeAfterDelToEnd: 1500,
+      sizeAfterReopen: 1500,
+      bytesAfterReopen: true,
+      sizeAfterUnlink: 0,
+      readAfterUnlink: 'Could not satisfy length'
+    })
+  })
+
+  it('matches a model file over random operations (concurrent writes, reopens), and keeps it over a reload', async () => {
+    const result = await browser.page.evaluate(() => window.hyphaIdb.randomOps('random-db', 7, 160))
+    expect(result.mismatches).toEqual([])
+    for (const op of ['write', 'concurrent-writes', 'read', 'del', 'truncate', 'reopen']) {
+      expect(result.counts[op], op).toBeGreaterThan(0)
+    }
+    expect(result.size).toBeGreaterThan(0)
+
+    const twoDbs = await browser.page.evaluate(() => window.hyphaIdb.twoDatabases('side-a', 'side-b'))
+    expect(twoDbs).toEqual({ sizeA: 700, sizeB: 150, aIsA: true, bIsB: true, afterUnlinkA: { sizeA: 0, sizeB: 150 } })
+
+    await browser.load(server.url) // a page reload: only IndexedDB remains
+    const back = await browser.page.evaluate(() => window.hyphaIdb.readBack('random-db', 'random-7'))
+    expect(back).toEqual({ size: result.size, contents: result.contents })
+    expect(browser.errors).toEqual([])
+  })
+
+  it('batches concurrent small writes into few transactions and reads written blocks from memory', async () => {
+    const out = await browser.page.evaluate(() => window.hyphaIdb.batching('batching-db'))
+    // One transaction per request (the old adapter: 300 and 300) made a 3,000-entry sync crawl.
+    expect(out.writeTransactions).toBeGreaterThan(0)
+    expect(out.writeTransactions).toBeLessThanOrEqual(5)
+    expect(out.readTransactions).toBe(0)
+    expect(out.readsMatch).toBe(true)
+    expect(out.fromDisk).toBeNull()
+  })
+
+  it('matches the model with a cache smaller than the file (blocks evicted and read back) and with none', async () => {
+    for (const [seed, cacheBytes] of [[11, 2048], [12, 0]] as const) {
+      const result = await browser.page.evaluate(([s, c]) => window.hyphaIdb.randomOps('small-cache-db', s, 200, c), [seed, cacheBytes] as const)
+      expect(result.mismatches, `cacheBytes ${cacheBytes}`).toEqual([])
+      expect(result.size).toBeGreaterThan(2048)
+    }
+    expect(browser.errors).toEqual([])
+  })
+
+  it('a HyphaNode on IndexedDB keeps its database and its writer over page reloads', async () => {
+    const rootSecret = randomBytes(32).toString('hex')
+    const first = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeWrite('node-db', root!, 0, 20), [rootSecret])
+    expect(first).toMatchObject({ writable: true, count: 20 })
+    await browser.page.evaluate(() => window.hyphaIdb.nodeClose())
+
+    // reload after a clean close
+    await browser.load(server.url)
+    const second = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeRead('node-db', root!), [rootSecret])
+    expect(second.key).toBe(first.key)
+    expect(second.writerKey).toBe(first.writerKey)
+    expect(second.role).toBe('origin')
+    expect(second.writable).toBe(true)
+    expect(second.entries).toEqual(Array.from({ length: 20 }, (_, i) => `entry/${String(i).padStart(4, '0')}=value ${i}`))
+    const more = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeWrite('node-db', root!, 20, 10), [rootSecret])
+    expect(more).toMatchObject({ key: first.key, writerKey: first.writerKey, writable: true, count: 30 })
+
+    // reload without closing (the user refreshes the tab): every acknowledged write is there
+    await browser.load(server.url)
+    const third = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeRead('node-db', root!), [rootSecret])
+    expect(third.key).toBe(first.key)
+    expect(third.writerKey).toBe(first.writerKey)
+    expect(third.writable).toBe(true)
+    expect(third.entries).toEqual(Array.from({ length: 30 }, (_, i) => `entry/${String(i).padStart(4, '0')}=value ${i}`))
+    const last = await browser.page.evaluate(([root]) => window.hyphaIdb.nodeWrite('node-db', root!, 30, 2), [rootSecret])
+    expect(last).toMatchObject({ writable: true, count: 32 })
+    await browser.page.evaluate(() => window.hyphaIdb.nodeClose())
+    expect(browser.errors).toEqual([])
+  })
+})

@@ -1,0 +1,126 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import b4a from 'b4a'
+import createTestnet from 'hyperdht/testnet'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { EphemeralExtension } from '@hypha/ephemeral-ext'
+import { createStore, nextEvent, until } from '@hypha/test-utils'
+import { expectEphemeralBothWays } from '@hypha/adapter-tests'
+import { hyperswarmTransport, type HyperswarmTransport } from '../src/index.js'
+import type { ConnectionInfo, TransportContext } from '@hypha/node-core'
+
+// A local DHT testnet on 127.0.0.1, and every swarm's DHT bound to 127.0.0.1 (docs/design.md: with
+// defaults, connections time out here and the machine's eth0 address must never be used).
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+async function startTestnet() {
+  const testnet = await createTestnet(3, { host: '127.0.0.1' })
+  cleanups.push(() => testnet.destroy())
+  return testnet
+}
+
+interface TestPeer {
+  store: any
+  core: any
+  ephemeral: EphemeralExtension
+  context: TransportContext
+  connections: Array<{ stream: any; info: ConnectionInfo }>
+  transport: HyperswarmTransport
+}
+
+async function startPeer(discoveryKey: Uint8Array, bootstrap: Array<{ host: string; port: number }>): Promise<TestPeer> {
+  const { store, core } = await createStore()
+  const ephemeral = new EphemeralExtension({ discoveryKey })
+  cleanups.push(async () => {
+    ephemeral.close()
+    await store.close()
+  })
+  const connections: TestPeer['connections'] = []
+  const context: TransportContext = {
+    topic: discoveryKey,
+    keyPair: NoiseSecretStream.keyPair(),
+    onConnection(stream, info) {
+      connections.push({ stream, info })
+      store.replicate(stream)
+      ephemeral.attach(stream)
+    }
+  }
+  const transport = hyperswarmTransport({ bootstrap, host: '127.0.0.1' })
+  cleanups.push(() => transport.stop())
+  await transport.start(context)
+  return { store, core, ephemeral, context, connections, transport }
+}
+
+const hex = (bytes: Uint8Array): string => b4a.toString(bytes, 'hex')
+
+function remoteKeys(peer: TestPeer): string[] {
+  return peer.ephemeral.peers.map((p) => hex(p.remotePublicKey!)).sort()
+}
+
+/** Public keys announced on `topic`, as a fresh DHT client on the testnet sees them. */
+async function announced(testnet: Awaited<ReturnType<typeof createTestnet>>, topic: Uint8Array): Promise<Set<string>> {
+  const dht: any = testnet.createNode()
+  const keys = new Set<string>()
+  for await (const reply of dht.lookup(topic)) for (const peer of reply.peers) keys.add(hex(peer.publicKey))
+  return keys
+}
+
+describe('hyperswarmTransport', { timeout: 30_000 }, () => {
+  it('two swarms find each other by the discovery key, replicate a core and exchange ephemeral messages', async () => {
+    const testnet = await startTestnet()
+    const { core } = await createStore() // only for a realistic discovery key
+    const discoveryKey = core.discoveryKey as Uint8Array
+
+    const a = await startPeer(discoveryKey, testnet.bootstrap)
+    const openA = nextEvent(a.ephemeral, 'peer-open')
+    const b = await startPeer(discoveryKey, testnet.bootstrap)
+    await Promise.all([openA, until(() => b.ephemeral.peers.length === 1, 15_000, 'b open')])
+
+    // The swarm runs on the node's key pair: each side sees the other node's Noise key.
+    expect(remoteKeys(a)).toEqual([hex(b.context.keyPair.publicKey)])
+    expect(remoteKeys(b)).toEqual([hex(a.context.keyPair.publicKey)])
+    expect(a.connections.map((c) => c.info.transport)).toEqual(['hyperswarm'])
+    expect(a.connections[0]!.info.isInitiator).toBe(!b.connections[0]!.info.isInitiator)
+    for (const { info } of [...a.connections, ...b.connections]) expect(info.remote).toMatch(/^127\.0\.0\.1:\d+$/)
+
+    await a.core.append(b4a.from('hello over hyperswarm'))
+    const replica = b.store.get({ key: a.core.key })
+    expect(b4a.toString(await replica.get(0))).toBe('hello over hyperswarm')
+
+    await expectEphemeralBothWays(a, b)
+  })
+
+  it('three swarms all connect; stop() unannounces and closes its connections', async () => {
+    const testnet = await startTestnet()
+    const discoveryKey = crypto.getRandomValues(new Uint8Array(32))
+    const a = await startPeer(discoveryKey, testnet.bootstrap)
+    const b = await startPeer(discoveryKey, testnet.bootstrap)
+    const c = await startPeer(discoveryKey, testnet.bootstrap)
+    await until(() => [a, b, c].every((p) => p.ephemeral.peers.length === 2), 20_000, 'a full mesh of three')
+
+    await a.core.append(b4a.from('from a'))
+    const atC = c.store.get({ key: a.core.key })
+    expect(b4a.toString(await atC.get(0))).toBe('from a')
+    const received = Promise.all([nextEvent(a.ephemeral, 'message'), nextEvent(b.ephemeral, 'message')])
+    expect(c.ephemeral.broadcast(b4a.from('hi all'))).toBe(2)
+    await received
+
+    const keyA = hex(a.context.keyPair.publicKey)
+    expect(await announced(testnet, discoveryKey)).toContain(keyA)
+
+    // a stops: the others lose their connection to it, and it is no longer announced on the topic.
+    const closedAtB = nextEvent(b.transport, 'disconnection')
+    const closedAtC = nextEvent(c.transport, 'disconnection')
+    await a.transport.stop()
+    await Promise.all([closedAtB, closedAtC])
+    expect(a.transport.connections).toEqual([])
+    expect(remoteKeys(b)).toEqual([hex(c.context.keyPair.publicKey)])
+    expect(remoteKeys(c)).toEqual([hex(b.context.keyPair.publicKey)])
+    const left = await announced(testnet, discoveryKey)
+    expect(left).not.toContain(keyA)
+    expect(left).toContain(hex(b.context.keyPair.publicKey))
+  })
+})

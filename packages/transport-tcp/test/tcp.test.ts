@@ -1,0 +1,161 @@
+import net from 'node:net'
+import { once } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import b4a from 'b4a'
+import { collect, nextEvent, settle, until } from '@hypha/test-utils'
+import { tcpClient, tcpServer } from '../src/index.js'
+import { TransportError } from '@hypha/node-core'
+import { cleanups, createPair, createPeer, expectRedialAndCatchUp, expectEphemeralBothWays, track, type Peer } from '@hypha/adapter-tests'
+
+
+const fast = { initialDelayMs: 5, maxDelayMs: 20 }
+
+function rawSocket(port: number): net.Socket {
+  const socket = net.connect(port, '127.0.0.1')
+  socket.on('error', () => {}) // the server resets us: expected
+  cleanups.push(() => socket.destroy())
+  return socket
+}
+
+describe('tcp transport', () => {
+  it('replicates a core and carries ephemeral messages both ways', async () => {
+    const { a, b, remoteCore } = await createPair()
+    const server = track(tcpServer({ port: 0 }))
+    await server.start(a.context)
+    expect(server.port).toBeGreaterThan(0)
+    expect(server.address()).toEqual({ host: '127.0.0.1', port: server.port })
+
+    const client = track(tcpClient({ port: server.port! }))
+    await client.start(b.context)
+
+    await a.core.append([b4a.from('hello'), b4a.from('world')])
+    expect(b4a.toString(await remoteCore.get(1))).toBe('world')
+    await expectEphemeralBothWays(a, b)
+
+    // Real Noise: each side authenticated the other's static key.
+    expect(a.connections).toHaveLength(1)
+    expect(b.connections).toHaveLength(1)
+    expect(b4a.equals(a.connections[0]!.stream.remotePublicKey, b.keyPair.publicKey)).toBe(true)
+    expect(b4a.equals(b.connections[0]!.stream.remotePublicKey, a.keyPair.publicKey)).toBe(true)
+    expect(a.connections[0]!.info).toMatchObject({ transport: 'tcp', isInitiator: false })
+    expect(b.connections[0]!.info).toEqual({ transport: 'tcp', isInitiator: true, remote: `127.0.0.1:${server.port}` })
+  })
+
+  it('backs off from a server that drops every connection at once: a dropped connection counts as a failure', async () => {
+    const { a, b } = await createPair()
+    const server = track(tcpServer({ port: 0 }))
+    // A server that accepts, completes the handshake and drops each connection at once.
+    await server.start({ ...a.context, onConnection: (stream) => stream.destroy() })
+    const client = track(tcpClient({ port: server.port!, reconnect: { initialDelayMs: 50, maxDelayMs: 5_000, jitter: 0 } }))
+    const dials = collect(client, 'dial')
+    await client.start(b.context)
+    await settle(3_000)
+    // 50, 100, 200, 400, 800, 1600 ms apart: about 6 dials in 3 s. Resetting on every handshake
+    // (the old rule) re-dialled every 50 ms: about 50.
+    expect(dials.length).toBeGreaterThanOrEqual(4)
+    expect(dials.length).toBeLessThanOrEqual(8)
+  })
+
+  it('re-dials after the server restarts on the same port and catches up', async () => {
+    await expectRedialAndCatchUp(
+      (port) => tcpServer({ port }),
+      (port) => tcpClient({ port, reconnect: fast })
+    )
+  })
+
+  it('stop() closes the connection and does not re-dial', async () => {
+    const { a, b } = await createPair()
+    const server = track(tcpServer({ port: 0 }))
+    await server.start(a.context)
+    const accepted = collect(server, 'connection')
+    const client = tcpClient({ port: server.port!, reconnect: fast })
+    await client.start(b.context)
+    await until(() => accepted.length === 1, 10_000, 'connection')
+
+    const lost = nextEvent(server, 'disconnect')
+    await client.stop()
+    await lost
+    expect(client.connectionCount).toBe(0)
+    await settle(200) // ten times the largest backoff: a re-dial would have landed by now
+    expect(accepted).toHaveLength(1)
+    expect(server.connectionCount).toBe(0)
+  })
+
+  it('stop() while re-dialling a refused port makes no further attempt', async () => {
+    const b = await createPeer()
+    // A free port: bind one, note it, release it.
+    const probe = net.createServer()
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+    const port = (probe.address() as net.AddressInfo).port
+    await new Promise<void>((r) => probe.close(() => r()))
+
+    const client = tcpClient({ port, reconnect: fast })
+    const dials = collect(client, 'dial')
+    const errors = collect<TransportError>(client, 'connection-error')
+    await client.start(b.context)
+    await until(() => errors.length >= 3, 10_000, 'three refused dials')
+    expect(errors.every((e) => e.code === 'ERR_CONNECTION' && (e.cause as any)?.code === 'ECONNREFUSED')).toBe(true)
+    await client.stop()
+    const dialsAtStop = dials.length
+
+    // Anything dialled after stop() would now be accepted here.
+    const seen: net.Socket[] = []
+    const listener = net.createServer((s) => {
+      seen.push(s)
+      s.destroy()
+    })
+    cleanups.push(() => new Promise((r) => listener.close(r)))
+    await new Promise<void>((r) => listener.listen(port, '127.0.0.1', r))
+    await settle(200)
+    expect(seen).toHaveLength(0)
+    expect(dials).toHaveLength(dialsAtStop)
+  })
+
+  it('drops clients that send garbage or nothing, keeps serving good ones', async () => {
+    const { a, b, remoteCore } = await createPair()
+    const server = track(tcpServer({ port: 0, handshakeTimeoutMs: 300 }))
+    await server.start(a.context)
+    const port = server.port!
+    const errors = collect<TransportError>(server, 'connection-error')
+
+    // HTTP text: its first 3 bytes declare a ~5 MiB first frame.
+    const http = rawSocket(port)
+    http.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await once(http, 'close')
+    await until(() => errors.length === 1, 10_000, 'first drop')
+    // A small frame that is not a Noise handshake message.
+    const junk = rawSocket(port)
+    junk.write(b4a.from([10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
+    await once(junk, 'close')
+    await until(() => errors.length === 2, 10_000, 'second drop')
+    // Connects and says nothing.
+    const silent = rawSocket(port)
+    await once(silent, 'close')
+    await until(() => errors.length === 3, 10_000, 'third drop')
+
+    expect(errors.map((e) => e.code)).toEqual(['ERR_HANDSHAKE_FAILED', 'ERR_HANDSHAKE_FAILED', 'ERR_HANDSHAKE_TIMEOUT'])
+    expect(a.connections).toHaveLength(0) // none of them reached the node
+    expect(server.connectionCount).toBe(0)
+
+    const client = track(tcpClient({ port }))
+    await client.start(b.context)
+    await a.core.append(b4a.from('still serving'))
+    expect(b4a.toString(await remoteCore.get(0))).toBe('still serving')
+  })
+
+  it('rejects bad arguments and double starts with typed errors', async () => {
+    const a = await createPeer()
+    expect(() => tcpClient({ port: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(() => tcpClient({ port: 70000 })).toThrow(TransportError)
+    expect(() => tcpClient({ port: 1, reconnect: { factor: 0.5 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+
+    const server = track(tcpServer({ port: 0 }))
+    await server.start(a.context)
+    await expect(server.start(a.context)).rejects.toMatchObject({ code: 'ERR_ALREADY_STARTED' })
+    const clash = tcpServer({ port: server.port! })
+    const error = await clash.start(a.context).catch((e) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect(error.code).toBe('ERR_LISTEN')
+    expect(error.cause.code).toBe('EADDRINUSE')
+  })
+})

@@ -1,0 +1,20 @@
+export {
+  webRtcTransport,
+  WebRtcTransport,
+  WebRtcError,
+  type WebRtcErrorCode,
+  type WebRtcTransportOptions,
+  type WebRtcTransportEvents,
+  type WebRtcConnectionInfo,
+  type WrtcImplementation
+} from './webrtc.js'
+export {
+  DEFAULT_SIGNALLING_PATH,
+  MAX_SIGNAL_MESSAGE_BYTES,
+  SIGNAL_CLOSE,
+  candidateAddress,
+  isLoopbackCandidate,
+  signalCandidates,
+  filterSignal,
+  type Signal
+} from './signalling-protocol.js'

@@ -1,0 +1,331 @@
+// WebRTC signalling relay for the always-on node. Peers join a room (the hex discovery key) under a
+// random id; the server tells each joiner who is already there and relays signals (SDP offers and
+// answers, ICE candidates) between members of the same room. It never carries data.
+//
+// Node only (uses `ws` and `node:http`). The protocol is documented in signalling-protocol.ts.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { EventEmitter } from 'node:events'
+import { WebSocketServer, type WebSocket, type RawData } from 'ws'
+import {
+  DEFAULT_SIGNALLING_PATH,
+  MAX_SIGNAL_MESSAGE_BYTES,
+  SIGNAL_CLOSE,
+  isValidPeerId,
+  isValidRoom
+} from './signalling-protocol.js'
+
+export type SignallingErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_BAD_MESSAGE'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_NOT_JOINED'
+  | 'ERR_ALREADY_JOINED'
+  | 'ERR_DUPLICATE_PEER'
+  | 'ERR_ROOM_FULL'
+  | 'ERR_JOIN_TIMEOUT'
+  | 'ERR_UNKNOWN_PEER'
+  | 'ERR_SOCKET'
+
+export class SignallingError extends Error {
+  override readonly name = 'SignallingError'
+  constructor(readonly code: SignallingErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+export interface SignallingServerOptions {
+  /** Listen on this port (0: any free one) on a server of its own. Ignored when `server` is given. */
+  port?: number
+  /** Address for a server of its own. Default: all interfaces (tests pass '127.0.0.1'). */
+  host?: string
+  /** Attach to an existing HTTP server instead (it keeps serving its other paths and upgrades). */
+  server?: http.Server
+  /** URL path of the WebSocket endpoint. Default {@link DEFAULT_SIGNALLING_PATH}. */
+  path?: string
+  /** Largest frame accepted; a larger one closes that socket (1009). Default 64 KiB. */
+  maxMessageBytes?: number
+  /** Most members in one room. Default 64. */
+  maxRoomSize?: number
+  /** A socket that has not joined by then is closed. Default 10 s. */
+  joinTimeoutMs?: number
+  /** Ping interval; a socket that missed the previous pong is dropped. Default 30 s. */
+  heartbeatMs?: number
+}
+
+/** A relayed signal, as observed by the server (for logs and tests; the server never changes it). */
+export interface RelayedSignal {
+  room: string
+  from: string
+  to: string
+  signal: unknown
+}
+
+export interface SignallingServerEvents {
+  join: [room: string, peer: string]
+  leave: [room: string, peer: string]
+  relay: [message: RelayedSignal]
+  /** A socket sent bad input and was closed, or a signal was refused (`ERR_UNKNOWN_PEER`, socket kept). */
+  rejected: [error: SignallingError]
+}
+
+interface Member {
+  socket: WebSocket
+  room: string | null
+  id: string | null
+  alive: boolean
+  closing: boolean
+  joinTimer: ReturnType<typeof setTimeout> | null
+}
+
+export class SignallingServer extends EventEmitter<SignallingServerEvents> {
+  readonly path: string
+  private readonly wss: WebSocketServer
+  private readonly httpServer: http.Server
+  private readonly ownsServer: boolean
+  private readonly rooms = new Map<string, Map<string, Member>>()
+  private readonly members = new Set<Member>()
+  private readonly maxRoomSize: number
+  private readonly joinTimeoutMs: number
+  private readonly heartbeat: ReturnType<typeof setInterval>
+  private closed = false
+
+  /** Use {@link signallingServer}, which also waits until a server of its own is listening. */
+  constructor(options: SignallingServerOptions = {}) {
+    super()
+    const path = options.path ?? DEFAULT_SIGNALLING_PATH
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw new SignallingError('ERR_INVALID_ARGUMENT', 'path must start with /')
+    }
+    this.path = path
+    this.maxRoomSize = positiveInt(options.maxRoomSize ?? 64, 'maxRoomSize')
+    this.joinTimeoutMs = positiveInt(options.joinTimeoutMs ?? 10_000, 'joinTimeoutMs')
+    const maxPayload = positiveInt(options.maxMessageBytes ?? MAX_SIGNAL_MESSAGE_BYTES, 'maxMessageBytes')
+    // noServer + our own 'upgrade' handler: the same HTTP server also serves a web page and a
+    // WebSocket replication endpoint on other paths.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload })
+    this.ownsServer = !options.server
+    this.httpServer =
+      options.server ??
+      http.createServer((_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n')
+      })
+    this.httpServer.on('upgrade', this.onUpgrade)
+    this.heartbeat = setInterval(() => this.checkAlive(), positiveInt(options.heartbeatMs ?? 30_000, 'heartbeatMs'))
+    this.heartbeat.unref()
+  }
+
+  /** Listens when the server is its own; no-op when attached to a caller's server. */
+  async listen(port = 0, host?: string): Promise<void> {
+    if (!this.ownsServer || this.httpServer.listening) return
+    await new Promise<void>((resolve, reject) => {
+      this.httpServer.once('error', reject)
+      this.httpServer.listen(port, host, () => {
+        this.httpServer.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  /** Address of the HTTP server (own or attached), once listening. */
+  get address(): AddressInfo | null {
+    const address = this.httpServer.address()
+    return address && typeof address === 'object' ? address : null
+  }
+
+  /** `ws://host:port/path` of this endpoint, once listening. */
+  get url(): string {
+    const address = this.address
+    if (!address) throw new SignallingError('ERR_INVALID_ARGUMENT', 'the server is not listening')
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `ws://${host}:${address.port}${this.path}`
+  }
+
+  /** Number of members in a room (hex discovery key). */
+  roomSize(room: string): number {
+    return this.rooms.get(room)?.size ?? 0
+  }
+
+  /** Drops every socket and stops serving. Closes the HTTP server only if it is its own. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.heartbeat)
+    this.httpServer.off('upgrade', this.onUpgrade)
+    for (const member of this.members) member.socket.terminate()
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+    if (this.ownsServer && this.httpServer.listening) {
+      this.httpServer.closeAllConnections()
+      await new Promise<void>((resolve) => this.httpServer.close(() => resolve()))
+    }
+  }
+
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    let pathname: string
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname
+    } catch {
+      pathname = ''
+    }
+    if (pathname !== this.path) {
+      // On a shared server other upgrade handlers own other paths; on our own nobody does.
+      if (this.ownsServer) socket.destroy()
+      return
+    }
+    if (this.closed) {
+      socket.destroy()
+      return
+    }
+    socket.on('error', () => {}) // a client resetting mid-upgrade must not crash the server
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws))
+  }
+
+  private onSocket(socket: WebSocket): void {
+    const member: Member = { socket, room: null, id: null, alive: true, closing: false, joinTimer: null }
+    this.members.add(member)
+    member.joinTimer = setTimeout(() => {
+      if (member.room === null) this.reject(member, 'ERR_JOIN_TIMEOUT', 'no join in time', SIGNAL_CLOSE.JOIN_TIMEOUT)
+    }, this.joinTimeoutMs)
+    socket.on('message', (data, isBinary) => this.onMessage(member, data, isBinary))
+    socket.on('pong', () => (member.alive = true))
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws closes the socket itself after protocol errors (1009 for an oversized frame).
+      const tooLarge = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+      member.closing = true
+      this.emit(
+        'rejected',
+        tooLarge
+          ? new SignallingError('ERR_MESSAGE_TOO_LARGE', 'frame exceeds maxMessageBytes', { cause: err })
+          : new SignallingError('ERR_SOCKET', err.message, { cause: err })
+      )
+    })
+    socket.on('close', () => this.onClose(member))
+  }
+
+  private onMessage(member: Member, data: RawData, isBinary: boolean): void {
+    if (member.closing) return
+    if (isBinary) return this.reject(member, 'ERR_BAD_MESSAGE', 'binary frame')
+    let msg: unknown
+    try {
+      msg = JSON.parse(rawToString(data))
+    } catch {
+      return this.reject(member, 'ERR_BAD_MESSAGE', 'not JSON')
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      return this.reject(member, 'ERR_BAD_MESSAGE', 'not a JSON object')
+    }
+    const m = msg as Record<string, unknown>
+    if (m.type === 'join') return this.onJoin(member, m)
+    if (m.type === 'signal') return this.onSignal(member, m)
+    return this.reject(member, 'ERR_BAD_MESSAGE', 'unknown message type')
+  }
+
+  private onJoin(member: Member, m: Record<string, unknown>): void {
+    if (member.room !== null) return this.reject(member, 'ERR_ALREADY_JOINED', 'already in a room')
+    if (!isValidRoom(m.room)) return this.reject(member, 'ERR_BAD_MESSAGE', 'room must be 64 lowercase hex chars')
+    if (!isValidPeerId(m.peer)) return this.reject(member, 'ERR_BAD_MESSAGE', 'peer id must be 8-64 of [0-9A-Za-z_-]')
+    const room = this.rooms.get(m.room) ?? new Map<string, Member>()
+    if (room.has(m.peer)) {
+      return this.reject(member, 'ERR_DUPLICATE_PEER', 'peer id already in the room', SIGNAL_CLOSE.DUPLICATE_PEER)
+    }
+    if (room.size >= this.maxRoomSize) return this.reject(member, 'ERR_ROOM_FULL', 'room is full', SIGNAL_CLOSE.ROOM_FULL)
+    const existing = [...room.keys()]
+    room.set(m.peer, member)
+    this.rooms.set(m.room, room)
+    member.room = m.room
+    member.id = m.peer
+    if (member.joinTimer) clearTimeout(member.joinTimer)
+    member.joinTimer = null
+    sendJson(member.socket, { type: 'peers', peers: existing })
+    this.emit('join', m.room, m.peer)
+  }
+
+  private onSignal(member: Member, m: Record<string, unknown>): void {
+    if (member.room === null || member.id === null) return this.reject(member, 'ERR_NOT_JOINED', 'signal before join')
+    const { to, signal } = m
+    if (!isValidPeerId(to) || to === member.id) return this.reject(member, 'ERR_BAD_MESSAGE', 'bad recipient')
+    if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) {
+      return this.reject(member, 'ERR_BAD_MESSAGE', 'signal must be an object')
+    }
+    const target = this.rooms.get(member.room)?.get(to)
+    if (!target) {
+      // Not delivered, but the socket stays: the recipient may just have left (a benign race).
+      // Members of other rooms are unreachable by construction: lookup is within the sender's room.
+      this.emit('rejected', new SignallingError('ERR_UNKNOWN_PEER', `no peer ${to} in the sender's room`))
+      sendJson(member.socket, { type: 'error', code: 'ERR_UNKNOWN_PEER', peer: to })
+      return
+    }
+    // `from` comes from the server's record of the sender, never from the message.
+    const relayed: RelayedSignal = { room: member.room, from: member.id, to, signal }
+    sendJson(target.socket, { type: 'signal', from: member.id, to, signal })
+    this.emit('relay', relayed)
+  }
+
+  private onClose(member: Member): void {
+    this.members.delete(member)
+    if (member.joinTimer) clearTimeout(member.joinTimer)
+    const { room: roomId, id } = member
+    if (roomId === null || id === null) return
+    const room = this.rooms.get(roomId)
+    if (room?.get(id) !== member) return
+    room.delete(id)
+    if (room.size === 0) this.rooms.delete(roomId)
+    else for (const other of room.values()) sendJson(other.socket, { type: 'left', peer: id })
+    this.emit('leave', roomId, id)
+  }
+
+  private reject(member: Member, code: SignallingErrorCode, message: string, closeCode: number = SIGNAL_CLOSE.BAD_MESSAGE): void {
+    if (member.closing) return
+    member.closing = true
+    this.emit('rejected', new SignallingError(code, message))
+    member.socket.close(closeCode, code)
+  }
+
+  private checkAlive(): void {
+    for (const member of this.members) {
+      if (!member.alive) {
+        member.socket.terminate()
+        continue
+      }
+      member.alive = false
+      try {
+        member.socket.ping()
+      } catch {
+        // socket already closing
+      }
+    }
+  }
+}
+
+/**
+ * Starts a signalling relay: on a server of its own (`port`, `host`) or on an existing HTTP server
+ * (`server`) at `path`. Resolves when it accepts connections.
+ */
+export async function signallingServer(options: SignallingServerOptions = {}): Promise<SignallingServer> {
+  const server = new SignallingServer(options)
+  if (!options.server) {
+    try {
+      await server.listen(options.port ?? 0, options.host)
+    } catch (err) {
+      await server.close()
+      throw err
+    }
+  }
+  return server
+}
+
+function sendJson(socket: WebSocket, message: object): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8')
+  return data.toString('utf8')
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new SignallingError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer`)
+  return value
+}

@@ -1,0 +1,390 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import http from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { WebSocket } from 'ws'
+import * as datachannel from 'node-datachannel/polyfill'
+import b4a from 'b4a'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import { createStore, nextEvent, until } from '@hypha/test-utils'
+import { expectEphemeralBothWays } from '@hypha/adapter-tests'
+import {
+  webRtcTransport,
+  isLoopbackCandidate,
+  candidateAddress,
+  filterSignal,
+  signalCandidates,
+  type WebRtcTransport,
+  type WebRtcConnectionInfo,
+  type Signal
+} from '../src/index.js'
+import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
+import { signallingServer, type SignallingServer, type RelayedSignal, type SignallingError } from '../src/signalling-server.js'
+import type { ConnectionInfo, TransportContext } from '@hypha/node-core'
+
+// Everything here runs on 127.0.0.1: the signalling server listens there, ICE binds to 127.0.0.1
+// only (node-datachannel's bindAddress), and only 127.0.0.1 candidates are sent or accepted. The
+// machine's eth0 address must never be used. (@roamhq/wrtc cannot be confined like this: with
+// candidates filtered it still sends checks from its eth0 socket to 127.0.0.1 and picks that pair.)
+const only127 = (candidate: string): boolean => candidateAddress(candidate) === '127.0.0.1'
+const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  // Reverse order: transports before the server they signal through, stores last.
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+interface TestPeer {
+  store: any
+  core: any
+  ephemeral: EphemeralExtension
+  context: TransportContext
+  /** Each connection as handed over, with the remote key it had already authenticated then. */
+  connections: Array<{ stream: any; info: ConnectionInfo; remoteKeyAtHandOver: Uint8Array | null }>
+  transport: WebRtcTransport | null
+  start(): Promise<WebRtcTransport>
+}
+
+async function startServer(): Promise<{ server: SignallingServer; relayed: RelayedSignal[] }> {
+  const server = await signallingServer({ port: 0, host: '127.0.0.1' })
+  cleanups.push(() => server.close())
+  const relayed: RelayedSignal[] = []
+  server.on('relay', (message) => relayed.push(message))
+  return { server, relayed }
+}
+
+/** A peer built from real parts: an in-memory Corestore, the ephemeral extension, a Noise key pair. */
+async function createPeer(discoveryKey: Uint8Array, signallingUrl: string): Promise<TestPeer> {
+  const { store, core } = await createStore()
+  const ephemeral = new EphemeralExtension({ discoveryKey })
+  const connections: TestPeer['connections'] = []
+  const context: TransportContext = {
+    topic: discoveryKey,
+    keyPair: NoiseSecretStream.keyPair(),
+    onConnection(stream, info) {
+      connections.push({ stream, info, remoteKeyAtHandOver: stream.remotePublicKey ?? null })
+      store.replicate(stream)
+      ephemeral.attach(stream)
+    }
+  }
+  const peer: TestPeer = {
+    store,
+    core,
+    ephemeral,
+    context,
+    connections,
+    transport: null,
+    async start() {
+      const transport = webRtcTransport({
+        signallingUrl,
+        wrtc,
+        WebSocket: WebSocket as any,
+        candidateFilter: only127,
+        reconnectDelayMs: 50 // re-dial soon after a drop (a back-off start, not a test deadline)
+      })
+      peer.transport = transport
+      cleanups.push(() => transport.stop())
+      await transport.start(context)
+      return transport
+    }
+  }
+  cleanups.push(async () => {
+    ephemeral.close()
+    await store.close()
+  })
+  return peer
+}
+
+function randomDiscoveryKey(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(32))
+}
+
+function remotePublicKeys(peer: TestPeer): string[] {
+  return peer.ephemeral.peers.map((p) => b4a.toString(p.remotePublicKey!, 'hex')).sort()
+}
+
+function hex(bytes: Uint8Array): string {
+  return b4a.toString(bytes, 'hex')
+}
+
+/** Every ICE candidate that went through the signalling server. */
+function relayedCandidates(relayed: RelayedSignal[]): string[] {
+  return relayed.flatMap((r) => signalCandidates(r.signal as Signal))
+}
+
+describe('candidate filtering', () => {
+  const lo = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0'
+  const eth0 = 'candidate:2 1 udp 2122194687 10.1.2.3 50001 typ host generation 0'
+
+  it('reads addresses and keeps only loopback candidates, trickled or in an SDP', () => {
+    expect(candidateAddress(lo)).toBe('127.0.0.1')
+    expect(candidateAddress('a=' + eth0)).toBe('10.1.2.3')
+    expect(candidateAddress('not a candidate')).toBeNull()
+    expect(isLoopbackCandidate(lo)).toBe(true)
+    expect(isLoopbackCandidate(eth0)).toBe(false)
+    expect(isLoopbackCandidate('candidate:4 1 udp 1 ::1 5 typ host')).toBe(true)
+    expect(isLoopbackCandidate('candidate:3 1 udp 1 abcd.local 5 typ host')).toBe(false)
+
+    const sdpIn = ['v=0', 'a=' + lo, 'a=' + eth0, 'a=end-of-candidates', ''].join('\r\n')
+    const filtered = filterSignal({ type: 'offer', sdp: sdpIn }, isLoopbackCandidate) as Signal
+    expect(signalCandidates(filtered)).toEqual([lo])
+    expect(filtered.type === 'offer' && filtered.sdp.includes('a=end-of-candidates')).toBe(true)
+    expect(filterSignal({ type: 'candidate', candidate: { candidate: eth0, sdpMLineIndex: 0 } }, isLoopbackCandidate)).toBeNull()
+    expect(filterSignal({ type: 'candidate', candidate: { candidate: lo, sdpMLineIndex: 0 } }, isLoopbackCandidate)).not.toBeNull()
+  })
+})
+
+describe('webRtcTransport', { timeout: 30_000 }, () => {
+  it('two Node peers connect over loopback only, replicate a core and exchange ephemeral messages', async () => {
+    const { server, relayed } = await startServer()
+    const a = await createPeer(randomDiscoveryKey(), server.url)
+    const b = await createPeer(a.context.topic, server.url)
+
+    const openA = nextEvent(a.ephemeral, 'peer-open')
+    const openB = nextEvent(b.ephemeral, 'peer-open')
+    await a.start()
+    await b.start()
+    await Promise.all([openA, openB])
+
+    // One connection per pair; the newer joiner (b) initiated.
+    expect(a.connections.map((c) => c.info.isInitiator)).toEqual([false])
+    expect(b.connections.map((c) => c.info.isInitiator)).toEqual([true])
+    expect(remotePublicKeys(a)).toEqual([hex(b.context.keyPair.publicKey)])
+    // Handed over only after the Noise handshake, as on every transport: the remote is known then.
+    expect(a.connections.map((c) => c.remoteKeyAtHandOver && hex(c.remoteKeyAtHandOver))).toEqual([hex(b.context.keyPair.publicKey)])
+    expect(b.connections.map((c) => c.remoteKeyAtHandOver && hex(c.remoteKeyAtHandOver))).toEqual([hex(a.context.keyPair.publicKey)])
+
+    // Loopback only: every candidate exchanged, and the address each side actually connected to.
+    const candidates = relayedCandidates(relayed)
+    expect(candidates.length).toBeGreaterThan(0)
+    expect(candidates.map(candidateAddress)).toEqual(candidates.map(() => '127.0.0.1'))
+    for (const { info } of [...a.connections, ...b.connections]) {
+      expect(info.remote).toMatch(/^127\.0\.0\.1:\d+$/)
+      expect((info as WebRtcConnectionInfo).local).toMatch(/^127\.0\.0\.1:\d+$/)
+    }
+
+    // Replication: a block appended on a is read on b (opened there by key only).
+    await a.core.append(b4a.from('hello over webrtc'))
+    const replica = b.store.get({ key: a.core.key })
+    await replica.ready()
+    expect(b4a.toString(await replica.get(0))).toBe('hello over webrtc')
+
+    await expectEphemeralBothWays(a, b)
+  })
+
+  it('a later joiner connects to both; a peer that leaves is dropped and reconnected when it re-joins', async () => {
+    const { server, relayed } = await startServer()
+    const a = await createPeer(randomDiscoveryKey(), server.url)
+    const b = await createPeer(a.context.topic, server.url)
+    const c = await createPeer(a.context.topic, server.url)
+    await a.core.append(b4a.from('from a'))
+
+    const ab = Promise.all([nextEvent(a.ephemeral, 'peer-open'), nextEvent(b.ephemeral, 'peer-open')])
+    await a.start()
+    await b.start()
+    await ab
+
+    await c.start()
+    await until(() => c.ephemeral.peers.length === 2 && a.ephemeral.peers.length === 2 && b.ephemeral.peers.length === 2, 15_000, 'c connected to a and b')
+    expect(c.connections.map((x) => x.info.isInitiator)).toEqual([true, true])
+    expect(remotePublicKeys(c)).toEqual([hex(a.context.keyPair.publicKey), hex(b.context.keyPair.publicKey)].sort())
+
+    const replica = c.store.get({ key: a.core.key })
+    expect(b4a.toString(await replica.get(0))).toBe('from a')
+    const atA = nextEvent(a.ephemeral, 'message')
+    const atB = nextEvent(b.ephemeral, 'message')
+    expect(c.ephemeral.broadcast(b4a.from('hi from c'))).toBe(2)
+    await Promise.all([atA, atB])
+
+    // c leaves: a and b drop their connection to it.
+    const cId = c.transport!.peerId
+    const closedAtA = nextEvent(a.transport!, 'peer-close', (id) => id === cId)
+    const closedAtB = nextEvent(b.transport!, 'peer-close', (id) => id === cId)
+    await c.transport!.stop()
+    await Promise.all([closedAtA, closedAtB])
+    expect(a.transport!.peerIds).toEqual([b.transport!.peerId])
+    expect(b.transport!.peerIds).toEqual([a.transport!.peerId])
+
+    // c re-joins (a new transport, new room id): both connect to it again.
+    await c.start()
+    await until(() => c.ephemeral.peers.length === 2 && a.ephemeral.peers.length === 2 && b.ephemeral.peers.length === 2, 15_000, 'c reconnected')
+    expect(a.transport!.connectedPeerIds.sort()).toEqual([b.transport!.peerId, c.transport!.peerId].sort())
+
+    const candidates = relayedCandidates(relayed)
+    expect(candidates.length).toBeGreaterThan(0)
+    expect(candidates.map(candidateAddress)).toEqual(candidates.map(() => '127.0.0.1'))
+  })
+
+  it('re-dials a dropped connection while both peers stay in the room', async () => {
+    const { server } = await startServer()
+    const a = await createPeer(randomDiscoveryKey(), server.url)
+    const b = await createPeer(a.context.topic, server.url)
+    const opened = Promise.all([nextEvent(a.ephemeral, 'peer-open'), nextEvent(b.ephemeral, 'peer-open')])
+    await a.start()
+    await b.start()
+    await opened
+
+    // a's node closes the connection (as on a network drop): b, which dialled, dials again.
+    const reopened = Promise.all([nextEvent(a.ephemeral, 'peer-open'), nextEvent(b.ephemeral, 'peer-open')])
+    a.connections[0]!.stream.destroy()
+    await reopened
+    expect(a.connections).toHaveLength(2)
+    expect(b.connections.map((c) => c.info.isInitiator)).toEqual([true, true])
+    expect(a.transport!.connectedPeerIds).toEqual([b.transport!.peerId])
+
+    const atA = nextEvent<[EphemeralMessage]>(a.ephemeral, 'message')
+    expect(b.ephemeral.broadcast(b4a.from('again'))).toBe(1)
+    expect(b4a.toString((await atA)[0].payload)).toBe('again')
+  })
+
+  it('drops a peer that disappears mid-handshake, without unhandled errors', async () => {
+    const { server } = await startServer()
+    const discoveryKey = randomDiscoveryKey()
+    // A raw signalling client joins first, then vanishes as soon as the real peer's offer arrives.
+    const ghost = new WebSocket(server.url)
+    cleanups.push(() => ghost.terminate())
+    await once(ghost, 'open')
+    ghost.send(JSON.stringify({ type: 'join', room: hex(discoveryKey), peer: 'ghost-peer-1' }))
+    await nextEvent(ghost, 'message')
+
+    const a = await createPeer(discoveryKey, server.url)
+    // (node-datachannel may trickle a candidate before the offer: wait for the offer itself.)
+    const offered = nextEvent<[Buffer]>(ghost, 'message', (data) => JSON.parse(data.toString()).signal?.type === 'offer')
+    const transport = await a.start()
+    expect(transport.peerIds).toEqual(['ghost-peer-1'])
+    expect(JSON.parse((await offered)[0].toString())).toMatchObject({ type: 'signal', from: transport.peerId, to: 'ghost-peer-1' })
+
+    const closed = nextEvent<[string, Error | null]>(transport, 'peer-close')
+    ghost.terminate()
+    const [id, error] = await closed
+    expect(id).toBe('ghost-peer-1')
+    expect((error as { code?: string } | null)?.code).toBe('ERR_PEER_LEFT')
+    expect(transport.peerIds).toEqual([])
+    expect(a.connections).toEqual([])
+  })
+
+  it('start() rejects with a typed error when the signalling server is unreachable', async () => {
+    // A port that was just free on loopback: nothing listens there.
+    const probe = http.createServer().listen(0, '127.0.0.1')
+    await once(probe, 'listening')
+    const { port } = probe.address() as AddressInfo
+    await new Promise((resolve) => probe.close(resolve))
+
+    const a = await createPeer(randomDiscoveryKey(), `ws://127.0.0.1:${port}/hypha-signal`)
+    await expect(a.start()).rejects.toMatchObject({ code: 'ERR_SIGNALLING_UNREACHABLE' })
+  })
+})
+
+describe('signallingServer', () => {
+  /** A signalling server attached to an HTTP server that also serves other paths. */
+  async function sharedServer(options: { maxMessageBytes?: number } = {}) {
+    const httpServer = http.createServer((_req, res) => res.end('page'))
+    httpServer.listen(0, '127.0.0.1')
+    await once(httpServer, 'listening')
+    cleanups.push(() => new Promise((resolve) => { httpServer.closeAllConnections(); httpServer.close(resolve) }))
+    const server = await signallingServer({ server: httpServer, ...options })
+    cleanups.push(() => server.close())
+    const rejected: SignallingError[] = []
+    server.on('rejected', (err) => rejected.push(err))
+    return { server, rejected, url: server.url }
+  }
+
+  async function client(url: string): Promise<{ ws: WebSocket; messages: any[]; next(): Promise<any>; closed: Promise<number> }> {
+    const ws = new WebSocket(url)
+    cleanups.push(() => ws.terminate())
+    const messages: any[] = []
+    const waiting: Array<(m: any) => void> = []
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString())
+      const w = waiting.shift()
+      if (w) w(m)
+      else messages.push(m)
+    })
+    ws.on('error', () => {})
+    const closed = once(ws, 'close').then(([code]) => code as number)
+    await once(ws, 'open')
+    return {
+      ws,
+      messages,
+      next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiting.push(resolve))),
+      closed
+    }
+  }
+
+  async function joined(url: string, room: string, peer: string) {
+    const c = await client(url)
+    c.ws.send(JSON.stringify({ type: 'join', room, peer }))
+    expect((await c.next()).type).toBe('peers')
+    return c
+  }
+
+  it('shares an HTTP server: serves its path, leaves the page alone, tells joiners who is there', async () => {
+    const { url, server } = await sharedServer()
+    const page = await fetch(url.replace('ws://', 'http://').replace('/hypha-signal', '/'))
+    expect(await page.text()).toBe('page')
+
+    const room = 'ab'.repeat(32)
+    const x = await joined(url, room, 'peer-xxxx')
+    const y = await client(url)
+    y.ws.send(JSON.stringify({ type: 'join', room, peer: 'peer-yyyy' }))
+    expect(await y.next()).toEqual({ type: 'peers', peers: ['peer-xxxx'] })
+    expect(server.roomSize(room)).toBe(2)
+
+    // A forged `from` is ignored: the server stamps the sender's id.
+    y.ws.send(JSON.stringify({ type: 'signal', to: 'peer-xxxx', from: 'peer-zzzz', signal: { type: 'offer', sdp: 'v=0' } }))
+    expect(await x.next()).toEqual({ type: 'signal', from: 'peer-yyyy', to: 'peer-xxxx', signal: { type: 'offer', sdp: 'v=0' } })
+
+    y.ws.close()
+    expect(await x.next()).toEqual({ type: 'left', peer: 'peer-yyyy' })
+  })
+
+  it('rejects bad input by closing that socket, and keeps serving everyone else', async () => {
+    const { url, rejected } = await sharedServer({ maxMessageBytes: 4096 })
+    const room1 = '11'.repeat(32)
+    const room2 = '22'.repeat(32)
+
+    const notJson = await client(url)
+    notJson.ws.send('{not json')
+    expect(await notJson.closed).toBe(4400)
+
+    const tooBig = await joined(url, room1, 'peer-big1')
+    tooBig.ws.send(JSON.stringify({ type: 'signal', to: 'peer-none', signal: { type: 'offer', sdp: 'x'.repeat(8192) } }))
+    expect(await tooBig.closed).toBe(1009)
+
+    const early = await client(url)
+    early.ws.send(JSON.stringify({ type: 'signal', to: 'peer-xxxx', signal: {} }))
+    expect(await early.closed).toBe(4400)
+
+    const badRoom = await client(url)
+    badRoom.ws.send(JSON.stringify({ type: 'join', room: 'not-hex', peer: 'peer-0000' }))
+    expect(await badRoom.closed).toBe(4400)
+
+    const x = await joined(url, room1, 'peer-xxxx')
+    const dup = await client(url)
+    dup.ws.send(JSON.stringify({ type: 'join', room: room1, peer: 'peer-xxxx' }))
+    expect(await dup.closed).toBe(4409)
+
+    // A signal to a member of another room is not delivered; the sender is told.
+    const y = await joined(url, room2, 'peer-yyyy')
+    const z = await joined(url, room2, 'peer-zzzz')
+    x.ws.send(JSON.stringify({ type: 'signal', to: 'peer-yyyy', signal: { type: 'offer', sdp: 'from room1' } }))
+    expect(await x.next()).toEqual({ type: 'error', code: 'ERR_UNKNOWN_PEER', peer: 'peer-yyyy' })
+    // The server handled x's message before replying, so had it been relayed it would reach y
+    // before this one from its own room.
+    z.ws.send(JSON.stringify({ type: 'signal', to: 'peer-yyyy', signal: { type: 'answer', sdp: 'from room2' } }))
+    expect(await y.next()).toEqual({ type: 'signal', from: 'peer-zzzz', to: 'peer-yyyy', signal: { type: 'answer', sdp: 'from room2' } })
+
+    expect(rejected.map((e) => e.code)).toEqual([
+      'ERR_BAD_MESSAGE',
+      'ERR_MESSAGE_TOO_LARGE',
+      'ERR_NOT_JOINED',
+      'ERR_BAD_MESSAGE',
+      'ERR_DUPLICATE_PEER',
+      'ERR_UNKNOWN_PEER'
+    ])
+    // x, the room-1 member, still works after all that.
+    expect(x.ws.readyState).toBe(WebSocket.OPEN)
+  })
+})

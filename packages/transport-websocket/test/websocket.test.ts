@@ -1,0 +1,202 @@
+import http from 'node:http'
+import net from 'node:net'
+import { once } from 'node:events'
+import { describe, expect, it, vi } from 'vitest'
+import b4a from 'b4a'
+import { WebSocket, WebSocketServer } from 'ws'
+import { collect, nextEvent, settle, until } from '@hypha/test-utils'
+import { WebSocketStream, webSocketClient } from '../src/index.js'
+import { webSocketServer } from '../src/server.js'
+import { TransportError, type WebSocketConstructor, type WebSocketLike } from '@hypha/node-core'
+import { cleanups, createPair, createPeer, expectRedialAndCatchUp, expectEphemeralBothWays, track, type Peer } from '@hypha/adapter-tests'
+
+
+// Compile-time: both the browser's WebSocket and ws's fit the client's `WebSocket` option.
+const browserWebSocketFits: WebSocketConstructor | undefined = undefined as unknown as typeof globalThis.WebSocket
+const wsWebSocketFits: WebSocketConstructor = WebSocket
+void browserWebSocketFits, wsWebSocketFits
+
+const fast = { initialDelayMs: 5, maxDelayMs: 20 }
+
+/** A plain `ws` client (not a transport), for probing paths and sending garbage. */
+async function rawWs(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url)
+  ws.on('error', () => {})
+  cleanups.push(() => ws.terminate())
+  await once(ws, 'open')
+  return ws
+}
+
+async function httpServer(): Promise<http.Server> {
+  const server = http.createServer((req, res) => res.end(req.url === '/' ? 'the page' : 'not found'))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  cleanups.push(() => new Promise((r) => { server.closeAllConnections(); server.close(r) }))
+  return server
+}
+
+describe('websocket transport', () => {
+  it('replicates a core and carries ephemeral messages both ways', async () => {
+    const { a, b, remoteCore } = await createPair()
+    const server = track(webSocketServer({ port: 0 }))
+    await server.start(a.context)
+    expect(server.port).toBeGreaterThan(0)
+    const url = `ws://127.0.0.1:${server.port}`
+
+    const client = track(webSocketClient({ url, WebSocket }))
+    await client.start(b.context)
+    await a.core.append([b4a.from('hello'), b4a.from('world')])
+    expect(b4a.toString(await remoteCore.get(1))).toBe('world')
+    await expectEphemeralBothWays(a, b)
+
+    expect(b4a.equals(a.connections[0]!.stream.remotePublicKey, b.keyPair.publicKey)).toBe(true)
+    expect(b4a.equals(b.connections[0]!.stream.remotePublicKey, a.keyPair.publicKey)).toBe(true)
+    expect(a.connections[0]!.info).toMatchObject({ transport: 'websocket', isInitiator: false })
+    expect(b.connections[0]!.info).toEqual({ transport: 'websocket', isInitiator: true, remote: `${url}/` })
+  })
+
+  it('WebSocketStream applies back-pressure both ways and delivers every message intact', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    cleanups.push(() => new Promise((r) => wss.close(r)))
+    await once(wss, 'listening')
+    const accepted = once(wss, 'connection')
+    const hwm = 16 * 1024
+    const chunk = 64 * 1024
+    const count = 256 // 16 MiB: more than loopback's kernel buffers can hide
+    const sender = new WebSocketStream(new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`), { highWaterMark: hwm })
+    sender.on('error', () => {})
+    cleanups.push(() => sender.destroy())
+    const [serverWs] = (await accepted) as [WebSocket]
+    // Nobody reads this side yet: once its buffer is full it must pause the socket (read back-pressure)…
+    const receiver = new WebSocketStream(serverWs as unknown as WebSocketLike)
+    receiver.on('error', () => {})
+    cleanups.push(() => receiver.destroy())
+    for (let i = 0; i < count; i++) sender.write(b4a.alloc(chunk, i % 256))
+
+    // …and the sender must then stop handing messages to its socket (write back-pressure).
+    await until(() => sender.socket.bufferedAmount > hwm, 10_000, 'the socket to fill')
+    await settle(50)
+    expect(sender.socket.bufferedAmount).toBeLessThanOrEqual(hwm + chunk)
+    expect(serverWs.isPaused).toBe(true)
+
+    let received = 0
+    let intact = true
+    receiver.on('data', (data: any) => {
+      const fill = received++ % 256
+      if (data.byteLength !== chunk || data[0] !== fill || data[chunk - 1] !== fill) intact = false
+    })
+    await until(() => received === count, 20_000, 'every message')
+    expect(intact).toBe(true)
+    expect(serverWs.isPaused).toBe(false)
+  })
+
+  it('attached to an http.Server, serves only its path and leaves the rest alone', async () => {
+    const { a, b, remoteCore } = await createPair()
+    const httpSrv = await httpServer()
+    const base = `127.0.0.1:${(httpSrv.address() as net.AddressInfo).port}`
+    const server = track(webSocketServer({ server: httpSrv, path: '/hypha' }))
+    await server.start(a.context)
+    expect(server.port).toBe((httpSrv.address() as net.AddressInfo).port)
+
+    // Alone on the server: other paths are refused, not left hanging.
+    const refused = new WebSocket(`ws://${base}/other`)
+    refused.on('error', () => {})
+    refused.on('error', () => {})
+    const [, response] = await once(refused, 'unexpected-response')
+    expect(response.statusCode).toBe(404)
+    refused.terminate()
+
+    // Another upgrade listener (WebRTC signalling, say) still gets its own path.
+    const signalling = new WebSocketServer({ noServer: true })
+    cleanups.push(() => new Promise((r) => signalling.close(r)))
+    signalling.on('connection', (ws) => ws.on('message', (m) => ws.send(m)))
+    httpSrv.on('upgrade', (req, socket, head) => {
+      if (req.url === '/signal') signalling.handleUpgrade(req, socket, head, (ws) => signalling.emit('connection', ws, req))
+    })
+    const echo = await rawWs(`ws://${base}/signal`)
+    echo.send('hi')
+    expect(String((await once(echo, 'message'))[0])).toBe('hi')
+
+    // The page is still served, and the hypha path carries replication.
+    const page = await fetch(`http://${base}/`)
+    expect(await page.text()).toBe('the page')
+    const client = track(webSocketClient({ url: `ws://${base}/hypha?v=1`, WebSocket }))
+    await client.start(b.context)
+    await a.core.append(b4a.from('over /hypha'))
+    expect(b4a.toString(await remoteCore.get(0))).toBe('over /hypha')
+    expect(a.connections).toHaveLength(1)
+
+    // stop() detaches from the http server without closing it.
+    await client.stop()
+    await server.stop()
+    expect(httpSrv.listenerCount('upgrade')).toBe(1)
+    expect(await (await fetch(`http://${base}/`)).text()).toBe('the page')
+  })
+
+  it('re-dials after the server restarts on the same port and catches up', async () => {
+    await expectRedialAndCatchUp(
+      (port) => webSocketServer({ port }),
+      (port) => webSocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket, reconnect: fast })
+    )
+  })
+
+  it('stop() makes no further attempt', async () => {
+    const { a, b } = await createPair()
+    const server = track(webSocketServer({ port: 0 }))
+    await server.start(a.context)
+    const accepted = collect(server, 'connection')
+    const client = webSocketClient({ url: `ws://127.0.0.1:${server.port}`, WebSocket, reconnect: fast })
+    const dials = collect(client, 'dial')
+    await client.start(b.context)
+    await until(() => accepted.length === 1, 10_000, 'connection')
+
+    const lost = nextEvent(server, 'disconnect')
+    await client.stop()
+    await lost
+    await settle(200) // ten times the largest backoff: a re-dial would have landed by now
+    expect(accepted).toHaveLength(1)
+    expect(dials).toHaveLength(1)
+  })
+
+  it('drops garbage (binary, text, raw TCP) without crashing, keeps serving good clients', async () => {
+    const { a, b, remoteCore } = await createPair()
+    const server = track(webSocketServer({ port: 0 }))
+    await server.start(a.context)
+    const url = `ws://127.0.0.1:${server.port}`
+    const errors = collect<TransportError>(server, 'connection-error')
+
+    const binary = await rawWs(url)
+    binary.send(b4a.from('not a noise handshake at all'))
+    await once(binary, 'close')
+    await until(() => errors.length === 1, 10_000, 'binary drop')
+    const text = await rawWs(url)
+    text.send('hello?')
+    await once(text, 'close')
+    await until(() => errors.length === 2, 10_000, 'text drop')
+    expect(errors.map((e) => e.code)).toEqual(['ERR_HANDSHAKE_FAILED', 'ERR_PROTOCOL'])
+
+    // Not even HTTP: ws answers or drops it; the server stays up.
+    const tcp = net.connect(server.port!, '127.0.0.1')
+    tcp.on('error', () => {})
+    tcp.resume() // read the 400 reply, or 'close' never comes
+    tcp.end(b4a.from([0xff, 0x00, 0x13, 0x37, 0x0d, 0x0a, 0x0d, 0x0a]))
+    await once(tcp, 'close')
+
+    expect(a.connections).toHaveLength(0)
+    const client = track(webSocketClient({ url, WebSocket }))
+    await client.start(b.context)
+    await a.core.append(b4a.from('still serving'))
+    expect(b4a.toString(await remoteCore.get(0))).toBe('still serving')
+  })
+
+  it('rejects bad arguments with typed errors', () => {
+    vi.stubGlobal('WebSocket', undefined)
+    try {
+      expect(() => webSocketClient({ url: 'ws://127.0.0.1:1' })).toThrow(expect.objectContaining({ code: 'ERR_NO_WEBSOCKET' }))
+    } finally {
+      vi.unstubAllGlobals()
+    }
+    expect(() => webSocketClient({ url: 'http://127.0.0.1:1', WebSocket })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(() => webSocketClient({ url: 'not a url', WebSocket })).toThrow(TransportError)
+    expect(() => webSocketServer({ path: 'hypha' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+  })
+})
