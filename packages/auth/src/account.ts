@@ -7,11 +7,8 @@ import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import {
   HyphaNode,
-  deriveRootSecret,
-  generatePassphrase,
   verifyChannelProof,
   type Device,
-  type KdfParams,
   type StorageAdapter,
   type Transport,
   type Writer
@@ -30,6 +27,7 @@ import {
   type AuthRequest
 } from './messages.js'
 import { checkPassphraseStrength } from './strength.js'
+import { deriveRootSecret, generatePassphrase, type KdfParams } from './passphrase.js'
 import { addRecoveryKey, generateRecoveryCode } from './recovery.js'
 import { AuthorisationPrompt } from './prompt.js'
 import { AuthorisationRequest } from './request.js'
@@ -47,7 +45,7 @@ export interface AccountOptions {
   transports?: Transport[]
   /**
    * Argon2id cost `{ iterations?, memoryKiB? }` (Argon2 `t` and `m` in KiB; parallelism is 1).
-   * Default t=3, m=64 MiB (@hypha/node-core's DEFAULT_KDF_PARAMS). Lower it only in tests: every
+   * Default t=3, m=64 MiB (DEFAULT_KDF_PARAMS). Lower it only in tests: every
    * node of the account must use the same values.
    */
   kdf?: Partial<KdfParams>

@@ -12,6 +12,20 @@ export type {
   AccountDevice
 } from './account.js'
 export { AuthError, type AuthErrorCode } from './errors.js'
+export {
+  deriveRootSecret,
+  generatePassphrase,
+  passphraseEntropyBits,
+  normaliseName,
+  normalisePassphrase,
+  saltFor,
+  WORDLIST,
+  DEFAULT_PASSPHRASE_WORDS,
+  DEFAULT_KDF_PARAMS,
+  SALT_CONTEXT,
+  SALT_BYTES,
+  type KdfParams
+} from './passphrase.js'
 export { MIN_PASSPHRASE_BITS, passphraseStrengthBits, checkPassphraseStrength } from './strength.js'
 export { RECOVERY_CODE_BYTES, generateRecoveryCode, decodeRecoveryCode } from './recovery.js'
 export {
