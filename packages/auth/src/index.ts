@@ -1,4 +1,5 @@
-export { Account, signUp, signIn } from './account.js'
+export { Account } from './account.js'
+export { signUp, signIn } from './open-account.js'
 export { AuthorisationPrompt, type PromptStatus, type PromptWarning } from './prompt.js'
 export { AuthorisationRequest, type ApproverCode, type AuthorisationRequestEvents } from './request.js'
 export { recover, type RecoverOptions } from './recover.js'
@@ -10,7 +11,7 @@ export type {
   RefusalReason,
   AccountEvents,
   AccountDevice
-} from './account.js'
+} from './account-options.js'
 export { AuthError, type AuthErrorCode } from './errors.js'
 export {
   deriveRootSecret,
