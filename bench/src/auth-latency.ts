@@ -37,9 +37,9 @@
 // apply on the device). In (2) all of it is timed; the pings follow, outside the clock.
 import os from 'node:os'
 import b4a from 'b4a'
-import { HyphaNode, deriveRootSecret, generatePassphrase, type Transport } from '@hypha/node-core'
+import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
+import { signUp, signIn, deriveRootSecret, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
 import { VerificationError, median, quantile, startTransportFor, until, withTimeout } from './common.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)

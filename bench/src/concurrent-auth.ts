@@ -23,9 +23,9 @@
 //   env: BENCH_DEVICES (20), BENCH_ROUNDS (3), BENCH_SETUPS ("direct,relay")
 import os from 'node:os'
 import b4a from 'b4a'
-import { HyphaNode, generatePassphrase, type Transport } from '@hypha/node-core'
+import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { signUp, signIn, type Account, type AuthorisationPrompt } from '@hypha/auth'
+import { signUp, signIn, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
 import { VerificationError, median, startTransportFor, until, withTimeout } from './common.js'
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 20)

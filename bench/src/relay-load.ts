@@ -44,13 +44,12 @@ import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
 import {
   HyphaNode,
   deriveChannelKey,
-  deriveRootSecret,
-  generatePassphrase,
   writerCoreKey,
   type Transport,
   type TransportContext,
   type WebSocketConstructor
 } from '@hypha/node-core'
+import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
 import { webSocketClient } from '@hypha/transport-websocket'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'

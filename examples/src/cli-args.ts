@@ -4,7 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
 import { webSocketClient } from '@hypha/transport-websocket'
-import { type KdfParams, type Transport } from '@hypha/node-core'
+import { type Transport } from '@hypha/node-core'
+import { type KdfParams } from '@hypha/auth'
 import { tcpClient } from '@hypha/transport-tcp'
 
 /** A bad command line: the program prints the message and its usage and exits with code 2. */

@@ -18,11 +18,12 @@
 //
 // Bundled by examples/src/build-web.ts (`node examples/dist/build-web.js`) into dist/app.js.
 import { idbStorage } from '@hypha/storage-indexeddb'
-import { normaliseName, type Entry, type NodeConnection, type Transport, type Value } from '@hypha/node-core'
+import { type Entry, type NodeConnection, type Transport, type Value } from '@hypha/node-core'
 import { webRtcTransport } from '@hypha/transport-webrtc'
 import { webSocketClient } from '@hypha/transport-websocket'
 import {
   AuthError,
+  normaliseName,
   signIn,
   signUp,
   type Account,

@@ -1,21 +1,12 @@
 /**
- * An account on this device: sign up, sign in, and the approver's side of authorisation (answers
- * counted only from current writers, prompts, the registry). The requester's side is request.ts,
- * a prompt is prompt.ts, recovery is recover.ts.
+ * The account object on this device: its devices, revocation, and the approver's side of
+ * authorisation (answers counted only from current writers, prompts, the registry). Opening one
+ * (sign up, sign in) is open-account.ts, its options and events account-options.ts; the
+ * requester's side is request.ts, a prompt is prompt.ts, recovery is recover.ts.
  */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
-import {
-  HyphaNode,
-  deriveRootSecret,
-  generatePassphrase,
-  verifyChannelProof,
-  type Device,
-  type KdfParams,
-  type StorageAdapter,
-  type Transport,
-  type Writer
-} from '@hypha/node-core'
+import { verifyChannelProof, type Device, type HyphaNode, type Writer } from '@hypha/node-core'
 import { randomBytes, type SecureMessage } from '@hypha/secure-channel'
 import { AuthError, wrapError } from './errors.js'
 import {
@@ -29,102 +20,9 @@ import {
   type AuthMessage,
   type AuthRequest
 } from './messages.js'
-import { checkPassphraseStrength } from './strength.js'
-import { addRecoveryKey, generateRecoveryCode } from './recovery.js'
+import { checkRequestOptions, type AccountDevice, type AccountEvents, type RefusalReason, type RequestOptions } from './account-options.js'
 import { AuthorisationPrompt } from './prompt.js'
 import { AuthorisationRequest } from './request.js'
-
-export interface AccountOptions {
-  /** The person's name or domain: the salt of the key derivation, the same on every node. */
-  name: string
-  /**
-   * This device's name, shown in prompts and kept in the device registry: "Firefox on Ubuntu
-   * 64-bit". It identifies nothing: two devices may share a name (prompts then say so).
-   */
-  nodeName: string
-  /** Where the device keeps its keys and its replica. Default: memory (a new device each run). */
-  storage?: StorageAdapter
-  transports?: Transport[]
-  /**
-   * Argon2id cost `{ iterations?, memoryKiB? }` (Argon2 `t` and `m` in KiB; parallelism is 1).
-   * Default t=3, m=64 MiB (@hypha/node-core's DEFAULT_KDF_PARAMS). Lower it only in tests: every
-   * node of the account must use the same values.
-   */
-  kdf?: Partial<KdfParams>
-  /** How long a prompt stays open without an answer or a re-sent request. Default 10 minutes. */
-  promptTimeoutMs?: number
-  /**
-   * Most prompts one requesting device may have open at once here; its further requests are
-   * refused (`request-refused`), so a device that has the passphrase cannot flood the person.
-   * Default 3.
-   */
-  maxPendingPerDevice?: number
-  /**
-   * Most prompts open here at once, from all devices (a holder of the passphrase can sign with
-   * as many keys as it likes, so the per-device cap alone does not bound them); further requests
-   * are refused (`request-refused`, `too-many-pending`). Default 16.
-   */
-  maxOpenPrompts?: number
-}
-
-export interface SignUpOptions extends AccountOptions {
-  /**
-   * Leave out to get a generated diceware-style passphrase (80 bits) in `account.passphrase`. A
-   * chosen one must be estimated at 60 bits or more (zxcvbn), else `ERR_WEAK_PASSPHRASE`.
-   */
-  passphrase?: string
-  /**
-   * Before creating, listen this long (ms) for an existing database of this account among the
-   * transports' peers; one found fails with `ERR_ACCOUNT_EXISTS`. Default 1500 with transports,
-   * 0 without.
-   */
-  existingAccountCheckMs?: number
-}
-
-export interface SignInOptions extends AccountOptions {
-  passphrase: string
-  /** On a fresh storage: how long to look for the database among peers (ms). Default 60 000. */
-  lookupTimeoutMs?: number
-  /**
-   * On a fresh storage: after the first peer's answer, how long to listen for a different one
-   * (two databases for one account: `ERR_ACCOUNT_CONFLICT`) before opening (ms). Default 250.
-   */
-  lookupSettleMs?: number
-}
-
-export interface RequestOptions {
-  /** Give up (ERR_TIMEOUT) after this long. Default 5 minutes. */
-  timeoutMs?: number
-  /** Re-send the request this often while waiting (a relay may come and go). Default 2 s. */
-  retryMs?: number
-}
-
-export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
-
-export interface AccountEvents {
-  /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
-  'authorisation-request': [prompt: AuthorisationPrompt]
-  /** A prompt left `pending`: answered here or on another node, cancelled, or expired. */
-  'authorisation-settled': [prompt: AuthorisationPrompt]
-  /** An auth message that could not be decoded was dropped. */
-  'bad-message': [error: AuthMessageError, sender: Uint8Array]
-  /**
-   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, its
-   * reveal did not match its commitment (someone tried to choose the code), or its channel-key
-   * proof did not hold.
-   */
-  'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
-  /** A peer proved another database for this account (two sign-ups with one passphrase). */
-  'account-conflict': [databaseKey: Uint8Array]
-  /**
-   * A writer's history here differs from a peer's: one writer key was used on two devices apart
-   * (a recovery code used twice across a partition). That writer's later ops are not shared.
-   */
-  'writer-conflict': [writerKey: Uint8Array]
-}
-
-/** A device of the registry, and whether it is this one. */
-export type AccountDevice = Device & { current: boolean }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000
 const DEFAULT_RETRY_MS = 2_000
@@ -133,7 +31,6 @@ const DEFAULT_MAX_PENDING_PER_DEVICE = 3
 const DEFAULT_MAX_OPEN_PROMPTS = 16
 /** Settled prompts kept (to answer re-sent requests the same way), newest first; older ones are forgotten. */
 const MAX_SETTLED_PROMPTS = 256
-const DEFAULT_EXISTING_CHECK_MS = 1_500
 /** Answers from keys not (yet) in this replica's registry, kept for a re-check on the next update. */
 const MAX_HELD_ANSWERS = 32
 
@@ -221,6 +118,7 @@ export class Account extends EventEmitter<AccountEvents> {
    */
   requestAuthorisation(options: RequestOptions = {}): AuthorisationRequest {
     this.checkOpen()
+    checkRequestOptions(options)
     const writerKey = this.node.writerKey
     if (!writerKey) throw new AuthError('ERR_INVALID_ARGUMENT', 'an always-on node cannot become a writer')
     const nonce = randomBytes(NONCE_BYTES)
@@ -467,104 +365,5 @@ export class Account extends EventEmitter<AccountEvents> {
   refuse(prompt: AuthorisationPrompt, reason: RefusalReason): void {
     this.prompts.delete(hex(prompt.digest))
     this.emit('request-refused', { reason, requester: prompt.requester, nodeName: prompt.nodeName })
-  }
-}
-
-/**
- * Creates a new database on this device: it becomes the origin, its first writer. Also makes a
- * recovery key (`account.recoveryCode`). Rejects with AuthError `ERR_WEAK_PASSPHRASE` (a chosen
- * passphrase under 60 bits), `ERR_ACCOUNT_EXISTS` (this storage, or a peer, holds this account
- * already: use signIn), or a wrapped node error.
- */
-export async function signUp(options: SignUpOptions): Promise<Account> {
-  checkCommon(options)
-  if (options.passphrase !== undefined) checkPassphraseStrength(options.passphrase, [options.name, options.nodeName])
-  const passphrase = options.passphrase ?? generatePassphrase()
-  const checkMs = options.existingAccountCheckMs ?? ((options.transports?.length ?? 0) > 0 ? DEFAULT_EXISTING_CHECK_MS : 0)
-  const node = await openNode(
-    { ...options, passphrase },
-    { role: 'origin', existingAccountCheckMs: checkMs }
-  )
-  if (node.reopened) {
-    await node.close()
-    throw new AuthError('ERR_ACCOUNT_EXISTS', 'this storage holds a device of this account already: use signIn to reopen it')
-  }
-  try {
-    await node.registerDevice(options.nodeName)
-    const recoveryCode = generateRecoveryCode()
-    await addRecoveryKey(node, recoveryCode)
-    return new Account(node, {
-      nodeName: options.nodeName,
-      passphrase: options.passphrase === undefined ? passphrase : null,
-      recoveryCode,
-      promptTimeoutMs: options.promptTimeoutMs,
-      maxPendingPerDevice: options.maxPendingPerDevice,
-      maxOpenPrompts: options.maxOpenPrompts
-    })
-  } catch (err) {
-    await node.close()
-    throw wrapError(err)
-  }
-}
-
-/**
- * Opens the person's database on this device. On a storage that holds this account's device it
- * reopens it as it was (the origin stays the origin, a writer stays a writer). On a fresh storage
- * it looks the database up among the transports' peers and opens it read-only: a new device,
- * whatever its name, that becomes a writer only when a current writer approves
- * ({@link Account.requestAuthorisation}). Rejects with AuthError: `ERR_NOT_FOUND`,
- * `ERR_ACCOUNT_CONFLICT`, `ERR_OTHER_ACCOUNT` (wrong passphrase or name for this storage), …
- */
-export async function signIn(options: SignInOptions): Promise<Account> {
-  checkCommon(options)
-  if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) {
-    throw new AuthError('ERR_INVALID_ARGUMENT', 'signIn needs the passphrase')
-  }
-  const node = await openNode(options, {
-    role: 'read-only',
-    lookupTimeoutMs: options.lookupTimeoutMs,
-    lookupSettleMs: options.lookupSettleMs
-  })
-  return new Account(node, {
-    nodeName: options.nodeName,
-    promptTimeoutMs: options.promptTimeoutMs,
-    maxPendingPerDevice: options.maxPendingPerDevice,
-    maxOpenPrompts: options.maxOpenPrompts
-  })
-}
-
-/** Root secrets of the nodes opened here, for recovery only (kept off the public objects). */
-export const rootSecrets = new WeakMap<HyphaNode, Uint8Array>()
-
-export function checkCommon(options: AccountOptions): void {
-  if (!options || typeof options !== 'object') throw new AuthError('ERR_INVALID_ARGUMENT', 'options are required')
-  if (typeof options.name !== 'string' || options.name.trim().length === 0) {
-    throw new AuthError('ERR_INVALID_ARGUMENT', 'name (the person’s name or domain) is required')
-  }
-  if (typeof options.nodeName !== 'string' || options.nodeName.trim().length === 0) {
-    throw new AuthError('ERR_INVALID_ARGUMENT', 'nodeName (this device’s name) is required')
-  }
-}
-
-async function openNode(
-  options: SignInOptions,
-  extra: { role: 'origin' | 'read-only'; existingAccountCheckMs?: number; lookupTimeoutMs?: number; lookupSettleMs?: number }
-): Promise<HyphaNode> {
-  try {
-    const rootSecret = await deriveRootSecret(options.passphrase, options.name, options.kdf)
-    const node = new HyphaNode({
-      role: extra.role,
-      rootSecret,
-      storage: options.storage,
-      transports: options.transports,
-      existingAccountCheckMs: extra.existingAccountCheckMs,
-      lookupTimeoutMs: extra.lookupTimeoutMs,
-      lookupSettleMs: extra.lookupSettleMs
-    })
-    await node.ready()
-    rootSecrets.set(node, rootSecret)
-    return node
-  } catch (err) {
-    throw wrapError(err)
   }
 }

@@ -21,7 +21,9 @@ export type AuthErrorCode =
   | 'ERR_RECOVERY_CODE_INVALID'
   /** Another device is using the same recovery code at the same time. */
   | 'ERR_RECOVERY_CONFLICT'
-  /** The node under the account failed (storage, key derivation, …): see `cause`. */
+  /** Argon2id failed (e.g. the WASM could not get its memory): see `cause`. */
+  | 'ERR_KDF'
+  /** The node under the account failed (storage, …): see `cause`. */
   | 'ERR_NODE'
 
 export class AuthError extends Error {

@@ -1,4 +1,5 @@
-export { Account, signUp, signIn } from './account.js'
+export { Account } from './account.js'
+export { signUp, signIn } from './open-account.js'
 export { AuthorisationPrompt, type PromptStatus, type PromptWarning } from './prompt.js'
 export { AuthorisationRequest, type ApproverCode, type AuthorisationRequestEvents } from './request.js'
 export { recover, type RecoverOptions } from './recover.js'
@@ -10,8 +11,22 @@ export type {
   RefusalReason,
   AccountEvents,
   AccountDevice
-} from './account.js'
+} from './account-options.js'
 export { AuthError, type AuthErrorCode } from './errors.js'
+export {
+  deriveRootSecret,
+  generatePassphrase,
+  passphraseEntropyBits,
+  normaliseName,
+  normalisePassphrase,
+  saltFor,
+  WORDLIST,
+  DEFAULT_PASSPHRASE_WORDS,
+  DEFAULT_KDF_PARAMS,
+  SALT_CONTEXT,
+  SALT_BYTES,
+  type KdfParams
+} from './passphrase.js'
 export { MIN_PASSPHRASE_BITS, passphraseStrengthBits, checkPassphraseStrength } from './strength.js'
 export { RECOVERY_CODE_BYTES, generateRecoveryCode, decodeRecoveryCode } from './recovery.js'
 export {

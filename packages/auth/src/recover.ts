@@ -3,7 +3,9 @@ import b4a from 'b4a'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { HyphaNode, memoryStorage, writerCoreKey } from '@hypha/node-core'
 import { randomBytes, type SecureMessage } from '@hypha/secure-channel'
-import { rootSecrets, signIn, type Account, type SignInOptions } from './account.js'
+import type { Account } from './account.js'
+import { checkAccountOptions, checkTimerMs, type SignInOptions } from './account-options.js'
+import { rootSecrets, signIn } from './open-account.js'
 import { AuthError, wrapError } from './errors.js'
 import {
   RECOVERY_CLAIM_CONTENT_TYPE,
@@ -34,6 +36,8 @@ export interface RecoverOptions extends SignInOptions {
  * `ERR_RECOVERY_CODE_INVALID` (not this account's, or already used) after `recoveryTimeoutMs`.
  */
 export async function recover(options: RecoverOptions): Promise<Account> {
+  checkAccountOptions(options)
+  checkTimerMs(options.recoveryTimeoutMs, 'recoveryTimeoutMs')
   const codeBytes = decodeRecoveryCode(options.recoveryCode)
   const account = await signIn(options)
   try {

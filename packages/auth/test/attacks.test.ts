@@ -8,13 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, deriveRootSecret, signChannelProof } from '@hypha/node-core'
+import { HyphaNode, signChannelProof } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { randomBytes, openEnvelope, decodeEnvelope, sealEnvelope, createKeyPair, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import {
   signUp,
   signIn,
   recover,
+  deriveRootSecret,
   commitment,
   requestDigest,
   verificationCode,

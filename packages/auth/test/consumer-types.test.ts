@@ -21,7 +21,7 @@ describe('published types', () => {
     dir = await mkdtemp(join(tmpdir(), 'hypha-consumer-'))
     await mkdir(join(dir, 'node_modules', '@hypha'), { recursive: true })
     await mkdir(join(dir, 'node_modules', '@types'), { recursive: true })
-    for (const name of ['auth', 'node-core', 'ephemeral-ext', 'secure-channel']) {
+    for (const name of ['auth', 'node-core', 'ephemeral-ext', 'secure-channel', 'transport-tcp']) {
       await symlink(join(repo, 'packages', name), join(dir, 'node_modules', '@hypha', name))
     }
     await symlink(join(repo, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'))
@@ -35,7 +35,7 @@ describe('published types', () => {
     )
     await writeFile(
       join(dir, 'app.ts'),
-      `import { signUp, signIn, recover, type Account, type AuthorisationPrompt } from '@hypha/auth'
+      `import { signUp, signIn, recover, deriveRootSecret, type Account, type AuthorisationPrompt, type KdfParams } from '@hypha/auth'
 import { HyphaNode, memoryStorage, type Device } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { EphemeralExtension, muxerOf } from '@hypha/ephemeral-ext'
@@ -44,7 +44,9 @@ account.on('authorisation-request', (prompt: AuthorisationPrompt) => console.log
 const node: HyphaNode = account.node
 node.on('update', () => {})
 const devices: Device[] = await node.devices()
-console.log(devices.length, account.locator, signIn, recover, tcpClient, EphemeralExtension, muxerOf)
+const kdf: Partial<KdfParams> = { iterations: 1 }
+const rootSecret: Uint8Array = await deriveRootSecret('a passphrase', 'ada', kdf)
+console.log(devices.length, account.locator, signIn, recover, tcpClient, EphemeralExtension, muxerOf, new HyphaNode({ role: 'origin', rootSecret }))
 `
     )
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc')

@@ -16,7 +16,7 @@ import {
   type SignUpOptions
 } from '@hypha/auth'
 
-// Cheap Argon2id: the KDF itself is tested at full cost in @hypha/node-core.
+// Cheap Argon2id: the KDF itself is tested at full cost in passphrase.test.ts.
 export const KDF = { iterations: 1, memoryKiB: 64 }
 export const PERSON = 'ada@example.com'
 export const PASSPHRASE = 'correct horse battery staple hypha test'

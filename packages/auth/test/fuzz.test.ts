@@ -4,8 +4,9 @@ import c from 'compact-encoding'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
-import { deriveChannelKey, deriveRootSecret } from '@hypha/node-core'
+import { deriveChannelKey } from '@hypha/node-core'
 import {
+  deriveRootSecret,
   AUTH_CONTENT_TYPE,
   decodeAuthMessage,
   encodeAuthMessage,

@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import * as common from '@zxcvbn-ts/language-common'
-import { passphraseStrengthBits, checkPassphraseStrength, MIN_PASSPHRASE_BITS } from '@hypha/auth'
-import { generatePassphrase } from '@hypha/node-core'
+import { passphraseStrengthBits, checkPassphraseStrength, generatePassphrase, MIN_PASSPHRASE_BITS } from '@hypha/auth'
 import { COMMON_PASSWORDS, ADJACENCY_GRAPHS } from '../src/common-passwords.js'
 
 describe('passphrase strength', () => {

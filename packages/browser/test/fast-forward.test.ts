@@ -4,7 +4,8 @@
 // fast-forwards the reader to the origin's indexed view.
 import { describe, it, expect, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { HyphaNode } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { openBrowser, servePage, type PageServer } from '@hypha/test-utils/chromium'
 import { buildBrowserBundle } from '../src/index.js'

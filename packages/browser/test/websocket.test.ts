@@ -2,7 +2,8 @@
 // runs on the libsodium shim, the database replicates, the secure channel works both ways.
 import { describe, it, expect, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { HyphaNode } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { openBrowser, servePage, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
 import { buildBrowserBundle } from '../src/index.js'

@@ -29,24 +29,13 @@ export {
 } from './seed-announce.js'
 export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/ops.js'
 export {
-  deriveRootSecret,
   deriveSubkey,
   deriveChannelKey,
   deriveEncryptionKey,
   deriveAccountKeys,
-  generatePassphrase,
-  passphraseEntropyBits,
-  normaliseName,
-  normalisePassphrase,
-  saltFor,
-  WORDLIST,
-  DEFAULT_PASSPHRASE_WORDS,
-  DEFAULT_KDF_PARAMS,
   CONTEXTS,
   ROOT_SECRET_BYTES,
-  SALT_BYTES,
   type KeyPair,
-  type KdfParams,
   type AccountKeys
 } from './keys.js'
 export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decodeLocator, lookupProof, type Locator } from './lookup.js'

@@ -26,7 +26,10 @@ export interface FullNodeOptions extends CommonOptions {
    * as it was (an origin stays the origin, a writer stays a writer), whatever `role` says.
    */
   role: 'origin' | 'read-only'
-  /** The person's root secret (`deriveRootSecret`): finds and reads the database; never writes. */
+  /**
+   * The account's 32-byte root secret (@hypha/auth's `deriveRootSecret` makes it from the
+   * passphrase; node-core never sees one): finds and reads the database; never writes.
+   */
   rootSecret: Uint8Array
   /**
    * Joining only: the database to open. Leave out to look it up among the account's peers on the

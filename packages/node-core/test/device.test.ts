@@ -27,8 +27,8 @@ const cleanups = cleanupsAfterEach(afterEach)
 let root: Uint8Array
 let otherRoot: Uint8Array
 beforeAll(async () => {
-  root = await rootSecret()
-  otherRoot = await rootSecret('another person entirely', 'someone-else@example.com')
+  root = rootSecret()
+  otherRoot = rootSecret('another person entirely')
 })
 
 const hex = (b: Uint8Array | null | undefined) => (b == null ? null : b4a.toString(b, 'hex'))

@@ -15,7 +15,7 @@ import { rootSecret, connect, eventually, startNode, expectCode, LoopbackTranspo
 
 let root: Uint8Array
 beforeAll(async () => {
-  root = await rootSecret()
+  root = rootSecret()
 })
 
 const cleanups = cleanupsAfterEach(afterEach)

@@ -74,7 +74,7 @@ describe('seed announcement codec', () => {
 describe('an always-on node learns writer cores from announcements', () => {
   let root: Uint8Array
   beforeAll(async () => {
-    root = await rootSecret()
+    root = rootSecret()
   })
 
   const cleanups = cleanupsAfterEach(afterEach)

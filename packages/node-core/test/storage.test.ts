@@ -9,7 +9,7 @@ import { cleanupsAfterEach } from '@hypha/test-utils'
 
 let root: Uint8Array
 beforeAll(async () => {
-  root = await rootSecret()
+  root = rootSecret()
 })
 
 const cleanups = cleanupsAfterEach(afterEach)

@@ -1,7 +1,8 @@
 // Runs in Chromium: a read-only HyphaNode that syncs from a Node origin over WebSocket, on
 // IndexedDB or on memory storage, for the late-joiner test (thousands of entries; with many
 // small batches Autobase fast-forwards the reader to the origin's indexed view).
-import { HyphaNode, deriveRootSecret, memoryStorage } from '@hypha/node-core'
+import { HyphaNode, memoryStorage } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
 import { idbStorage } from '@hypha/storage-indexeddb'
 import { webSocketClient } from '@hypha/transport-websocket'
 

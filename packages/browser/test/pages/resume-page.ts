@@ -1,6 +1,7 @@
 // Runs in Chromium: a read-only HyphaNode on IndexedDB that syncs from a Node origin over
 // WebSocket, for the restart-mid-sync test (the page is reloaded in the middle of the sync).
-import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { HyphaNode } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
 import { idbStorage } from '@hypha/storage-indexeddb'
 import { webSocketClient } from '@hypha/transport-websocket'
 

@@ -1,5 +1,6 @@
 // Runs in Chromium: a read-only HyphaNode that reaches a Node origin over WebSocket.
-import { HyphaNode, deriveRootSecret } from '@hypha/node-core'
+import { HyphaNode } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
 import { webSocketClient } from '@hypha/transport-websocket'
 
 let node: HyphaNode | null = null

@@ -1,0 +1,145 @@
+/**
+ * What an account takes and emits: the options of signUp, signIn and requestAuthorisation, the
+ * account's events, and the checks of those options (auth's own, so a bad one is an AuthError
+ * naming auth's option, not an error from the node below).
+ */
+import type { Device, StorageAdapter, Transport } from '@hypha/node-core'
+import { AuthError } from './errors.js'
+import type { AuthMessageError } from './messages.js'
+import type { KdfParams } from './passphrase.js'
+import type { AuthorisationPrompt } from './prompt.js'
+
+export interface AccountOptions {
+  /** The person's name or domain: the salt of the key derivation, the same on every node. */
+  name: string
+  /**
+   * This device's name, shown in prompts and kept in the device registry: "Firefox on Ubuntu
+   * 64-bit". It identifies nothing: two devices may share a name (prompts then say so).
+   */
+  nodeName: string
+  /** Where the device keeps its keys and its replica. Default: memory (a new device each run). */
+  storage?: StorageAdapter
+  transports?: Transport[]
+  /**
+   * Argon2id cost `{ iterations?, memoryKiB? }` (Argon2 `t` and `m` in KiB; parallelism is 1).
+   * Default t=3, m=64 MiB (DEFAULT_KDF_PARAMS). Lower it only in tests: every
+   * node of the account must use the same values.
+   */
+  kdf?: Partial<KdfParams>
+  /** How long a prompt stays open without an answer or a re-sent request. Default 10 minutes. */
+  promptTimeoutMs?: number
+  /**
+   * Most prompts one requesting device may have open at once here; its further requests are
+   * refused (`request-refused`), so a device that has the passphrase cannot flood the person.
+   * Default 3.
+   */
+  maxPendingPerDevice?: number
+  /**
+   * Most prompts open here at once, from all devices (a holder of the passphrase can sign with
+   * as many keys as it likes, so the per-device cap alone does not bound them); further requests
+   * are refused (`request-refused`, `too-many-pending`). Default 16.
+   */
+  maxOpenPrompts?: number
+}
+
+export interface SignUpOptions extends AccountOptions {
+  /**
+   * Leave out to get a generated diceware-style passphrase (80 bits) in `account.passphrase`. A
+   * chosen one must be estimated at 60 bits or more (zxcvbn), else `ERR_WEAK_PASSPHRASE`.
+   */
+  passphrase?: string
+  /**
+   * Before creating, listen this long (ms) for an existing database of this account among the
+   * transports' peers; one found fails with `ERR_ACCOUNT_EXISTS`. Default 1500 with transports,
+   * 0 without.
+   */
+  existingAccountCheckMs?: number
+}
+
+export interface SignInOptions extends AccountOptions {
+  passphrase: string
+  /** On a fresh storage: how long to look for the database among peers (ms). Default 60 000. */
+  lookupTimeoutMs?: number
+  /**
+   * On a fresh storage: after the first peer's answer, how long to listen for a different one
+   * (two databases for one account: `ERR_ACCOUNT_CONFLICT`) before opening (ms). Default 250.
+   */
+  lookupSettleMs?: number
+}
+
+export interface RequestOptions {
+  /** Give up (ERR_TIMEOUT) after this long. Default 5 minutes. */
+  timeoutMs?: number
+  /** Re-send the request this often while waiting (a relay may come and go). Default 2 s. */
+  retryMs?: number
+}
+
+export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
+
+export interface AccountEvents {
+  /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
+  'authorisation-request': [prompt: AuthorisationPrompt]
+  /** A prompt left `pending`: answered here or on another node, cancelled, or expired. */
+  'authorisation-settled': [prompt: AuthorisationPrompt]
+  /** An auth message that could not be decoded was dropped. */
+  'bad-message': [error: AuthMessageError, sender: Uint8Array]
+  /**
+   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, its
+   * reveal did not match its commitment (someone tried to choose the code), or its channel-key
+   * proof did not hold.
+   */
+  'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
+  /** A peer proved another database for this account (two sign-ups with one passphrase). */
+  'account-conflict': [databaseKey: Uint8Array]
+  /**
+   * A writer's history here differs from a peer's: one writer key was used on two devices apart
+   * (a recovery code used twice across a partition). That writer's later ops are not shared.
+   */
+  'writer-conflict': [writerKey: Uint8Array]
+}
+
+/** A device of the registry, and whether it is this one. */
+export type AccountDevice = Device & { current: boolean }
+
+/** Longest delay a timer takes (2^31 − 1 ms, about 24.8 days): a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+function invalid(message: string): AuthError {
+  return new AuthError('ERR_INVALID_ARGUMENT', message)
+}
+
+/** Left out, or a whole number of ms a timer can wait (from 1 ms). */
+export function checkTimerMs(value: unknown, what: string): void {
+  if (value === undefined) return
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw invalid(`${what} must be an integer from 1 to ${MAX_TIMER_MS} (ms)`)
+  }
+}
+
+function checkCount(value: unknown, what: string): void {
+  if (value === undefined) return
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(`${what} must be an integer ≥ 1`)
+}
+
+/** The options every way of opening an account shares. The rest (storage, transports, …) the node checks. */
+export function checkAccountOptions(options: AccountOptions): void {
+  if (!options || typeof options !== 'object') throw invalid('options are required')
+  if (typeof options.name !== 'string' || options.name.trim().length === 0) {
+    throw invalid('name (the person’s name or domain) is required')
+  }
+  if (typeof options.nodeName !== 'string' || options.nodeName.trim().length === 0) {
+    throw invalid('nodeName (this device’s name) is required')
+  }
+  if (options.kdf !== undefined && (options.kdf === null || typeof options.kdf !== 'object')) {
+    throw invalid('kdf must be an object { iterations?, memoryKiB? }')
+  }
+  checkTimerMs(options.promptTimeoutMs, 'promptTimeoutMs')
+  checkCount(options.maxPendingPerDevice, 'maxPendingPerDevice')
+  checkCount(options.maxOpenPrompts, 'maxOpenPrompts')
+}
+
+export function checkRequestOptions(options: RequestOptions): void {
+  if (!options || typeof options !== 'object') throw invalid('options must be an object')
+  checkTimerMs(options.timeoutMs, 'timeoutMs')
+  checkTimerMs(options.retryMs, 'retryMs')
+}
