@@ -112,8 +112,8 @@ describe('hyperswarmTransport', { timeout: 30_000 }, () => {
     expect(await announced(testnet, discoveryKey)).toContain(keyA)
 
     // a stops: the others lose their connection to it, and it is no longer announced on the topic.
-    const closedAtB = nextEvent(b.transport, 'disconnection')
-    const closedAtC = nextEvent(c.transport, 'disconnection')
+    const closedAtB = nextEvent(b.transport, 'disconnect')
+    const closedAtC = nextEvent(c.transport, 'disconnect')
     await a.transport.stop()
     await Promise.all([closedAtB, closedAtC])
     expect(a.transport.connections).toEqual([])
