@@ -181,6 +181,6 @@ describe('transport-error', () => {
     await node.ready()
     const [error, transport] = await reported
     expect(transport).toBe(rtc)
-    expect(error).toMatchObject({ name: 'WebRtcError', code: 'ERR_BAD_SIGNAL' })
+    expect(error).toMatchObject({ name: 'TransportError', code: 'ERR_BAD_SIGNAL' })
   })
 })
