@@ -21,7 +21,7 @@ import {
 } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
 import { signallingServer, type SignallingServer, type RelayedSignal } from '../src/signalling-server.js'
-import type { ConnectionInfo, TransportContext, TransportError } from '@hypha/node-core'
+import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 
 // Everything here runs on 127.0.0.1: the signalling server listens there, ICE binds to 127.0.0.1
 // only (node-datachannel's bindAddress), and only 127.0.0.1 candidates are sent or accepted. The
@@ -274,6 +274,23 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
 
     const a = await createPeer(randomDiscoveryKey(), `ws://127.0.0.1:${port}/hypha-signal`)
     await expect(a.start()).rejects.toMatchObject({ code: 'ERR_SIGNALLING_UNREACHABLE' })
+  })
+
+  it('start guards and bad options fail with TransportError, as on every transport', async () => {
+    const { server } = await startServer()
+    const a = await createPeer(randomDiscoveryKey(), server.url)
+    const transport = await a.start()
+    await expect(transport.start(a.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_ALREADY_STARTED' })
+    expect(() => webRtcTransport({ signallingUrl: 'http://127.0.0.1:1' })).toThrow(TransportError)
+    expect(() => webRtcTransport({ signallingUrl: server.url, handshakeTimeoutMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    expect(() => webRtcTransport({ signallingUrl: server.url, reconnect: { factor: 0.5 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    // Node 20 has no global WebSocket: without the option, start() says which part is missing.
+    const noWebSocket = webRtcTransport({ signallingUrl: server.url, wrtc })
+    await expect(noWebSocket.start(a.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_NO_WEBSOCKET' })
   })
 })
 
