@@ -24,12 +24,13 @@ export interface TransportBaseEvents {
  * `context`) and `stop` (calling {@link closeConnections} and clearing `context`), and hand each
  * connection over with {@link secure} (a raw duplex: Noise is run here) or {@link adopt} (a stream
  * that is already a Noise secret stream, as Hyperswarm's are). `Events` adds a transport's own events.
+ *
+ * Concrete transports declare `implements Transport`: with `Events` still generic here TypeScript
+ * cannot relate this emitter's `on` to the interface's.
  */
-export abstract class TransportBase<Events extends TransportBaseEvents & Record<keyof Events, any[]> = TransportBaseEvents>
-  // (`implements Transport` is checked on each concrete transport: with `Events` still generic here
-  // TypeScript cannot relate this emitter's `on` to the interface's.)
-  extends EventEmitter<Events>
-{
+export abstract class TransportBase<
+  Events extends TransportBaseEvents & Record<keyof Events, any[]> = TransportBaseEvents
+> extends EventEmitter<Events> {
   abstract readonly name: string
   protected context: TransportContext | null = null
   private readonly tracked = new Map<SecretStream, Promise<void>>()
