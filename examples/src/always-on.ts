@@ -235,7 +235,6 @@ function describe(conn: NodeConnection): string {
 
 function watchTransport(transport: Transport): void {
   transport.on('connection-error', (err: Error) => log(`[conn] ${transport.name} error: ${err.message}`))
-  transport.on('warning', (err: Error) => log(`[${transport.name}] ${err.message}`))
 }
 
 function parseBootstrap(value: string | undefined): { host: string; port: number }[] | null {

@@ -4,7 +4,7 @@ import * as datachannel from 'node-datachannel/polyfill'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
 import { nextEvent, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-import { HyphaNode, type Transport, type HyphaNodeOptions } from '@hypha/node-core'
+import { HyphaNode, TransportError, type Transport, type HyphaNodeOptions } from '@hypha/node-core'
 import { webSocketClient } from '@hypha/transport-websocket'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
@@ -181,6 +181,29 @@ describe('transport-error', () => {
     await node.ready()
     const [error, transport] = await reported
     expect(transport).toBe(rtc)
-    expect(error).toMatchObject({ name: 'WebRtcError', code: 'ERR_BAD_SIGNAL' })
+    expect(error).toMatchObject({ name: 'TransportError', code: 'ERR_BAD_SIGNAL' })
+  })
+
+  it('and what its Hyperswarm transport reports (a peer that resets its connection) as transport-error', async () => {
+    const testnet = await createTestnet(3, { host: '127.0.0.1' })
+    cleanups.push(() => testnet.destroy())
+    const swarm = hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+    const node = new HyphaNode({ role: 'origin', rootSecret: root, transports: [swarm] })
+    cleanups.push(() => node.close())
+    await node.ready()
+
+    // A raw DHT peer dials the node's swarm by its key, then resets the UDX stream under the Noise
+    // stream (no clean close): the node's side of the connection fails.
+    const dht: any = testnet.createNode() // hyperdht's declarations here lack connect()
+    const connected = nextEvent(node, 'connection')
+    const reported = nextEvent<[unknown, Transport]>(node, 'transport-error')
+    const conn = dht.connect(node.noiseKeyPair.publicKey)
+    conn.on('error', () => {})
+    await connected
+    conn.rawStream.destroy()
+    const [error, transport] = await reported
+    expect(transport).toBe(swarm)
+    expect(error).toBeInstanceOf(TransportError)
+    expect(error).toMatchObject({ name: 'TransportError', code: 'ERR_CONNECTION', cause: { code: 'ECONNRESET' } })
   })
 })

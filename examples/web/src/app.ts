@@ -182,7 +182,7 @@ function transportsFor(): Transport[] {
     signallingUrl: `${scheme}://${location.host}/hypha-signal`,
     ...(loopbackOnly ? { candidateFilter: loopbackFilter } : {})
   })
-  rtc.on('warning', (err) => console.warn(`webrtc: ${err.code} ${err.message}`))
+  rtc.on('connection-error', (err) => console.warn(`webrtc: ${err.code} ${err.message}`))
   return [ws, rtc]
 }
 

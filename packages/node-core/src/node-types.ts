@@ -141,7 +141,8 @@ export interface HyphaNodeEvents {
   'bad-announcement': [error: SeedError, peer: EphemeralPeer]
   /**
    * A transport reported a problem it recovers from (a dial refused, a handshake failed, a bad
-   * signalling frame: its 'connection-error', 'warning' or 'error'); the node keeps running.
+   * signalling frame: its 'connection-error' or 'error' event); the node keeps running. From the
+   * Hypha transports it is a TransportError.
    */
   'transport-error': [error: unknown, transport: Transport]
   /** The engine failed (storage error): the database is closed. */

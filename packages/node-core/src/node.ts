@@ -362,9 +362,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     const context: TransportContext = { topic: this.topic, keyPair, onConnection: this.addConnection }
     for (const transport of this.transports) {
       if (this.closing) return
-      // Transports report what they recover from as 'connection-error' (TCP, WebSocket) or
-      // 'warning' (WebRTC, Hyperswarm); 'error' for anything else. The node re-emits all three.
-      for (const event of ['connection-error', 'warning', 'error']) {
+      // Every transport (TransportBase) reports what it recovers from as 'connection-error'; a
+      // transport of the caller's own may emit 'error'. The node re-emits both.
+      for (const event of ['connection-error', 'error']) {
         transport.on(event, (err: unknown) => this.emit('transport-error', err, transport))
       }
       await transport.start(context)

@@ -1,19 +1,11 @@
 // Hyperswarm transport: joins the database's discovery key as a topic (announcing and looking up)
 // and hands over every connection. Hyperswarm connections already are Noise secret streams, and the
-// swarm re-dials lost topic peers itself (with back-off), so this transport only wires it up.
-import { EventEmitter } from 'node:events'
+// swarm re-dials lost topic peers itself (with back-off), so this transport only wires it up: it
+// uses TransportBase's tracking and events (adopt), not its Noise (secure).
 import Hyperswarm from 'hyperswarm'
 import DHT from 'hyperdht'
+import { TransportBase, TransportError, type TransportBaseEvents } from '@hypha/node-core/transport'
 import type { ConnectionInfo, SecretStream, Transport, TransportContext } from '@hypha/node-core/transport'
-
-export type HyperswarmErrorCode = 'ERR_ALREADY_STARTED' | 'ERR_DHT_DESTROYED' | 'ERR_CONNECTION'
-
-export class HyperswarmError extends Error {
-  override readonly name = 'HyperswarmError'
-  constructor(readonly code: HyperswarmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
-}
 
 /** A DHT bootstrap node: `{ host, port }` or `'host:port'`. */
 export type BootstrapNode = string | { host: string; port: number }
@@ -32,20 +24,13 @@ export interface HyperswarmTransportOptions {
   maxPeers?: number
 }
 
-export interface HyperswarmTransportEvents {
-  /** A connection was handed to the node. */
-  connection: [stream: SecretStream, info: ConnectionInfo]
-  /** A connection ended. */
-  disconnection: [stream: SecretStream, info: ConnectionInfo]
-  /** A connection failed; the swarm re-dials topic peers itself. Never fatal. */
-  warning: [error: HyperswarmError]
-}
+/** Every transport's events (connection, disconnect, connection-error); Hyperswarm adds none. */
+export type HyperswarmTransportEvents = TransportBaseEvents
 
-export class HyperswarmTransport extends EventEmitter<HyperswarmTransportEvents> implements Transport {
+export class HyperswarmTransport extends TransportBase<HyperswarmTransportEvents> implements Transport {
   readonly name = 'hyperswarm'
   private readonly options: HyperswarmTransportOptions
   private swarm: Hyperswarm | null = null
-  private topic: Uint8Array | null = null
   private dhtUsed = false
 
   constructor(options: HyperswarmTransportOptions = {}) {
@@ -63,15 +48,22 @@ export class HyperswarmTransport extends EventEmitter<HyperswarmTransportEvents>
     return this.swarm?.keyPair.publicKey ?? null
   }
 
-  /** Joins the topic as server and client; resolves once announced and the first lookup is done. */
+  /**
+   * Joins the topic as server and client; resolves once announced and the first lookup is done.
+   * Rejects with `ERR_ALREADY_STARTED`, `ERR_INVALID_ARGUMENT`, `ERR_DHT_DESTROYED` or `ERR_DISCOVERY`.
+   */
   async start(context: TransportContext): Promise<void> {
-    if (this.swarm) throw new HyperswarmError('ERR_ALREADY_STARTED', 'the transport is already started')
+    this.checkContext(context)
     let dht = this.options.dht as DHT | undefined
     if (dht) {
-      if (this.dhtUsed || dht.destroyed) throw new HyperswarmError('ERR_DHT_DESTROYED', 'the given DHT was destroyed by an earlier stop()')
+      if (this.dhtUsed || dht.destroyed) throw new TransportError('ERR_DHT_DESTROYED', 'the given DHT was destroyed by an earlier stop()')
       this.dhtUsed = true
     } else {
-      dht = new DHT({ bootstrap: this.options.bootstrap, host: this.options.host })
+      try {
+        dht = new DHT({ bootstrap: this.options.bootstrap, host: this.options.host })
+      } catch (cause) {
+        throw new TransportError('ERR_INVALID_ARGUMENT', `cannot create the DHT: ${(cause as Error)?.message}`, { cause })
+      }
     }
     // The node's Noise key pair is an ed25519 key pair, which is what Hyperswarm uses too: the
     // remote public key of every connection is then the remote node's key, on every transport.
@@ -80,15 +72,16 @@ export class HyperswarmTransport extends EventEmitter<HyperswarmTransportEvents>
       keyPair: context.keyPair,
       ...(this.options.maxPeers !== undefined ? { maxPeers: this.options.maxPeers } : {})
     })
+    this.context = context
     this.swarm = swarm
-    this.topic = context.topic
-    swarm.on('connection', (conn: SecretStream) => this.onConnection(context, conn))
+    swarm.on('connection', (conn: SecretStream) => this.onConnection(conn))
     try {
       await swarm.join(context.topic, { server: true, client: true }).flushed()
-    } catch (err) {
+    } catch (cause) {
       this.swarm = null
+      this.context = null
       await swarm.destroy().catch(() => {})
-      throw err
+      throw new TransportError('ERR_DISCOVERY', 'could not join the topic on the DHT', { cause })
     }
   }
 
@@ -97,34 +90,21 @@ export class HyperswarmTransport extends EventEmitter<HyperswarmTransportEvents>
     const swarm = this.swarm
     if (!swarm) return
     this.swarm = null
-    const topic = this.topic!
-    this.topic = null
+    const topic = this.context!.topic
     await swarm.leave(topic)
-    for (const conn of swarm.connections) conn.destroy()
+    await this.closeConnections()
+    this.context = null
     await swarm.destroy()
   }
 
-  private onConnection(context: TransportContext, conn: SecretStream): void {
+  private onConnection(conn: SecretStream): void {
     const raw = conn.rawStream as { remoteHost?: string; remotePort?: number } | undefined
     const info: ConnectionInfo = {
       transport: this.name,
       isInitiator: conn.isInitiator,
       remote: raw?.remoteHost ? `${raw.remoteHost}:${raw.remotePort}` : undefined
     }
-    // Hyperswarm stops listening for errors once a connection opens: without this a peer that
-    // vanishes (ETIMEDOUT, reset) would be an uncaught 'error'.
-    conn.on('error', (err: Error) => {
-      this.emit('warning', new HyperswarmError('ERR_CONNECTION', `connection to ${info.remote ?? 'peer'} failed`, { cause: err }))
-    })
-    conn.once('close', () => this.emit('disconnection', conn, info))
-    try {
-      context.onConnection(conn, info)
-    } catch (err) {
-      conn.destroy()
-      this.emit('warning', new HyperswarmError('ERR_CONNECTION', 'onConnection threw; connection closed', { cause: err }))
-      return
-    }
-    this.emit('connection', conn, info)
+    this.adopt(conn, info)
   }
 }
 

@@ -6,7 +6,7 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { createStore, nextEvent, until } from '@hypha/test-utils'
 import { expectEphemeralBothWays } from '@hypha/adapter-tests'
 import { hyperswarmTransport, type HyperswarmTransport } from '../src/index.js'
-import type { ConnectionInfo, TransportContext } from '@hypha/node-core'
+import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 
 // A local DHT testnet on 127.0.0.1, and every swarm's DHT bound to 127.0.0.1 (docs/design.md: with
 // defaults, connections time out here and the machine's eth0 address must never be used).
@@ -112,8 +112,8 @@ describe('hyperswarmTransport', { timeout: 30_000 }, () => {
     expect(await announced(testnet, discoveryKey)).toContain(keyA)
 
     // a stops: the others lose their connection to it, and it is no longer announced on the topic.
-    const closedAtB = nextEvent(b.transport, 'disconnection')
-    const closedAtC = nextEvent(c.transport, 'disconnection')
+    const closedAtB = nextEvent(b.transport, 'disconnect')
+    const closedAtC = nextEvent(c.transport, 'disconnect')
     await a.transport.stop()
     await Promise.all([closedAtB, closedAtC])
     expect(a.transport.connections).toEqual([])
@@ -122,5 +122,39 @@ describe('hyperswarmTransport', { timeout: 30_000 }, () => {
     const left = await announced(testnet, discoveryKey)
     expect(left).not.toContain(keyA)
     expect(left).toContain(hex(b.context.keyPair.publicKey))
+  })
+
+  it('reports with TransportError like every transport: start guards, a throwing onConnection (ERR_HANDLER)', async () => {
+    const testnet = await startTestnet()
+    const topic = crypto.getRandomValues(new Uint8Array(32))
+    const good = await startPeer(topic, testnet.bootstrap)
+    await expect(good.transport.start(good.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_ALREADY_STARTED' })
+
+    // A node whose onConnection throws: the connection is closed and reported, the transport keeps going.
+    const broken = hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+    cleanups.push(() => broken.stop())
+    const reported = nextEvent<[TransportError, ConnectionInfo]>(broken, 'connection-error')
+    const closed = nextEvent<[ConnectionInfo]>(broken, 'disconnect')
+    const context: TransportContext = {
+      topic,
+      keyPair: NoiseSecretStream.keyPair(),
+      onConnection() {
+        throw new Error('node bug')
+      }
+    }
+    await broken.start(context)
+    const [error, info] = await reported
+    expect(error).toBeInstanceOf(TransportError)
+    expect(error.code).toBe('ERR_HANDLER')
+    expect((error.cause as Error).message).toBe('node bug')
+    expect(info.transport).toBe('hyperswarm')
+    await closed
+
+    // A DHT handed over to a transport is destroyed by its stop(): it cannot be started again.
+    const dht: any = testnet.createNode()
+    const once = hyperswarmTransport({ dht })
+    await once.start({ ...context, keyPair: NoiseSecretStream.keyPair(), onConnection: () => {} })
+    await once.stop()
+    await expect(once.start(context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_DHT_DESTROYED' })
   })
 })

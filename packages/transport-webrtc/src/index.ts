@@ -1,8 +1,6 @@
 export {
   webRtcTransport,
   WebRtcTransport,
-  WebRtcError,
-  type WebRtcErrorCode,
   type WebRtcTransportOptions,
   type WebRtcTransportEvents,
   type WebRtcConnectionInfo,

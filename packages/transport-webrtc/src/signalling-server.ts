@@ -15,25 +15,7 @@ import {
   isValidPeerId,
   isValidRoom
 } from './signalling-protocol.js'
-
-export type SignallingErrorCode =
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_BAD_MESSAGE'
-  | 'ERR_MESSAGE_TOO_LARGE'
-  | 'ERR_NOT_JOINED'
-  | 'ERR_ALREADY_JOINED'
-  | 'ERR_DUPLICATE_PEER'
-  | 'ERR_ROOM_FULL'
-  | 'ERR_JOIN_TIMEOUT'
-  | 'ERR_UNKNOWN_PEER'
-  | 'ERR_SOCKET'
-
-export class SignallingError extends Error {
-  override readonly name = 'SignallingError'
-  constructor(readonly code: SignallingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
-}
+import { TransportError, type TransportErrorCode } from '@hypha/node-core/transport'
 
 export interface SignallingServerOptions {
   /** Listen on this port (0: any free one) on a server of its own. Ignored when `server` is given. */
@@ -67,7 +49,7 @@ export interface SignallingServerEvents {
   leave: [room: string, peer: string]
   relay: [message: RelayedSignal]
   /** A socket sent bad input and was closed, or a signal was refused (`ERR_UNKNOWN_PEER`, socket kept). */
-  rejected: [error: SignallingError]
+  rejected: [error: TransportError]
 }
 
 interface Member {
@@ -96,7 +78,7 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     super()
     const path = options.path ?? DEFAULT_SIGNALLING_PATH
     if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw new SignallingError('ERR_INVALID_ARGUMENT', 'path must start with /')
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'path must start with /')
     }
     this.path = path
     this.maxRoomSize = positiveInt(options.maxRoomSize ?? 64, 'maxRoomSize')
@@ -116,13 +98,14 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     this.heartbeat.unref()
   }
 
-  /** Listens when the server is its own; no-op when attached to a caller's server. */
+  /** Listens when the server is its own; no-op when attached to a caller's server. Rejects with `ERR_LISTEN`. */
   async listen(port = 0, host?: string): Promise<void> {
     if (!this.ownsServer || this.httpServer.listening) return
     await new Promise<void>((resolve, reject) => {
-      this.httpServer.once('error', reject)
+      const onError = (cause: unknown) => reject(new TransportError('ERR_LISTEN', `cannot listen on ${host ?? '*'}:${port}`, { cause }))
+      this.httpServer.once('error', onError)
       this.httpServer.listen(port, host, () => {
-        this.httpServer.off('error', reject)
+        this.httpServer.off('error', onError)
         resolve()
       })
     })
@@ -137,7 +120,7 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   /** `ws://host:port/path` of this endpoint, once listening. */
   get url(): string {
     const address = this.address
-    if (!address) throw new SignallingError('ERR_INVALID_ARGUMENT', 'the server is not listening')
+    if (!address) throw new TransportError('ERR_INVALID_ARGUMENT', 'the server is not listening')
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     return `ws://${host}:${address.port}${this.path}`
   }
@@ -196,8 +179,8 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
       this.emit(
         'rejected',
         tooLarge
-          ? new SignallingError('ERR_MESSAGE_TOO_LARGE', 'frame exceeds maxMessageBytes', { cause: err })
-          : new SignallingError('ERR_SOCKET', err.message, { cause: err })
+          ? new TransportError('ERR_MESSAGE_TOO_LARGE', 'frame exceeds maxMessageBytes', { cause: err })
+          : new TransportError('ERR_CONNECTION', err.message, { cause: err })
       )
     })
     socket.on('close', () => this.onClose(member))
@@ -205,26 +188,26 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
 
   private onMessage(member: Member, data: RawData, isBinary: boolean): void {
     if (member.closing) return
-    if (isBinary) return this.reject(member, 'ERR_BAD_MESSAGE', 'binary frame')
+    if (isBinary) return this.reject(member, 'ERR_BAD_SIGNAL', 'binary frame')
     let msg: unknown
     try {
       msg = JSON.parse(rawToString(data))
     } catch {
-      return this.reject(member, 'ERR_BAD_MESSAGE', 'not JSON')
+      return this.reject(member, 'ERR_BAD_SIGNAL', 'not JSON')
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      return this.reject(member, 'ERR_BAD_MESSAGE', 'not a JSON object')
+      return this.reject(member, 'ERR_BAD_SIGNAL', 'not a JSON object')
     }
     const m = msg as Record<string, unknown>
     if (m.type === 'join') return this.onJoin(member, m)
     if (m.type === 'signal') return this.onSignal(member, m)
-    return this.reject(member, 'ERR_BAD_MESSAGE', 'unknown message type')
+    return this.reject(member, 'ERR_BAD_SIGNAL', 'unknown message type')
   }
 
   private onJoin(member: Member, m: Record<string, unknown>): void {
     if (member.room !== null) return this.reject(member, 'ERR_ALREADY_JOINED', 'already in a room')
-    if (!isValidRoom(m.room)) return this.reject(member, 'ERR_BAD_MESSAGE', 'room must be 64 lowercase hex chars')
-    if (!isValidPeerId(m.peer)) return this.reject(member, 'ERR_BAD_MESSAGE', 'peer id must be 8-64 of [0-9A-Za-z_-]')
+    if (!isValidRoom(m.room)) return this.reject(member, 'ERR_BAD_SIGNAL', 'room must be 64 lowercase hex chars')
+    if (!isValidPeerId(m.peer)) return this.reject(member, 'ERR_BAD_SIGNAL', 'peer id must be 8-64 of [0-9A-Za-z_-]')
     const room = this.rooms.get(m.room) ?? new Map<string, Member>()
     if (room.has(m.peer)) {
       return this.reject(member, 'ERR_DUPLICATE_PEER', 'peer id already in the room', SIGNAL_CLOSE.DUPLICATE_PEER)
@@ -244,15 +227,15 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   private onSignal(member: Member, m: Record<string, unknown>): void {
     if (member.room === null || member.id === null) return this.reject(member, 'ERR_NOT_JOINED', 'signal before join')
     const { to, signal } = m
-    if (!isValidPeerId(to) || to === member.id) return this.reject(member, 'ERR_BAD_MESSAGE', 'bad recipient')
+    if (!isValidPeerId(to) || to === member.id) return this.reject(member, 'ERR_BAD_SIGNAL', 'bad recipient')
     if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) {
-      return this.reject(member, 'ERR_BAD_MESSAGE', 'signal must be an object')
+      return this.reject(member, 'ERR_BAD_SIGNAL', 'signal must be an object')
     }
     const target = this.rooms.get(member.room)?.get(to)
     if (!target) {
       // Not delivered, but the socket stays: the recipient may just have left (a benign race).
       // Members of other rooms are unreachable by construction: lookup is within the sender's room.
-      this.emit('rejected', new SignallingError('ERR_UNKNOWN_PEER', `no peer ${to} in the sender's room`))
+      this.emit('rejected', new TransportError('ERR_UNKNOWN_PEER', `no peer ${to} in the sender's room`))
       sendJson(member.socket, { type: 'error', code: 'ERR_UNKNOWN_PEER', peer: to })
       return
     }
@@ -275,10 +258,10 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     this.emit('leave', roomId, id)
   }
 
-  private reject(member: Member, code: SignallingErrorCode, message: string, closeCode: number = SIGNAL_CLOSE.BAD_MESSAGE): void {
+  private reject(member: Member, code: TransportErrorCode, message: string, closeCode: number = SIGNAL_CLOSE.BAD_MESSAGE): void {
     if (member.closing) return
     member.closing = true
-    this.emit('rejected', new SignallingError(code, message))
+    this.emit('rejected', new TransportError(code, message))
     member.socket.close(closeCode, code)
   }
 
@@ -326,6 +309,6 @@ function rawToString(data: RawData): string {
 }
 
 function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new SignallingError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer`)
+  if (!Number.isInteger(value) || value <= 0) throw new TransportError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer`)
   return value
 }

@@ -1,63 +1,34 @@
-// WebRTC transport: peers meet in a room on a signalling server (see signalling.ts), connect
-// directly with simple-peer, and run a Noise secret stream over the data channel.
+// WebRTC transport: peers meet in a room on a signalling server (the client is in
+// signalling-client.ts), connect directly with simple-peer, and run Noise over the data channel
+// with TransportBase.secure, like every transport. This file is the per-peer connection handling.
 //
 // This module is on the browser path: it must not import Node-only modules (ws, wrtc, node:*).
-// Node callers pass `WebSocket` (from 'ws') and `wrtc` (e.g. '@roamhq/wrtc') as options.
-import { EventEmitter } from 'events'
+// Node callers pass `WebSocket` (from 'ws') and `wrtc` (e.g. nodeDatachannelWrtc) as options.
 import SimplePeer from 'simple-peer'
-import type { ConnectionInfo, SecretStream, Transport, TransportContext, WebSocketConstructor, WebSocketLike } from '@hypha/node-core/transport'
 import {
-  reconnectDelay,
+  ReconnectSchedule,
+  TransportBase,
+  TransportError,
   resolveReconnect,
-  resolveSecretStreamOptions,
-  secureRawStream,
+  type ConnectionInfo,
   type RawStream,
   type ReconnectOptions,
-  type SecretStreamOptions
+  type SecretStream,
+  type SecretStreamOptions,
+  type Transport,
+  type TransportBaseEvents,
+  type TransportContext,
+  type WebSocketConstructor
 } from '@hypha/node-core/transport'
+import { filterSignal, isValidSignal, type Signal } from './signalling-protocol.js'
+import { SignallingClient } from './signalling-client.js'
 
-import {
-  DEFAULT_SIGNALLING_PATH,
-  MAX_SIGNAL_MESSAGE_BYTES,
-  SIGNAL_CLOSE,
-  filterSignal,
-  isLoopbackCandidate,
-  isValidPeerId,
-  isValidSignal,
-  type Signal
-} from './signalling-protocol.js'
-// ---------------------------------------------------------------------------------------------
-// Errors and options
-// ---------------------------------------------------------------------------------------------
-
-export type WebRtcErrorCode =
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_ALREADY_STARTED'
-  | 'ERR_WEBRTC_UNSUPPORTED'
-  | 'ERR_SIGNALLING_UNREACHABLE'
-  | 'ERR_SIGNALLING_REJECTED'
-  | 'ERR_BAD_SIGNAL'
-  | 'ERR_UNKNOWN_PEER'
-  | 'ERR_CONNECT_TIMEOUT'
-  | 'ERR_PEER_LEFT'
-  | 'ERR_CONNECTION'
-
-export class WebRtcError extends Error {
-  override readonly name = 'WebRtcError'
-  constructor(readonly code: WebRtcErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
-}
-
-/** The subset of the WebSocket API the transport uses: the browser's and `ws`'s both fit. */
 /** RTCPeerConnection & co. for simple-peer (in Node, see {@link nodeDatachannelWrtc}); the browser's by default. */
 export interface WrtcImplementation {
   RTCPeerConnection: unknown
   RTCSessionDescription: unknown
   RTCIceCandidate: unknown
 }
-
-/** How often (every 10 ms) a candidate is retried while libdatachannel's ICE transport is not up yet. */
 
 export interface WebRtcTransportOptions extends SecretStreamOptions {
   /** ws:// or wss:// URL of a signalling server, path included (e.g. `ws://host:port/hypha-signal`). */
@@ -77,8 +48,8 @@ export interface WebRtcTransportOptions extends SecretStreamOptions {
   candidateFilter?: (candidate: string) => boolean
   /** A peer connection that has not connected by then is dropped. Default 30 s. */
   connectTimeoutMs?: number
-  /** First delay before re-joining after the signalling socket drops; doubles up to 30 s. Default 1 s. */
-  reconnectDelayMs?: number
+  /** Schedule of signalling re-joins and of re-dials of each peer: the one of every transport. */
+  reconnect?: ReconnectOptions
 }
 
 /** What the node gets for a WebRTC connection: `remote` is the selected ICE pair's remote `address:port`. */
@@ -89,17 +60,19 @@ export interface WebRtcConnectionInfo extends ConnectionInfo {
   local?: string
 }
 
-export interface WebRtcTransportEvents {
-  /** Joined the room (after start and after every signalling reconnection), with the ids already there. */
-  joined: [peers: string[]]
+/**
+ * Every transport's events, and these. 'connection-error' reports a failed or lost peer connection
+ * (info: the peer) and a bad frame from the signalling server (info: `remote` is its URL).
+ */
+export interface WebRtcTransportEvents extends TransportBaseEvents {
   /** A connection was handed to the node. */
   connection: [stream: SecretStream, info: WebRtcConnectionInfo]
+  /** Joined the room (after start and after every signalling reconnection), with the ids already there. */
+  joined: [peers: string[]]
   /** A peer connection ended, or failed before connecting (`error` says why, if it was not a clean close). */
-  'peer-close': [peerId: string, error: Error | null]
+  'peer-close': [peerId: string, error: TransportError | null]
   /** The signalling socket closed; unless stopped, the transport re-joins after a back-off. */
   'signalling-close': [code: number, reason: string]
-  /** A problem the transport recovered from (bad signal, refused message, stream error). Never fatal. */
-  warning: [error: WebRtcError]
 }
 
 interface PeerEntry {
@@ -117,35 +90,27 @@ const MAX_QUEUED_SIGNALS = 64
 
 /**
  * Connects to every other member of the room. The newer joiner initiates, so each pair makes one
- * connection. A dropped connection is removed; a peer that re-joins is connected again.
+ * connection. A dropped connection is re-dialled by its initiator while the peer is in the room.
  */
-export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> implements Transport {
+export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implements Transport {
   readonly name = 'webrtc'
-  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | keyof SecretStreamOptions>> &
+  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | 'reconnect' | keyof SecretStreamOptions>> &
     Pick<WebRtcTransportOptions, 'wrtc'>
-  private readonly secureOptions: Required<SecretStreamOptions>
-  /** The one back-off schedule of every transport (stream-transport.ts), from reconnectDelayMs. */
-  private readonly backoff: Required<ReconnectOptions>
+  private readonly reconnect: Required<ReconnectOptions>
   private readonly WebSocketImpl: WebSocketConstructor | undefined
-  private context: TransportContext | null = null
-  private room = ''
+  private signalling: SignallingClient | null = null
   private selfId = ''
-  private ws: WebSocketLike | null = null
   private readonly peers = new Map<string, PeerEntry>()
   private readonly queued = new Map<string, Signal[]>()
   /** Room members we know of (from 'peers' and offers; removed on 'left'): the ones worth re-dialling. */
   private readonly members = new Set<string>()
-  private readonly redials = new Map<string, { attempt: number; timer: ReturnType<typeof setTimeout> | null }>()
-  private stopped = true
-  private joinedOnce = false
-  private reconnectAttempt = 0
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
-  private firstJoin: { resolve: () => void; reject: (err: Error) => void } | null = null
+  private readonly redials = new Map<string, { schedule: ReconnectSchedule; timer: ReturnType<typeof setTimeout> | null }>()
 
+  /** Throws `ERR_INVALID_ARGUMENT` for a bad option. */
   constructor(options: WebRtcTransportOptions) {
-    super()
+    super(options)
     if (typeof options?.signallingUrl !== 'string' || !/^wss?:\/\//.test(options.signallingUrl)) {
-      throw new WebRtcError('ERR_INVALID_ARGUMENT', 'signallingUrl must be a ws:// or wss:// URL')
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'signallingUrl must be a ws:// or wss:// URL')
     }
     this.options = {
       signallingUrl: options.signallingUrl,
@@ -153,15 +118,9 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       iceServers: options.iceServers ?? [],
       rtcConfig: options.rtcConfig ?? {},
       candidateFilter: options.candidateFilter ?? (() => true),
-      connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
-      reconnectDelayMs: options.reconnectDelayMs ?? 1_000
+      connectTimeoutMs: options.connectTimeoutMs ?? 30_000
     }
-    try {
-      this.secureOptions = resolveSecretStreamOptions(options)
-      this.backoff = resolveReconnect({ initialDelayMs: this.options.reconnectDelayMs, maxDelayMs: 30_000 }) as Required<ReconnectOptions>
-    } catch (err) {
-      throw new WebRtcError('ERR_INVALID_ARGUMENT', (err as Error).message, { cause: err })
-    }
+    this.reconnect = resolveReconnect(options.reconnect) as Required<ReconnectOptions>
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   }
 
@@ -181,37 +140,50 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
   }
 
   /**
-   * Joins the room of `context.topic`. Resolves once joined; rejects (and stays stopped) if
-   * the first signalling connection fails. Later drops are retried with a back-off.
+   * Joins the room of `context.topic`. Resolves once joined; rejects (and stays stopped) if the
+   * first signalling connection fails (`ERR_SIGNALLING_UNREACHABLE`, `ERR_SIGNALLING_REJECTED`),
+   * or with `ERR_ALREADY_STARTED`, `ERR_NO_WEBSOCKET`, `ERR_WEBRTC_UNSUPPORTED`. Later drops are re-joined.
    */
-  start(context: TransportContext): Promise<void> {
-    if (!this.stopped) return Promise.reject(new WebRtcError('ERR_ALREADY_STARTED', 'the transport is already started'))
-    if (!this.WebSocketImpl) {
-      return Promise.reject(new WebRtcError('ERR_WEBRTC_UNSUPPORTED', 'no WebSocket: pass the WebSocket option'))
-    }
+  async start(context: TransportContext): Promise<void> {
+    this.checkContext(context)
+    if (!this.WebSocketImpl) throw new TransportError('ERR_NO_WEBSOCKET', 'no WebSocket: pass the WebSocket option')
     if (!this.options.wrtc && typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection !== 'function') {
-      return Promise.reject(new WebRtcError('ERR_WEBRTC_UNSUPPORTED', 'no RTCPeerConnection: pass the wrtc option'))
+      throw new TransportError('ERR_WEBRTC_UNSUPPORTED', 'no RTCPeerConnection: pass the wrtc option')
     }
     this.context = context
-    this.room = toHex(context.topic)
     this.selfId = randomId()
-    this.stopped = false
-    this.joinedOnce = false
-    this.reconnectAttempt = 0
-    const joined = new Promise<void>((resolve, reject) => (this.firstJoin = { resolve, reject }))
-    this.connectSignalling()
-    return joined
+    const signalling = new SignallingClient(
+      {
+        url: this.options.signallingUrl,
+        WebSocket: this.WebSocketImpl,
+        room: toHex(context.topic),
+        peerId: this.selfId,
+        schedule: new ReconnectSchedule(this.reconnect)
+      },
+      {
+        joined: (ids) => this.onJoined(ids),
+        signal: (from, signal) => this.onSignal(from, signal),
+        left: (id) => this.onGone(id, new TransportError('ERR_PEER_LEFT', 'the peer left before connecting')),
+        unknownPeer: (id) => this.onGone(id, new TransportError('ERR_UNKNOWN_PEER', 'the peer is not in the room')),
+        closed: (code, reason) => this.emit('signalling-close', code, reason),
+        problem: (error) => this.reportError(error, { transport: this.name, isInitiator: true, remote: this.options.signallingUrl })
+      }
+    )
+    this.signalling = signalling
+    try {
+      await signalling.join()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
   }
 
   /** Leaves the room, closes every peer connection and waits for them to close. */
   async stop(): Promise<void> {
-    if (this.stopped) return
-    this.stopped = true
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    this.reconnectTimer = null
-    const ws = this.ws
-    this.ws = null
-    if (ws) closeQuietly(ws)
+    if (this.context === null) return
+    this.context = null
+    this.signalling?.close()
+    this.signalling = null
     this.queued.clear()
     this.members.clear()
     for (const redial of this.redials.values()) if (redial.timer) clearTimeout(redial.timer)
@@ -220,122 +192,28 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       entry.peer.destroy()
       return entry.closed
     })
-    this.firstJoin?.reject(new WebRtcError('ERR_SIGNALLING_UNREACHABLE', 'stopped before joining'))
-    this.firstJoin = null
-    await Promise.all(closing)
+    await Promise.all([...closing, this.closeConnections()])
   }
 
-  // --- signalling -----------------------------------------------------------------------------
+  // --- what signalling tells us ---------------------------------------------------------------
 
-  private connectSignalling(): void {
-    let ws: WebSocketLike
-    try {
-      ws = new this.WebSocketImpl!(this.options.signallingUrl)
-    } catch (err) {
-      this.onSignallingClosed(null, 1006, String(err))
-      return
+  private onJoined(ids: string[]): void {
+    // We are the newer joiner: we dial everyone already there (skipping peers we still have from
+    // before a signalling reconnect).
+    for (const id of ids) {
+      this.members.add(id)
+      if (!this.peers.has(id)) this.createPeer(id, true)
     }
-    this.ws = ws
-    ws.onopen = () => this.send({ type: 'join', room: this.room, peer: this.selfId })
-    ws.onmessage = (event) => {
-      if (this.ws === ws) this.onSignallingMessage(event.data)
-    }
-    ws.onerror = () => {} // a close event always follows; handled there
-    ws.onclose = (event) => this.onSignallingClosed(ws, event.code, event.reason)
+    this.emit('joined', ids)
   }
 
-  private onSignallingClosed(ws: WebSocketLike | null, code: number, reason: string): void {
-    if (ws !== null && this.ws !== ws) return // an old socket (after stop or a reconnect)
-    this.ws = null
-    if (this.stopped) return
-    this.emit('signalling-close', code, reason)
-    if (!this.joinedOnce) {
-      // The first attempt failed: report it instead of retrying forever behind the caller's back.
-      const rejected = code === SIGNAL_CLOSE.DUPLICATE_PEER || code === SIGNAL_CLOSE.ROOM_FULL || code === SIGNAL_CLOSE.BAD_MESSAGE
-      const error = rejected
-        ? new WebRtcError('ERR_SIGNALLING_REJECTED', `signalling server refused the join (${code} ${reason})`)
-        : new WebRtcError('ERR_SIGNALLING_UNREACHABLE', `could not join at ${this.options.signallingUrl} (${code})`)
-      this.firstJoin?.reject(error)
-      this.firstJoin = null
-      void this.stop()
-      return
-    }
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null
-      if (!this.stopped) this.connectSignalling()
-    }, reconnectDelay(++this.reconnectAttempt, this.backoff))
-  }
-
-  private send(message: object): void {
-    const ws = this.ws
-    if (!ws || ws.readyState !== 1 /* OPEN */) return // signals lost here end in the connect timeout
-    ws.send(JSON.stringify(message))
-  }
-
-  private warn(code: WebRtcErrorCode, message: string, cause?: unknown): void {
-    this.emit('warning', new WebRtcError(code, message, cause === undefined ? undefined : { cause }))
-  }
-
-  private onSignallingMessage(data: unknown): void {
-    if (typeof data !== 'string' || data.length > MAX_SIGNAL_MESSAGE_BYTES) {
-      return this.warn('ERR_BAD_SIGNAL', 'signalling frame is not text or too large')
-    }
-    let msg: Record<string, unknown>
-    try {
-      msg = JSON.parse(data)
-    } catch (err) {
-      return this.warn('ERR_BAD_SIGNAL', 'signalling frame is not JSON', err)
-    }
-    if (typeof msg !== 'object' || msg === null) return this.warn('ERR_BAD_SIGNAL', 'signalling frame is not an object')
-
-    switch (msg.type) {
-      case 'peers': {
-        const ids = msg.peers
-        if (!Array.isArray(ids) || !ids.every(isValidPeerId)) return this.warn('ERR_BAD_SIGNAL', 'bad peers list')
-        this.joinedOnce = true
-        this.reconnectAttempt = 0
-        // We are the newer joiner: we dial everyone already there (skipping peers we still have
-        // from before a signalling reconnect).
-        for (const id of ids) {
-          if (id === this.selfId) continue
-          this.members.add(id)
-          if (!this.peers.has(id)) this.createPeer(id, true)
-        }
-        this.emit('joined', ids)
-        this.firstJoin?.resolve()
-        this.firstJoin = null
-        return
-      }
-      case 'signal': {
-        const { from, to, signal } = msg
-        if (!isValidPeerId(from) || to !== this.selfId || !isValidSignal(signal)) {
-          return this.warn('ERR_BAD_SIGNAL', 'malformed signal message')
-        }
-        return this.onSignal(from, signal)
-      }
-      case 'left': {
-        if (!isValidPeerId(msg.peer)) return this.warn('ERR_BAD_SIGNAL', 'malformed left message')
-        this.queued.delete(msg.peer)
-        this.members.delete(msg.peer)
-        this.cancelRedial(msg.peer)
-        // Only a connection still being set up depends on signalling; an open one stays up.
-        const entry = this.peers.get(msg.peer)
-        if (entry && !entry.connected) entry.peer.destroy(new WebRtcError('ERR_PEER_LEFT', 'the peer left before connecting'))
-        return
-      }
-      case 'error': {
-        const peer = msg.peer
-        if (msg.code === 'ERR_UNKNOWN_PEER' && isValidPeerId(peer)) {
-          this.members.delete(peer)
-          this.cancelRedial(peer)
-          const entry = this.peers.get(peer)
-          if (entry && !entry.connected) entry.peer.destroy(new WebRtcError('ERR_UNKNOWN_PEER', 'the peer is not in the room'))
-        }
-        return this.warn('ERR_UNKNOWN_PEER', `signalling server: ${String(msg.code)}`)
-      }
-      default:
-        return this.warn('ERR_BAD_SIGNAL', 'unknown signalling message type')
-    }
+  /** The peer left the room (or never was in it): forget it; a connection still being set up depends on signalling. */
+  private onGone(id: string, reason: TransportError): void {
+    this.queued.delete(id)
+    this.members.delete(id)
+    this.cancelRedial(id)
+    const entry = this.peers.get(id)
+    if (entry && !entry.connected) entry.peer.destroy(reason) // an open one stays up
   }
 
   private onSignal(from: string, raw: Signal): void {
@@ -376,8 +254,9 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
   private deliver(entry: PeerEntry, signal: Signal): void {
     try {
       entry.peer.signal(signal as SimplePeer.SignalData)
-    } catch (err) {
-      this.warn('ERR_BAD_SIGNAL', 'signal refused by the peer connection', err) // destroyed meanwhile
+    } catch (cause) {
+      // The peer connection was destroyed meanwhile.
+      this.reportError(new TransportError('ERR_BAD_SIGNAL', 'signal refused by the peer connection', { cause }), this.peerInfo(entry))
     }
   }
 
@@ -408,7 +287,7 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       // SDPs go without candidate lines: every candidate is also trickled, and node-datachannel
       // can fail on candidates inside a remote description that arrives before its ICE transport.
       const signal = filterSignal(data, data.type === 'candidate' ? this.options.candidateFilter : () => false)
-      if (signal) this.send({ type: 'signal', to: id, signal })
+      if (signal) this.signalling?.send(id, signal)
     })
     peer.on('error', (err: Error) => {
       entry.error = err // 'close' follows and reports it
@@ -419,27 +298,35 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
       const current = this.peers.get(id) === entry
       this.forgetPeer(entry)
       onClosed()
-      this.emit('peer-close', id, entry.error)
+      const error = entry.error === null ? null : peerError(entry.error, id)
+      // Once connected, secure() reports what happens to the stream over it.
+      if (error && !entry.connected) this.reportError(error, this.peerInfo(entry))
+      this.emit('peer-close', id, error)
       // The dialling side re-dials a peer that is still in the room (a failed attempt or a dropped
       // connection); the other side waits for that offer.
       if (current && entry.initiator) this.scheduleRedial(id)
     })
     entry.timer = setTimeout(() => {
       entry.timer = null
-      if (!entry.connected) peer.destroy(new WebRtcError('ERR_CONNECT_TIMEOUT', `peer ${id} did not connect in time`))
+      if (!entry.connected) peer.destroy(new TransportError('ERR_CONNECT_TIMEOUT', `peer ${id} did not connect in time`))
     }, this.options.connectTimeoutMs)
     return entry
   }
 
   private scheduleRedial(id: string): void {
-    if (this.stopped || !this.members.has(id) || this.peers.has(id)) return
-    const redial = this.redials.get(id) ?? { attempt: 0, timer: null }
+    if (this.context === null || !this.members.has(id) || this.peers.has(id)) return
+    const redial = this.redialOf(id)
     if (redial.timer) return
     redial.timer = setTimeout(() => {
       redial.timer = null
-      if (!this.stopped && this.members.has(id) && !this.peers.has(id)) this.createPeer(id, true)
-    }, reconnectDelay(++redial.attempt, this.backoff))
-    this.redials.set(id, redial)
+      if (this.context !== null && this.members.has(id) && !this.peers.has(id)) this.createPeer(id, true)
+    }, redial.schedule.next())
+  }
+
+  private redialOf(id: string): { schedule: ReconnectSchedule; timer: ReturnType<typeof setTimeout> | null } {
+    let redial = this.redials.get(id)
+    if (!redial) this.redials.set(id, (redial = { schedule: new ReconnectSchedule(this.reconnect), timer: null }))
+    return redial
   }
 
   private cancelRedial(id: string): void {
@@ -452,12 +339,14 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
     if (this.peers.get(entry.id) === entry) this.peers.delete(entry.id)
   }
 
+  private peerInfo(entry: PeerEntry): WebRtcConnectionInfo {
+    return { transport: this.name, isInitiator: entry.initiator, remote: entry.id, peerId: entry.id }
+  }
+
   private onPeerConnect(entry: PeerEntry): void {
     if (entry.timer) clearTimeout(entry.timer)
     entry.timer = null
-    const redial = this.redials.get(entry.id)
-    if (redial) redial.attempt = 0 // connected: the next drop starts the back-off afresh
-    if (this.stopped || !this.context) {
+    if (this.context === null) {
       entry.peer.destroy()
       return
     }
@@ -465,21 +354,19 @@ export class WebRtcTransport extends EventEmitter<WebRtcTransportEvents> impleme
     const peer = entry.peer as SimplePeer.Instance & Partial<Record<'localAddress' | 'remoteAddress', string>> &
       Partial<Record<'localPort' | 'remotePort', number>>
     const info: WebRtcConnectionInfo = {
-      transport: this.name,
-      isInitiator: entry.initiator,
-      remote: peer.remoteAddress ? `${peer.remoteAddress}:${peer.remotePort}` : entry.id,
-      peerId: entry.id,
+      ...this.peerInfo(entry),
+      ...(peer.remoteAddress ? { remote: `${peer.remoteAddress}:${peer.remotePort}` } : {}),
       ...(peer.localAddress ? { local: `${peer.localAddress}:${peer.localPort}` } : {})
     }
     // Noise runs over the data channel (it closes with the peer and destroys the peer when closed),
-    // the way every transport secures its streams: handed to the node only after the handshake.
-    const context = this.context
-    secureRawStream(peer as unknown as RawStream, info, context, this.secureOptions, {
-      current: () => !this.stopped && this.context === context,
-      failed: (error) => this.warn('ERR_CONNECTION', `connection to ${entry.id} failed: ${error.message}`, error),
-      handedOver: (stream) => this.emit('connection', stream, info),
-      closedAfterHandOver: () => {}
-    }).opened.catch(() => {}) // reported through `failed`
+    // handed to the node only after the handshake. The back-off resets only if it stays up.
+    const secured = this.secure(peer as unknown as RawStream, info)
+    secured.opened.then(
+      () => {
+        if (entry.initiator && this.members.has(entry.id)) this.redialOf(entry.id).schedule.connected()
+      },
+      () => {} // reported by secure() as 'connection-error'
+    )
   }
 }
 
@@ -488,14 +375,10 @@ export function webRtcTransport(options: WebRtcTransportOptions): WebRtcTranspor
   return new WebRtcTransport(options)
 }
 
-function closeQuietly(ws: WebSocketLike): void {
-  ws.onopen = ws.onmessage = ws.onclose = null
-  ws.onerror = () => {}
-  try {
-    ws.close(1000, 'stopped')
-  } catch {
-    // closing a socket that is still connecting can throw in some implementations
-  }
+/** simple-peer's errors (ICE or data channel failures, with their own `code`) as a TransportError. */
+function peerError(err: Error, id: string): TransportError {
+  if (err instanceof TransportError) return err
+  return new TransportError('ERR_CONNECTION', `peer connection to ${id} failed: ${err.message}`, { cause: err })
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -20,8 +20,8 @@ import {
   type Signal
 } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
-import { signallingServer, type SignallingServer, type RelayedSignal, type SignallingError } from '../src/signalling-server.js'
-import type { ConnectionInfo, TransportContext } from '@hypha/node-core'
+import { signallingServer, type SignallingServer, type RelayedSignal } from '../src/signalling-server.js'
+import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 
 // Everything here runs on 127.0.0.1: the signalling server listens there, ICE binds to 127.0.0.1
 // only (node-datachannel's bindAddress), and only 127.0.0.1 candidates are sent or accepted. The
@@ -82,7 +82,7 @@ async function createPeer(discoveryKey: Uint8Array, signallingUrl: string): Prom
         wrtc,
         WebSocket: WebSocket as any,
         candidateFilter: only127,
-        reconnectDelayMs: 50 // re-dial soon after a drop (a back-off start, not a test deadline)
+        reconnect: { initialDelayMs: 50 } // re-dial soon after a drop (a back-off start, not a test deadline)
       })
       peer.transport = transport
       cleanups.push(() => transport.stop())
@@ -275,6 +275,23 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
     const a = await createPeer(randomDiscoveryKey(), `ws://127.0.0.1:${port}/hypha-signal`)
     await expect(a.start()).rejects.toMatchObject({ code: 'ERR_SIGNALLING_UNREACHABLE' })
   })
+
+  it('start guards and bad options fail with TransportError, as on every transport', async () => {
+    const { server } = await startServer()
+    const a = await createPeer(randomDiscoveryKey(), server.url)
+    const transport = await a.start()
+    await expect(transport.start(a.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_ALREADY_STARTED' })
+    expect(() => webRtcTransport({ signallingUrl: 'http://127.0.0.1:1' })).toThrow(TransportError)
+    expect(() => webRtcTransport({ signallingUrl: server.url, handshakeTimeoutMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    expect(() => webRtcTransport({ signallingUrl: server.url, reconnect: { factor: 0.5 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    // Node 20 has no global WebSocket: without the option, start() says which part is missing.
+    const noWebSocket = webRtcTransport({ signallingUrl: server.url, wrtc })
+    await expect(noWebSocket.start(a.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_NO_WEBSOCKET' })
+  })
 })
 
 describe('signallingServer', () => {
@@ -286,7 +303,7 @@ describe('signallingServer', () => {
     cleanups.push(() => new Promise((resolve) => { httpServer.closeAllConnections(); httpServer.close(resolve) }))
     const server = await signallingServer({ server: httpServer, ...options })
     cleanups.push(() => server.close())
-    const rejected: SignallingError[] = []
+    const rejected: TransportError[] = []
     server.on('rejected', (err) => rejected.push(err))
     return { server, rejected, url: server.url }
   }
@@ -377,10 +394,10 @@ describe('signallingServer', () => {
     expect(await y.next()).toEqual({ type: 'signal', from: 'peer-zzzz', to: 'peer-yyyy', signal: { type: 'answer', sdp: 'from room2' } })
 
     expect(rejected.map((e) => e.code)).toEqual([
-      'ERR_BAD_MESSAGE',
+      'ERR_BAD_SIGNAL',
       'ERR_MESSAGE_TOO_LARGE',
       'ERR_NOT_JOINED',
-      'ERR_BAD_MESSAGE',
+      'ERR_BAD_SIGNAL',
       'ERR_DUPLICATE_PEER',
       'ERR_UNKNOWN_PEER'
     ])
