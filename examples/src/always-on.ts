@@ -140,7 +140,6 @@ async function main(): Promise<void> {
   const transports: Transport[] = [tcp, ws]
   const started = new HyphaNode({ role: 'always-on', locator, storage, transports })
   node = started
-  for (const transport of transports) watchTransport(transport)
 
   const peers = new Map<NodeConnection, string>()
   started.on('connection', (conn) => {
@@ -177,8 +176,9 @@ async function main(): Promise<void> {
   if (values.swarm) {
     // Started by hand, so a slow DHT does not hold up the other transports.
     swarm = hyperswarmTransport(bootstrap ? { bootstrap, host } : {})
-    watchTransport(swarm)
     log('  hyperswarm joining the topic…')
+    // Not one of the node's transports (so the node does not re-emit its errors): log them here.
+    swarm.on('connection-error', (err) => log(`[transport] hyperswarm: ${message(err)}`))
     swarm
       .start({ topic: started.topic, keyPair: started.noiseKeyPair, onConnection: started.addConnection })
       .then(() => log(`[swarm] joined topic ${short(started.topic)}`))
@@ -231,10 +231,6 @@ function describe(conn: NodeConnection): string {
   const key = conn.stream?.remotePublicKey as Uint8Array | null | undefined
   const where = conn.info.remote ? ` ${conn.info.remote}` : ''
   return `${conn.info.transport}${where} peer ${key ? short(key) : '?'}`
-}
-
-function watchTransport(transport: Transport): void {
-  transport.on('connection-error', (err: Error) => log(`[conn] ${transport.name} error: ${err.message}`))
 }
 
 function parseBootstrap(value: string | undefined): { host: string; port: number }[] | null {

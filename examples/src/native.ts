@@ -403,8 +403,12 @@ function explain(err: unknown, command: Command, storage: string | undefined): E
   }
 }
 
+/** Client transports whose errors watchClient reports (the node's transport-error skips them). */
+const watchedClients = new WeakSet<Transport>()
+
 /** Reports a client transport's dial failures once each until it connects again. */
 function watchClient(term: Terminal, transport: Transport, url: string): void {
+  watchedClients.add(transport)
   let last = ''
   transport.on('connection-error', (err: Error & { cause?: { code?: string } }) => {
     const text = err.cause?.code ?? err.message
@@ -451,7 +455,9 @@ class Session {
       if (writable && this.request) return // the request's own message says so
       term.print(writable ? '[auth] this node is writable now' : '[auth] this node is read-only now: its write access was removed')
     })
-    node.on('transport-error', (err) => term.print(`[peer] transport error: ${message(err)}`))
+    node.on('transport-error', (err, transport) => {
+      if (!watchedClients.has(transport)) term.print(`[peer] transport error: ${message(err)}`)
+    })
     node.on('error', (err) => term.print(`[error] the database failed: ${message(err)}`))
 
     account.on('authorisation-request', (prompt) => {
