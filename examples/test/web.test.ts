@@ -21,7 +21,8 @@ import { DIST, Program as SharedProgram, escapeRegExp, running } from './program
 // Reused from @hypha/browser's tests: where Chromium is and how it is launched.
 import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { buildWebApp, WEB_DIR } from '../src/build-web.js'
+import { buildBrowserBundle, type BrowserBundleResult } from '@hypha/browser'
+import { buildWebApp, nodeCodeIn, WEB_DIR } from '../src/build-web.js'
 // The page's window.hypha (types only: brings the Window augmentation of app.ts).
 import type { HyphaPageApi } from '../web/src/app.js'
 
@@ -86,6 +87,8 @@ class LoopbackNamespace {
 
 let netns: LoopbackNamespace
 let tempDir: string
+/** The web example's bundle, built (and checked by buildWebApp) before the tests. */
+let bundle: BrowserBundleResult
 
 // ---- child processes (as in cli.test.ts) --------------------------------------------------------
 
@@ -297,7 +300,7 @@ beforeAll(async () => {
   for (const file of ['always-on.js', 'native.js']) {
     if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b\` first`)
   }
-  await buildWebApp()
+  bundle = await buildWebApp()
   netns = await LoopbackNamespace.create()
   expect(netns.interfaces()).toEqual(['lo'])
   // Chromium too runs in the namespace: playwright talks to it over a pipe, not the network.
@@ -326,6 +329,23 @@ afterAll(async () => {
 })
 
 // ---- the tests ----------------------------------------------------------------------------------
+
+describe('the web example bundle', () => {
+  it('holds no Node code: no stubs, no file of a Node-only package', () => {
+    expect(bundle.stubs).toEqual([])
+    expect(nodeCodeIn(bundle)).toEqual([])
+    // hypercore requires random-access-file at load time; its own browser field gives browser.js.
+    const raf = Object.keys(bundle.metafile.inputs).filter((input) => input.includes('/node_modules/random-access-file/'))
+    expect(raf.map((input) => input.replace(/.*\//, ''))).toEqual(['browser.js'])
+  })
+
+  it('the leak check names Node code an app pulls in', async () => {
+    const leaky = await buildBrowserBundle({ entry: fileURLToPath(new URL('./fixtures/leaky-app.ts', import.meta.url)), minify: false })
+    const found = nodeCodeIn(leaky)
+    expect(found[0]).toBe('stub: net')
+    expect(found.slice(1).map((input) => input.replace(/.*\/node_modules\//, ''))).toEqual(['ws/browser.js'])
+  })
+})
 
 describe('the web example in Chromium', () => {
   it(

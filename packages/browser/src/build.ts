@@ -1,16 +1,25 @@
 /**
- * The browser build of Hypha: esbuild with everything a bundle of `@hypha/node-core` (its
- * browser-safe entry) and `@hypha/auth` needs.
+ * The browser build of Hypha: esbuild with what a bundle of Hypha's browser-safe packages needs.
  *
  * - `sodium-native` and `sodium-javascript` (sodium-universal's browser mapping) become the shim
  *   (sodium-shim.ts): sodium-javascript plus noble ed25519, with the scalarmult function the Noise
  *   handshake needs.
  * - `events` and `process` come from this package (one copy each); `process` is injected for code
  *   that uses it as a global; `global` is `globalThis`.
- * - Node-only packages (random-access-file, ws, hyperswarm, hyperdht, node-datachannel, …) and
- *   Node built-ins that no package maps for browsers become a stub that throws when called
- *   (hypercore requires random-access-file at load time but only calls it for directory storage;
- *   node-core's webSocketServer imports ws lazily). The result lists every stub it used.
+ *
+ * Node-only code is kept out by package.json conditions, not by a list here:
+ * - Our packages are browser-clean by construction: a browser-safe entry never imports a Node-only
+ *   module, and every Node-only entry (@hypha/transport-tcp, @hypha/transport-hyperswarm,
+ *   @hypha/storage-file, @hypha/transport-websocket/server, @hypha/transport-webrtc/
+ *   signalling-server and /node-datachannel, this package's own `.`) maps the `browser` export
+ *   condition to `null`. Every bundler honouring that condition (esbuild, webpack, Vite, Rollup's
+ *   node-resolve) then refuses to resolve it: importing one into a browser app fails the build.
+ * - Third-party dependencies map their own Node-only modules: hypercore requires
+ *   random-access-file at load time, whose `browser` field points at a module that throws when
+ *   called (hypercore calls it only for directory storage). No other one is reached.
+ * - A Node built-in that the importing package maps to nothing for browsers (no `browser` field
+ *   entry, no polyfill dependency) becomes a stub that throws when called, and is listed in the
+ *   result's `stubs`: a correct app has none.
  */
 import * as esbuild from 'esbuild'
 import { builtinModules } from 'node:module'
@@ -19,25 +28,15 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
-/** Packages that only work in Node: replaced by throwing stubs in a browser bundle. */
-export const NODE_ONLY_PACKAGES: readonly string[] = [
-  'random-access-file',
-  'ws',
-  'hyperswarm',
-  'hyperdht',
-  'dht-rpc',
-  'udx-native',
-  'node-datachannel',
-  '@roamhq/wrtc',
-  'fs-native-extensions',
-  'require-addon'
-]
-
 /** The libsodium shim's source (bundled from source: esbuild compiles it). */
 export const SODIUM_SHIM_PATH = fileURLToPath(new URL('../src/sodium-shim.ts', import.meta.url))
+/** The shim's one import of the real sodium-javascript (source, and compiled for `./sodium-shim`). */
+const SODIUM_JAVASCRIPT_IMPORTERS = new Set(
+  ['../src/sodium/sodium-javascript.ts', '../dist/sodium/sodium-javascript.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)))
+)
 const PROCESS_SHIM_PATH = fileURLToPath(new URL('../src/process-shim.ts', import.meta.url))
 
-const STUB_NAMESPACE = 'hypha-node-only'
+const STUB_NAMESPACE = 'hypha-node-builtin'
 const SODIUM_NAMESPACE = 'hypha-sodium'
 const SKIP = Symbol('hypha-resolving')
 
@@ -69,7 +68,7 @@ export interface BrowserBundleResult {
   gzipBytes: number
   /** esbuild's metafile: every input module and its size. */
   metafile: esbuild.Metafile
-  /** Node-only modules that were replaced by throwing stubs, e.g. ['random-access-file', 'ws']. */
+  /** Node built-ins that were replaced by throwing stubs, e.g. ['net']: none for a correct app. */
   stubs: string[]
   warnings: esbuild.Message[]
 }
@@ -87,14 +86,13 @@ function packageName(path: string): string {
  * `browserBuildOptions`).
  */
 export function hyphaBrowserPlugin(): esbuild.Plugin {
-  const nodeOnly = new Set(NODE_ONLY_PACKAGES)
   const packageRequire = createRequire(new URL('../package.json', import.meta.url))
   return {
     name: 'hypha-browser',
     setup(build) {
       // libsodium: the shim, except for the shim's own import of sodium-javascript.
       build.onResolve({ filter: /^sodium-(native|javascript)$/ }, (args) => {
-        if (args.importer === SODIUM_SHIM_PATH) return undefined
+        if (SODIUM_JAVASCRIPT_IMPORTERS.has(args.importer)) return undefined
         return { path: 'sodium', namespace: SODIUM_NAMESPACE }
       })
       build.onLoad({ filter: /.*/, namespace: SODIUM_NAMESPACE }, () => ({
@@ -110,13 +108,11 @@ export function hyphaBrowserPlugin(): esbuild.Plugin {
         path: packageRequire.resolve(args.path === 'process' ? 'process/browser.js' : 'events/')
       }))
 
-      // Node-only packages and unmapped Node built-ins: stubs.
+      // Node built-ins nothing maps for browsers: stubs.
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === SKIP) return undefined
         const bare = args.path.replace(/^node:/, '')
-        const name = packageName(bare)
-        if (nodeOnly.has(name)) return { path: name, namespace: STUB_NAMESPACE }
-        if (!builtins.has(bare) && !builtins.has(name)) return undefined
+        if (!builtins.has(bare) && !builtins.has(packageName(bare))) return undefined
         if (args.path.startsWith('node:')) return { path: bare, namespace: STUB_NAMESPACE }
         // A built-in: keep what the importing package maps it to (browser field, a polyfill
         // dependency such as `buffer`); stub it only if nothing does.
@@ -161,13 +157,22 @@ export function browserBuildOptions(options: BrowserBundleOptions): esbuild.Buil
   }
 }
 
-/** Bundles `entry` for browsers. Throws esbuild's error (with all messages) if the build fails. */
+/**
+ * Bundles `entry` for browsers. Throws esbuild's error if the build fails, its message carrying
+ * every error with its notes (for a Node-only entry: "explicitly disabled by the package author").
+ */
 export async function buildBrowserBundle(options: BrowserBundleOptions): Promise<BrowserBundleResult> {
-  const result = await esbuild.build({
-    ...browserBuildOptions(options),
-    outfile: options.outfile ?? 'bundle.js',
-    write: false
-  })
+  const result = await esbuild
+    .build({ ...browserBuildOptions(options), outfile: options.outfile ?? 'bundle.js', write: false })
+    .catch(async (err: unknown) => {
+      // esbuild's own message names only the unresolved import; the notes say why.
+      const errors = (err as Partial<esbuild.BuildFailure>).errors
+      if (err instanceof Error && errors?.length) {
+        const details = await esbuild.formatMessages(errors, { kind: 'error', color: false })
+        err.message = `${err.message}\n${details.join('')}`
+      }
+      throw err
+    })
   const metafile = result.metafile
   if (!metafile) throw new Error('esbuild produced no metafile')
   const output = result.outputFiles.find((file) => file.path.endsWith('.js'))

@@ -37,8 +37,11 @@ export interface WebRtcTransportOptions extends SecretStreamOptions {
   wrtc?: WrtcImplementation
   /** WebSocket constructor; default `globalThis.WebSocket`. In Node 20 pass `WebSocket` from 'ws'. */
   WebSocket?: WebSocketConstructor
-  /** STUN/TURN servers. Default none: host candidates only. */
-  iceServers?: RTCIceServer[]
+  /**
+   * STUN/TURN servers. Default none: host candidates only. (RTCIceServer's fields, spelt out so
+   * that Node consumers type-check without the DOM lib.)
+   */
+  iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
   /** Extra RTCPeerConnection configuration (e.g. node-datachannel's `bindAddress`). */
   rtcConfig?: Record<string, unknown>
   /**

@@ -1,5 +1,5 @@
-// A wrong entry for a browser: imports node-core's Node-only entry. The build test checks that
-// its Node-only inputs are caught.
+// A wrong entry for a browser: imports two of our Node-only packages. The build test checks that
+// the build fails, naming both.
 import { tcpServer } from '@hypha/transport-tcp'
 import { fileStorage } from '@hypha/storage-file'
 
