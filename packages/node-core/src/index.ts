@@ -56,6 +56,7 @@ export type { DeviceInfo } from './engine/types.js'
 export { HEADS_CONTENT_TYPE } from './heads.js'
 export { compactStruct, type Field, type CompactEncoding, type CompactState } from './codec.js'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
+export { coalesced, type CoalescedOptions } from './coalesce.js'
 export { memoryStorage } from './storage/memory.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'
 export type {
