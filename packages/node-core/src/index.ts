@@ -17,7 +17,7 @@ export {
 export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'
-export type { SeededCore } from './engine/blind.js'
+export type { SeededCore } from './engine/types.js'
 export {
   SEED_CONTENT_TYPE,
   MAX_ANNOUNCED_KEYS,

@@ -10,12 +10,12 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
 import Corestore from 'corestore'
 import { AutobaseEngine, databaseKeyFromOriginPublicKey, discoveryKeyOf } from './engine/autobase.js'
-import { BlindEngine, type SeededCore } from './engine/blind.js'
+import { BlindEngine } from './engine/blind.js'
 import { HyphaNodeError } from './engine/errors.js'
 import type { Op } from './engine/ops.js'
 import { NO_KEY } from './engine/registry.js'
 import { signChannelProof } from './channel-proof.js'
-import type { Engine, WriterInfo } from './engine/types.js'
+import type { CoreSeeder, Engine, SeededCore, WriterInfo } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { DEVICE_KEY_NAMES, deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
@@ -227,9 +227,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.conns.size
   }
 
-  /** Ops apply skipped since the node opened (see the 'invalid-op' event). */
+  /** Ops apply skipped since the node opened (see the 'invalid-op' event); 0 on always-on. */
   get invalidOps(): number {
-    return this.engine instanceof AutobaseEngine ? this.engine.invalidOps : 0
+    return this.engine?.invalidOps ?? 0
   }
 
   /**
@@ -339,8 +339,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
     engine.on('update', () => this.emit('update'))
     engine.on('writable', (w) => this.emit('writable', w))
-    if (engine instanceof BlindEngine) {
-      keepAnnounced(ephemeral, engine, this, {
+    if (engine.seeder) {
+      keepAnnounced(ephemeral, engine.seeder, this, {
         seeded: (key) => this.emit('seeded', key),
         refused: (key, err) => this.emit('seed-refused', key, err),
         bad: (err, peer) => this.emit('bad-announcement', err, peer)
@@ -605,19 +605,17 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   async seed(coreKey: Uint8Array): Promise<void> {
     checkKey32(coreKey, 'coreKey')
     await this.readyForUse()
-    if (await this.blind().seed(coreKey)) this.emit('seeded', coreKey)
+    if (await this.seeder().seed(coreKey)) this.emit('seeded', coreKey)
   }
 
   /** Always-on only: the cores it keeps, with how much of each it holds. */
   seeded(): SeededCore[] {
-    return this.blind().seeded()
+    return this.seeder().seeded()
   }
 
-  private blind(): BlindEngine {
-    if (!(this.db instanceof BlindEngine)) {
-      throw new HyphaNodeError('ERR_WRONG_ROLE', 'only an always-on node seeds cores')
-    }
-    return this.db
+  private seeder(): CoreSeeder {
+    if (!this.db.seeder) throw new HyphaNodeError('ERR_WRONG_ROLE', 'only an always-on node seeds cores')
+    return this.db.seeder
   }
 
   /** @internal Appends raw oplog blocks, valid or not: lets tests play a misbehaving writer. */

@@ -8,8 +8,7 @@
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import { coalesced } from './coalesce.js'
-import type { BlindEngine } from './engine/blind.js'
-import type { Engine } from './engine/types.js'
+import type { CoreSeeder, Engine } from './engine/types.js'
 import { MAX_ANNOUNCED_KEYS, SEED_CONTENT_TYPE, decodeSeedAnnouncement, encodeSeedAnnouncement, type SeedError } from './seed-announce.js'
 
 /** The node: whether it is closing, and when it is open (announcements wait for the database). */
@@ -65,8 +64,8 @@ export interface SeedReports {
   bad(error: SeedError, peer: EphemeralPeer): void
 }
 
-/** Always-on: keep every announced core it does not have yet, up to the engine's maxSeededCores. */
-export function keepAnnounced(ephemeral: EphemeralExtension, blind: BlindEngine, host: SeedingHost, report: SeedReports): void {
+/** Always-on: keep every announced core it does not have yet, up to the seeder's bound (maxSeededCores). */
+export function keepAnnounced(ephemeral: EphemeralExtension, seeder: CoreSeeder, host: SeedingHost, report: SeedReports): void {
   ephemeral.on('message', ({ peer, contentType, payload }: EphemeralMessage) => {
     if (contentType !== SEED_CONTENT_TYPE || host.closed) return
     let keys: Uint8Array[]
@@ -77,10 +76,10 @@ export function keepAnnounced(ephemeral: EphemeralExtension, blind: BlindEngine,
       return
     }
     for (const key of keys) {
-      if (blind.has(key)) continue
+      if (seeder.has(key)) continue
       host
         .ready()
-        .then(() => blind.seed(key))
+        .then(() => seeder.seed(key))
         .then(
           (added) => added && report.seeded(key),
           (err) => host.closed || report.refused(key, err)

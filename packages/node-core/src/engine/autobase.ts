@@ -66,6 +66,7 @@ const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecor
 export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly store: any
   readonly readable = true
+  readonly seeder = null
   /** Ops skipped by apply since this engine opened (re-applies after a reorder count again). */
   invalidOps = 0
   private readonly base: Autobase<View>
