@@ -20,6 +20,7 @@ import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { DEVICE_KEY_NAMES, deviceKeys, readDeviceRecord, writeDeviceRecord, type DeviceKeys, type DeviceRecord } from './device.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
 import { watchWriterHeads } from './heads.js'
+import { registerNode } from './debug-registry.js'
 import { withCore } from './cores.js'
 import { AccountLookup, decodeLocator, encodeLocator, lookupProof, type Locator } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
@@ -127,6 +128,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       throw invalid(`unknown role ${(options as { role?: unknown }).role}`)
     }
     this.store = new Corestore(options.storage ?? memoryStorage())
+    registerNode(this, { store: this.store, engine: () => this.engine, use: async () => (await this.readyForUse(), this.db) })
   }
 
   private get open_() {
@@ -616,18 +618,6 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private seeder(): CoreSeeder {
     if (!this.db.seeder) throw new HyphaNodeError('ERR_WRONG_ROLE', 'only an always-on node seeds cores')
     return this.db.seeder
-  }
-
-  /** @internal Appends raw oplog blocks, valid or not: lets tests play a misbehaving writer. */
-  async _appendRaw(blocks: Uint8Array[]): Promise<void> {
-    await this.readyForUse()
-    if (!(this.db instanceof AutobaseEngine)) throw new HyphaNodeError('ERR_WRONG_ROLE', 'not a full node')
-    await this.db.appendRaw(blocks)
-  }
-
-  /** @internal The engine, for tests that inspect stored blocks. */
-  get _engine(): Engine {
-    return this.db
   }
 
   private async write(ops: Op[]): Promise<void> {

@@ -78,13 +78,6 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     }))
   }
 
-  /** @internal The raw (encrypted) block as stored: for tests that check nothing is readable. */
-  async rawBlock(key: Uint8Array, index: number): Promise<Uint8Array | null> {
-    const core = this.cores.get(b4a.toString(key, 'hex'))
-    if (!core) return null
-    return core.get(index, { wait: false, valueEncoding: 'binary' })
-  }
-
   async close(): Promise<void> {
     await this.store.close()
   }
