@@ -12,7 +12,8 @@ export {
   type Entry,
   type Writer,
   type NodeConnection,
-  type HyphaNodeEvents
+  type HyphaNodeEvents,
+  type AddWriterOptions
 } from './node-types.js'
 export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
