@@ -15,6 +15,7 @@ import b4a from 'b4a'
 import { createStore, connectInProcess, connectNodes, connectTcp, until, type Connection } from '@hypha/test-utils'
 import sodium from 'sodium-universal'
 import { HyphaNode, memoryStorage } from '@hypha/node-core'
+import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { VerificationError, median } from './common.js'
 
@@ -80,7 +81,7 @@ async function makeOrigin(rootSecret: Uint8Array): Promise<Origin> {
   const writeMs = performance.now() - start
   // The origin's writer core (the oplog, encrypted blocks): its mean block size is what the raw
   // hypercore baseline uses, so both move blocks of the same size.
-  const local = ((node as any)._engine).base.local
+  const local = autobaseOf(node).local
   if (local.length !== ENTRIES) throw new Error(`origin oplog has ${local.length} blocks, expected ${ENTRIES}`)
   const blockBytes = Math.round(local.byteLength / local.length)
   return { node, server, writeMs, blockBytes }
@@ -88,7 +89,7 @@ async function makeOrigin(rootSecret: Uint8Array): Promise<Origin> {
 
 /** Cores on the reader's store after sync: "key contiguous/length, downloaded blocks (KB)" each. */
 function coreSummary(node: HyphaNode, fetched: Map<string, { blocks: number; bytes: number }>): string {
-  const store = ((node as any)._engine).store
+  const store = corestoreOf(node)
   const parts: string[] = []
   for (const core of store.cores.values()) {
     if (core.length === 0) continue
@@ -112,12 +113,12 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
 
   // Where the time goes: when the origin's oplog core is fully downloaded (replication), and
   // whether Autobase fast-forwarded (took the indexed view from the origin instead of applying).
-  const base = ((reader as any)._engine).base
+  const base = autobaseOf(reader)
   let start = 0
   let fastForwardMs: number | null = null
   let oplogMs: number | null = null
   base.once('fast-forward', () => (fastForwardMs = performance.now() - start))
-  const store = ((reader as any)._engine).store
+  const store = corestoreOf(reader)
   // Blocks (and bytes) downloaded into each core of the reader, by core key.
   const fetched = new Map<string, { blocks: number; bytes: number }>()
   const watched = new Set<any>()

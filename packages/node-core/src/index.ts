@@ -12,12 +12,13 @@ export {
   type Entry,
   type Writer,
   type NodeConnection,
-  type HyphaNodeEvents
+  type HyphaNodeEvents,
+  type AddWriterOptions
 } from './node-types.js'
 export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'
-export type { SeededCore } from './engine/blind.js'
+export type { SeededCore } from './engine/types.js'
 export {
   SEED_CONTENT_TYPE,
   MAX_ANNOUNCED_KEYS,
@@ -45,6 +46,7 @@ export type { DeviceInfo } from './engine/types.js'
 export { HEADS_CONTENT_TYPE } from './heads.js'
 export { compactStruct, type Field, type CompactEncoding, type CompactState } from './codec.js'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
+export { coalesced, type CoalescedOptions } from './coalesce.js'
 export { memoryStorage } from './storage/memory.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'
 export type {

@@ -111,6 +111,20 @@ export interface NodeConnection {
   ephemeral: EphemeralPeer
 }
 
+/** See `node.addWriter`. */
+export interface AddWriterOptions {
+  /** Take part in ordering consensus too. Default false. */
+  indexer?: boolean
+  /** The device's name: at most 128 UTF-8 bytes. Default ''. */
+  name?: string
+  /** The 32-byte key its secure-channel messages are signed with; needs `channelProof`. */
+  channelKey?: Uint8Array | null
+  /** Its holder's 64-byte `node.channelProof()`. */
+  channelProof?: Uint8Array | null
+  /** A recovery key rather than a device. Default false. */
+  recovery?: boolean
+}
+
 /** A device of the registry (see `node.devices()`). */
 export type Device = DeviceInfo
 

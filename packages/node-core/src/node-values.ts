@@ -1,9 +1,17 @@
-/** Checking and encoding what enters a HyphaNode's API: keys, values, device names, channel bindings. */
+/**
+ * The value codec, and checking what enters a HyphaNode's API: options, keys, values, batches,
+ * ranges, device names, channel bindings. Failed checks throw `HyphaNodeError` `ERR_INVALID_ARGUMENT`.
+ */
+import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
 import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING, isWellFormed } from './engine/ops.js'
 import { NO_KEY } from './engine/registry.js'
 import { CHANNEL_PROOF_BYTES } from './channel-proof.js'
-import type { Key, Value } from './node-types.js'
+import type { Op } from './engine/ops.js'
+import type { EngineEntry, EngineRange } from './engine/types.js'
+import { decodeLocator, type Locator } from './lookup.js'
+import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
+import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, Key, Range, Value } from './node-types.js'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -16,6 +24,31 @@ export function invalid(message: string): HyphaNodeError {
 
 export function checkKey32(key: unknown, what: string): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array) || key.byteLength !== 32) throw invalid(`${what} must be a 32-byte Uint8Array`)
+}
+
+/** Checks an always-on node's options; its locator, decoded, or null if it was given none. */
+export function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): Locator | null {
+  const locator = options.locator === undefined ? null : decodeLocator(options.locator)
+  if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
+  if (!locator && !options.databaseKey) throw invalid('an always-on node needs databaseKey or locator')
+  if (locator && options.databaseKey && !b4a.equals(locator.databaseKey, options.databaseKey)) {
+    throw invalid('locator is for another database than databaseKey')
+  }
+  const maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
+  if (!Number.isInteger(maxSeededCores) || maxSeededCores < 1) throw invalid('maxSeededCores must be a positive integer')
+  return locator
+}
+
+/** Checks a full node's options but the root secret (deriveAccountKeys checks that). */
+export function checkFullNodeOptions(options: FullNodeOptions): void {
+  if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
+  for (const [name, v] of [
+    ['lookupTimeoutMs', options.lookupTimeoutMs],
+    ['lookupSettleMs', options.lookupSettleMs],
+    ['existingAccountCheckMs', options.existingAccountCheckMs]
+  ] as const) {
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw invalid(`${name} must be a number ≥ 0`)
+  }
 }
 
 /** A channel key goes with its holder's proof; neither means "none" (32 and 64 zero bytes). */
@@ -76,4 +109,33 @@ export function encodeValue(value: Value | undefined): Uint8Array {
 export function decodeValue(stored: Uint8Array): Value {
   const body = stored.subarray(1)
   return stored[0] === VALUE_STRING ? decoder.decode(body) : new Uint8Array(body)
+}
+
+/** `node.batch`'s ops as engine ops; throws `ERR_INVALID_ARGUMENT` for anything but an array of put/del. */
+export function encodeBatch(ops: BatchOp[]): Op[] {
+  if (!Array.isArray(ops)) throw invalid('batch takes an array of ops')
+  return ops.map((op) => {
+    if (op?.type === 'put') return { type: 'put', key: keyBytes(op.key), value: encodeValue(op.value) }
+    if (op?.type === 'del') return { type: 'del', key: keyBytes(op.key) }
+    throw invalid(`op type must be 'put' or 'del'`)
+  })
+}
+
+/** A public range as the engine's (keys as bytes); throws `ERR_INVALID_ARGUMENT` for a bad key or limit. */
+export function engineRange(range: Range): EngineRange {
+  if (range.limit !== undefined && (!Number.isInteger(range.limit) || range.limit < 0)) {
+    throw invalid('limit must be a non-negative integer')
+  }
+  return {
+    gt: range.gt === undefined ? undefined : keyBytes(range.gt),
+    gte: range.gte === undefined ? undefined : keyBytes(range.gte),
+    lt: range.lt === undefined ? undefined : keyBytes(range.lt),
+    lte: range.lte === undefined ? undefined : keyBytes(range.lte),
+    limit: range.limit,
+    reverse: range.reverse
+  }
+}
+
+export function decodeEntry({ key, value }: EngineEntry): Entry {
+  return { key: decoder.decode(key), keyBytes: key, value: decodeValue(value) }
 }

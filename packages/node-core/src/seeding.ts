@@ -7,8 +7,8 @@
  */
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
-import type { BlindEngine } from './engine/blind.js'
-import type { Engine } from './engine/types.js'
+import { coalesced } from './coalesce.js'
+import type { CoreSeeder, Engine } from './engine/types.js'
 import { MAX_ANNOUNCED_KEYS, SEED_CONTENT_TYPE, decodeSeedAnnouncement, encodeSeedAnnouncement, type SeedError } from './seed-announce.js'
 
 /** The node: whether it is closing, and when it is open (announcements wait for the database). */
@@ -20,8 +20,6 @@ interface SeedingHost {
 /** Full nodes: announce on every peer-open and on every update that changes the writer keys. */
 export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, host: SeedingHost): void {
   let announced = ''
-  let announcing = false
-  let again = false
 
   const announcements = async (): Promise<{ id: string; payloads: Uint8Array[] }> => {
     const keys = (await engine.devices()).map((d) => d.writerKey)
@@ -43,34 +41,21 @@ export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, h
     }
   }
 
-  // Coalesces the bursts of 'update' events: one announcement in flight, one more queued at most.
-  const announceChanges = (): void => {
-    if (announcing) {
-      again = true
-      return
-    }
-    announcing = true
-    void (async () => {
-      do {
-        again = false
-        try {
-          if (host.closed) break
-          await host.ready()
-          const { id, payloads } = await announcements()
-          if (id === announced || host.closed) continue
-          announced = id
-          for (const payload of payloads) ephemeral.broadcast(payload, { contentType: SEED_CONTENT_TYPE })
-        } catch {
-          // The view could not be read (closing, or a storage failure the engine reports as 'error').
-        }
-      } while (again)
-      // Cleared in the same tick as the last check, so no request falls between the two.
-      announcing = false
-    })()
-  }
+  // Bursts of 'update' events coalesce: one announcement in flight, one more queued at most.
+  // A failed read of the view (closing, or a storage failure the engine reports as 'error') is ignored.
+  const announceChanges = coalesced(
+    async () => {
+      await host.ready()
+      const { id, payloads } = await announcements()
+      if (id === announced || host.closed) return
+      announced = id
+      for (const payload of payloads) ephemeral.broadcast(payload, { contentType: SEED_CONTENT_TYPE })
+    },
+    { stopped: () => host.closed }
+  )
 
   ephemeral.on('peer-open', (peer) => void announceTo(peer))
-  engine.on('update', announceChanges)
+  engine.on('update', () => void announceChanges())
 }
 
 export interface SeedReports {
@@ -79,8 +64,8 @@ export interface SeedReports {
   bad(error: SeedError, peer: EphemeralPeer): void
 }
 
-/** Always-on: keep every announced core it does not have yet, up to the engine's maxSeededCores. */
-export function keepAnnounced(ephemeral: EphemeralExtension, blind: BlindEngine, host: SeedingHost, report: SeedReports): void {
+/** Always-on: keep every announced core it does not have yet, up to the seeder's bound (maxSeededCores). */
+export function keepAnnounced(ephemeral: EphemeralExtension, seeder: CoreSeeder, host: SeedingHost, report: SeedReports): void {
   ephemeral.on('message', ({ peer, contentType, payload }: EphemeralMessage) => {
     if (contentType !== SEED_CONTENT_TYPE || host.closed) return
     let keys: Uint8Array[]
@@ -91,10 +76,10 @@ export function keepAnnounced(ephemeral: EphemeralExtension, blind: BlindEngine,
       return
     }
     for (const key of keys) {
-      if (blind.has(key)) continue
+      if (seeder.has(key)) continue
       host
         .ready()
-        .then(() => blind.seed(key))
+        .then(() => seeder.seed(key))
         .then(
           (added) => added && report.seeded(key),
           (err) => host.closed || report.refused(key, err)

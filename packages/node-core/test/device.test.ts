@@ -20,6 +20,7 @@ import {
   type HyphaNodeOptions
 } from '../src/index.js'
 import { encodeOp } from '../src/engine/ops.js'
+import { appendRawOplog, autobaseOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode, expectCode, LoopbackTransport } from './fixtures/helpers.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
@@ -311,7 +312,7 @@ describe('the account lookup', () => {
     expect(hex(blind.topic)).toBe(hex(origin.topic))
     expect(hex(blind.locator)).toBe(hex(origin.locator))
     const disconnect = link(origin, blind)
-    const length = (origin._engine as any).base.local.length as number
+    const length = autobaseOf(origin).local.length as number
     await eventually(() => blind.seeded()[0]!.contiguousLength >= length, "the always-on node holds the origin's core")
     disconnect()
     await origin.close()
@@ -486,7 +487,7 @@ describe('the device registry', () => {
       channelProof: origin.channelProof(), // a real proof, but for the laptop's own writer
       at: Date.now()
     })
-    await phone._appendRaw([claim, add])
+    await appendRawOplog(phone, [claim, add])
     await eventually(() => invalid.length === 2, 'both ops reported')
     expect(invalid.map((op) => op.reason)).toEqual(['bad-channel-proof', 'bad-channel-proof'])
     expect(hex((await origin.deviceByChannelKey(laptopChannel))!.writerKey)).toBe(hex(origin.writerKey))

@@ -11,6 +11,7 @@ import {
   type HyphaNodeOptions
 } from '../src/index.js'
 import { encodeOp } from '../src/engine/ops.js'
+import { appendRawOplog, autobaseOf, rawStoredBlock } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode, expectCode, LoopbackTransport } from './fixtures/helpers.js'
 
 let root: Uint8Array
@@ -253,7 +254,7 @@ describe('two full nodes', () => {
       addWriterOp.subarray(0, 10), // truncated key
       b4a.concat([addWriterOp.subarray(0, 34), b4a.from([4]), addWriterOp.subarray(35)]) // unknown add-writer flag (after version, type, key)
     ]
-    await origin._appendRaw([garbage[0]!, good, ...garbage.slice(1)])
+    await appendRawOplog(origin, [garbage[0]!, good, ...garbage.slice(1)])
     expect(await origin.get('good')).toBe('yes')
     const malformedSeqs = (list: InvalidOp[]) =>
       [...new Set(list.filter((r) => r.reason === 'malformed').map((r) => r.seq))].sort((x, y) => x - y)
@@ -307,7 +308,7 @@ describe('an always-on node', () => {
     expect(blind.writerKey).toBeNull()
 
     const disconnectOrigin = link(origin, blind)
-    const localLength = (origin._engine as any).base.local.length as number
+    const localLength = autobaseOf(origin).local.length as number
     expect(localLength).toBeGreaterThanOrEqual(2)
     await eventually(() => blind.seeded()[0]!.contiguousLength >= localLength, 'always-on holds the origin core')
 
@@ -315,8 +316,8 @@ describe('an always-on node', () => {
     const originBlocks: Uint8Array[] = []
     const blindBlocks: Uint8Array[] = []
     for (let i = 0; i < localLength; i++) {
-      originBlocks.push(await (origin._engine as any).base.local.get(i, { valueEncoding: 'binary' }))
-      blindBlocks.push((await (blind._engine as any).rawBlock(blind.key, i))!)
+      originBlocks.push(await autobaseOf(origin).local.get(i, { valueEncoding: 'binary' }))
+      blindBlocks.push((await rawStoredBlock(blind, blind.key, i))!)
     }
     expect(originBlocks.some((b) => b4a.toString(b).includes(secret))).toBe(true)
     expect(blindBlocks.every((b) => b instanceof Uint8Array && b.byteLength > 0)).toBe(true)

@@ -10,6 +10,7 @@ import {
   MAX_ANNOUNCED_KEYS,
   encodeSeedAnnouncement,
   decodeSeedAnnouncement, type HyphaNodeOptions } from '../src/index.js'
+import { corestoreOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
 
 const key = (fill: number) => new Uint8Array(32).fill(fill)
@@ -83,7 +84,7 @@ describe('an always-on node learns writer cores from announcements', () => {
 
   /** Length of the node's own writer core (a second session on its store, closed again). */
   async function writerLength(n: HyphaNode): Promise<number> {
-    const core = n._engine.store.get({ key: n.writerKey })
+    const core = corestoreOf(n).get({ key: n.writerKey })
     await core.ready()
     const length: number = core.length
     await core.close()

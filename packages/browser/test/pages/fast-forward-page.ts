@@ -2,6 +2,7 @@
 // IndexedDB or on memory storage, for the late-joiner test (thousands of entries; with many
 // small batches Autobase fast-forwards the reader to the origin's indexed view).
 import { HyphaNode, memoryStorage } from '@hypha/node-core'
+import { autobaseOf } from '@hypha/node-core/debug'
 import { deriveRootSecret } from '@hypha/auth'
 import { idbStorage } from '@hypha/storage-indexeddb'
 import { webSocketClient } from '@hypha/transport-websocket'
@@ -58,8 +59,7 @@ async function start(
   })
   await node.ready()
   // Autobase reports each jump to the origin's indexed view.
-  const base = (node as unknown as { _engine: { base?: { on(event: string, fn: () => void): void } } })._engine.base
-  base?.on('fast-forward', () => fastForwards++)
+  autobaseOf(node).on('fast-forward', () => fastForwards++)
 }
 
 /** Waits until the view lists `count` entries or `timeoutMs` passes; returns what it saw. */

@@ -20,6 +20,7 @@ import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, Invali
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
 import type { KeyPair } from '../keys.js'
+import { registerEngine } from '../debug-registry.js'
 
 const DATA = 0x00
 
@@ -66,6 +67,7 @@ const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecor
 export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly store: any
   readonly readable = true
+  readonly seeder = null
   /** Ops skipped by apply since this engine opened (re-applies after a reorder count again). */
   invalidOps = 0
   private readonly base: Autobase<View>
@@ -89,6 +91,8 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     this.base.on('unwritable', () => this.emit('writable', false))
     // Autobase crashes the process on an error nobody listens to; the node decides instead.
     this.base.on('error', (err: unknown) => this.emit('error', err))
+    // Tests play a misbehaving writer with raw blocks (@hypha/node-core/debug).
+    registerEngine(this, { autobase: this.base, appendBlocks: (blocks) => this.appendBlocks(blocks) })
   }
 
   get key(): Uint8Array {
@@ -122,11 +126,11 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   async append(ops: Op[]): Promise<void> {
-    await this.appendRaw(ops.map(encodeOp))
+    await this.appendBlocks(ops.map(encodeOp))
   }
 
-  /** @internal Appends raw oplog blocks, valid or not: for tests of apply's robustness. */
-  async appendRaw(blocks: Uint8Array[]): Promise<void> {
+  /** Appends oplog blocks as given, as one Autobase append. */
+  private async appendBlocks(blocks: Uint8Array[]): Promise<void> {
     if (!this.base.opened) await this.base.ready()
     if (!this.base.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
     try {

@@ -9,21 +9,15 @@ import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
-import type { DeviceInfo, Engine, EngineEntry, EngineEvents, WriterInfo } from './types.js'
+import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, SeededCore, WriterInfo } from './types.js'
 
-export interface SeededCore {
-  key: Uint8Array
-  /** Length the core is known to have. */
-  length: number
-  /** Blocks held locally from the start without a gap. */
-  contiguousLength: number
-}
-
-export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
+export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
   readonly store: any
   readonly readable = false
   readonly writable = false
   readonly localWriterKey = null
+  readonly invalidOps = 0
+  readonly seeder: CoreSeeder = this
   readonly key: Uint8Array
   /** Most cores kept, the origin's included. */
   readonly maxSeededCores: number
@@ -82,13 +76,6 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine {
       length: core.length,
       contiguousLength: core.contiguousLength
     }))
-  }
-
-  /** @internal The raw (encrypted) block as stored: for tests that check nothing is readable. */
-  async rawBlock(key: Uint8Array, index: number): Promise<Uint8Array | null> {
-    const core = this.cores.get(b4a.toString(key, 'hex'))
-    if (!core) return null
-    return core.get(index, { wait: false, valueEncoding: 'binary' })
   }
 
   async close(): Promise<void> {

@@ -62,6 +62,30 @@ export interface InvalidOp {
   message: string
 }
 
+/** A core an always-on node keeps (see `node.seeded()`). */
+export interface SeededCore {
+  key: Uint8Array
+  /** Length the core is known to have (blocks). */
+  length: number
+  /** Blocks held locally from the start without a gap. */
+  contiguousLength: number
+}
+
+/**
+ * Keeping whole cores downloaded and served, by key: what an always-on node does for the cores
+ * peers announce (seeding.ts) or it is given (`node.seed`).
+ */
+export interface CoreSeeder {
+  /** Whether this core is kept (or being opened). */
+  has(key: Uint8Array): boolean
+  /**
+   * Keeps the core with this key downloaded (all of it, and whatever is appended later).
+   * Resolves false if it was kept already; rejects with `SeedError` `ERR_SEED_LIMIT` past the bound.
+   */
+  seed(key: Uint8Array): Promise<boolean>
+  seeded(): SeededCore[]
+}
+
 export interface EngineEvents {
   /** The view changed (local or remote ops applied, or a reorder). */
   update: []
@@ -82,6 +106,10 @@ export interface Engine extends EventEmitter<EngineEvents> {
   readonly readable: boolean
   /** The Corestore every core of this engine lives in: what connections replicate. */
   readonly store: any
+  /** Ops apply skipped since the engine opened (always 0 on a blind engine: it applies nothing). */
+  readonly invalidOps: number
+  /** The blind engine's core keeping; null on a full engine (its cores follow from the registry). */
+  readonly seeder: CoreSeeder | null
   ready(): Promise<void>
   close(): Promise<void>
   /** Waits until everything already received is applied to the view. */

@@ -1,0 +1,110 @@
+/**
+ * A node's connections: starting and stopping its transports, and the encrypted connections they
+ * bring. Every connection replicates the node's Corestore and carries the lookup channel at once;
+ * the database's ephemeral channel is attached once the database is known (a lookup may come
+ * first), so connections made before that are held until then.
+ */
+import type { EventEmitter } from 'events'
+import type { EphemeralExtension } from '@hypha/ephemeral-ext'
+import type { KeyPair } from './keys.js'
+import type { AccountLookup } from './lookup.js'
+import type { HyphaNodeEvents, NodeConnection } from './node-types.js'
+import { noop } from './node-values.js'
+import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
+
+/** The node, which reports the connections' events; once it is closing new connections end at once. */
+export interface ConnectionsHost extends Pick<EventEmitter<HyphaNodeEvents>, 'emit'> {
+  readonly closed: boolean
+}
+
+export class NodeConnections {
+  private readonly conns = new Set<NodeConnection>()
+  /** Connections made before the database was known (during a lookup): attached once it is. */
+  private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
+  private readonly started: Transport[] = []
+  private transportsStarted = false
+  /** The database's ephemeral channel, once it is known. */
+  private ephemeral: EphemeralExtension | null = null
+
+  /** `store`: the Corestore every connection replicates; `lookup`: the channel attached at once. */
+  constructor(
+    private readonly host: ConnectionsHost,
+    private readonly transports: readonly Transport[],
+    private readonly store: any,
+    private readonly lookup: AccountLookup | null
+  ) {}
+
+  /** Open connections (with the database's channel attached). */
+  get list(): NodeConnection[] {
+    return [...this.conns]
+  }
+
+  get size(): number {
+    return this.conns.size
+  }
+
+  /** Starts every transport, once (later calls return at once); stops early if the node closes. */
+  async start(topic: Uint8Array, keyPair: KeyPair): Promise<void> {
+    if (this.transportsStarted) return
+    this.transportsStarted = true
+    const context = { topic, keyPair, onConnection: this.add }
+    for (const transport of this.transports) {
+      if (this.host.closed) return
+      // Every transport (TransportBase) reports what it recovers from as 'connection-error'; a
+      // transport of the caller's own may emit 'error'. The node re-emits both.
+      for (const event of ['connection-error', 'error']) {
+        transport.on(event, (err: unknown) => this.host.emit('transport-error', err, transport))
+      }
+      await transport.start(context)
+      this.started.push(transport)
+    }
+  }
+
+  /** Takes a new encrypted connection (`TransportContext.onConnection`). */
+  readonly add = (stream: SecretStream, info: ConnectionInfo): void => {
+    if (this.host.closed) {
+      stream.destroy?.()
+      return
+    }
+    // Errors end the connection ('close' follows); without a listener they would crash the process.
+    stream.on('error', noop)
+    this.store.replicate(stream)
+    this.lookup?.attach(stream)
+    if (this.ephemeral) {
+      this.attach(stream, info)
+      return
+    }
+    const early = { stream, info }
+    this.early.add(early)
+    stream.once('close', () => this.early.delete(early))
+  }
+
+  /** The database is known: its channel goes on every connection, held and future. */
+  attachDatabase(ephemeral: EphemeralExtension): void {
+    this.ephemeral = ephemeral
+    for (const { stream, info } of this.early) this.attach(stream, info)
+    this.early.clear()
+  }
+
+  /** Stops the transports that started (failures ignored: the node is closing anyway). */
+  async stopTransports(): Promise<void> {
+    await Promise.allSettled(this.started.map((t) => t.stop()))
+  }
+
+  /** Ends every connection, attached or held. */
+  destroyAll(): void {
+    for (const conn of this.conns) conn.stream.destroy()
+    for (const { stream } of this.early) stream.destroy()
+  }
+
+  private attach(stream: SecretStream, info: ConnectionInfo): void {
+    if (stream.destroyed) return
+    const conn: NodeConnection = { stream, info, ephemeral: this.ephemeral!.attach(stream) }
+    this.conns.add(conn)
+    stream.once('close', () => {
+      if (!this.conns.delete(conn)) return
+      this.host.emit('disconnection', conn)
+    })
+    this.host.emit('connection', conn)
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * A HyphaNode's lifecycle: opening the device and the database by role (a blind engine for
+ * always-on, Autobase for full nodes), wiring the engine and the database's channels to the node,
+ * and closing. HyphaNode's `ready()` and `close()` document the behaviour and errors.
+ */
+import type { EventEmitter } from 'events'
+import b4a from 'b4a'
+import { EphemeralExtension } from '@hypha/ephemeral-ext'
+import { SecureChannel } from '@hypha/secure-channel'
+import { AutobaseEngine, discoveryKeyOf } from './engine/autobase.js'
+import { BlindEngine } from './engine/blind.js'
+import { HyphaNodeError } from './engine/errors.js'
+import type { Engine } from './engine/types.js'
+import type { AccountKeys, KeyPair } from './keys.js'
+import { DEVICE_KEY_NAMES, writeDeviceRecord, type DeviceKeys } from './device.js'
+import { chooseDatabase } from './device-database.js'
+import type { NodeConnections } from './connections.js'
+import { announceWriters, keepAnnounced } from './seeding.js'
+import { watchWriterHeads } from './heads.js'
+import { lookupProof, type AccountLookup, type Locator } from './lookup.js'
+import { noop } from './node-values.js'
+import type { HyphaNodeEvents, HyphaNodeOptions, Role } from './node-types.js'
+
+/** What `ready()` made: the database and its channels. */
+export interface OpenDatabase {
+  role: Role
+  key: Uint8Array
+  discoveryKey: Uint8Array
+  noiseKeyPair: KeyPair
+  device: DeviceKeys | null
+  reopened: boolean
+  ephemeral: EphemeralExtension
+  channel: SecureChannel
+}
+
+/** The node: it reports the engine's and the channels' events, and is the host of its protocols. */
+export interface LifecycleHost extends Pick<EventEmitter<HyphaNodeEvents>, 'emit'> {
+  readonly closed: boolean
+  ready(): Promise<void>
+  /** Where the transports meet (see `HyphaNode.topic`). */
+  readonly topic: Uint8Array
+}
+
+/** What the node's constructor settled, by role. */
+export interface NodeParts {
+  options: HyphaNodeOptions
+  /** The root Corestore (all the node's storage). */
+  store: any
+  /** Null on always-on. */
+  account: AccountKeys | null
+  lookup: AccountLookup | null
+  /** An always-on node's locator, if it was given one. */
+  givenLocator: Locator | null
+  links: NodeConnections
+}
+
+export class NodeLifecycle {
+  /** The engine, from the start of opening on. */
+  engine: Engine | null = null
+  /** The database and its channels, once set up. */
+  opened: OpenDatabase | null = null
+  /** open() itself; `opening` is it plus the clean-up after a failure (which waits for close). */
+  private openTask: Promise<void> | null = null
+  private opening: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+
+  constructor(
+    private readonly node: LifecycleHost,
+    private readonly parts: NodeParts
+  ) {}
+
+  get closed(): boolean {
+    return this.closing !== null
+  }
+
+  ready(): Promise<void> {
+    if (this.opening === null) {
+      this.openTask = this.open()
+      this.opening = this.openTask.catch(async (err) => {
+        if (this.closing === null) this.closing = this.shutdown(false)
+        await this.closing.catch(noop)
+        throw err instanceof HyphaNodeError ? err : new HyphaNodeError('ERR_STORAGE', 'the node could not open', { cause: err })
+      })
+    }
+    return this.opening
+  }
+
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutdown()
+    return this.closing
+  }
+
+  /** Waits for `ready()` (rejects `ERR_CLOSED` once closed) and gives the engine. */
+  async use(): Promise<Engine> {
+    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node is closed')
+    await this.ready()
+    return this.db
+  }
+
+  /** The engine, once `ready()` resolved. */
+  get db(): Engine {
+    if (!this.engine) throw new HyphaNodeError('ERR_NOT_OPEN', 'the node is not open yet: await node.ready() first')
+    return this.engine
+  }
+
+  private async open(): Promise<void> {
+    const { store, options, lookup } = this.parts
+    await store.ready()
+    if (options.role === 'always-on') {
+      const key = this.parts.givenLocator?.databaseKey ?? options.databaseKey!
+      const noiseKeyPair = options.noiseKeyPair ?? (await store.createKeyPair(DEVICE_KEY_NAMES.noise))
+      this.engine = new BlindEngine({ store, databaseKey: key, maxSeededCores: options.maxSeededCores })
+      this.setUp('always-on', key, noiseKeyPair, null, false)
+      await this.engine.ready()
+      await this.startTransports(noiseKeyPair)
+      return
+    }
+
+    const account = this.parts.account!
+    const { device, writerKeyPair, record, next, created } = await chooseDatabase({
+      store,
+      options,
+      account,
+      lookup: lookup!,
+      startTransports: (keyPair) => this.startTransports(keyPair)
+    })
+    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
+
+    this.engine = new AutobaseEngine({
+      store,
+      bootstrap: created ? null : next.databaseKey,
+      keyPair: writerKeyPair,
+      encryptionKey: account.encryptionKey,
+      ackInterval: options.ackInterval
+    })
+    this.setUp(created ? 'origin' : 'read-only', next.databaseKey, device.noiseKeyPair, device, record !== null)
+    await this.engine.ready()
+    if (!b4a.equals(this.engine.key, next.databaseKey)) {
+      // Would mean Autobase derived its key differently from databaseKeyFromOriginPublicKey.
+      throw new HyphaNodeError('ERR_STORAGE', 'the database key does not match the stored one')
+    }
+    if (record === null) await writeDeviceRecord(store.storage, next)
+    lookup!.answerWith(next.databaseKey, lookupProof(account.lookupKey, next.databaseKey))
+    await this.startTransports(device.noiseKeyPair)
+  }
+
+  /** Creates the database-scoped channels and wires the engine's events; attaches early connections. */
+  private setUp(role: Role, key: Uint8Array, noiseKeyPair: KeyPair, device: DeviceKeys | null, reopened: boolean): void {
+    const node = this.node
+    const engine = this.engine!
+    const discoveryKey = discoveryKeyOf(key)
+    const ephemeral = new EphemeralExtension({ discoveryKey })
+    const channel = new SecureChannel({
+      ephemeral,
+      channelKey: this.parts.account?.channelKey ?? null,
+      keyPair: device ? device.channelKeyPair : null
+    })
+    this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
+    engine.on('update', () => node.emit('update'))
+    engine.on('writable', (w) => node.emit('writable', w))
+    if (engine.seeder) {
+      keepAnnounced(ephemeral, engine.seeder, node, {
+        seeded: (key) => node.emit('seeded', key),
+        refused: (key, err) => node.emit('seed-refused', key, err),
+        bad: (err, peer) => node.emit('bad-announcement', err, peer)
+      })
+    } else {
+      // Tell every new peer which writer cores exist, and every peer when that changes.
+      announceWriters(ephemeral, engine, node)
+      watchWriterHeads(ephemeral, engine, node, (key) => node.emit('writer-conflict', key))
+    }
+    engine.on('invalid-op', (op) => node.emit('invalid-op', op))
+    engine.on('error', (err) => node.emit('error', err))
+    this.parts.links.attachDatabase(ephemeral)
+  }
+
+  private startTransports(keyPair: KeyPair): Promise<void> {
+    return this.parts.links.start(this.node.topic, keyPair)
+  }
+
+  private async shutdown(afterOpening = true): Promise<void> {
+    const { lookup, links } = this.parts
+    // A lookup or existing-account check in progress ends now (ERR_CLOSED) rather than at its timeout.
+    lookup?.close()
+    if (afterOpening) await this.openTask?.catch(noop)
+    await links.stopTransports()
+    this.opened?.channel.close()
+    this.opened?.ephemeral.close()
+    lookup?.close()
+    links.destroyAll()
+    if (this.engine) await this.engine.close()
+    else await this.parts.store.close()
+  }
+}
