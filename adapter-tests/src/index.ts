@@ -1,3 +1,6 @@
-export { createPeer, createPair, track, cleanups, expectRedialAndCatchUp, type Peer } from './transport-peer.js'
+export { createPeer, createPair, track, cleanups, type Peer } from './transport-peer.js'
+export { runTransportTests, type TransportSetup, type TransportPair, type Cleanups } from './transport-suite.js'
+export { runStorageTests, type StorageSetup, type RemoteStorageSetup, type StorageCheckName, type StorageSuiteOptions } from './storage-suite.js'
+export { storageChecks, storageCheckNames, ras, pattern, type RasFile } from './storage-checks.js'
 export { expectEphemeralBothWays } from './exchange.js'
 export { rootSecret, startNode, eventually } from './nodes.js'

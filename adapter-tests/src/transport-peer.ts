@@ -1,12 +1,9 @@
 // Transport test peers built from the real parts the node uses: a RAM corestore, the ephemeral
-// channel, a Noise key pair. Shared by the TCP and WebSocket tests.
-import { afterEach, expect } from 'vitest'
-import b4a from 'b4a'
+// channel, a Noise key pair. Shared by the transport suite and the transport packages' own tests.
+import { afterEach } from 'vitest'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
-import { createStore, nextEvent } from '@hypha/test-utils'
-import type { TransportError } from '@hypha/node-core'
-import { expectEphemeralBothWays } from './exchange.js'
+import { createStore } from '@hypha/test-utils'
 import type { ConnectionInfo, Transport, TransportContext } from '@hypha/node-core'
 
 // A peer built from the real parts the node uses: a RAM corestore, the ephemeral channel, a Noise key pair.
@@ -16,7 +13,8 @@ export interface Peer {
   ephemeral: EphemeralExtension
   keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
   context: TransportContext
-  connections: Array<{ stream: any; info: ConnectionInfo }>
+  /** Each connection as handed over, with the remote key it had authenticated by then (null: none). */
+  connections: Array<{ stream: any; info: ConnectionInfo; remoteKeyAtHandOver: Uint8Array | null }>
 }
 
 export const cleanups: Array<() => unknown> = []
@@ -41,7 +39,7 @@ export async function createPeer(discoveryKey?: Uint8Array): Promise<Peer> {
     topic: dk,
     keyPair,
     onConnection(stream, info) {
-      connections.push({ stream, info })
+      connections.push({ stream, info, remoteKeyAtHandOver: stream.remotePublicKey ?? null })
       store.replicate(stream)
       ephemeral.attach(stream)
     }
@@ -56,37 +54,4 @@ export async function createPair() {
   const remoteCore = b.store.get({ key: a.core.key })
   await remoteCore.ready()
   return { a, b, remoteCore }
-}
-
-/**
- * A client re-dials a server that stopped and started again on the same port, without crashing on
- * ECONNREFUSED meanwhile, and catches up on a block appended while it was away.
- */
-export async function expectRedialAndCatchUp(
-  server: (port: number) => Transport & { readonly port: number | null },
-  client: (port: number) => Transport
-): Promise<void> {
-  const { a, b, remoteCore } = await createPair()
-  const server1 = server(0)
-  await server1.start(a.context)
-  const port = server1.port!
-  const dialer = track(client(port))
-  await dialer.start(b.context)
-  await a.core.append(b4a.from('before'))
-  expect(b4a.toString(await remoteCore.get(0))).toBe('before')
-
-  const lost = nextEvent(dialer, 'disconnect')
-  await server1.stop()
-  await lost
-  const [refused] = await nextEvent<[TransportError]>(dialer, 'connection-error', (e) => (e.cause as any)?.code === 'ECONNREFUSED')
-  expect(refused.code).toBe('ERR_CONNECTION')
-  await a.core.append(b4a.from('while offline'))
-
-  const server2 = track(server(port))
-  const reconnected = nextEvent(dialer, 'connection')
-  await server2.start(a.context)
-  await reconnected
-  expect(b4a.toString(await remoteCore.get(1))).toBe('while offline')
-  expect(b.connections).toHaveLength(2)
-  await expectEphemeralBothWays(a, b)
 }

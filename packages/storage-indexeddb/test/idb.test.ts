@@ -22,32 +22,7 @@ afterAll(async () => {
 })
 
 describe('idbStorage in Chromium', () => {
-  it('reads, writes across blocks, truncates, deletes, stats, reopens and unlinks', async () => {
-    const out = await browser.page.evaluate(() => window.hyphaIdb.basics('basics-db'))
-    expect(out).toEqual({
-      sizeAfterWrite: 1300,
-      gapIsZero: true,
-      acrossBoundary: true,
-      wholeWrite: true,
-      readPastEnd: 'Could not satisfy length',
-      readToEnd: 100,
-      partialOverwrite: true,
-      sizeAfterShrink: 700,
-      readAfterShrink: 'Could not satisfy length',
-      sizeAfterGrow: 2000,
-      keptAfterGrow: true,
-      zerosAfterGrow: true,
-      sizeAfterDel: 2000,
-      delZeroed: true,
-      delKept: true,
-      sizeAfterDelToEnd: 1500,
-      sizeAfterReopen: 1500,
-      bytesAfterReopen: true,
-      sizeAfterUnlink: 0,
-      readAfterUnlink: 'Could not satisfy length'
-    })
-  })
-
+  // The storage contract every adapter keeps (reads, writes, del, truncate, reopen, unlink, a node) is in suite.test.ts.
   it('matches a model file over random operations (concurrent writes, reopens), and keeps it over a reload', async () => {
     const result = await browser.page.evaluate(() => window.hyphaIdb.randomOps('random-db', 7, 160))
     expect(result.mismatches).toEqual([])

@@ -4,7 +4,6 @@ import createTestnet from 'hyperdht/testnet'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { createStore, nextEvent, until } from '@hypha/test-utils'
-import { expectEphemeralBothWays } from '@hypha/adapter-tests'
 import { hyperswarmTransport, type HyperswarmTransport } from '../src/index.js'
 import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 
@@ -69,30 +68,7 @@ async function announced(testnet: Awaited<ReturnType<typeof createTestnet>>, top
 }
 
 describe('hyperswarmTransport', { timeout: 30_000 }, () => {
-  it('two swarms find each other by the discovery key, replicate a core and exchange ephemeral messages', async () => {
-    const testnet = await startTestnet()
-    const { core } = await createStore() // only for a realistic discovery key
-    const discoveryKey = core.discoveryKey as Uint8Array
-
-    const a = await startPeer(discoveryKey, testnet.bootstrap)
-    const openA = nextEvent(a.ephemeral, 'peer-open')
-    const b = await startPeer(discoveryKey, testnet.bootstrap)
-    await Promise.all([openA, until(() => b.ephemeral.peers.length === 1, 15_000, 'b open')])
-
-    // The swarm runs on the node's key pair: each side sees the other node's Noise key.
-    expect(remoteKeys(a)).toEqual([hex(b.context.keyPair.publicKey)])
-    expect(remoteKeys(b)).toEqual([hex(a.context.keyPair.publicKey)])
-    expect(a.connections.map((c) => c.info.transport)).toEqual(['hyperswarm'])
-    expect(a.connections[0]!.info.isInitiator).toBe(!b.connections[0]!.info.isInitiator)
-    for (const { info } of [...a.connections, ...b.connections]) expect(info.remote).toMatch(/^127\.0\.0\.1:\d+$/)
-
-    await a.core.append(b4a.from('hello over hyperswarm'))
-    const replica = b.store.get({ key: a.core.key })
-    expect(b4a.toString(await replica.get(0))).toBe('hello over hyperswarm')
-
-    await expectEphemeralBothWays(a, b)
-  })
-
+  // The contract every transport keeps (replication, hand-over after Noise, stop, …) is in suite.test.ts.
   it('three swarms all connect; stop() unannounces and closes its connections', async () => {
     const testnet = await startTestnet()
     const discoveryKey = crypto.getRandomValues(new Uint8Array(32))

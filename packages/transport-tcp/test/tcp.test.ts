@@ -2,11 +2,10 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import b4a from 'b4a'
-import { collect, nextEvent, settle, until } from '@hypha/test-utils'
+import { collect, settle, until } from '@hypha/test-utils'
 import { tcpClient, tcpServer } from '../src/index.js'
 import { TransportError } from '@hypha/node-core'
-import { cleanups, createPair, createPeer, expectRedialAndCatchUp, expectEphemeralBothWays, track, type Peer } from '@hypha/adapter-tests'
-
+import { cleanups, createPair, createPeer, track } from '@hypha/adapter-tests'
 
 const fast = { initialDelayMs: 5, maxDelayMs: 20 }
 
@@ -18,26 +17,17 @@ function rawSocket(port: number): net.Socket {
 }
 
 describe('tcp transport', () => {
-  it('replicates a core and carries ephemeral messages both ways', async () => {
-    const { a, b, remoteCore } = await createPair()
+  // The contract every transport keeps (replication, hand-over after Noise, stop, re-dial, …) is in suite.test.ts.
+  it('the server reports its address; each side names the other in ConnectionInfo', async () => {
+    const { a, b } = await createPair()
     const server = track(tcpServer({ port: 0 }))
     await server.start(a.context)
     expect(server.port).toBeGreaterThan(0)
     expect(server.address()).toEqual({ host: '127.0.0.1', port: server.port })
-
     const client = track(tcpClient({ port: server.port! }))
     await client.start(b.context)
-
-    await a.core.append([b4a.from('hello'), b4a.from('world')])
-    expect(b4a.toString(await remoteCore.get(1))).toBe('world')
-    await expectEphemeralBothWays(a, b)
-
-    // Real Noise: each side authenticated the other's static key.
-    expect(a.connections).toHaveLength(1)
-    expect(b.connections).toHaveLength(1)
-    expect(b4a.equals(a.connections[0]!.stream.remotePublicKey, b.keyPair.publicKey)).toBe(true)
-    expect(b4a.equals(b.connections[0]!.stream.remotePublicKey, a.keyPair.publicKey)).toBe(true)
-    expect(a.connections[0]!.info).toMatchObject({ transport: 'tcp', isInitiator: false })
+    await until(() => a.connections.length === 1 && b.connections.length === 1, 10_000, 'connection')
+    expect(a.connections[0]!.info).toMatchObject({ transport: 'tcp', isInitiator: false, remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })
     expect(b.connections[0]!.info).toEqual({ transport: 'tcp', isInitiator: true, remote: `127.0.0.1:${server.port}` })
   })
 
@@ -54,31 +44,6 @@ describe('tcp transport', () => {
     // (the old rule) re-dialled every 50 ms: about 50.
     expect(dials.length).toBeGreaterThanOrEqual(4)
     expect(dials.length).toBeLessThanOrEqual(8)
-  })
-
-  it('re-dials after the server restarts on the same port and catches up', async () => {
-    await expectRedialAndCatchUp(
-      (port) => tcpServer({ port }),
-      (port) => tcpClient({ port, reconnect: fast })
-    )
-  })
-
-  it('stop() closes the connection and does not re-dial', async () => {
-    const { a, b } = await createPair()
-    const server = track(tcpServer({ port: 0 }))
-    await server.start(a.context)
-    const accepted = collect(server, 'connection')
-    const client = tcpClient({ port: server.port!, reconnect: fast })
-    await client.start(b.context)
-    await until(() => accepted.length === 1, 10_000, 'connection')
-
-    const lost = nextEvent(server, 'disconnect')
-    await client.stop()
-    await lost
-    expect(client.connectionCount).toBe(0)
-    await settle(200) // ten times the largest backoff: a re-dial would have landed by now
-    expect(accepted).toHaveLength(1)
-    expect(server.connectionCount).toBe(0)
   })
 
   it('stop() while re-dialling a refused port makes no further attempt', async () => {
@@ -143,7 +108,7 @@ describe('tcp transport', () => {
     expect(b4a.toString(await remoteCore.get(0))).toBe('still serving')
   })
 
-  it('rejects bad arguments and double starts with typed errors', async () => {
+  it('rejects bad arguments and a port in use with typed errors', async () => {
     const a = await createPeer()
     expect(() => tcpClient({ port: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     expect(() => tcpClient({ port: 70000 })).toThrow(TransportError)
@@ -151,7 +116,6 @@ describe('tcp transport', () => {
 
     const server = track(tcpServer({ port: 0 }))
     await server.start(a.context)
-    await expect(server.start(a.context)).rejects.toMatchObject({ code: 'ERR_ALREADY_STARTED' })
     const clash = tcpServer({ port: server.port! })
     const error = await clash.start(a.context).catch((e) => e)
     expect(error).toBeInstanceOf(TransportError)

@@ -1,17 +1,9 @@
-// Runs in Chromium (bundled by buildBrowserBundle): idbStorage checks and a HyphaNode on it.
+// Runs in Chromium (bundled by buildBrowserBundle): idbStorage's own checks (cache, group commit,
+// reloads) and a HyphaNode on it; the storage contract every adapter keeps is suite-page.ts.
 // Every function returns plain data for the Node test to assert on.
 import { HyphaNode } from '@hypha/node-core'
+import { pattern, ras, type RasFile } from '@hypha/adapter-tests/storage-checks'
 import { idbStorage } from '../../src/index.js'
-
-interface RasFile {
-  read(offset: number, size: number, cb: (err: Error | null, data?: Uint8Array) => void): void
-  write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void
-  del(offset: number, size: number, cb: (err: Error | null) => void): void
-  truncate(offset: number, cb: (err: Error | null) => void): void
-  stat(cb: (err: Error | null, st?: { size: number }) => void): void
-  unlink(cb: (err: Error | null) => void): void
-  close(cb: (err: Error | null) => void): void
-}
 
 const BLOCK = 512
 
@@ -27,26 +19,7 @@ IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parame
   return transaction.apply(this, args)
 }
 
-function call<T = void>(fn: (cb: (err: Error | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))))
-}
-
-const read = (f: RasFile, offset: number, size: number) => call<Uint8Array>((cb) => f.read(offset, size, cb))
-const write = (f: RasFile, offset: number, data: Uint8Array) => call((cb) => f.write(offset, data, cb))
-const del = (f: RasFile, offset: number, size: number) => call((cb) => f.del(offset, size, cb))
-const truncate = (f: RasFile, size: number) => call((cb) => f.truncate(size, cb))
-const size = async (f: RasFile) => (await call<{ size: number }>((cb) => f.stat(cb))).size
-const close = (f: RasFile) => call((cb) => f.close(cb))
-const unlink = (f: RasFile) => call((cb) => f.unlink(cb))
-
-async function readError(f: RasFile, offset: number, length: number): Promise<string | null> {
-  try {
-    await read(f, offset, length)
-    return null
-  } catch (err) {
-    return (err as Error).message
-  }
-}
+const { read, write, del, truncate, size, close, unlink } = ras
 
 /** A model of a random-access file: what every read must return. */
 class Model {
@@ -69,12 +42,6 @@ class Model {
     if (offset + length >= this.bytes.length) this.truncate(Math.min(offset, this.bytes.length))
     else this.bytes.fill(0, offset, offset + length)
   }
-}
-
-function pattern(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  for (let i = 0; i < length; i++) out[i] = (seed * 31 + i * 7 + 1) & 0xff
-  return out
 }
 
 function hex(bytes: Uint8Array): string {
@@ -103,57 +70,6 @@ async function sameAsModel(f: RasFile, model: Model): Promise<string | null> {
     return `bytes differ from offset ${at}`
   }
   return null
-}
-
-/** Explicit cases, each returning what was observed. */
-async function basics(dbName: string) {
-  const f = file(dbName, 'basics')
-  const out: Record<string, unknown> = {}
-  // a write across three blocks, starting and ending mid-block
-  await write(f, 300, pattern(1000, 1))
-  out.sizeAfterWrite = await size(f)
-  out.gapIsZero = (await read(f, 0, 300)).every((b) => b === 0)
-  out.acrossBoundary = hex(await read(f, 500, 30)) === hex(pattern(1000, 1).subarray(200, 230))
-  out.wholeWrite = hex(await read(f, 300, 1000)) === hex(pattern(1000, 1))
-  out.readPastEnd = await readError(f, 1200, 101)
-  out.readToEnd = (await read(f, 1200, 100)).length
-  // partial overwrite inside one block and across a boundary
-  await write(f, 510, pattern(4, 2))
-  const expected = new Uint8Array(1300)
-  expected.set(pattern(1000, 1), 300)
-  expected.set(pattern(4, 2), 510)
-  out.partialOverwrite = hex(await read(f, 0, 1300)) === hex(expected)
-  // truncate: shrink mid-block, then grow: the old tail reads as zeros
-  await truncate(f, 700)
-  out.sizeAfterShrink = await size(f)
-  out.readAfterShrink = await readError(f, 690, 20)
-  await truncate(f, 2000)
-  out.sizeAfterGrow = await size(f)
-  const grown = await read(f, 0, 2000)
-  out.keptAfterGrow = hex(grown.subarray(0, 700)) === hex(expected.subarray(0, 700))
-  out.zerosAfterGrow = grown.subarray(700).every((b) => b === 0)
-  // del in the middle (part of a block, whole blocks, part of a block): zeros, same size
-  await write(f, 0, pattern(2000, 3))
-  await del(f, 100, 1100)
-  const afterDel = await read(f, 0, 2000)
-  out.sizeAfterDel = await size(f)
-  out.delZeroed = afterDel.subarray(100, 1200).every((b) => b === 0)
-  out.delKept = hex(afterDel.subarray(0, 100)) + hex(afterDel.subarray(1200)) === hex(pattern(2000, 3).subarray(0, 100)) + hex(pattern(2000, 3).subarray(1200))
-  // del through the end truncates
-  await del(f, 1500, 10_000)
-  out.sizeAfterDelToEnd = await size(f)
-  // reopen: a new adapter (a new IndexedDB connection) sees the same file
-  await close(f)
-  const again = file(dbName, 'basics')
-  out.sizeAfterReopen = await size(again)
-  out.bytesAfterReopen = hex(await read(again, 1200, 300)) === hex(pattern(2000, 3).subarray(1200, 1500))
-  // unlink: gone, and a file of that name starts empty
-  await unlink(again)
-  const fresh = file(dbName, 'basics')
-  out.sizeAfterUnlink = await size(fresh)
-  out.readAfterUnlink = await readError(fresh, 0, 1)
-  await close(fresh)
-  return out
 }
 
 /** Random operations checked against the model, with reopens and concurrent writes. */
@@ -317,7 +233,7 @@ async function nodeRead(dbName: string, rootSecretHex: string) {
   }
 }
 
-const api = { basics, batching, randomOps, readBack, twoDatabases, nodeWrite, nodeClose, nodeRead }
+const api = { batching, randomOps, readBack, twoDatabases, nodeWrite, nodeClose, nodeRead }
 
 declare global {
   interface Window {
