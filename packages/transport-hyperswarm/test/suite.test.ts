@@ -20,8 +20,15 @@ runTransportTests({
     const testnet = await createTestnet(3, { host: '127.0.0.1' })
     cleanups.push(() => testnet.destroy())
     const swarm = hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+    // The node starts the swarm; dial only once start() resolved (the topic is announced).
+    let started = false
+    const start = swarm.start.bind(swarm)
+    swarm.start = async (context) => {
+      await start(context)
+      started = true
+    }
     void (async () => {
-      await eventually(() => swarm.publicKey !== null, 'the swarm to start', 30_000)
+      await eventually(() => started, 'the swarm to start', 30_000)
       const dht: any = testnet.createNode() // hyperdht's declarations here lack connect()
       const conn = dht.connect(swarm.publicKey)
       conn.on('error', () => {})

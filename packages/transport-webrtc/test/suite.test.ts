@@ -14,7 +14,7 @@ const peer = (signallingUrl: string) =>
     wrtc,
     WebSocket: WebSocket as any,
     candidateFilter: (candidate) => candidateAddress(candidate) === '127.0.0.1',
-    reconnectDelayMs: 50 // re-dial soon after a drop (a back-off start, not a test deadline)
+    reconnect: { initialDelayMs: 50 } // re-dial soon after a drop (a back-off start, not a test deadline)
   })
 
 runTransportTests({
