@@ -21,7 +21,7 @@ describe('published types', () => {
     dir = await mkdtemp(join(tmpdir(), 'hypha-consumer-'))
     await mkdir(join(dir, 'node_modules', '@hypha'), { recursive: true })
     await mkdir(join(dir, 'node_modules', '@types'), { recursive: true })
-    for (const name of ['auth', 'node-core', 'ephemeral-ext', 'secure-channel']) {
+    for (const name of ['auth', 'node-core', 'ephemeral-ext', 'secure-channel', 'transport-tcp']) {
       await symlink(join(repo, 'packages', name), join(dir, 'node_modules', '@hypha', name))
     }
     await symlink(join(repo, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'))
