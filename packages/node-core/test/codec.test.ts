@@ -6,6 +6,7 @@ import c from 'compact-encoding'
 import { encodeOp, decodeOp, MalformedOpError, type Op } from '../src/engine/ops.js'
 import { memberRecordEncoding, type DeviceRecordInView } from '../src/engine/registry.js'
 import { deviceRecordEncoding, type DeviceRecord } from '../src/device.js'
+import { headsEncoding, MAX_HEADS_PER_MESSAGE, type Head } from '../src/heads.js'
 import { encodeSeedAnnouncement, decodeSeedAnnouncement, encodeLocator, decodeLocator, HyphaNodeError } from '../src/index.js'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
@@ -70,6 +71,25 @@ describe('seed announcements', () => {
     expect(hex(bytes)).toBe(['02', '01'.repeat(32), '02'.repeat(32)].join(''))
     expect(decodeSeedAnnouncement(bytes).map(hex)).toEqual(keys.map(hex))
     expect(hex(encodeSeedAnnouncement([]))).toBe('00')
+  })
+})
+
+describe('heads', () => {
+  it('are uint count ‖ count × (fixed32 writerKey ‖ uint length ‖ fixed32 treeHash), byte for byte, and back', () => {
+    const heads: Head[] = [
+      { key: fill(32, 1), length: 5, treeHash: fill(32, 2) },
+      { key: fill(32, 3), length: 1000, treeHash: fill(32, 4) }
+    ]
+    const bytes = c.encode(headsEncoding, heads)
+    expect(hex(bytes)).toBe(['02', '01'.repeat(32), '05', '02'.repeat(32), '03'.repeat(32), 'fde803', '04'.repeat(32)].join(''))
+    expect(c.decode(headsEncoding, bytes).map(plain)).toEqual(heads.map(plain))
+  })
+
+  it('refuses trailing bytes, truncation and more than the maximum', () => {
+    const one = c.encode(headsEncoding, [{ key: fill(32, 1), length: 5, treeHash: fill(32, 2) }])
+    expect(() => c.decode(headsEncoding, b4a.concat([one, b4a.from([0])]))).toThrow()
+    expect(() => c.decode(headsEncoding, one.subarray(0, one.byteLength - 1))).toThrow()
+    expect(() => c.decode(headsEncoding, c.encode(c.uint, MAX_HEADS_PER_MESSAGE + 1))).toThrow()
   })
 })
 
