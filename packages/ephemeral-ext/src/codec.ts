@@ -12,7 +12,7 @@
  *
  * The type lives here, in the lowest package, so that every package above names the same one.
  */
-import type { Encoding, State } from 'compact-encoding'
+import type { Encoder, State } from 'compact-encoding'
 
-export type CompactEncoding<T> = Encoding<T>
+export type CompactEncoding<T> = Encoder<T>
 export type CompactState = State
