@@ -104,7 +104,7 @@ type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }
 
 // Each type's fields, from the request id on (every type starts with it).
 
-const request: CompactEncoding<AuthRequest> = {
+const requestFields: CompactEncoding<AuthRequest> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.string.preencode(state, m.nodeName)
@@ -134,7 +134,7 @@ const request: CompactEncoding<AuthRequest> = {
   }
 }
 
-const challenge: CompactEncoding<AuthChallenge> = {
+const challengeFields: CompactEncoding<AuthChallenge> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
@@ -150,7 +150,7 @@ const challenge: CompactEncoding<AuthChallenge> = {
   }
 }
 
-const reveal: CompactEncoding<AuthReveal> = {
+const revealFields: CompactEncoding<AuthReveal> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
@@ -174,7 +174,7 @@ const reveal: CompactEncoding<AuthReveal> = {
   }
 }
 
-const approve: CompactEncoding<AuthApprove> = {
+const approveFields: CompactEncoding<AuthApprove> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
@@ -190,7 +190,7 @@ const approve: CompactEncoding<AuthApprove> = {
   }
 }
 
-const deny: CompactEncoding<AuthDeny> = {
+const denyFields: CompactEncoding<AuthDeny> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
@@ -206,7 +206,7 @@ const deny: CompactEncoding<AuthDeny> = {
   }
 }
 
-const cancel: CompactEncoding<AuthCancel> = {
+const cancelFields: CompactEncoding<AuthCancel> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
@@ -222,12 +222,12 @@ const cancel: CompactEncoding<AuthCancel> = {
 
 /** Each type's number on the wire and the encoding of its fields. */
 const TYPES: { [K in AuthMessage['type']]: { tag: number; fields: CompactEncoding<MessageOf<K>> } } = {
-  request: { tag: 1, fields: request },
-  approve: { tag: 2, fields: approve },
-  deny: { tag: 3, fields: deny },
-  cancel: { tag: 4, fields: cancel },
-  challenge: { tag: 5, fields: challenge },
-  reveal: { tag: 6, fields: reveal }
+  request: { tag: 1, fields: requestFields },
+  approve: { tag: 2, fields: approveFields },
+  deny: { tag: 3, fields: denyFields },
+  cancel: { tag: 4, fields: cancelFields },
+  challenge: { tag: 5, fields: challengeFields },
+  reveal: { tag: 6, fields: revealFields }
 }
 // Widened to AuthMessage: the message given to a type's encoding is always of that type (TS cannot see it).
 const fieldsOf = (type: AuthMessage['type']) => TYPES[type].fields as CompactEncoding<AuthMessage>

@@ -55,7 +55,7 @@ export class MalformedOpError extends Error {
 
 type OpOf<K extends Op['type']> = Extract<Op, { type: K }>
 
-const put: CompactEncoding<OpOf<'put'>> = {
+const putFields: CompactEncoding<OpOf<'put'>> = {
   preencode(state, op) {
     c.uint8array.preencode(state, op.key)
     c.uint8array.preencode(state, op.value)
@@ -73,7 +73,7 @@ const put: CompactEncoding<OpOf<'put'>> = {
   }
 }
 
-const del: CompactEncoding<OpOf<'del'>> = {
+const delFields: CompactEncoding<OpOf<'del'>> = {
   preencode(state, op) {
     c.uint8array.preencode(state, op.key)
   },
@@ -87,7 +87,7 @@ const del: CompactEncoding<OpOf<'del'>> = {
   }
 }
 
-const addWriter: CompactEncoding<OpOf<'add-writer'>> = {
+const addWriterFields: CompactEncoding<OpOf<'add-writer'>> = {
   preencode(state, op) {
     c.fixed32.preencode(state, op.key)
     c.uint.preencode(state, addWriterFlags(op))
@@ -119,7 +119,7 @@ const addWriter: CompactEncoding<OpOf<'add-writer'>> = {
 
 const addWriterFlags = (op: OpOf<'add-writer'>) => (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0)
 
-const removeWriter: CompactEncoding<OpOf<'remove-writer'>> = {
+const removeWriterFields: CompactEncoding<OpOf<'remove-writer'>> = {
   preencode(state, op) {
     c.fixed32.preencode(state, op.key)
     c.uint.preencode(state, op.at)
@@ -133,7 +133,7 @@ const removeWriter: CompactEncoding<OpOf<'remove-writer'>> = {
   }
 }
 
-const registerDevice: CompactEncoding<OpOf<'register-device'>> = {
+const registerDeviceFields: CompactEncoding<OpOf<'register-device'>> = {
   preencode(state, op) {
     c.string.preencode(state, op.name)
     c.fixed32.preencode(state, op.channelKey)
@@ -155,11 +155,11 @@ const registerDevice: CompactEncoding<OpOf<'register-device'>> = {
 
 /** Each type's number on the wire and the encoding of its fields. */
 const TYPES: { [K in Op['type']]: { tag: number; fields: CompactEncoding<OpOf<K>> } } = {
-  put: { tag: 1, fields: put },
-  del: { tag: 2, fields: del },
-  'add-writer': { tag: 3, fields: addWriter },
-  'remove-writer': { tag: 4, fields: removeWriter },
-  'register-device': { tag: 5, fields: registerDevice }
+  put: { tag: 1, fields: putFields },
+  del: { tag: 2, fields: delFields },
+  'add-writer': { tag: 3, fields: addWriterFields },
+  'remove-writer': { tag: 4, fields: removeWriterFields },
+  'register-device': { tag: 5, fields: registerDeviceFields }
 }
 // Widened to Op: the op given to a type's encoding is always of that type (TS cannot see it).
 const fieldsOf = (type: Op['type']) => TYPES[type].fields as CompactEncoding<Op>
