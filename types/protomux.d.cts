@@ -1,5 +1,8 @@
 // Minimal types for protomux 3 (https://github.com/holepunchto/protomux): only what Hypha uses.
-import type { Encoding } from 'compact-encoding'
+// Kept because protomux ships no types and there is no @types/protomux (npm, 2026-11). Used only
+// inside this repository (tsconfig.base.json paths): published declarations describe the muxer
+// with @hypha/ephemeral-ext's own interfaces (muxer.ts), so consumers never need this file.
+import type { Encoder as Encoding } from 'compact-encoding'
 
 declare namespace Protomux {
   interface MessageOptions<T = unknown> {

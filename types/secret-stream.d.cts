@@ -1,4 +1,7 @@
 // Minimal types for @hyperswarm/secret-stream 6: a Noise-encrypted duplex over any raw duplex.
+// Kept because @hyperswarm/secret-stream ships no types and there is no
+// @types/hyperswarm__secret-stream. Used only inside this repository (tsconfig.base.json paths):
+// published declarations use node-core's own SecretStream interface.
 import { Duplex } from 'node:stream'
 declare class NoiseSecretStream extends Duplex {
   constructor(isInitiator: boolean, rawStream?: unknown, opts?: { keyPair?: { publicKey: Uint8Array; secretKey: Uint8Array } })

@@ -1,4 +1,8 @@
 // Minimal types for sodium-universal (libsodium bindings: sodium-native in Node, sodium-javascript in browsers).
+// Kept because sodium-universal ships no types and there is no @types/sodium-universal;
+// @types/sodium-native (2.3.9) types sodium-native 2 with Buffer-only parameters, which the
+// browser's Uint8Arrays do not fit. Used only inside this repository (tsconfig.base.json paths):
+// no published declaration mentions sodium.
 declare const sodium: {
   randombytes_buf(buf: Uint8Array): void
   crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array): void

@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import { compactStruct } from '@hypha/node-core'
+import type { CompactEncoding } from '@hypha/node-core'
 
 /**
  * Messages of the authorisation flow. They travel inside the secure channel (content type
@@ -89,116 +89,188 @@ export interface AuthCancel {
   requestDigest: Uint8Array
 }
 
-const TYPES = { request: 1, approve: 2, deny: 3, cancel: 4, challenge: 5, reveal: 6 } as const
 const fixed16 = c.fixed(REQUEST_ID_BYTES)
 const utf8 = new TextEncoder()
 
 export class AuthMessageError extends Error {
   readonly code = 'ERR_BAD_AUTH_MESSAGE'
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.name = 'AuthMessageError'
   }
 }
 
-/** Writes a message's fields; decoding is {@link decodeAuthMessage} (strict, with its own checks). */
-const messageFields = compactStruct<AuthMessage>(
-  (enc, message) => {
-    enc(c.uint, TYPES[message.type])
-    enc(fixed16, message.requestId)
-    switch (message.type) {
-      case 'request':
-        enc(c.string, message.nodeName)
-        enc(c.fixed32, message.writerKey)
-        enc(c.uint, message.createdAt)
-        enc(c.fixed32, message.commitment)
-        enc(c.fixed64, message.channelProof)
-        break
-      case 'challenge':
-        enc(c.fixed32, message.requestDigest)
-        enc(c.fixed32, message.nonce)
-        break
-      case 'reveal':
-        enc(c.fixed32, message.requestDigest)
-        enc(c.fixed32, message.approver)
-        enc(c.fixed32, message.nonce)
-        break
-      case 'approve':
-        enc(c.fixed32, message.requestDigest)
-        enc(c.fixed32, message.writerKey)
-        break
-      case 'deny':
-        enc(c.fixed32, message.requestDigest)
-        enc(c.string, message.reason)
-        break
-      case 'cancel':
-        enc(c.fixed32, message.requestDigest)
-        break
-    }
+type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }>
+
+// Each type's fields, from the request id on (every type starts with it).
+
+const requestFields: CompactEncoding<AuthRequest> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.string.preencode(state, m.nodeName)
+    c.fixed32.preencode(state, m.writerKey)
+    c.uint.preencode(state, m.createdAt)
+    c.fixed32.preencode(state, m.commitment)
+    c.fixed64.preencode(state, m.channelProof)
   },
-  // A message is always a whole frame: decoding takes the rest of the buffer.
-  (state) => {
-    const message = decodeAuthMessage(state.buffer!.subarray(state.start, state.end))
-    state.start = state.end
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.string.encode(state, m.nodeName)
+    c.fixed32.encode(state, m.writerKey)
+    c.uint.encode(state, m.createdAt)
+    c.fixed32.encode(state, m.commitment)
+    c.fixed64.encode(state, m.channelProof)
+  },
+  decode(state) {
+    return {
+      type: 'request',
+      requestId: fixed16.decode(state),
+      nodeName: c.string.decode(state),
+      writerKey: c.fixed32.decode(state),
+      createdAt: c.uint.decode(state),
+      commitment: c.fixed32.decode(state),
+      channelProof: c.fixed64.decode(state)
+    }
+  }
+}
+
+const challengeFields: CompactEncoding<AuthChallenge> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+    c.fixed32.preencode(state, m.nonce)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+    c.fixed32.encode(state, m.nonce)
+  },
+  decode(state) {
+    return { type: 'challenge', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), nonce: c.fixed32.decode(state) }
+  }
+}
+
+const revealFields: CompactEncoding<AuthReveal> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+    c.fixed32.preencode(state, m.approver)
+    c.fixed32.preencode(state, m.nonce)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+    c.fixed32.encode(state, m.approver)
+    c.fixed32.encode(state, m.nonce)
+  },
+  decode(state) {
+    return {
+      type: 'reveal',
+      requestId: fixed16.decode(state),
+      requestDigest: c.fixed32.decode(state),
+      approver: c.fixed32.decode(state),
+      nonce: c.fixed32.decode(state)
+    }
+  }
+}
+
+const approveFields: CompactEncoding<AuthApprove> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+    c.fixed32.preencode(state, m.writerKey)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+    c.fixed32.encode(state, m.writerKey)
+  },
+  decode(state) {
+    return { type: 'approve', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), writerKey: c.fixed32.decode(state) }
+  }
+}
+
+const denyFields: CompactEncoding<AuthDeny> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+    c.string.preencode(state, m.reason)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+    c.string.encode(state, m.reason)
+  },
+  decode(state) {
+    return { type: 'deny', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), reason: c.string.decode(state) }
+  }
+}
+
+const cancelFields: CompactEncoding<AuthCancel> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+  },
+  decode(state) {
+    return { type: 'cancel', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state) }
+  }
+}
+
+/** Each type's number on the wire and the encoding of its fields. */
+const TYPES: { [K in AuthMessage['type']]: { tag: number; fields: CompactEncoding<MessageOf<K>> } } = {
+  request: { tag: 1, fields: requestFields },
+  approve: { tag: 2, fields: approveFields },
+  deny: { tag: 3, fields: denyFields },
+  cancel: { tag: 4, fields: cancelFields },
+  challenge: { tag: 5, fields: challengeFields },
+  reveal: { tag: 6, fields: revealFields }
+}
+// Widened to AuthMessage: the message given to a type's encoding is always of that type (TS cannot see it).
+const fieldsOf = (type: AuthMessage['type']) => TYPES[type].fields as CompactEncoding<AuthMessage>
+const BY_TAG = new Map(Object.entries(TYPES).map(([type, { tag }]) => [tag, fieldsOf(type as AuthMessage['type'])]))
+
+/**
+ * `uint type ‖ the type's fields`, a whole message: decoding refuses trailing bytes and anything
+ * past the limits, with {@link AuthMessageError}. Versioned by its content type ({@link AUTH_CONTENT_TYPE}).
+ */
+export const authMessageEncoding: CompactEncoding<AuthMessage> = {
+  preencode(state, m) {
+    c.uint.preencode(state, TYPES[m.type].tag)
+    fieldsOf(m.type).preencode(state, m)
+  },
+  encode(state, m) {
+    c.uint.encode(state, TYPES[m.type].tag)
+    fieldsOf(m.type).encode(state, m)
+  },
+  decode(state) {
+    const tag = c.uint.decode(state)
+    const fields = BY_TAG.get(tag)
+    if (!fields) throw new AuthMessageError(`unknown auth message type ${tag}`)
+    const message = fields.decode(state)
+    if (state.start !== state.end) throw new AuthMessageError('trailing bytes after the auth message')
+    checkLimits(message)
     return message
   }
-)
+}
 
+/** Encodes one message; throws {@link AuthMessageError} if it is past the limits. */
 export function encodeAuthMessage(message: AuthMessage): Uint8Array {
   checkLimits(message)
-  return c.encode(messageFields, message)
+  return c.encode(authMessageEncoding, message)
 }
 
 /** Decodes one message; throws {@link AuthMessageError} for anything else. Never reads past `bytes`. */
 export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
-  let message: AuthMessage
-  const state = c.state(0, bytes.byteLength, bytes)
   try {
-    const type = c.uint.decode(state)
-    const requestId = fixed16.decode(state)
-    switch (type) {
-      case TYPES.request:
-        message = {
-          type: 'request',
-          requestId,
-          nodeName: c.string.decode(state),
-          writerKey: c.fixed32.decode(state),
-          createdAt: c.uint.decode(state),
-          commitment: c.fixed32.decode(state),
-          channelProof: c.fixed64.decode(state)
-        }
-        break
-      case TYPES.challenge:
-        message = { type: 'challenge', requestId, requestDigest: c.fixed32.decode(state), nonce: c.fixed32.decode(state) }
-        break
-      case TYPES.reveal:
-        message = {
-          type: 'reveal',
-          requestId,
-          requestDigest: c.fixed32.decode(state),
-          approver: c.fixed32.decode(state),
-          nonce: c.fixed32.decode(state)
-        }
-        break
-      case TYPES.approve:
-        message = { type: 'approve', requestId, requestDigest: c.fixed32.decode(state), writerKey: c.fixed32.decode(state) }
-        break
-      case TYPES.deny:
-        message = { type: 'deny', requestId, requestDigest: c.fixed32.decode(state), reason: c.string.decode(state) }
-        break
-      case TYPES.cancel:
-        message = { type: 'cancel', requestId, requestDigest: c.fixed32.decode(state) }
-        break
-      default:
-        throw new AuthMessageError(`unknown auth message type ${type}`)
-    }
+    return c.decode(authMessageEncoding, bytes)
   } catch (err) {
     if (err instanceof AuthMessageError) throw err
-    throw new AuthMessageError('auth message is truncated or malformed')
+    throw new AuthMessageError('auth message is truncated or malformed', { cause: err })
   }
-  if (state.start !== state.end) throw new AuthMessageError('trailing bytes after the auth message')
-  checkLimits(message)
-  return message
 }
 
 function checkLimits(message: AuthMessage): void {

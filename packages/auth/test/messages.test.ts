@@ -21,6 +21,35 @@ const request: AuthRequest = {
   channelProof: b4a.alloc(64, 13)
 }
 
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
+/** Bytes as hex, so that a Buffer and a Uint8Array with the same bytes compare equal. */
+const plain = (v: unknown): unknown =>
+  v instanceof Uint8Array ? b4a.toString(v, 'hex') : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v
+
+describe('auth message wire format', () => {
+  // uint type ‖ fixed16 requestId ‖ the type's fields (see messages.ts)
+  const id = '01'.repeat(16)
+  const digest = b4a.alloc(32, 3)
+  const vectors: Array<[AuthMessage, string]> = [
+    [
+      { ...request, nodeName: 'Laptop', commitment: b4a.alloc(32, 8) },
+      ['01', id, '06', hex(b4a.from('Laptop')), '02'.repeat(32), 'ff00e897b69a010000', '08'.repeat(32), '0d'.repeat(64)].join('')
+    ],
+    [{ type: 'approve', requestId: request.requestId, requestDigest: digest, writerKey: b4a.alloc(32, 2) }, ['02', id, '03'.repeat(32), '02'.repeat(32)].join('')],
+    [{ type: 'deny', requestId: request.requestId, requestDigest: digest, reason: 'no' }, ['03', id, '03'.repeat(32), '02', '6e6f'].join('')],
+    [{ type: 'cancel', requestId: request.requestId, requestDigest: digest }, ['04', id, '03'.repeat(32)].join('')],
+    [{ type: 'challenge', requestId: request.requestId, requestDigest: digest, nonce: b4a.alloc(32, 5) }, ['05', id, '03'.repeat(32), '05'.repeat(32)].join('')],
+    [
+      { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: b4a.alloc(32, 6), nonce: b4a.alloc(32, 7) },
+      ['06', id, '03'.repeat(32), '06'.repeat(32), '07'.repeat(32)].join('')
+    ]
+  ]
+  it.each(vectors.map(([m, bytes]) => [m.type, m, bytes] as const))('%s: byte for byte, and back', (_, message, bytes) => {
+    expect(hex(encodeAuthMessage(message))).toBe(bytes)
+    expect(plain(decodeAuthMessage(b4a.from(bytes, 'hex')))).toEqual(plain(message))
+  })
+})
+
 describe('auth messages', () => {
   it('round-trip every type', () => {
     const digest = b4a.alloc(32, 3)

@@ -1,5 +1,6 @@
 import c from 'compact-encoding'
 import { EphemeralError } from './errors.js'
+import type { CompactEncoding } from './codec.js'
 
 /** Version of the frame layout below; a receiver drops frames of any other version. */
 export const FRAME_VERSION = 1
@@ -16,19 +17,39 @@ export interface Frame {
 }
 
 /**
- * One ephemeral message on the wire: `uint version | string contentType | buffer payload`.
- * Length-prefixed so a truncated frame is detected rather than read short.
+ * One ephemeral message on the wire: `uint version ‖ string contentType ‖ uint8array payload`.
+ * Length-prefixed so a truncated frame is detected rather than read short. A frame is a whole
+ * message: decoding refuses trailing bytes. The payload limit is the receiver's, so
+ * {@link decodeFrame} checks it.
  */
+export const frameEncoding: CompactEncoding<Frame> = {
+  preencode(state, f) {
+    c.uint.preencode(state, FRAME_VERSION)
+    c.string.preencode(state, f.contentType)
+    c.uint8array.preencode(state, f.payload)
+  },
+  encode(state, f) {
+    c.uint.encode(state, FRAME_VERSION)
+    c.string.encode(state, f.contentType)
+    c.uint8array.encode(state, f.payload)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== FRAME_VERSION) {
+      throw new EphemeralError('ERR_UNSUPPORTED_VERSION', `frame version ${version} is not supported`)
+    }
+    const contentType = c.string.decode(state)
+    const payload = c.uint8array.decode(state)
+    if (state.start !== state.end) {
+      throw new EphemeralError('ERR_MALFORMED_FRAME', `frame has ${state.end - state.start} trailing bytes`)
+    }
+    checkContentType(contentType)
+    return { contentType, payload }
+  }
+}
+
 export function encodeFrame(frame: Frame): Uint8Array {
-  const state = c.state()
-  c.uint.preencode(state, FRAME_VERSION)
-  c.string.preencode(state, frame.contentType)
-  c.uint8array.preencode(state, frame.payload)
-  state.buffer = new Uint8Array(state.end)
-  c.uint.encode(state, FRAME_VERSION)
-  c.string.encode(state, frame.contentType)
-  c.uint8array.encode(state, frame.payload)
-  return state.buffer
+  return c.encode(frameEncoding, frame)
 }
 
 /**
@@ -39,27 +60,15 @@ export function decodeFrame(bytes: Uint8Array, maxPayloadBytes: number): Frame {
   if (bytes.byteLength > maxPayloadBytes + FRAME_OVERHEAD_BYTES) {
     throw new EphemeralError('ERR_FRAME_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds the limit`)
   }
-  const state = c.state(0, bytes.byteLength, bytes)
-  let version: number
-  let contentType: string
-  let payload: Uint8Array
+  let frame: Frame
   try {
-    version = c.uint.decode(state)
-    if (version !== FRAME_VERSION) {
-      throw new EphemeralError('ERR_UNSUPPORTED_VERSION', `frame version ${version} is not supported`)
-    }
-    contentType = c.string.decode(state)
-    payload = c.uint8array.decode(state)
+    frame = c.decode(frameEncoding, bytes)
   } catch (err) {
     if (err instanceof EphemeralError) throw err
     throw new EphemeralError('ERR_MALFORMED_FRAME', 'frame is truncated or malformed', { cause: err })
   }
-  if (state.start !== state.end) {
-    throw new EphemeralError('ERR_MALFORMED_FRAME', `frame has ${state.end - state.start} trailing bytes`)
-  }
-  checkContentType(contentType)
-  checkPayloadSize(payload, maxPayloadBytes)
-  return { contentType, payload }
+  checkPayloadSize(frame.payload, maxPayloadBytes)
+  return frame
 }
 
 const utf8 = new TextEncoder()

@@ -16,6 +16,7 @@ export type {
 } from './extension.js'
 export { EphemeralError } from './errors.js'
 export type { EphemeralErrorCode } from './errors.js'
-export { encodeFrame, decodeFrame, FRAME_VERSION, FRAME_OVERHEAD_BYTES, MAX_CONTENT_TYPE_BYTES } from './frame.js'
+export { encodeFrame, decodeFrame, frameEncoding, FRAME_VERSION, FRAME_OVERHEAD_BYTES, MAX_CONTENT_TYPE_BYTES } from './frame.js'
 export type { Frame } from './frame.js'
+export type { CompactEncoding, CompactState } from './codec.js'
 export type { Muxer, MuxerChannel, MuxerMessage, MuxerChannelOptions, MuxerMessageOptions, MuxerEncoding } from './muxer.js'

@@ -2,13 +2,10 @@
  * The part of a Protomux (https://github.com/holepunchto/protomux, 3.x) this package uses, as its
  * own interfaces: published declarations then need no types from protomux, which ships none.
  */
+import type { CompactEncoding } from './codec.js'
 
-/** A compact-encoding `{ preencode, encode, decode }` (the state is compact-encoding's). */
-export interface MuxerEncoding<T> {
-  preencode(state: { start: number; end: number; buffer: Uint8Array | null }, value: T): void
-  encode(state: { start: number; end: number; buffer: Uint8Array | null }, value: T): void
-  decode(state: { start: number; end: number; buffer: Uint8Array | null }): T
-}
+/** A message's encoding: the one compact-encoding shape every Hypha message has. */
+export type MuxerEncoding<T> = CompactEncoding<T>
 
 export interface MuxerMessageOptions<T = unknown> {
   encoding?: MuxerEncoding<T>

@@ -11,7 +11,7 @@
  *   uint version (= 1) ‖ fixed32 accountId ‖ fixed32 databaseKey ‖ uint flags (bit 0: created here)
  */
 import c from 'compact-encoding'
-import { compactStruct, type CompactEncoding } from './codec.js'
+import type { CompactEncoding } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './engine/errors.js'
 import type { KeyPair } from './keys.js'
 
@@ -49,23 +49,28 @@ export interface DeviceRecord {
 export const DEVICE_RECORD_FILE = 'hypha-device'
 const RECORD_VERSION = 1
 
-/** The record as a compact-encoding `{ preencode, encode, decode }`. */
-export const deviceRecordEncoding: CompactEncoding<DeviceRecord> = compactStruct<DeviceRecord>(
-  (field, r) => {
-    field(c.uint, RECORD_VERSION)
-    field(c.fixed32, r.accountId)
-    field(c.fixed32, r.databaseKey)
-    field(c.uint, r.created ? 1 : 0)
+export const deviceRecordEncoding: CompactEncoding<DeviceRecord> = {
+  preencode(state, r) {
+    c.uint.preencode(state, RECORD_VERSION)
+    c.fixed32.preencode(state, r.accountId)
+    c.fixed32.preencode(state, r.databaseKey)
+    c.uint.preencode(state, r.created ? 1 : 0)
   },
-  (state) => {
+  encode(state, r) {
+    c.uint.encode(state, RECORD_VERSION)
+    c.fixed32.encode(state, r.accountId)
+    c.fixed32.encode(state, r.databaseKey)
+    c.uint.encode(state, r.created ? 1 : 0)
+  },
+  decode(state) {
     const version = c.uint.decode(state)
-    if (version !== RECORD_VERSION) throw new Error(`unknown device record version ${version}`)
+    if (version !== RECORD_VERSION) throw new HyphaNodeError('ERR_STORAGE', `unknown device record version ${version}`)
     const accountId = c.fixed32.decode(state)
     const databaseKey = c.fixed32.decode(state)
     const flags = c.uint.decode(state)
     return { accountId, databaseKey, created: (flags & 1) === 1 }
   }
-)
+}
 
 interface RandomAccess {
   read(offset: number, size: number, cb: (err: Error | null, data?: Uint8Array) => void): void

@@ -12,16 +12,15 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import { compactStruct } from './codec.js'
 import { withCore } from './cores.js'
-import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
+import type { CompactEncoding, EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { Engine } from './engine/types.js'
 
 export const HEADS_CONTENT_TYPE = 'hypha/heads/1'
 /** Heads per message: 128 × about 70 bytes stays under the ephemeral channel's 10 KiB. */
-const MAX_HEADS_PER_MESSAGE = 128
+export const MAX_HEADS_PER_MESSAGE = 128
 
-interface Head {
+export interface Head {
   key: Uint8Array
   length: number
   treeHash: Uint8Array
@@ -32,32 +31,47 @@ interface HeadsHost {
   ready(): Promise<void>
 }
 
-const headsEncoding = compactStruct<Head[]>(
-  (field, heads) => {
-    field(c.uint, heads.length)
-    for (const h of heads) {
-      field(c.fixed32, h.key)
-      field(c.uint, h.length)
-      field(c.fixed32, h.treeHash)
-    }
+const headEncoding: CompactEncoding<Head> = {
+  preencode(state, h) {
+    c.fixed32.preencode(state, h.key)
+    c.uint.preencode(state, h.length)
+    c.fixed32.preencode(state, h.treeHash)
   },
-  (state) => {
+  encode(state, h) {
+    c.fixed32.encode(state, h.key)
+    c.uint.encode(state, h.length)
+    c.fixed32.encode(state, h.treeHash)
+  },
+  decode(state) {
+    return { key: c.fixed32.decode(state), length: c.uint.decode(state), treeHash: c.fixed32.decode(state) }
+  }
+}
+
+/** A whole message: decoding refuses more than {@link MAX_HEADS_PER_MESSAGE} heads and trailing bytes. */
+export const headsEncoding: CompactEncoding<Head[]> = {
+  preencode(state, heads) {
+    c.uint.preencode(state, heads.length)
+    for (const h of heads) headEncoding.preencode(state, h)
+  },
+  encode(state, heads) {
+    c.uint.encode(state, heads.length)
+    for (const h of heads) headEncoding.encode(state, h)
+  },
+  decode(state) {
     const count = c.uint.decode(state)
-    if (count > MAX_HEADS_PER_MESSAGE) throw new Error('too many heads')
+    // Heads come from any peer and are only compared: a bad message is dropped (decodeHeads).
+    if (count > MAX_HEADS_PER_MESSAGE) throw new Error(`more than ${MAX_HEADS_PER_MESSAGE} heads`)
     const heads: Head[] = []
-    for (let i = 0; i < count; i++) {
-      heads.push({ key: c.fixed32.decode(state), length: c.uint.decode(state), treeHash: c.fixed32.decode(state) })
-    }
+    for (let i = 0; i < count; i++) heads.push(headEncoding.decode(state))
+    if (state.start !== state.end) throw new Error('trailing bytes after the heads')
     return heads
   }
-)
+}
 
 /** The heads in a peer's message, or null if it is not exactly one well-formed list. */
 function decodeHeads(payload: Uint8Array): Head[] | null {
   try {
-    const state = c.state(0, payload.byteLength, payload)
-    const heads = headsEncoding.decode(state)
-    return state.start === state.end ? heads : null
+    return c.decode(headsEncoding, payload)
   } catch {
     return null
   }

@@ -18,9 +18,10 @@
  */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
+import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import Hypercore from 'hypercore'
-import { EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
+import { EphemeralExtension, type CompactEncoding, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './engine/errors.js'
 
 export const LOOKUP_CONTENT_TYPE = 'hypha/locator/1'
@@ -41,18 +42,61 @@ export function lookupProof(lookupKey: Uint8Array, databaseKey: Uint8Array): Uin
   return out
 }
 
+/** What a node tells its peers: the database key and the proof that a member vouches for it. */
+interface Answer {
+  databaseKey: Uint8Array
+  proof: Uint8Array
+}
+
+/** The lookup channel's one message, `fixed32 databaseKey ‖ fixed32 proof`. */
+const answerEncoding: CompactEncoding<Answer> = {
+  preencode(state, a) {
+    c.fixed32.preencode(state, a.databaseKey)
+    c.fixed32.preencode(state, a.proof)
+  },
+  encode(state, a) {
+    c.fixed32.encode(state, a.databaseKey)
+    c.fixed32.encode(state, a.proof)
+  },
+  decode(state) {
+    return { databaseKey: c.fixed32.decode(state), proof: c.fixed32.decode(state) }
+  }
+}
+const ANSWER_BYTES = 64
+
+/** A locator, `fixed32 topic ‖ answer`: where to look, and the answer to give there. */
+const locatorEncoding: CompactEncoding<Locator> = {
+  preencode(state, l) {
+    c.fixed32.preencode(state, l.topic)
+    answerEncoding.preencode(state, l)
+  },
+  encode(state, l) {
+    c.fixed32.encode(state, l.topic)
+    answerEncoding.encode(state, l)
+  },
+  decode(state) {
+    const topic = c.fixed32.decode(state)
+    return { topic, ...answerEncoding.decode(state) }
+  }
+}
+
 /** The 96-byte form of a locator (topic ‖ databaseKey ‖ proof): what an always-on node is given. */
 export function encodeLocator(locator: Locator): Uint8Array {
-  return b4a.concat([locator.topic, locator.databaseKey, locator.proof])
+  try {
+    return c.encode(locatorEncoding, locator)
+  } catch (err) {
+    throw new HyphaNodeError('ERR_INVALID_ARGUMENT', 'a locator is three 32-byte keys', { cause: err })
+  }
 }
 
 /** Decodes {@link encodeLocator}'s bytes, or the same as a hex string. Throws `ERR_INVALID_ARGUMENT`. */
 export function decodeLocator(bytes: Uint8Array | string): Locator {
   const buf = typeof bytes === 'string' ? hexBytes(bytes) : bytes
+  // The exact length is the whole check: every 96 bytes decode.
   if (!(buf instanceof Uint8Array) || buf.byteLength !== LOCATOR_BYTES) {
     throw new HyphaNodeError('ERR_INVALID_ARGUMENT', `a locator is ${LOCATOR_BYTES} bytes (${LOCATOR_BYTES * 2} hex digits)`)
   }
-  return { topic: buf.subarray(0, 32), databaseKey: buf.subarray(32, 64), proof: buf.subarray(64, 96) }
+  return c.decode(locatorEncoding, buf)
 }
 
 function hexBytes(hex: string): Uint8Array | null {
@@ -101,7 +145,7 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
 
   /** From now on, tell every peer (and every peer already connected) this database key. */
   answerWith(databaseKey: Uint8Array, proof: Uint8Array): void {
-    this.own = { databaseKey, payload: b4a.concat([databaseKey, proof]) }
+    this.own = { databaseKey, payload: c.encode(answerEncoding, { databaseKey, proof }) }
     for (const peer of this.ephemeral.peers) this.sendOwn(peer)
     // Answers heard while this node was still opening count too.
     for (const { key, peer } of this.heard) if (!b4a.equals(key, databaseKey)) this.emit('conflict', key, peer)
@@ -165,9 +209,9 @@ export class AccountLookup extends EventEmitter<AccountLookupEvents> {
   }
 
   private onMessage({ peer, contentType, payload }: EphemeralMessage): void {
-    if (contentType !== LOOKUP_CONTENT_TYPE || payload.byteLength !== 64 || this.lookupKey === null) return
-    const databaseKey = payload.subarray(0, 32)
-    const proof = payload.subarray(32, 64)
+    // Every 64 bytes decode: the length is the whole check.
+    if (contentType !== LOOKUP_CONTENT_TYPE || payload.byteLength !== ANSWER_BYTES || this.lookupKey === null) return
+    const { databaseKey, proof } = c.decode(answerEncoding, payload)
     if (!sodium.sodium_memcmp(lookupProof(this.lookupKey, databaseKey), proof)) return
     const key = b4a.from(databaseKey)
     if (!this.heard.some((h) => b4a.equals(h.key, key)) && this.heard.length < 4) this.heard.push({ key, peer })

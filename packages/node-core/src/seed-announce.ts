@@ -7,6 +7,8 @@
  * `uint count | count × 32-byte core key` (compact-encoding), nothing after.
  */
 import c from 'compact-encoding'
+import b4a from 'b4a'
+import type { CompactEncoding } from '@hypha/ephemeral-ext'
 
 export const SEED_CONTENT_TYPE = 'hypha/seed/1'
 /** Most keys one announcement may carry (8 KiB of keys: within the ephemeral 10 KiB default). */
@@ -34,6 +36,34 @@ export class SeedError extends Error {
   }
 }
 
+/**
+ * `uint count ‖ count × fixed32 key`, a whole payload. Decoding checks the count against the limit
+ * and the exact length before reading any key, so a hostile frame costs nothing; the keys it gives
+ * are copies, not views into the frame.
+ */
+export const seedAnnouncementEncoding: CompactEncoding<Uint8Array[]> = {
+  preencode(state, keys) {
+    c.uint.preencode(state, keys.length)
+    for (const key of keys) c.fixed32.preencode(state, key)
+  },
+  encode(state, keys) {
+    c.uint.encode(state, keys.length)
+    for (const key of keys) c.fixed32.encode(state, key)
+  },
+  decode(state) {
+    const count = c.uint.decode(state)
+    if (count > MAX_ANNOUNCED_KEYS) {
+      throw new SeedError('ERR_TOO_MANY_KEYS', `announcement lists ${count} keys, more than ${MAX_ANNOUNCED_KEYS}`)
+    }
+    if (state.end - state.start !== count * KEY_BYTES) {
+      throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', `expected ${count} keys of ${KEY_BYTES} bytes`)
+    }
+    const keys: Uint8Array[] = []
+    for (let i = 0; i < count; i++) keys.push(b4a.from(c.fixed32.decode(state)))
+    return keys
+  }
+}
+
 /** Encodes a list of 32-byte core keys. Throws `SeedError` for a bad key or too many keys. */
 export function encodeSeedAnnouncement(keys: readonly Uint8Array[]): Uint8Array {
   if (keys.length > MAX_ANNOUNCED_KEYS) {
@@ -44,43 +74,16 @@ export function encodeSeedAnnouncement(keys: readonly Uint8Array[]): Uint8Array 
       throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'every key must be a 32-byte Uint8Array')
     }
   }
-  const state = c.state()
-  c.uint.preencode(state, keys.length)
-  state.end += keys.length * KEY_BYTES
-  state.buffer = new Uint8Array(state.end)
-  c.uint.encode(state, keys.length)
-  for (const key of keys) {
-    state.buffer.set(key, state.start)
-    state.start += KEY_BYTES
-  }
-  return state.buffer
+  return c.encode(seedAnnouncementEncoding, [...keys])
 }
 
-/**
- * Decodes an announcement from a peer. Checks the count against the limit and the exact length
- * before copying anything, so a hostile frame costs nothing. Throws `SeedError`.
- */
+/** Decodes an announcement from a peer. Throws `SeedError`. */
 export function decodeSeedAnnouncement(payload: Uint8Array): Uint8Array[] {
-  if (!(payload instanceof Uint8Array) || payload.byteLength === 0) {
-    throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'empty announcement')
-  }
-  const state = { start: 0, end: payload.byteLength, buffer: payload }
-  let count: number
+  if (!(payload instanceof Uint8Array)) throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'not bytes')
   try {
-    count = c.uint.decode(state)
+    return c.decode(seedAnnouncementEncoding, payload)
   } catch (err) {
+    if (err instanceof SeedError) throw err
     throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'truncated key count', { cause: err })
   }
-  if (count > MAX_ANNOUNCED_KEYS) {
-    throw new SeedError('ERR_TOO_MANY_KEYS', `announcement lists ${count} keys, more than ${MAX_ANNOUNCED_KEYS}`)
-  }
-  if (payload.byteLength - state.start !== count * KEY_BYTES) {
-    throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', `expected ${count} keys of ${KEY_BYTES} bytes`)
-  }
-  const keys: Uint8Array[] = []
-  for (let i = 0; i < count; i++) {
-    const at = state.start + i * KEY_BYTES
-    keys.push(payload.slice(at, at + KEY_BYTES))
-  }
-  return keys
 }

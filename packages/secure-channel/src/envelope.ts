@@ -1,6 +1,7 @@
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
+import type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
 
 /**
  * The wire format of one secure-channel message (encrypt-then-sign):
@@ -84,12 +85,110 @@ export interface SealInput {
 export class EnvelopeDecodeError extends Error {
   constructor(
     readonly reason: 'malformed' | 'unsupported-version',
-    message: string
+    message: string,
+    options?: { cause?: unknown }
   ) {
-    super(message)
+    super(message, options)
     this.name = 'EnvelopeDecodeError'
   }
 }
+
+/** What the header encoding writes: the envelope's fields from version to nonce. */
+type HeaderFields = Omit<EnvelopeFields, 'ciphertext' | 'ttl'>
+
+/** Version … nonce: the bytes the box key is bound to. */
+const headerEncoding: CompactEncoding<HeaderFields> = {
+  preencode(state, h) {
+    c.uint.preencode(state, h.version)
+    fixed16.preencode(state, h.id)
+    c.fixed32.preencode(state, h.sender)
+    c.uint.preencode(state, h.recipient ? FLAG_RECIPIENT : 0)
+    if (h.recipient) c.fixed32.preencode(state, h.recipient)
+    c.uint.preencode(state, h.timestamp)
+    fixed24.preencode(state, h.nonce)
+  },
+  encode(state, h) {
+    c.uint.encode(state, h.version)
+    fixed16.encode(state, h.id)
+    c.fixed32.encode(state, h.sender)
+    c.uint.encode(state, h.recipient ? FLAG_RECIPIENT : 0)
+    if (h.recipient) c.fixed32.encode(state, h.recipient)
+    c.uint.encode(state, h.timestamp)
+    fixed24.encode(state, h.nonce)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== ENVELOPE_VERSION) {
+      throw new EnvelopeDecodeError('unsupported-version', `envelope version ${version} is not supported`)
+    }
+    const id = fixed16.decode(state)
+    const sender = c.fixed32.decode(state)
+    const flags = c.uint.decode(state)
+    if ((flags & ~FLAG_RECIPIENT) !== 0) throw new EnvelopeDecodeError('malformed', `unknown flags ${flags}`)
+    const recipient = flags & FLAG_RECIPIENT ? c.fixed32.decode(state) : null
+    return { version, id, sender, recipient, timestamp: c.uint.decode(state), nonce: fixed24.decode(state) }
+  }
+}
+
+/** What the frame encoding writes: every field, the signature included. */
+type SignedFields = EnvelopeFields & { signature: Uint8Array }
+
+/**
+ * A whole frame, `uint8 ttl ‖ header ‖ uint8array ciphertext ‖ fixed64 signature`; decoding
+ * refuses trailing bytes and also gives the signed and header bytes as views into the frame.
+ */
+const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactState): Envelope } = {
+  preencode(state, e) {
+    c.uint8.preencode(state, e.ttl)
+    headerEncoding.preencode(state, e)
+    c.uint8array.preencode(state, e.ciphertext)
+    c.fixed64.preencode(state, e.signature)
+  },
+  encode(state, e) {
+    c.uint8.encode(state, e.ttl)
+    headerEncoding.encode(state, e)
+    c.uint8array.encode(state, e.ciphertext)
+    c.fixed64.encode(state, e.signature)
+  },
+  decode(state) {
+    const ttl = c.uint8.decode(state)
+    const signedStart = state.start
+    const header = headerEncoding.decode(state)
+    const headerEnd = state.start
+    const ciphertext = c.uint8array.decode(state)
+    if (ciphertext.byteLength < MAC_BYTES) throw new EnvelopeDecodeError('malformed', 'ciphertext is shorter than its MAC')
+    const signedEnd = state.start
+    const signature = c.fixed64.decode(state)
+    if (state.start !== state.end) throw new EnvelopeDecodeError('malformed', 'trailing bytes after the signature')
+    const frame = state.buffer!
+    return {
+      ttl,
+      ...header,
+      ciphertext,
+      signature,
+      signed: frame.subarray(signedStart, signedEnd),
+      header: frame.subarray(signedStart, headerEnd)
+    }
+  }
+}
+
+/** What the ciphertext seals: `string contentType ‖ raw payload` (the payload runs to the end). */
+const plaintextEncoding: CompactEncoding<{ contentType: string; payload: Uint8Array }> = {
+  preencode(state, p) {
+    c.string.preencode(state, p.contentType)
+    c.raw.preencode(state, p.payload)
+  },
+  encode(state, p) {
+    c.string.encode(state, p.contentType)
+    c.raw.encode(state, p.payload)
+  },
+  decode(state) {
+    return { contentType: c.string.decode(state), payload: c.raw.decode(state) }
+  }
+}
+
+/** Zeros where the signature goes until the signed bytes, which precede it in the frame, are there. */
+const UNSIGNED = new Uint8Array(SIGNATURE_BYTES)
 
 /** Encrypts and signs one message into a frame. */
 export function sealEnvelope(input: SealInput): Uint8Array {
@@ -102,11 +201,10 @@ export function sealEnvelope(input: SealInput): Uint8Array {
     timestamp: input.timestamp,
     nonce: input.nonce ?? randomBytes(NONCE_BYTES)
   }
-  const header = encodeHeader(fields)
-  const plaintext = encodePlaintext(input.contentType, input.payload)
+  const plaintext = c.encode(plaintextEncoding, { contentType: input.contentType, payload: input.payload })
   const ciphertext = b4a.allocUnsafe(plaintext.byteLength + MAC_BYTES)
-  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, header))
-  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey }, header)
+  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, encodeHeader(fields)))
+  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey })
 }
 
 /**
@@ -114,88 +212,29 @@ export function sealEnvelope(input: SealInput): Uint8Array {
  * as is). No encryption: `sealEnvelope` is the way to send; this is the one place the layout is
  * written, also for tools and tests that build frames by hand.
  */
-export function assembleEnvelope(
-  fields: EnvelopeFields,
-  signer: { secretKey: Uint8Array } | { signature: Uint8Array },
-  header: Uint8Array = encodeHeader(fields)
-): Uint8Array {
-  const state = c.state()
-  c.uint.preencode(state, fields.ciphertext.byteLength)
-  const signedEnd = 1 + header.byteLength + state.end + fields.ciphertext.byteLength
-  const frame = b4a.allocUnsafe(signedEnd + SIGNATURE_BYTES)
-  frame[0] = fields.ttl
-  frame.set(header, 1)
-  state.buffer = frame
-  state.start = 1 + header.byteLength
-  state.end = frame.byteLength
-  c.uint8array.encode(state, fields.ciphertext)
-  const signature = frame.subarray(signedEnd)
-  if ('signature' in signer) signature.set(signer.signature)
-  else sodium.crypto_sign_detached(signature, frame.subarray(1, signedEnd), signer.secretKey)
+export function assembleEnvelope(fields: EnvelopeFields, signer: { secretKey: Uint8Array } | { signature: Uint8Array }): Uint8Array {
+  const given = 'signature' in signer
+  const frame = c.encode(envelopeEncoding, { ...fields, signature: given ? signer.signature : UNSIGNED })
+  if (!given) {
+    const signedEnd = frame.byteLength - SIGNATURE_BYTES
+    sodium.crypto_sign_detached(frame.subarray(signedEnd), frame.subarray(1, signedEnd), signer.secretKey)
+  }
   return frame
 }
 
 /** The header bytes (version … nonce) that the box key is bound to. */
-export function encodeHeader(fields: Omit<EnvelopeFields, 'ciphertext' | 'ttl'>): Uint8Array {
-  const flags = fields.recipient ? FLAG_RECIPIENT : 0
-  const state = c.state()
-  c.uint.preencode(state, fields.version)
-  fixed16.preencode(state, fields.id)
-  c.fixed32.preencode(state, fields.sender)
-  c.uint.preencode(state, flags)
-  if (fields.recipient) c.fixed32.preencode(state, fields.recipient)
-  c.uint.preencode(state, fields.timestamp)
-  fixed24.preencode(state, fields.nonce)
-  state.buffer = b4a.allocUnsafe(state.end)
-  c.uint.encode(state, fields.version)
-  fixed16.encode(state, fields.id)
-  c.fixed32.encode(state, fields.sender)
-  c.uint.encode(state, flags)
-  if (fields.recipient) c.fixed32.encode(state, fields.recipient)
-  c.uint.encode(state, fields.timestamp)
-  fixed24.encode(state, fields.nonce)
-  return state.buffer
+export function encodeHeader(fields: HeaderFields): Uint8Array {
+  return c.encode(headerEncoding, fields)
 }
 
 /** Parses a frame without any key. Throws {@link EnvelopeDecodeError} if it is not exactly one envelope. */
 export function decodeEnvelope(frame: Uint8Array): Envelope {
-  const state = c.state(0, frame.byteLength, frame)
   try {
-    const ttl = c.uint8.decode(state)
-    const signedStart = state.start
-    const version = c.uint.decode(state)
-    if (version !== ENVELOPE_VERSION) {
-      throw new EnvelopeDecodeError('unsupported-version', `envelope version ${version} is not supported`)
-    }
-    const id = fixed16.decode(state)
-    const sender = c.fixed32.decode(state)
-    const flags = c.uint.decode(state)
-    if ((flags & ~FLAG_RECIPIENT) !== 0) throw new EnvelopeDecodeError('malformed', `unknown flags ${flags}`)
-    const recipient = flags & FLAG_RECIPIENT ? c.fixed32.decode(state) : null
-    const timestamp = c.uint.decode(state)
-    const nonce = fixed24.decode(state)
-    const headerEnd = state.start
-    const ciphertext = c.uint8array.decode(state)
-    if (ciphertext.byteLength < MAC_BYTES) throw new EnvelopeDecodeError('malformed', 'ciphertext is shorter than its MAC')
-    const signedEnd = state.start
-    const signature = c.fixed64.decode(state)
-    if (state.start !== state.end) throw new EnvelopeDecodeError('malformed', 'trailing bytes after the signature')
-    return {
-      ttl,
-      version,
-      id,
-      sender,
-      recipient,
-      timestamp,
-      nonce,
-      ciphertext,
-      signature,
-      signed: frame.subarray(signedStart, signedEnd),
-      header: frame.subarray(signedStart, headerEnd)
-    }
+    // The explicit type: this encoding's decode gives an Envelope, views included.
+    return c.decode<Envelope>(envelopeEncoding, frame)
   } catch (err) {
     if (err instanceof EnvelopeDecodeError) throw err
-    throw new EnvelopeDecodeError('malformed', 'envelope is truncated or malformed')
+    throw new EnvelopeDecodeError('malformed', 'envelope is truncated or malformed', { cause: err })
   }
 }
 
@@ -234,21 +273,9 @@ function messageKey(channelKey: Uint8Array, header: Uint8Array): Uint8Array {
   return key
 }
 
-function encodePlaintext(contentType: string, payload: Uint8Array): Uint8Array {
-  const state = c.state()
-  c.string.preencode(state, contentType)
-  c.raw.preencode(state, payload)
-  state.buffer = b4a.allocUnsafe(state.end)
-  c.string.encode(state, contentType)
-  c.raw.encode(state, payload)
-  return state.buffer
-}
-
 function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload: Uint8Array } | null {
   try {
-    const state = c.state(0, plaintext.byteLength, plaintext)
-    const contentType = c.string.decode(state)
-    return { contentType, payload: c.raw.decode(state) }
+    return c.decode(plaintextEncoding, plaintext)
   } catch {
     return null
   }

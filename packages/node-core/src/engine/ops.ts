@@ -20,7 +20,7 @@
  * on anything unexpected; apply skips what does not decode.
  */
 import c from 'compact-encoding'
-import { compactStruct } from '../codec.js'
+import type { CompactEncoding } from '@hypha/ephemeral-ext'
 
 export const OP_VERSION = 2
 /** Longest device name, in UTF-8 bytes. */
@@ -48,118 +48,160 @@ export type Op =
   | { type: 'remove-writer'; key: Uint8Array; at: number }
   | { type: 'register-device'; name: string; channelKey: Uint8Array; channelProof: Uint8Array; at: number }
 
-const TYPES = { put: 1, del: 2, 'add-writer': 3, 'remove-writer': 4, 'register-device': 5 } as const
-
 export class MalformedOpError extends Error {
   override name = 'MalformedOpError'
+  readonly code = 'ERR_MALFORMED_OP'
 }
 
-/** Writes an op's fields; decoding is {@link decodeOp} (strict, with its own checks). */
-const opFields = compactStruct<Op>(
-  (field, op) => {
-    field(c.uint, OP_VERSION)
-    field(c.uint, TYPES[op.type])
-    switch (op.type) {
-      case 'put':
-        field(c.uint8array, op.key)
-        field(c.uint8array, op.value)
-        break
-      case 'del':
-        field(c.uint8array, op.key)
-        break
-      case 'add-writer':
-        field(c.fixed32, op.key)
-        field(c.uint, (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0))
-        field(c.string, op.name)
-        field(c.fixed32, op.channelKey)
-        field(c.fixed64, op.channelProof)
-        field(c.uint, op.at)
-        break
-      case 'remove-writer':
-        field(c.fixed32, op.key)
-        field(c.uint, op.at)
-        break
-      case 'register-device':
-        field(c.string, op.name)
-        field(c.fixed32, op.channelKey)
-        field(c.fixed64, op.channelProof)
-        field(c.uint, op.at)
-        break
-    }
+type OpOf<K extends Op['type']> = Extract<Op, { type: K }>
+
+const putFields: CompactEncoding<OpOf<'put'>> = {
+  preencode(state, op) {
+    c.uint8array.preencode(state, op.key)
+    c.uint8array.preencode(state, op.value)
   },
-  (state) => decodeOpFrom(state)
-)
+  encode(state, op) {
+    c.uint8array.encode(state, op.key)
+    c.uint8array.encode(state, op.value)
+  },
+  decode(state) {
+    const key = c.uint8array.decode(state)
+    const value = c.uint8array.decode(state)
+    checkKey(key)
+    checkValue(value)
+    return { type: 'put', key, value }
+  }
+}
+
+const delFields: CompactEncoding<OpOf<'del'>> = {
+  preencode(state, op) {
+    c.uint8array.preencode(state, op.key)
+  },
+  encode(state, op) {
+    c.uint8array.encode(state, op.key)
+  },
+  decode(state) {
+    const key = c.uint8array.decode(state)
+    checkKey(key)
+    return { type: 'del', key }
+  }
+}
+
+const addWriterFields: CompactEncoding<OpOf<'add-writer'>> = {
+  preencode(state, op) {
+    c.fixed32.preencode(state, op.key)
+    c.uint.preencode(state, addWriterFlags(op))
+    c.string.preencode(state, op.name)
+    c.fixed32.preencode(state, op.channelKey)
+    c.fixed64.preencode(state, op.channelProof)
+    c.uint.preencode(state, op.at)
+  },
+  encode(state, op) {
+    c.fixed32.encode(state, op.key)
+    c.uint.encode(state, addWriterFlags(op))
+    c.string.encode(state, op.name)
+    c.fixed32.encode(state, op.channelKey)
+    c.fixed64.encode(state, op.channelProof)
+    c.uint.encode(state, op.at)
+  },
+  decode(state) {
+    const key = c.fixed32.decode(state)
+    const flags = c.uint.decode(state)
+    if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
+    const name = c.string.decode(state)
+    checkDeviceName(name)
+    const channelKey = c.fixed32.decode(state)
+    const channelProof = c.fixed64.decode(state)
+    const at = c.uint.decode(state)
+    return { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, channelProof, at }
+  }
+}
+
+const addWriterFlags = (op: OpOf<'add-writer'>) => (op.indexer ? 1 : 0) | (op.recovery ? 2 : 0)
+
+const removeWriterFields: CompactEncoding<OpOf<'remove-writer'>> = {
+  preencode(state, op) {
+    c.fixed32.preencode(state, op.key)
+    c.uint.preencode(state, op.at)
+  },
+  encode(state, op) {
+    c.fixed32.encode(state, op.key)
+    c.uint.encode(state, op.at)
+  },
+  decode(state) {
+    return { type: 'remove-writer', key: c.fixed32.decode(state), at: c.uint.decode(state) }
+  }
+}
+
+const registerDeviceFields: CompactEncoding<OpOf<'register-device'>> = {
+  preencode(state, op) {
+    c.string.preencode(state, op.name)
+    c.fixed32.preencode(state, op.channelKey)
+    c.fixed64.preencode(state, op.channelProof)
+    c.uint.preencode(state, op.at)
+  },
+  encode(state, op) {
+    c.string.encode(state, op.name)
+    c.fixed32.encode(state, op.channelKey)
+    c.fixed64.encode(state, op.channelProof)
+    c.uint.encode(state, op.at)
+  },
+  decode(state) {
+    const name = c.string.decode(state)
+    checkDeviceName(name)
+    return { type: 'register-device', name, channelKey: c.fixed32.decode(state), channelProof: c.fixed64.decode(state), at: c.uint.decode(state) }
+  }
+}
+
+/** Each type's number on the wire and the encoding of its fields. */
+const TYPES: { [K in Op['type']]: { tag: number; fields: CompactEncoding<OpOf<K>> } } = {
+  put: { tag: 1, fields: putFields },
+  del: { tag: 2, fields: delFields },
+  'add-writer': { tag: 3, fields: addWriterFields },
+  'remove-writer': { tag: 4, fields: removeWriterFields },
+  'register-device': { tag: 5, fields: registerDeviceFields }
+}
+// Widened to Op: the op given to a type's encoding is always of that type (TS cannot see it).
+const fieldsOf = (type: Op['type']) => TYPES[type].fields as CompactEncoding<Op>
+const BY_TAG = new Map(Object.entries(TYPES).map(([type, { tag }]) => [tag, fieldsOf(type as Op['type'])]))
+
+/** `uint version ‖ uint type ‖ the type's fields`, a whole block: decoding refuses trailing bytes. */
+export const opEncoding: CompactEncoding<Op> = {
+  preencode(state, op) {
+    c.uint.preencode(state, OP_VERSION)
+    c.uint.preencode(state, TYPES[op.type].tag)
+    fieldsOf(op.type).preencode(state, op)
+  },
+  encode(state, op) {
+    c.uint.encode(state, OP_VERSION)
+    c.uint.encode(state, TYPES[op.type].tag)
+    fieldsOf(op.type).encode(state, op)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== OP_VERSION) throw new MalformedOpError(`unknown op version ${version}`)
+    const tag = c.uint.decode(state)
+    const fields = BY_TAG.get(tag)
+    if (!fields) throw new MalformedOpError(`unknown op type ${tag}`)
+    const op = fields.decode(state)
+    if (state.start !== state.end) throw new MalformedOpError('trailing bytes after op')
+    return op
+  }
+}
 
 export function encodeOp(op: Op): Uint8Array {
-  return c.encode(opFields, op)
+  return c.encode(opEncoding, op)
 }
 
+/** Decodes one op; throws {@link MalformedOpError} for anything else. */
 export function decodeOp(bytes: unknown): Op {
   if (!(bytes instanceof Uint8Array)) throw new MalformedOpError('not bytes')
-  const state = c.state(0, bytes.byteLength, bytes)
-  let op: Op
   try {
-    op = decodeOpFrom(state)
+    return c.decode(opEncoding, bytes)
   } catch (err) {
     if (err instanceof MalformedOpError) throw err
     throw new MalformedOpError('truncated or malformed op', { cause: err })
   }
-  if (state.start !== state.end) throw new MalformedOpError('trailing bytes after op')
-  return op
-}
-
-/** Reads one op at `state`; throws MalformedOpError (or a compact-encoding error when truncated). */
-function decodeOpFrom(state: c.State): Op {
-  let op: Op
-  const version = c.uint.decode(state)
-  if (version !== OP_VERSION) throw new MalformedOpError(`unknown op version ${version}`)
-  const type = c.uint.decode(state)
-  switch (type) {
-    case TYPES.put: {
-      const key = c.uint8array.decode(state)
-      const value = c.uint8array.decode(state)
-      checkKey(key)
-      checkValue(value)
-      op = { type: 'put', key, value }
-      break
-    }
-    case TYPES.del: {
-      const key = c.uint8array.decode(state)
-      checkKey(key)
-      op = { type: 'del', key }
-      break
-    }
-    case TYPES['add-writer']: {
-      const key = c.fixed32.decode(state)
-      const flags = c.uint.decode(state)
-      if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
-      const name = c.string.decode(state)
-      checkDeviceName(name)
-      const channelKey = c.fixed32.decode(state)
-      const channelProof = c.fixed64.decode(state)
-      const at = c.uint.decode(state)
-      op = { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, channelProof, at }
-      break
-    }
-    case TYPES['remove-writer']:
-      op = { type: 'remove-writer', key: c.fixed32.decode(state), at: c.uint.decode(state) }
-      break
-    case TYPES['register-device']: {
-      const name = c.string.decode(state)
-      checkDeviceName(name)
-      op = {
-        type: 'register-device',
-        name,
-        channelKey: c.fixed32.decode(state),
-        channelProof: c.fixed64.decode(state),
-        at: c.uint.decode(state)
-      }
-      break
-    }
-    default:
-      throw new MalformedOpError(`unknown op type ${type}`)
-  }
-  return op
 }
 
 /** Device names: at most MAX_DEVICE_NAME_BYTES bytes of well-formed text (empty: not given). */

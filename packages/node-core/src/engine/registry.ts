@@ -13,7 +13,8 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import { compactStruct, type CompactEncoding } from '../codec.js'
+import type { CompactEncoding } from '@hypha/ephemeral-ext'
+import { HyphaNodeError } from './errors.js'
 
 export const MEMBER = 0x01
 export const CHANNEL = 0x02
@@ -32,20 +33,30 @@ export interface DeviceRecordInView {
   revokedAt: number
 }
 
-export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = compactStruct<DeviceRecordInView>(
-  (field, r) => {
-    field(c.uint, RECORD_VERSION)
-    field(c.uint, flags(r))
-    field(c.string, r.name)
-    field(c.fixed32, r.channelKey)
-    field(c.fixed32, r.addedBy)
-    field(c.uint, r.addedAt)
-    field(c.fixed32, r.revokedBy)
-    field(c.uint, r.revokedAt)
+export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = {
+  preencode(state, r) {
+    c.uint.preencode(state, RECORD_VERSION)
+    c.uint.preencode(state, flags(r))
+    c.string.preencode(state, r.name)
+    c.fixed32.preencode(state, r.channelKey)
+    c.fixed32.preencode(state, r.addedBy)
+    c.uint.preencode(state, r.addedAt)
+    c.fixed32.preencode(state, r.revokedBy)
+    c.uint.preencode(state, r.revokedAt)
   },
-  (state) => {
+  encode(state, r) {
+    c.uint.encode(state, RECORD_VERSION)
+    c.uint.encode(state, flags(r))
+    c.string.encode(state, r.name)
+    c.fixed32.encode(state, r.channelKey)
+    c.fixed32.encode(state, r.addedBy)
+    c.uint.encode(state, r.addedAt)
+    c.fixed32.encode(state, r.revokedBy)
+    c.uint.encode(state, r.revokedAt)
+  },
+  decode(state) {
     const version = c.uint.decode(state)
-    if (version !== RECORD_VERSION) throw new Error(`unknown member record version ${version}`)
+    if (version !== RECORD_VERSION) throw new HyphaNodeError('ERR_STORAGE', `unknown member record version ${version}`)
     const f = c.uint.decode(state)
     return {
       active: (f & 1) === 1,
@@ -59,7 +70,7 @@ export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = compact
       revokedAt: c.uint.decode(state)
     }
   }
-)
+}
 
 function flags(r: DeviceRecordInView): number {
   return (r.active ? 1 : 0) | (r.indexer ? 2 : 0) | (r.recovery ? 4 : 0)

@@ -1,0 +1,145 @@
+// Byte vectors for node-core's wire and storage formats: any change to these bytes breaks peers
+// or storages written by earlier versions.
+import { describe, it, expect } from 'vitest'
+import b4a from 'b4a'
+import c from 'compact-encoding'
+import { encodeOp, decodeOp, MalformedOpError, type Op } from '../src/engine/ops.js'
+import { memberRecordEncoding, type DeviceRecordInView } from '../src/engine/registry.js'
+import { deviceRecordEncoding, type DeviceRecord } from '../src/device.js'
+import { headsEncoding, MAX_HEADS_PER_MESSAGE, type Head } from '../src/heads.js'
+import { encodeSeedAnnouncement, decodeSeedAnnouncement, encodeLocator, decodeLocator, HyphaNodeError } from '../src/index.js'
+
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
+const fill = (n: number, v: number) => b4a.alloc(n, v)
+/** Bytes as hex, so that a Buffer and a Uint8Array with the same bytes compare equal. */
+const plain = (v: unknown): unknown =>
+  v instanceof Uint8Array ? b4a.toString(v, 'hex') : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v
+
+describe('oplog ops', () => {
+  // uint version (2) ‖ uint type ‖ the type's fields (see ops.ts)
+  const vectors: Array<[Op, string]> = [
+    [{ type: 'put', key: b4a.from('k'), value: b4a.from([1, 0x76]) }, '02' + '01' + '016b' + '020176'],
+    [{ type: 'del', key: b4a.from('k') }, '02' + '02' + '016b'],
+    [
+      { type: 'add-writer', key: fill(32, 1), indexer: true, recovery: true, name: 'Phone', channelKey: fill(32, 2), channelProof: fill(64, 3), at: 1000 },
+      ['02', '03', '01'.repeat(32), '03', '05', hex(b4a.from('Phone')), '02'.repeat(32), '03'.repeat(64), 'fde803'].join('')
+    ],
+    [
+      { type: 'add-writer', key: fill(32, 1), indexer: false, recovery: false, name: '', channelKey: fill(32, 0), channelProof: fill(64, 0), at: 0 },
+      ['02', '03', '01'.repeat(32), '00', '00', '00'.repeat(32), '00'.repeat(64), '00'].join('')
+    ],
+    [{ type: 'remove-writer', key: fill(32, 1), at: 300 }, ['02', '04', '01'.repeat(32), 'fd2c01'].join('')],
+    [
+      { type: 'register-device', name: 'Laptop', channelKey: fill(32, 2), channelProof: fill(64, 3), at: 70_000 },
+      ['02', '05', '06', hex(b4a.from('Laptop')), '02'.repeat(32), '03'.repeat(64), 'fe70110100'].join('')
+    ]
+  ]
+  it.each(vectors.map(([op, bytes]) => [op.type, op, bytes] as const))('%s: byte for byte, and back', (_, op, bytes) => {
+    expect(hex(encodeOp(op))).toBe(bytes)
+    expect(plain(decodeOp(b4a.from(bytes, 'hex')))).toEqual(plain(op))
+  })
+
+  it('rejects anything else with MalformedOpError', () => {
+    const put = encodeOp({ type: 'put', key: b4a.from('k'), value: b4a.from([1, 0x76]) })
+    const bad: unknown[] = [
+      'not bytes',
+      new Uint8Array(0),
+      put.subarray(0, put.byteLength - 1),
+      b4a.concat([put, b4a.from([0])]),
+      b4a.from('0101016b020176', 'hex'), // version 1
+      b4a.from('0209', 'hex'), // unknown type
+      b4a.from('020100020176', 'hex'), // empty key
+      b4a.from('0201016b00', 'hex'), // empty value
+      b4a.from('0201016b020776', 'hex'), // unknown value tag
+      b4a.from('0201016b0301fffe', 'hex'), // a string value that is not UTF-8
+      b4a.from(['02', '03', '01'.repeat(32), '04', '00', '00'.repeat(96), '00'].join(''), 'hex'), // add-writer flag 4
+      b4a.from(['02', '05', '81', '41'.repeat(129), '00'.repeat(96), '00'].join(''), 'hex') // a 129-byte name
+    ]
+    for (const bytes of bad) expect(() => decodeOp(bytes), String(bytes)).toThrow(MalformedOpError)
+    try {
+      decodeOp(put.subarray(0, 4))
+    } catch (err) {
+      expect((err as Error).cause).toBeInstanceOf(Error)
+    }
+  })
+})
+
+describe('seed announcements', () => {
+  it('are uint count ‖ count × fixed32, byte for byte, and back', () => {
+    const keys = [fill(32, 1), fill(32, 2)]
+    const bytes = encodeSeedAnnouncement(keys)
+    expect(hex(bytes)).toBe(['02', '01'.repeat(32), '02'.repeat(32)].join(''))
+    expect(decodeSeedAnnouncement(bytes).map(hex)).toEqual(keys.map(hex))
+    expect(hex(encodeSeedAnnouncement([]))).toBe('00')
+  })
+})
+
+describe('heads', () => {
+  it('are uint count ‖ count × (fixed32 writerKey ‖ uint length ‖ fixed32 treeHash), byte for byte, and back', () => {
+    const heads: Head[] = [
+      { key: fill(32, 1), length: 5, treeHash: fill(32, 2) },
+      { key: fill(32, 3), length: 1000, treeHash: fill(32, 4) }
+    ]
+    const bytes = c.encode(headsEncoding, heads)
+    expect(hex(bytes)).toBe(['02', '01'.repeat(32), '05', '02'.repeat(32), '03'.repeat(32), 'fde803', '04'.repeat(32)].join(''))
+    expect(c.decode(headsEncoding, bytes).map(plain)).toEqual(heads.map(plain))
+  })
+
+  it('refuses trailing bytes, truncation and more than the maximum', () => {
+    const one = c.encode(headsEncoding, [{ key: fill(32, 1), length: 5, treeHash: fill(32, 2) }])
+    expect(() => c.decode(headsEncoding, b4a.concat([one, b4a.from([0])]))).toThrow()
+    expect(() => c.decode(headsEncoding, one.subarray(0, one.byteLength - 1))).toThrow()
+    expect(() => c.decode(headsEncoding, c.encode(c.uint, MAX_HEADS_PER_MESSAGE + 1))).toThrow()
+  })
+})
+
+describe('locators', () => {
+  it('are fixed32 topic ‖ fixed32 databaseKey ‖ fixed32 proof, byte for byte, and back', () => {
+    const locator = { topic: fill(32, 1), databaseKey: fill(32, 2), proof: fill(32, 3) }
+    const bytes = encodeLocator(locator)
+    expect(hex(bytes)).toBe(['01'.repeat(32), '02'.repeat(32), '03'.repeat(32)].join(''))
+    expect(plain(decodeLocator(bytes))).toEqual(plain(locator))
+    expect(plain(decodeLocator(hex(bytes)))).toEqual(plain(locator))
+  })
+
+  it('rejects other lengths and bad hex with ERR_INVALID_ARGUMENT', () => {
+    for (const bad of [new Uint8Array(95), new Uint8Array(97), '00'.repeat(95), 'zz'.repeat(96), '0'.repeat(191), null as unknown as Uint8Array]) {
+      expect(() => decodeLocator(bad)).toThrow(HyphaNodeError)
+      try {
+        decodeLocator(bad)
+      } catch (err) {
+        expect((err as HyphaNodeError).code).toBe('ERR_INVALID_ARGUMENT')
+      }
+    }
+  })
+})
+
+describe('storage records', () => {
+  it('device record: uint version (1) ‖ fixed32 accountId ‖ fixed32 databaseKey ‖ uint flags', () => {
+    const record: DeviceRecord = { accountId: fill(32, 1), databaseKey: fill(32, 2), created: true }
+    const bytes = c.encode(deviceRecordEncoding, record)
+    expect(hex(bytes)).toBe(['01', '01'.repeat(32), '02'.repeat(32), '01'].join(''))
+    expect(plain(c.decode(deviceRecordEncoding, bytes))).toEqual(plain(record))
+    expect(c.decode(deviceRecordEncoding, c.encode(deviceRecordEncoding, { ...record, created: false })).created).toBe(false)
+    expect(() => c.decode(deviceRecordEncoding, b4a.concat([b4a.from([2]), bytes.subarray(1)]))).toThrow()
+    expect(() => c.decode(deviceRecordEncoding, bytes.subarray(0, 40))).toThrow()
+  })
+
+  it('member record: uint version (1) ‖ uint flags ‖ string name ‖ fixed32 channelKey ‖ fixed32 addedBy ‖ uint addedAt ‖ fixed32 revokedBy ‖ uint revokedAt', () => {
+    const record: DeviceRecordInView = {
+      active: true,
+      indexer: false,
+      recovery: true,
+      name: 'Phone',
+      channelKey: fill(32, 2),
+      addedBy: fill(32, 3),
+      addedAt: 1000,
+      revokedBy: fill(32, 0),
+      revokedAt: 0
+    }
+    const bytes = c.encode(memberRecordEncoding, record)
+    expect(hex(bytes)).toBe(['01', '05', '05', hex(b4a.from('Phone')), '02'.repeat(32), '03'.repeat(32), 'fde803', '00'.repeat(32), '00'].join(''))
+    expect(plain(c.decode(memberRecordEncoding, bytes))).toEqual(plain(record))
+    expect(() => c.decode(memberRecordEncoding, b4a.concat([b4a.from([2]), bytes.subarray(1)]))).toThrow()
+  })
+})

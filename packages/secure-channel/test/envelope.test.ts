@@ -1,0 +1,90 @@
+import { describe, it, expect } from 'vitest'
+import b4a from 'b4a'
+import {
+  sealEnvelope,
+  encodeHeader,
+  decodeEnvelope,
+  verifyEnvelope,
+  openEnvelope,
+  assembleEnvelope,
+  createKeyPair,
+  EnvelopeDecodeError
+} from '@hypha/secure-channel'
+
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
+const fill = (n: number, v: number) => b4a.alloc(n, v)
+
+// Everything fixed: ed25519 signatures and secretbox are deterministic, so the frame is too.
+const keyPair = createKeyPair(fill(32, 1))
+const channelKey = fill(32, 5)
+const input = {
+  channelKey,
+  keyPair,
+  contentType: 'text/plain',
+  payload: b4a.from('hi'),
+  ttl: 4,
+  recipient: fill(32, 3),
+  timestamp: 1_700_000_000_000,
+  id: fill(16, 2),
+  nonce: fill(24, 4)
+}
+const SENDER = '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c'
+const TIMESTAMP = 'ff0068e5cf8b010000' // uint, 9 bytes
+const HEADER = ['01', '02'.repeat(16), SENDER, '01', '03'.repeat(32), TIMESTAMP, '04'.repeat(24)].join('')
+const CIPHERTEXT = 'ebbb5f83c4c8119e9d70d9472e31b562e8a9cd04aae9364b874c07eab0'
+const SIGNATURE =
+  '63221376b62d1da70eead00cd056cba85feeb919f0cfd2d00c3d3e9f624070bd6e13b980bc16b6a9f0f11e15f7e968d54f0df8f0273458e7a0ae0e1792609a0a'
+
+describe('envelope wire format', () => {
+  it('is ttl ‖ header ‖ ciphertext ‖ signature, byte for byte', () => {
+    expect(hex(keyPair.publicKey)).toBe(SENDER)
+    expect(hex(encodeHeader({ ...input, version: 1, sender: keyPair.publicKey }))).toBe(HEADER)
+    expect(hex(encodeHeader({ ...input, version: 1, sender: keyPair.publicKey, recipient: null }))).toBe(
+      ['01', '02'.repeat(16), SENDER, '00', TIMESTAMP, '04'.repeat(24)].join('')
+    )
+    const frame = sealEnvelope(input)
+    expect(hex(frame)).toBe(['04', HEADER, '1d', CIPHERTEXT, SIGNATURE].join(''))
+  })
+
+  it('decodes, verifies and opens what it sealed; assembleEnvelope re-lays the same frame', () => {
+    const frame = sealEnvelope(input)
+    const env = decodeEnvelope(frame)
+    expect(env).toMatchObject({ ttl: 4, version: 1, timestamp: input.timestamp })
+    expect(hex(env.id)).toBe(hex(input.id))
+    expect(hex(env.recipient!)).toBe(hex(input.recipient))
+    expect(hex(env.header)).toBe(HEADER)
+    expect(hex(env.signed)).toBe(hex(frame.subarray(1, frame.byteLength - 64)))
+    expect(verifyEnvelope(env)).toBe(true)
+    expect(openEnvelope(env, channelKey)).toEqual({ contentType: 'text/plain', payload: b4a.from('hi') })
+    expect(hex(assembleEnvelope(env, { secretKey: keyPair.secretKey }))).toBe(hex(frame))
+    expect(hex(assembleEnvelope(env, { signature: env.signature }))).toBe(hex(frame))
+    const noRecipient = decodeEnvelope(sealEnvelope({ ...input, recipient: null, ttl: 0 }))
+    expect(noRecipient.recipient).toBeNull()
+    expect(noRecipient.ttl).toBe(0)
+  })
+
+  it('rejects what is not exactly one envelope with EnvelopeDecodeError and a reason', () => {
+    const frame = sealEnvelope(input)
+    const reasonOf = (bytes: Uint8Array) => {
+      try {
+        decodeEnvelope(bytes)
+      } catch (err) {
+        expect(err).toBeInstanceOf(EnvelopeDecodeError)
+        return (err as EnvelopeDecodeError).reason
+      }
+      return 'decoded'
+    }
+    const v2 = b4a.from(frame)
+    v2[1] = 2
+    const badFlags = b4a.from(frame)
+    badFlags[1 + 1 + 16 + 32] = 3
+    expect(reasonOf(new Uint8Array(0))).toBe('malformed')
+    expect(reasonOf(frame.subarray(0, frame.byteLength - 1))).toBe('malformed')
+    expect(reasonOf(b4a.concat([frame, b4a.from([0])]))).toBe('malformed')
+    expect(reasonOf(v2)).toBe('unsupported-version')
+    expect(reasonOf(badFlags)).toBe('malformed')
+    // A ciphertext shorter than its MAC.
+    const env = decodeEnvelope(frame)
+    expect(reasonOf(assembleEnvelope({ ...env, ciphertext: new Uint8Array(15) }, { signature: env.signature }))).toBe('malformed')
+  })
+})
