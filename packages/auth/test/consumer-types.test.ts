@@ -35,6 +35,7 @@ import shim, { crypto_generichash, crypto_sign_verify_detached } from '@hypha/br
 import { EphemeralExtension, muxerOf, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import { HyphaNode, memoryStorage, type Device, type Entry, type StorageFunction } from '@hypha/node-core'
 import { DialingTransport, TransportError, type Transport, type TransportContext, type SecretStreamOptions } from '@hypha/node-core/transport'
+import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 import { SecureChannel, type SecureMessage, type SecureChannelOptions } from '@hypha/secure-channel'
 import { fileStorage } from '@hypha/storage-file'
 import { hyperswarmTransport, type HyperswarmTransportOptions } from '@hypha/transport-hyperswarm'
@@ -58,7 +59,7 @@ export async function nativeNode(dir: string): Promise<Device[]> {
   const node: HyphaNode = account.node
   node.on('update', () => {})
   const entries: Entry[] = await node.list()
-  console.log(entries.length, account.locator, signIn, recover, AuthError, TransportError)
+  console.log(entries.length, account.locator, signIn, recover, AuthError, TransportError, autobaseOf(node), corestoreOf(node))
   const signalling: SignallingServer = await signallingServer({ port: 0, host: '127.0.0.1' } satisfies SignallingServerOptions)
   signalling.close()
   return node.devices()

@@ -78,6 +78,7 @@ describe('buildBrowserBundle', () => {
       '@hypha/ephemeral-ext',
       '@hypha/node-core',
       '@hypha/node-core/transport',
+      '@hypha/node-core/debug',
       '@hypha/secure-channel',
       '@hypha/storage-indexeddb',
       '@hypha/transport-webrtc',
