@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
-import { verifyChannelProof, type Device, type HyphaNode, type Writer } from '@hypha/node-core'
+import { coalesced, verifyChannelProof, type Device, type HyphaNode, type Writer } from '@hypha/node-core'
 import { randomBytes, type SecureMessage } from '@hypha/secure-channel'
 import { AuthError, wrapError } from './errors.js'
 import {
@@ -67,8 +67,6 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly onUpdate = () => this.recheck()
   private readonly onConflict = (key: Uint8Array) => this.emit('account-conflict', key)
   private readonly onWriterConflict = (key: Uint8Array) => this.emit('writer-conflict', key)
-  private rechecking = false
-  private recheckAgain = false
   private isClosed = false
 
   /** Use {@link signUp}, {@link signIn} or {@link recover}. */
@@ -280,30 +278,22 @@ export class Account extends EventEmitter<AccountEvents> {
     if (this.held.length < MAX_HELD_ANSWERS) this.held.push({ message, sender })
   }
 
-  /** On every view update: prompts approved elsewhere, and held answers whose signer is now known. */
-  private recheck(): void {
-    if (this.rechecking) {
-      this.recheckAgain = true
-      return
-    }
-    this.rechecking = true
-    void (async () => {
-      do {
-        this.recheckAgain = false
-        try {
-          for (const prompt of this.pendingPrompts) {
-            if (await this.node.isWriter(prompt.writerKey)) prompt.settleAs('approved-elsewhere')
-          }
-          const held = this.held
-          this.held = []
-          for (const { message, sender } of held) await this.dispatch(message, sender)
-        } catch {
-          // Closing.
-        }
-      } while (this.recheckAgain && !this.isClosed)
-      this.rechecking = false
-    })()
-  }
+  /**
+   * On every view update: prompts approved elsewhere, and held answers whose signer is now known.
+   * Coalesced: a burst of updates while one check runs costs one more check, not one each. A
+   * failing check (the node closing under it) is dropped.
+   */
+  private readonly recheck = coalesced(
+    async () => {
+      for (const prompt of this.pendingPrompts) {
+        if (await this.node.isWriter(prompt.writerKey)) prompt.settleAs('approved-elsewhere')
+      }
+      const held = this.held
+      this.held = []
+      for (const { message, sender } of held) await this.dispatch(message, sender)
+    },
+    { stopped: () => this.isClosed }
+  )
 
   private async onRequest(request: AuthRequest, requester: Uint8Array): Promise<void> {
     // Only writers can add writers; others stay silent.
