@@ -1,4 +1,6 @@
-// Authorisation latency of @hypha/auth (issue 4), TCP on 127.0.0.1, two measurements:
+// One file on purpose (over 400 lines): a benchmark's set-up, both measurements and the printed
+// table read best top to bottom, and nothing here is reused elsewhere.
+// Authorisation latency of @hypha/auth, TCP on 127.0.0.1, two measurements:
 //
 // 1. approve → writable: the time from `prompt.approve()` being called on an authorised node until
 //    the requesting device's `request.done` resolves — which happens when the add-writer op has

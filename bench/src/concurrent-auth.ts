@@ -1,4 +1,4 @@
-// Concurrent authorisation (issue 6): BENCH_DEVICES (20) new devices (`signIn`, each its own node
+// Concurrent authorisation: BENCH_DEVICES (20) new devices (`signIn`, each its own node
 // name) ask one origin (`signUp`) to be authorised at the same moment; the origin's
 // `authorisation-request` handler approves every prompt as it arrives. TCP on 127.0.0.1, two set-ups:
 //   direct: every device dials the origin (origin: tcpServer; devices: tcpClient)

@@ -1,4 +1,6 @@
-// Load on an always-on relay (issue 6): one always-on HyphaNode (tcpServer or webSocketServer) relays
+// One file on purpose (over 400 lines): the relay child process is this same file run with
+// `--relay`, and a benchmark's set-up, runs and printed table read best top to bottom.
+// Load on an always-on relay: one always-on HyphaNode (tcpServer or webSocketServer) relays
 // the secure channel among N connected peers (BENCH_PEERS, default 100 and 500), once over TCP and
 // once over WebSocket, all on 127.0.0.1.
 //

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): one test per attack of the threat model in the README,
+// so the table and the tests can be read side by side.
 /**
  * The security rule, tried as an attacker would: the passphrase lets a device find, read and ask;
  * only an approval by a current writer lets it write. Each test is one attack that succeeded

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): every test of what identifies a device (random keys,
+// the device record, lookup, the registry), which share set-ups.
 // A device's own keys (random, held by its storage), the account lookup that tells a new device
 // the database key, and the device registry. Real nodes on in-process Noise streams.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
