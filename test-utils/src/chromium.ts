@@ -83,3 +83,30 @@ export async function openBrowser(): Promise<BrowserSession> {
     }
   }
 }
+
+export interface ChromiumPage {
+  server: PageServer
+  browser: BrowserSession
+  /** Closes the browser, then the page server. */
+  close(): Promise<void>
+}
+
+/** Serves `script` (see {@link servePage}), opens a fresh Chromium and loads the page in it. */
+export async function pageInChromium(script: string | Uint8Array): Promise<ChromiumPage> {
+  const server = await servePage(script)
+  const browser = await openBrowser().catch(async (err: unknown) => {
+    await server.close()
+    throw err
+  })
+  const close = async () => {
+    await browser.close()
+    await server.close()
+  }
+  try {
+    await browser.load(server.url)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { server, browser, close }
+}

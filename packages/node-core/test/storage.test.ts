@@ -1,10 +1,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { mkdtemp, rm, readdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, HyphaNodeError, memoryStorage, DEVICE_RECORD_FILE, type HyphaNodeOptions } from '../src/index.js'
-import { rootSecret, connect, eventually } from './fixtures/helpers.js'
+import { memoryStorage, type HyphaNodeOptions } from '../src/index.js'
+import { rootSecret, startNode } from './fixtures/helpers.js'
 import { cleanupsAfterEach } from '@hypha/test-utils'
 
 let root: Uint8Array
@@ -14,18 +11,7 @@ beforeAll(async () => {
 
 const cleanups = cleanupsAfterEach(afterEach)
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'hypha-node-core-'))
-  cleanups.unshift(() => rm(dir, { recursive: true, force: true })) // removed after the nodes close
-  return dir
-}
-
-async function open(options: HyphaNodeOptions): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const open = (options: HyphaNodeOptions) => startNode(options, cleanups)
 
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 

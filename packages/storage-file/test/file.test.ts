@@ -5,28 +5,23 @@ import { join } from 'node:path'
 import b4a from 'b4a'
 import { HyphaNode, HyphaNodeError, DEVICE_RECORD_FILE, type HyphaNodeOptions } from '@hypha/node-core'
 import { cleanupsAfterEach, connectNodes as connect } from '@hypha/test-utils'
-import { rootSecret, eventually } from '@hypha/adapter-tests'
+import { rootSecret, eventually, startNode } from '@hypha/adapter-tests'
 import { fileStorage } from '../src/index.js'
 
 let root: Uint8Array
 beforeAll(async () => {
-  root = await rootSecret()
+  root = rootSecret()
 })
 
 const cleanups = cleanupsAfterEach(afterEach)
 
 async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'hypha-node-core-'))
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-storage-file-'))
   cleanups.unshift(() => rm(dir, { recursive: true, force: true })) // removed after the nodes close
   return dir
 }
 
-async function open(options: HyphaNodeOptions): Promise<HyphaNode> {
-  const node = new HyphaNode(options)
-  cleanups.push(() => node.close())
-  await node.ready()
-  return node
-}
+const open = (options: HyphaNodeOptions) => startNode(options, cleanups)
 
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 

@@ -2,24 +2,20 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
-import { openBrowser, servePage, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
+import { pageInChromium, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
 import { buildBrowserBundle } from '@hypha/browser'
 
 const ENTRY = fileURLToPath(new URL('./pages/idb-page.ts', import.meta.url))
 
 let server: PageServer
 let browser: BrowserSession
+let close = async () => {}
 
 beforeAll(async () => {
-  server = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
-  browser = await openBrowser()
-  await browser.load(server.url)
+  ;({ server, browser, close } = await pageInChromium((await buildBrowserBundle({ entry: ENTRY, minify: false })).code))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-})
+afterAll(() => close())
 
 describe('idbStorage in Chromium', () => {
   // The storage contract every adapter keeps (reads, writes, del, truncate, reopen, unlink, a node) is in suite.test.ts.

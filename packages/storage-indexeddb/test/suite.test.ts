@@ -3,24 +3,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import { runStorageTests } from '@hypha/adapter-tests'
-import { openBrowser, servePage, type BrowserSession, type PageServer } from '@hypha/test-utils/chromium'
+import { pageInChromium, type BrowserSession } from '@hypha/test-utils/chromium'
 import { buildBrowserBundle } from '@hypha/browser'
 
 const ENTRY = fileURLToPath(new URL('./pages/suite-page.ts', import.meta.url))
 
-let server: PageServer
 let browser: BrowserSession
+let close = async () => {}
 
 beforeAll(async () => {
-  server = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
-  browser = await openBrowser()
-  await browser.load(server.url)
+  ;({ browser, close } = await pageInChromium((await buildBrowserBundle({ entry: ENTRY, minify: false })).code))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-})
+afterAll(() => close())
 
 runStorageTests({
   name: 'indexeddb',
