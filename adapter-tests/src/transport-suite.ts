@@ -140,7 +140,9 @@ export function runTransportTests(setup: TransportSetup): void {
       })
     }
 
-    it.runIf(setup.redial)('re-dials a server that restarts on the same port, and catches up', async () => {
+    // Registered only for transports with a server to restart (not for peer-to-peer ones), so
+    // nothing shows as skipped.
+    if (setup.redial) it('re-dials a server that restarts on the same port, and catches up', async () => {
       const { server, client } = setup.redial!
       const { a, b, remoteCore } = await createPair()
       const server1 = server(0)
@@ -165,7 +167,7 @@ export function runTransportTests(setup: TransportSetup): void {
       await expectEphemeralBothWays(a, b)
     })
 
-    it.runIf(setup.provokeError)("a HyphaNode re-emits what the transport reports as 'transport-error'", async () => {
+    if (setup.provokeError) it("a HyphaNode re-emits what the transport reports as 'transport-error'", async () => {
       const { transport, code } = await setup.provokeError!(cleanups)
       const reported = errorsEmittedBy(transport)
       const node = new HyphaNode({ role: 'origin', rootSecret: rootSecret('transport suite: errors'), transports: [transport] })

@@ -1,19 +1,14 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension } from '@hypha/ephemeral-ext'
-import { createStore, nextEvent, until } from '@hypha/test-utils'
+import { nextEvent, until } from '@hypha/test-utils'
+import { cleanups, createPeer, track, type Peer } from '@hypha/adapter-tests'
 import { hyperswarmTransport, type HyperswarmTransport } from '../src/index.js'
 import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 
 // A local DHT testnet on 127.0.0.1, and every swarm's DHT bound to 127.0.0.1 (docs/design.md: with
 // defaults, connections time out here and the machine's eth0 address must never be used).
-
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
 
 async function startTestnet() {
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
@@ -21,36 +16,14 @@ async function startTestnet() {
   return testnet
 }
 
-interface TestPeer {
-  store: any
-  core: any
-  ephemeral: EphemeralExtension
-  context: TransportContext
-  connections: Array<{ stream: any; info: ConnectionInfo }>
-  transport: HyperswarmTransport
-}
+type TestPeer = Peer & { transport: HyperswarmTransport }
 
-async function startPeer(discoveryKey: Uint8Array, bootstrap: Array<{ host: string; port: number }>): Promise<TestPeer> {
-  const { store, core } = await createStore()
-  const ephemeral = new EphemeralExtension({ discoveryKey })
-  cleanups.push(async () => {
-    ephemeral.close()
-    await store.close()
-  })
-  const connections: TestPeer['connections'] = []
-  const context: TransportContext = {
-    topic: discoveryKey,
-    keyPair: NoiseSecretStream.keyPair(),
-    onConnection(stream, info) {
-      connections.push({ stream, info })
-      store.replicate(stream)
-      ephemeral.attach(stream)
-    }
-  }
-  const transport = hyperswarmTransport({ bootstrap, host: '127.0.0.1' })
-  cleanups.push(() => transport.stop())
-  await transport.start(context)
-  return { store, core, ephemeral, context, connections, transport }
+/** A shared-suite test peer (RAM corestore, ephemeral channel, Noise key pair) on a started swarm. */
+async function startPeer(topic: Uint8Array, bootstrap: Array<{ host: string; port: number }>): Promise<TestPeer> {
+  const peer = await createPeer(topic)
+  const transport = track(hyperswarmTransport({ bootstrap, host: '127.0.0.1' }))
+  await transport.start(peer.context)
+  return { ...peer, transport }
 }
 
 const hex = (bytes: Uint8Array): string => b4a.toString(bytes, 'hex')
