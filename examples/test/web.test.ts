@@ -23,8 +23,8 @@ import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { buildBrowserBundle, type BrowserBundleResult } from '@hypha/browser'
 import { buildWebApp, nodeCodeIn, WEB_DIR } from '../src/build-web.js'
-// The page's window.hypha (types only: brings the Window augmentation of app.ts).
-import type { HyphaPageApi } from '../web/src/app.js'
+// The page's window.hypha (types only: brings the Window augmentation of page-api.ts).
+import type { HyphaPageApi } from '../web/src/page-api.js'
 
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))

@@ -1,0 +1,108 @@
+// native.js's command line: its usage text and the checks that run before anything is opened, so
+// that every mistake in the arguments exits with code 2 and the usage, touching nothing.
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { DEVICE_RECORD_FILE } from '@hypha/node-core'
+import { UsageError, parseCommandLine, parseConnectUrl, parsePort, requireText, type ConnectTarget } from './cli-args.js'
+
+export const USAGE = `usage: node examples/dist/native.js sign-up|sign-in|recover --name <person> --node-name <device> [options]
+
+  sign-up                 create a new database, this device its origin; prints the passphrase
+                          (if generated), the recovery code (once) and the locator
+  sign-in                 open your database on this device. With --storage holding this device
+                          already, reopens it as it was (a writer stays a writer). Otherwise a new
+                          device: it finds the database through --connect/--listen-tcp peers and
+                          asks your other devices to authorise it (read-only until one says yes)
+  recover                 sign in and become a writer with the recovery code, when no other
+                          device is left to approve (the database must be reachable, e.g. on an
+                          always-on node); prints the new recovery code
+  --name <person>         your name or domain, the same on every device (e.g. ada@example.com)
+  --node-name <device>    this device's name, shown on the others (e.g. "Laptop")
+  --passphrase <words>    sign-in, recover: your passphrase (asked on stdin when left out);
+                          sign-up: use this one instead of a generated one (60 bits or more)
+  --recovery-code <code>  recover: the recovery code (asked on stdin when left out)
+  --connect <url>         dial tcp://HOST:PORT or ws://HOST:PORT/hypha (repeatable)
+  --listen-tcp <port>     accept TCP connections on this port (0 picks a free one)
+  --host <address>        address for --listen-tcp (default 127.0.0.1)
+  --storage <dir>         this device: its keys and the database, kept in <dir> (default: memory,
+                          a new device every run)
+  --help                  show this
+
+Environment: HYPHA_FAST_KDF=1 lowers the Argon2id cost (tests only).`
+
+const OPTIONS = {
+  name: { type: 'string' },
+  'node-name': { type: 'string' },
+  passphrase: { type: 'string' },
+  'recovery-code': { type: 'string' },
+  connect: { type: 'string', multiple: true },
+  'listen-tcp': { type: 'string' },
+  host: { type: 'string' },
+  storage: { type: 'string' },
+  help: { type: 'boolean' }
+} as const
+
+const COMMANDS = ['sign-up', 'sign-in', 'recover'] as const
+export type Command = (typeof COMMANDS)[number]
+
+/** A checked command line. */
+export interface NativeArgs {
+  command: Command
+  name: string
+  nodeName: string
+  targets: ConnectTarget[]
+  /** --listen-tcp (null: no TCP server). */
+  listenPort: number | null
+  host: string
+  /** As given; asked on stdin later when a command needs it and it is left out. */
+  passphrase: string | undefined
+  recoveryCode: string | undefined
+  /** --storage as given (for messages), and resolved (null: memory). */
+  storage: string | undefined
+  storageDir: string | null
+  /** The storage folder holds a device already: it is reopened as it was. */
+  holdsDevice: boolean
+}
+
+/** The command line checked, or null for --help. Throws a UsageError for anything wrong. */
+export function parseNativeArgs(argv: string[]): NativeArgs | null {
+  const { values, positionals } = parseCommandLine(argv, OPTIONS, true)
+  if (values.help) return null
+  const given = positionals[0]
+  if (!COMMANDS.includes(given as Command)) {
+    const say = 'say sign-up, sign-in or recover'
+    throw new UsageError(given === undefined ? say : `unknown command "${given}": ${say}`)
+  }
+  const command = given as Command
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`)
+  const name = requireText(values.name, '--name')
+  const nodeName = requireText(values['node-name'], '--node-name')
+  const targets: ConnectTarget[] = (values.connect ?? []).map((url) => parseConnectUrl(url))
+  const listenPort = values['listen-tcp'] === undefined ? null : parsePort(values['listen-tcp'], '--listen-tcp', 0)
+  const host = values.host ?? '127.0.0.1'
+  if (values.host !== undefined && listenPort === null) throw new UsageError('--host is the address for --listen-tcp: give that too')
+  if (values.passphrase !== undefined) requireText(values.passphrase, '--passphrase')
+  if (values['recovery-code'] !== undefined && command !== 'recover') throw new UsageError('--recovery-code is for recover')
+
+  // A device is its storage: a folder that holds one is reopened as it was; anything else is new.
+  const storageDir = values.storage === undefined ? null : path.resolve(values.storage)
+  const holdsDevice = storageDir !== null && existsSync(path.join(storageDir, DEVICE_RECORD_FILE))
+  if (command !== 'sign-up' && !holdsDevice && targets.length === 0 && listenPort === null) {
+    throw new UsageError(
+      `${command} on a new device finds the database through a peer: give --connect (another device, or an always-on node given the locator) or --listen-tcp`
+    )
+  }
+  return {
+    command,
+    name,
+    nodeName,
+    targets,
+    listenPort,
+    host,
+    passphrase: values.passphrase,
+    recoveryCode: values['recovery-code'],
+    storage: values.storage,
+    storageDir,
+    holdsDevice
+  }
+}
