@@ -4,7 +4,8 @@
  */
 import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
-import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING, isWellFormed } from './engine/ops.js'
+import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING } from './engine/ops.js'
+import { decodeUtf8, decodeUtf8Lenient, isWellFormed } from './engine/text.js'
 import { NO_KEY } from './engine/registry.js'
 import { CHANNEL_PROOF_BYTES } from './channel-proof.js'
 import type { Op } from './engine/ops.js'
@@ -15,7 +16,6 @@ import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
 import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, HyphaNodeOptions, Key, Range, Value } from './node-types.js'
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export function noop(): void {}
 
@@ -177,8 +177,14 @@ export function deviceName(name: unknown): string {
   return name
 }
 
+/** A string as UTF-8; one UTF-8 cannot hold as it is (a lone surrogate) is refused, never changed. */
+function utf8(s: string, what: string): Uint8Array {
+  if (!isWellFormed(s)) throw invalid(`${what} must be well-formed text (no lone surrogates)`)
+  return encoder.encode(s)
+}
+
 export function keyBytes(key: Key): Uint8Array {
-  const bytes = typeof key === 'string' ? encoder.encode(key) : key
+  const bytes = typeof key === 'string' ? utf8(key, 'key') : key
   if (!(bytes instanceof Uint8Array)) throw invalid('key must be a string or a Uint8Array')
   if (bytes.byteLength === 0 || bytes.byteLength > MAX_KEY_BYTES) {
     throw invalid(`key must be 1 to ${MAX_KEY_BYTES} bytes`)
@@ -192,7 +198,7 @@ export function encodeValue(value: Value | undefined): Uint8Array {
   let bytes: Uint8Array
   if (typeof value === 'string') {
     tag = VALUE_STRING
-    bytes = encoder.encode(value)
+    bytes = utf8(value, 'value')
   } else if (value instanceof Uint8Array) {
     tag = VALUE_BYTES
     bytes = value
@@ -208,7 +214,11 @@ export function encodeValue(value: Value | undefined): Uint8Array {
 
 export function decodeValue(stored: Uint8Array): Value {
   const body = stored.subarray(1)
-  return stored[0] === VALUE_STRING ? decoder.decode(body) : new Uint8Array(body)
+  if (stored[0] !== VALUE_STRING) return new Uint8Array(body)
+  // Checked as UTF-8 when its op was decoded: anything else is a corrupt view.
+  const text = decodeUtf8(body)
+  if (text === null) throw new HyphaNodeError('ERR_STORAGE', 'a stored string value is not UTF-8')
+  return text
 }
 
 /** `node.batch`'s ops as engine ops; throws `ERR_INVALID_ARGUMENT` for anything but an array of put/del. */
@@ -239,5 +249,5 @@ export function engineRange(range: Range): EngineRange {
 }
 
 export function decodeEntry({ key, value }: EngineEntry): Entry {
-  return { key: decoder.decode(key), keyBytes: key, value: decodeValue(value) }
+  return { key: decodeUtf8Lenient(key), keyBytes: key, value: decodeValue(value) }
 }
