@@ -2,6 +2,7 @@
 import type { EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { DeviceInfo, InvalidOp } from './engine/types.js'
 import type { KeyPair } from './keys.js'
+import type { HeadsError } from './heads.js'
 import type { SeedError } from './seed-announce.js'
 import type { StorageAdapter } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
@@ -143,6 +144,8 @@ export interface HyphaNodeEvents {
    * the same index: see heads.ts). Ops after the fork on one side never reach the other.
    */
   'writer-conflict': [writerKey: Uint8Array]
+  /** Full nodes: a peer's heads message (see heads.ts) did not decode; it was ignored. */
+  'bad-heads': [error: HeadsError, peer: EphemeralPeer]
   /** The view changed: local or remote ops were applied. */
   update: []
   /** This node became a writer (true) or was removed (false). */
