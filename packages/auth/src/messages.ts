@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import type { CompactEncoding } from '@hypha/node-core'
+import { isWellFormed, type CompactEncoding } from '@hypha/node-core'
 
 /**
  * Messages of the authorisation flow. They travel inside the secure channel (content type
@@ -100,6 +100,30 @@ export class AuthMessageError extends Error {
   }
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Every text field (node names, deny reasons): `c.string`'s wire form (uint length ‖ UTF-8), but
+ * decoding refuses bytes that are not UTF-8 with AuthMessageError, where `c.string` would give
+ * U+FFFD (and keeps a leading U+FEFF, which TextDecoder drops by default).
+ */
+const text: CompactEncoding<string> = {
+  preencode(state, s) {
+    c.string.preencode(state, s)
+  },
+  encode(state, s) {
+    c.string.encode(state, s)
+  },
+  decode(state) {
+    const bytes = c.uint8array.decode(state)
+    try {
+      return strictUtf8.decode(bytes)
+    } catch (err) {
+      throw new AuthMessageError('a text field is not UTF-8', { cause: err })
+    }
+  }
+}
+
 type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }>
 
 // Each type's fields, from the request id on (every type starts with it).
@@ -107,7 +131,7 @@ type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }
 const requestFields: CompactEncoding<AuthRequest> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
-    c.string.preencode(state, m.nodeName)
+    text.preencode(state, m.nodeName)
     c.fixed32.preencode(state, m.writerKey)
     c.uint.preencode(state, m.createdAt)
     c.fixed32.preencode(state, m.commitment)
@@ -115,7 +139,7 @@ const requestFields: CompactEncoding<AuthRequest> = {
   },
   encode(state, m) {
     fixed16.encode(state, m.requestId)
-    c.string.encode(state, m.nodeName)
+    text.encode(state, m.nodeName)
     c.fixed32.encode(state, m.writerKey)
     c.uint.encode(state, m.createdAt)
     c.fixed32.encode(state, m.commitment)
@@ -125,7 +149,7 @@ const requestFields: CompactEncoding<AuthRequest> = {
     return {
       type: 'request',
       requestId: fixed16.decode(state),
-      nodeName: c.string.decode(state),
+      nodeName: text.decode(state),
       writerKey: c.fixed32.decode(state),
       createdAt: c.uint.decode(state),
       commitment: c.fixed32.decode(state),
@@ -194,15 +218,15 @@ const denyFields: CompactEncoding<AuthDeny> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
-    c.string.preencode(state, m.reason)
+    text.preencode(state, m.reason)
   },
   encode(state, m) {
     fixed16.encode(state, m.requestId)
     c.fixed32.encode(state, m.requestDigest)
-    c.string.encode(state, m.reason)
+    text.encode(state, m.reason)
   },
   decode(state) {
-    return { type: 'deny', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), reason: c.string.decode(state) }
+    return { type: 'deny', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), reason: text.decode(state) }
   }
 }
 
@@ -274,6 +298,13 @@ export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
 }
 
 function checkLimits(message: AuthMessage): void {
+  // Text UTF-8 cannot hold as it is (a lone surrogate) would go out as U+FFFD: refused instead.
+  if (message.type === 'request' && (typeof message.nodeName !== 'string' || !isWellFormed(message.nodeName))) {
+    throw new AuthMessageError('node name must be well-formed text')
+  }
+  if (message.type === 'deny' && (typeof message.reason !== 'string' || !isWellFormed(message.reason))) {
+    throw new AuthMessageError('deny reason must be well-formed text')
+  }
   if (message.type === 'request') {
     const name = utf8.encode(message.nodeName)
     if (name.byteLength === 0 || name.byteLength > MAX_NODE_NAME_BYTES) {

@@ -78,6 +78,31 @@ describe('auth messages', () => {
     expect(() => encodeAuthMessage({ ...request, nodeName: '' })).toThrow(AuthMessageError)
   })
 
+  it('rejects node names and deny reasons that are not UTF-8 with AuthMessageError (never U+FFFD)', () => {
+    const id = '01'.repeat(16)
+    const lengthPrefixed = (h: string) => b4a.toString(b4a.from([h.length / 2]), 'hex') + h
+    for (const text of ['eda080', 'c080', '80', 'e282', 'f4908080', '41ff42']) {
+      const requestFrame = ['01', id, lengthPrefixed(text), '02'.repeat(32), '00', '08'.repeat(32), '0d'.repeat(64)].join('')
+      const denyFrame = ['03', id, '03'.repeat(32), lengthPrefixed(text)].join('')
+      for (const frame of [requestFrame, denyFrame]) {
+        let thrown: unknown = null
+        try {
+          decodeAuthMessage(b4a.from(frame, 'hex'))
+        } catch (err) {
+          thrown = err
+        }
+        expect(thrown, frame).toBeInstanceOf(AuthMessageError)
+        expect((thrown as AuthMessageError).code).toBe('ERR_BAD_AUTH_MESSAGE')
+      }
+    }
+    // Text UTF-8 cannot hold (a lone surrogate) is refused when encoding, not sent as U+FFFD.
+    expect(() => encodeAuthMessage({ ...request, nodeName: 'Phone \uD800' })).toThrow(AuthMessageError)
+    expect(() => encodeAuthMessage({ type: 'deny', requestId: request.requestId, requestDigest: b4a.alloc(32), reason: '\uDC00' })).toThrow(AuthMessageError)
+    // A leading U+FEFF is text like any other: it comes back.
+    const bom = decodeAuthMessage(encodeAuthMessage({ ...request, nodeName: '\uFEFFPhone' }))
+    expect((bom as AuthRequest).nodeName).toBe('\uFEFFPhone')
+  })
+
   it('survives 5,000 random frames from a fixed seed: each decodes or throws AuthMessageError', () => {
     let seed = 7
     const rand = () => ((seed = (Math.imul(seed, 48271) + 11) >>> 0) / 2 ** 32)

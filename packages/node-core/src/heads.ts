@@ -9,6 +9,8 @@
  *
  * Wire format (an ephemeral message of content type {@link HEADS_CONTENT_TYPE}), compact-encoding:
  *   uint count ‖ count × (fixed32 writerKey ‖ uint length ‖ fixed32 treeHash)
+ * A message that does not decode is reported (the node's 'bad-heads' event) and ignored; heads of
+ * cores that are not writers of the database are ignored (no core is opened for them).
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
@@ -19,6 +21,24 @@ import type { Engine } from './engine/types.js'
 export const HEADS_CONTENT_TYPE = 'hypha/heads/1'
 /** Heads per message: 128 × about 70 bytes stays under the ephemeral channel's 10 KiB. */
 export const MAX_HEADS_PER_MESSAGE = 128
+
+export type HeadsErrorCode =
+  /** Not exactly `count` heads: truncated, trailing bytes. */
+  | 'ERR_MALFORMED_HEADS'
+  /** More than {@link MAX_HEADS_PER_MESSAGE} heads. */
+  | 'ERR_TOO_MANY_HEADS'
+
+/** A peer's heads message that did not decode. */
+export class HeadsError extends Error {
+  override name = 'HeadsError'
+  constructor(
+    readonly code: HeadsErrorCode,
+    message: string,
+    options?: { cause?: unknown }
+  ) {
+    super(message, options)
+  }
+}
 
 export interface Head {
   key: Uint8Array
@@ -59,41 +79,47 @@ export const headsEncoding: CompactEncoding<Head[]> = {
   },
   decode(state) {
     const count = c.uint.decode(state)
-    // Heads come from any peer and are only compared: a bad message is dropped (decodeHeads).
-    if (count > MAX_HEADS_PER_MESSAGE) throw new Error(`more than ${MAX_HEADS_PER_MESSAGE} heads`)
+    if (count > MAX_HEADS_PER_MESSAGE) {
+      throw new HeadsError('ERR_TOO_MANY_HEADS', `a heads message lists ${count} heads, more than ${MAX_HEADS_PER_MESSAGE}`)
+    }
     const heads: Head[] = []
     for (let i = 0; i < count; i++) heads.push(headEncoding.decode(state))
-    if (state.start !== state.end) throw new Error('trailing bytes after the heads')
+    if (state.start !== state.end) throw new HeadsError('ERR_MALFORMED_HEADS', 'trailing bytes after the heads')
     return heads
   }
 }
 
-/** The heads in a peer's message, or null if it is not exactly one well-formed list. */
-function decodeHeads(payload: Uint8Array): Head[] | null {
+/** The heads in a peer's message. Throws {@link HeadsError} if it is not exactly one well-formed list. */
+export function decodeHeads(payload: Uint8Array): Head[] {
+  if (!(payload instanceof Uint8Array)) throw new HeadsError('ERR_MALFORMED_HEADS', 'not bytes')
   try {
     return c.decode(headsEncoding, payload)
-  } catch {
-    return null
+  } catch (err) {
+    if (err instanceof HeadsError) throw err
+    throw new HeadsError('ERR_MALFORMED_HEADS', 'a truncated or malformed heads message', { cause: err })
   }
+}
+
+export interface HeadsReports {
+  /** A writer core's history here differs from a peer's (reported once per core). */
+  conflict(writerKey: Uint8Array): void
+  /** A peer's heads message did not decode; it was ignored. */
+  bad(error: HeadsError, peer: EphemeralPeer): void
 }
 
 /**
  * Full nodes: send the heads of every registry writer core on each new peer, and compare the heads
- * peers send; `onConflict(writerKey)` for each core whose history differs from a peer's.
+ * peers send of registry writer cores; report each core whose history differs from a peer's, and
+ * each message that does not decode.
  */
-export function watchWriterHeads(
-  ephemeral: EphemeralExtension,
-  engine: Engine,
-  host: HeadsHost,
-  onConflict: (writerKey: Uint8Array) => void
-): void {
+export function watchWriterHeads(ephemeral: EphemeralExtension, engine: Engine, host: HeadsHost, reports: HeadsReports): void {
   const store = engine.store
   const reported = new Set<string>()
   const report = (key: Uint8Array) => {
     const id = b4a.toString(key, 'hex')
     if (reported.has(id) || host.closed) return
     reported.add(id)
-    onConflict(key)
+    reports.conflict(key)
   }
 
   const sendHeads = async (peer: EphemeralPeer): Promise<void> => {
@@ -115,14 +141,22 @@ export function watchWriterHeads(
     }
   }
 
-  const compare = async ({ contentType, payload }: EphemeralMessage): Promise<void> => {
+  const compare = async ({ peer, contentType, payload }: EphemeralMessage): Promise<void> => {
     if (contentType !== HEADS_CONTENT_TYPE || host.closed) return
-    const heads = decodeHeads(payload)
-    if (!heads) return
+    let heads: Head[]
+    try {
+      heads = decodeHeads(payload)
+    } catch (err) {
+      reports.bad(err as HeadsError, peer)
+      return
+    }
     try {
       await host.ready()
+      // Only the database's writer cores: a peer naming any other key must not make this node open
+      // (and so store) a core for it.
+      const writers = new Set((await engine.devices()).map((d) => b4a.toString(d.writerKey, 'hex')))
       for (const head of heads) {
-        if (head.length === 0) continue
+        if (head.length === 0 || !writers.has(b4a.toString(head.key, 'hex'))) continue
         const ours = await withCore(store, head.key, async (core) =>
           core.length >= head.length ? core.treeHash(head.length) : null
         )

@@ -43,7 +43,7 @@ export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decod
 export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, type DeviceKeys, type DeviceRecord } from './device.js'
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'
-export { HEADS_CONTENT_TYPE } from './heads.js'
+export { HEADS_CONTENT_TYPE, HeadsError, type HeadsErrorCode } from './heads.js'
 export type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { coalesced, type CoalescedOptions } from './coalesce.js'

@@ -7,12 +7,15 @@ import { withCore } from './cores.js'
 import type { Op } from './engine/ops.js'
 import { NO_KEY } from './engine/registry.js'
 import type { Engine } from './engine/types.js'
-import { checkChannelBinding, checkKey32, deviceName, noop } from './node-values.js'
+import { checkChannelBinding, checkFlag, checkKey32, deviceName, noop, optionBag } from './node-values.js'
 import type { AddWriterOptions, Writer } from './node-types.js'
 
 /** The op `addWriter` appends; throws `ERR_INVALID_ARGUMENT` for a bad key, name or channel binding. */
-export function addWriterOp(writerKey: Uint8Array, options: AddWriterOptions): Op {
+export function addWriterOp(writerKey: Uint8Array, given: AddWriterOptions | undefined): Op {
   checkKey32(writerKey, 'writerKey')
+  const options = optionBag(given, 'options')
+  checkFlag(options.indexer, 'indexer')
+  checkFlag(options.recovery, 'recovery')
   const name = deviceName(options.name ?? '')
   const { channelKey, channelProof } = checkChannelBinding(options.channelKey, options.channelProof)
   return {

@@ -167,7 +167,10 @@ export class NodeLifecycle {
     } else {
       // Tell every new peer which writer cores exist, and every peer when that changes.
       announceWriters(ephemeral, engine, node)
-      watchWriterHeads(ephemeral, engine, node, (key) => node.emit('writer-conflict', key))
+      watchWriterHeads(ephemeral, engine, node, {
+        conflict: (key) => node.emit('writer-conflict', key),
+        bad: (err, peer) => node.emit('bad-heads', err, peer)
+      })
     }
     engine.on('invalid-op', (op) => node.emit('invalid-op', op))
     engine.on('error', (err) => node.emit('error', err))

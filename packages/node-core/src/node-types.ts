@@ -2,6 +2,7 @@
 import type { EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { DeviceInfo, InvalidOp } from './engine/types.js'
 import type { KeyPair } from './keys.js'
+import type { HeadsError } from './heads.js'
 import type { SeedError } from './seed-announce.js'
 import type { StorageAdapter } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
@@ -11,6 +12,10 @@ export type Key = string | Uint8Array
 /** A value is a string or bytes, and is given back as the same type. */
 export type Value = string | Uint8Array
 
+/**
+ * Every option is checked by the constructor: an invalid one throws `ERR_INVALID_ARGUMENT` naming
+ * it (see node-values.ts `checkOptions`); `undefined` means "not given".
+ */
 interface CommonOptions {
   /** Where cores are stored. Default: {@link memoryStorage} (nothing survives the process). */
   storage?: StorageAdapter
@@ -36,16 +41,16 @@ export interface FullNodeOptions extends CommonOptions {
    * lookup topic (see lookup.ts). Ignored (checked) when the storage holds a device already.
    */
   databaseKey?: Uint8Array
-  /** Joining by lookup: give up with `ERR_NOT_FOUND` after this long (ms). Default 60 000. */
+  /** Joining by lookup: give up with `ERR_NOT_FOUND` after this long (ms, 1 to 2^31 − 1). Default 60 000. */
   lookupTimeoutMs?: number
   /**
    * Joining by lookup: after the first answer, keep listening this long (ms) for a different one
-   * (`ERR_ACCOUNT_CONFLICT`). Default 250.
+   * (`ERR_ACCOUNT_CONFLICT`). 0 to 2^31 − 1. Default 250.
    */
   lookupSettleMs?: number
   /**
    * Creating: first listen this long (ms) on the lookup topic for an existing database of this
-   * account, and fail with `ERR_ACCOUNT_EXISTS` if one answers. Default 0 (create at once).
+   * account, and fail with `ERR_ACCOUNT_EXISTS` if one answers. 0 to 2^31 − 1. Default 0 (create at once).
    */
   existingAccountCheckMs?: number
   /**
@@ -53,7 +58,7 @@ export interface FullNodeOptions extends CommonOptions {
    * recovery key). Default: the device's own, from its storage.
    */
   writerKeyPair?: KeyPair
-  /** Autobase ack interval in ms when this node is an indexer. Default 1000. */
+  /** Autobase ack interval in ms (1 to 2^31 − 1) when this node is an indexer. Default 1000. */
   ackInterval?: number
 }
 
@@ -139,6 +144,8 @@ export interface HyphaNodeEvents {
    * the same index: see heads.ts). Ops after the fork on one side never reach the other.
    */
   'writer-conflict': [writerKey: Uint8Array]
+  /** Full nodes: a peer's heads message (see heads.ts) did not decode; it was ignored. */
+  'bad-heads': [error: HeadsError, peer: EphemeralPeer]
   /** The view changed: local or remote ops were applied. */
   update: []
   /** This node became a writer (true) or was removed (false). */

@@ -4,17 +4,18 @@
  */
 import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
-import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING, isWellFormed } from './engine/ops.js'
+import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING } from './engine/ops.js'
+import { decodeUtf8, decodeUtf8Lenient, isWellFormed } from './engine/text.js'
 import { NO_KEY } from './engine/registry.js'
 import { CHANNEL_PROOF_BYTES } from './channel-proof.js'
 import type { Op } from './engine/ops.js'
+import type { StorageFunction } from './storage/types.js'
 import type { EngineEntry, EngineRange } from './engine/types.js'
 import { decodeLocator, type Locator } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
-import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, Key, Range, Value } from './node-types.js'
+import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, HyphaNodeOptions, Key, Range, Value } from './node-types.js'
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export function noop(): void {}
 
@@ -26,29 +27,128 @@ export function checkKey32(key: unknown, what: string): asserts key is Uint8Arra
   if (!(key instanceof Uint8Array) || key.byteLength !== 32) throw invalid(`${what} must be a 32-byte Uint8Array`)
 }
 
-/** Checks an always-on node's options; its locator, decoded, or null if it was given none. */
-export function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): Locator | null {
-  const locator = options.locator === undefined ? null : decodeLocator(options.locator)
+/** Longest delay a timer takes (setTimeout fires at once, with a warning, past 2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A delay option: undefined (the default), or an integer from `min` to {@link MAX_TIMER_MS} ms. */
+export function checkMs(value: unknown, name: string, min: 0 | 1): void {
+  if (value === undefined) return
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw invalid(`${name} must be an integer from ${min} to ${MAX_TIMER_MS} (ms)`)
+  }
+}
+
+/** An option that is a flag: undefined (the default) or a boolean. */
+export function checkFlag(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'boolean') throw invalid(`${name} must be a boolean`)
+}
+
+/** An options argument: undefined (all defaults) or an object. */
+export function optionBag<T extends object>(value: T | undefined, name: string): Partial<T> {
+  if (value === undefined) return {}
+  if (value === null || typeof value !== 'object') throw invalid(`${name} must be an object`)
+  return value
+}
+
+/** An Ed25519 key pair as sodium makes it: a 64-byte secret key that ends with its 32-byte public key. */
+function checkSigningKeyPair(value: unknown, name: string): void {
+  if (value === undefined) return
+  const pair = value as { publicKey?: unknown; secretKey?: unknown } | null
+  const { publicKey, secretKey } = pair !== null && typeof pair === 'object' ? pair : {}
+  if (
+    !(publicKey instanceof Uint8Array) ||
+    publicKey.byteLength !== 32 ||
+    !(secretKey instanceof Uint8Array) ||
+    secretKey.byteLength !== 64 ||
+    !b4a.equals(secretKey.subarray(32), publicKey)
+  ) {
+    throw invalid(`${name} must be an Ed25519 key pair: { publicKey: 32 bytes, secretKey: the 64 bytes that go with it }`)
+  }
+}
+
+function checkStorage(storage: unknown): void {
+  if (storage === undefined || typeof storage === 'function' || (typeof storage === 'string' && storage.length > 0)) return
+  throw invalid('storage must be a storage function (e.g. memoryStorage()) or a non-empty directory path')
+}
+
+const FILE_METHODS = ['read', 'write', 'del', 'truncate', 'stat', 'close'] as const
+
+/**
+ * A storage function that refuses (`ERR_INVALID_ARGUMENT`, so `ready()` rejects with it) to hand
+ * Corestore anything but a random-access-storage file: Corestore calls methods of what it gets
+ * where a failure is thrown outside any promise, which would crash the process.
+ */
+export function checkedStorage(storage: StorageFunction): StorageFunction {
+  return (name) => {
+    const file = storage(name) as Record<string, unknown> | null
+    if (file === null || typeof file !== 'object' || !FILE_METHODS.every((m) => typeof file[m] === 'function')) {
+      throw invalid(`storage('${name}') must return a random-access-storage file (with ${FILE_METHODS.join(', ')})`)
+    }
+    return file
+  }
+}
+
+function checkTransports(transports: unknown): void {
+  if (transports === undefined) return
+  const isTransport = (t: unknown) =>
+    t !== null &&
+    typeof t === 'object' &&
+    ['start', 'stop', 'on'].every((m) => typeof (t as Record<string, unknown>)[m] === 'function')
+  if (!Array.isArray(transports) || !transports.every(isTransport)) {
+    throw invalid('transports must be an array of transports (objects with start, stop and on)')
+  }
+  if (new Set(transports).size !== transports.length) throw invalid('transports must not hold one transport twice')
+}
+
+/**
+ * Checks every option of a node's role (HyphaNodeOptions) before anything is made, and gives an
+ * always-on node's locator, decoded (null otherwise). `undefined` is "not given" for every option.
+ */
+export function checkOptions(options: HyphaNodeOptions): { locator: Locator | null } {
+  if (options === null || typeof options !== 'object') throw invalid('options are required: an object with a role')
+  const role: unknown = options.role
+  if (role !== 'origin' && role !== 'read-only' && role !== 'always-on') {
+    throw invalid(`role must be 'origin', 'read-only' or 'always-on', not ${String(role)}`)
+  }
+  checkStorage(options.storage)
+  checkTransports(options.transports)
+  if (options.role === 'always-on') return { locator: checkAlwaysOnOptions(options) }
+  checkFullNodeOptions(options)
+  return { locator: null }
+}
+
+/** Checks an always-on node's own options; its locator, decoded, or null if it was given none. */
+function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): Locator | null {
+  let locator: Locator | null = null
+  if (options.locator !== undefined) {
+    try {
+      locator = decodeLocator(options.locator)
+    } catch (err) {
+      throw invalid(`locator: ${(err as Error).message}`)
+    }
+  }
   if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
   if (!locator && !options.databaseKey) throw invalid('an always-on node needs databaseKey or locator')
   if (locator && options.databaseKey && !b4a.equals(locator.databaseKey, options.databaseKey)) {
     throw invalid('locator is for another database than databaseKey')
   }
-  const maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
-  if (!Number.isInteger(maxSeededCores) || maxSeededCores < 1) throw invalid('maxSeededCores must be a positive integer')
+  checkSigningKeyPair(options.noiseKeyPair, 'noiseKeyPair')
+  const maxSeededCores: unknown = options.maxSeededCores === undefined ? DEFAULT_MAX_SEEDED_CORES : options.maxSeededCores
+  if (!Number.isSafeInteger(maxSeededCores) || (maxSeededCores as number) < 1) {
+    throw invalid('maxSeededCores must be a positive integer')
+  }
   return locator
 }
 
-/** Checks a full node's options but the root secret (deriveAccountKeys checks that). */
-export function checkFullNodeOptions(options: FullNodeOptions): void {
+/** Checks a full node's own options. */
+function checkFullNodeOptions(options: FullNodeOptions): void {
+  checkKey32(options.rootSecret, 'rootSecret')
   if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
-  for (const [name, v] of [
-    ['lookupTimeoutMs', options.lookupTimeoutMs],
-    ['lookupSettleMs', options.lookupSettleMs],
-    ['existingAccountCheckMs', options.existingAccountCheckMs]
-  ] as const) {
-    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw invalid(`${name} must be a number ≥ 0`)
-  }
+  checkMs(options.lookupTimeoutMs, 'lookupTimeoutMs', 1)
+  checkMs(options.lookupSettleMs, 'lookupSettleMs', 0)
+  checkMs(options.existingAccountCheckMs, 'existingAccountCheckMs', 0)
+  checkMs(options.ackInterval, 'ackInterval', 1)
+  checkSigningKeyPair(options.writerKeyPair, 'writerKeyPair')
 }
 
 /** A channel key goes with its holder's proof; neither means "none" (32 and 64 zero bytes). */
@@ -77,8 +177,14 @@ export function deviceName(name: unknown): string {
   return name
 }
 
+/** A string as UTF-8; one UTF-8 cannot hold as it is (a lone surrogate) is refused, never changed. */
+function utf8(s: string, what: string): Uint8Array {
+  if (!isWellFormed(s)) throw invalid(`${what} must be well-formed text (no lone surrogates)`)
+  return encoder.encode(s)
+}
+
 export function keyBytes(key: Key): Uint8Array {
-  const bytes = typeof key === 'string' ? encoder.encode(key) : key
+  const bytes = typeof key === 'string' ? utf8(key, 'key') : key
   if (!(bytes instanceof Uint8Array)) throw invalid('key must be a string or a Uint8Array')
   if (bytes.byteLength === 0 || bytes.byteLength > MAX_KEY_BYTES) {
     throw invalid(`key must be 1 to ${MAX_KEY_BYTES} bytes`)
@@ -92,7 +198,7 @@ export function encodeValue(value: Value | undefined): Uint8Array {
   let bytes: Uint8Array
   if (typeof value === 'string') {
     tag = VALUE_STRING
-    bytes = encoder.encode(value)
+    bytes = utf8(value, 'value')
   } else if (value instanceof Uint8Array) {
     tag = VALUE_BYTES
     bytes = value
@@ -108,7 +214,11 @@ export function encodeValue(value: Value | undefined): Uint8Array {
 
 export function decodeValue(stored: Uint8Array): Value {
   const body = stored.subarray(1)
-  return stored[0] === VALUE_STRING ? decoder.decode(body) : new Uint8Array(body)
+  if (stored[0] !== VALUE_STRING) return new Uint8Array(body)
+  // Checked as UTF-8 when its op was decoded: anything else is a corrupt view.
+  const text = decodeUtf8(body)
+  if (text === null) throw new HyphaNodeError('ERR_STORAGE', 'a stored string value is not UTF-8')
+  return text
 }
 
 /** `node.batch`'s ops as engine ops; throws `ERR_INVALID_ARGUMENT` for anything but an array of put/del. */
@@ -123,6 +233,8 @@ export function encodeBatch(ops: BatchOp[]): Op[] {
 
 /** A public range as the engine's (keys as bytes); throws `ERR_INVALID_ARGUMENT` for a bad key or limit. */
 export function engineRange(range: Range): EngineRange {
+  if (range === null || typeof range !== 'object') throw invalid('range must be an object')
+  checkFlag(range.reverse, 'reverse')
   if (range.limit !== undefined && (!Number.isInteger(range.limit) || range.limit < 0)) {
     throw invalid('limit must be a non-negative integer')
   }
@@ -137,5 +249,5 @@ export function engineRange(range: Range): EngineRange {
 }
 
 export function decodeEntry({ key, value }: EngineEntry): Entry {
-  return { key: decoder.decode(key), keyBytes: key, value: decodeValue(value) }
+  return { key: decodeUtf8Lenient(key), keyBytes: key, value: decodeValue(value) }
 }

@@ -23,7 +23,7 @@ import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeLocator, lookupProof, type Locator } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
-import { checkAlwaysOnOptions, checkFullNodeOptions, checkKey32, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, invalid, keyBytes } from './node-values.js'
+import { checkKey32, checkMs, checkOptions, checkedStorage, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
 import type { AddWriterOptions, AlwaysOnNodeOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
 import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer } from './node-types.js'
 
@@ -45,26 +45,24 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   constructor(options: HyphaNodeOptions) {
     super()
-    if (!options || typeof options !== 'object') throw invalid('options are required')
+    // Every option is checked before anything is made: a bad one throws here, never later.
+    const { locator } = checkOptions(options)
     this.options = options
     this.transports = [...(options.transports ?? [])]
 
     if (options.role === 'always-on') {
-      const locator = checkAlwaysOnOptions(options)
       this.givenLocator = locator
       this.account = null
       this.lookup = locator ? new AccountLookup({ topic: locator.topic, lookupKey: null }) : null
       if (locator) this.lookup!.answerWith(locator.databaseKey, locator.proof)
-    } else if (options.role === 'origin' || options.role === 'read-only') {
+    } else {
       this.account = deriveAccountKeys(options.rootSecret)
-      checkFullNodeOptions(options)
       this.givenLocator = null
       this.lookup = new AccountLookup({ topic: this.account.lookupTopic, lookupKey: this.account.lookupKey })
       this.lookup.on('conflict', (key) => this.emit('account-conflict', key))
-    } else {
-      throw invalid(`unknown role ${(options as { role?: unknown }).role}`)
     }
-    this.store = new Corestore(options.storage ?? memoryStorage())
+    const storage = options.storage ?? memoryStorage()
+    this.store = new Corestore(typeof storage === 'function' ? checkedStorage(storage) : storage)
     this.links = new NodeConnections(this, this.transports, this.store, this.lookup)
     const { account, lookup, givenLocator, store, links } = this
     this.life = new NodeLifecycle(this, { options, store, account, lookup, givenLocator, links })
@@ -303,7 +301,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    */
   async writerCoreLength(writerKey: Uint8Array, options: { waitMs?: number } = {}): Promise<{ length: number; held: number; peerHeld: number }> {
     checkKey32(writerKey, 'writerKey')
-    return writerCoreLength(await this.use(), writerKey, options.waitMs)
+    const { waitMs } = optionBag(options, 'options')
+    checkMs(waitMs, 'waitMs', 0)
+    return writerCoreLength(await this.use(), writerKey, waitMs)
   }
 
   // ---- always-on ----

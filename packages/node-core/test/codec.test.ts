@@ -6,6 +6,7 @@ import c from 'compact-encoding'
 import { encodeOp, decodeOp, MalformedOpError, type Op } from '../src/engine/ops.js'
 import { memberRecordEncoding, type DeviceRecordInView } from '../src/engine/registry.js'
 import { deviceRecordEncoding, type DeviceRecord } from '../src/device.js'
+import { decodeEntry, decodeValue, encodeValue, keyBytes } from '../src/node-values.js'
 import { headsEncoding, MAX_HEADS_PER_MESSAGE, type Head } from '../src/heads.js'
 import { encodeSeedAnnouncement, decodeSeedAnnouncement, encodeLocator, decodeLocator, HyphaNodeError } from '../src/index.js'
 
@@ -61,6 +62,61 @@ describe('oplog ops', () => {
     } catch (err) {
       expect((err as Error).cause).toBeInstanceOf(Error)
     }
+  })
+})
+
+describe('text fields', () => {
+  // Byte strings that are not UTF-8: a lone surrogate (ED A0 80), an overlong NUL (C0 80), a lone
+  // continuation byte, a truncated sequence, a code point past U+10FFFF (F4 90 80 80).
+  const notUtf8 = ['eda080', 'c080', '80', 'e282', 'f4908080', '41ff42']
+  const lengthPrefixed = (h: string) => hex(c.encode(c.uint, h.length / 2)) + h
+
+  it('device names that are not UTF-8 are malformed ops (not decoded with U+FFFD)', () => {
+    for (const name of notUtf8) {
+      const registerDevice = ['02', '05', lengthPrefixed(name), '00'.repeat(96), '00'].join('')
+      const addWriter = ['02', '03', '01'.repeat(32), '00', lengthPrefixed(name), '00'.repeat(96), '00'].join('')
+      for (const op of [registerDevice, addWriter]) {
+        let thrown: unknown = null
+        try {
+          decodeOp(b4a.from(op, 'hex'))
+        } catch (err) {
+          thrown = err
+        }
+        expect(thrown, op).toBeInstanceOf(MalformedOpError)
+        expect((thrown as MalformedOpError).code).toBe('ERR_MALFORMED_OP')
+      }
+    }
+    // The reviewers' input: register-device named ED A0 80.
+    expect(() => decodeOp(b4a.from('020503eda080' + '00'.repeat(96) + '00', 'hex'))).toThrow(MalformedOpError)
+  })
+
+  it('a name or value with a leading U+FEFF comes back with it', async () => {
+    const op: Op = { type: 'register-device', name: '\uFEFFPhone', channelKey: fill(32, 2), channelProof: fill(64, 3), at: 1 }
+    expect((decodeOp(encodeOp(op)) as { name: string }).name).toBe('\uFEFFPhone')
+    expect(decodeValue(encodeValue('\uFEFFvalue'))).toBe('\uFEFFvalue')
+    const entry = decodeEntry({ key: b4a.from('\uFEFFkey'), value: encodeValue('v') })
+    expect(entry.key).toBe('\uFEFFkey')
+  })
+
+  it('a string key or value that UTF-8 cannot hold (a lone surrogate) is refused, not stored as U+FFFD', () => {
+    for (const text of ['\uD800', 'a\uDC00b', '\uDBFF']) {
+      expect(() => encodeValue(text)).toThrow(/value must be well-formed/)
+      expect(() => keyBytes(text)).toThrow(/key must be well-formed/)
+    }
+    // A stored string value that is not UTF-8 is a corrupt view.
+    expect(() => decodeValue(b4a.from('01eda080', 'hex'))).toThrow(HyphaNodeError)
+  })
+
+  it('a stored member record whose name is not UTF-8 is ERR_STORAGE', () => {
+    const record = ['01', '01', lengthPrefixed('eda080'), '02'.repeat(32), '03'.repeat(32), '00', '00'.repeat(32), '00'].join('')
+    let thrown: unknown = null
+    try {
+      c.decode(memberRecordEncoding, b4a.from(record, 'hex'))
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toBeInstanceOf(HyphaNodeError)
+    expect((thrown as HyphaNodeError).code).toBe('ERR_STORAGE')
   })
 })
 

@@ -8,7 +8,8 @@ import {
   deriveAccountKeys,
   lookupProof,
   CONTEXTS,
-  HyphaNodeError
+  HyphaNodeError,
+  type HyphaNodeErrorCode
 } from '../src/index.js'
 
 // The passphrase → root secret step (Argon2id) and its vectors are @hypha/auth's: node-core starts at the root secret.
@@ -87,5 +88,15 @@ describe('purpose keys (deriveAccountKeys)', () => {
     await expectCode(() => deriveSubkey(new Uint8Array(31), 'ctx'), 'ERR_INVALID_ARGUMENT')
     await expectCode(() => deriveAccountKeys(new Uint8Array(31)), 'ERR_INVALID_ARGUMENT')
     await expectCode(() => deriveAccountKeys('x'.repeat(32) as unknown as Uint8Array), 'ERR_INVALID_ARGUMENT')
+  })
+})
+
+describe('error codes', () => {
+  it('have no ERR_KDF: node-core derives nothing from passphrases (@hypha/auth has its own ERR_KDF)', () => {
+    // @ts-expect-error ERR_KDF is not a node-core code
+    const kdf: HyphaNodeErrorCode = 'ERR_KDF'
+    const code: HyphaNodeErrorCode = 'ERR_INVALID_ARGUMENT'
+    expect([kdf, code]).toHaveLength(2)
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).not.toContain('ERR_KDF')
   })
 })

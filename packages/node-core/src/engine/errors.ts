@@ -9,8 +9,6 @@ export type HyphaNodeErrorCode =
   | 'ERR_CLOSED'
   /** The operation is not allowed for this node's role. */
   | 'ERR_WRONG_ROLE'
-  /** The key derivation failed (bad parameters, WASM failure). */
-  | 'ERR_KDF'
   /** Used before `ready()` resolved (keys and the database key are read from storage). */
   | 'ERR_NOT_OPEN'
   /** The storage holds a device of another account, or the passphrase or the name is wrong. */

@@ -21,6 +21,9 @@
  */
 import c from 'compact-encoding'
 import type { CompactEncoding } from '@hypha/ephemeral-ext'
+import { decodeUtf8, isWellFormed, utf8String } from './text.js'
+
+export { isWellFormed }
 
 export const OP_VERSION = 2
 /** Longest device name, in UTF-8 bytes. */
@@ -52,6 +55,9 @@ export class MalformedOpError extends Error {
   override name = 'MalformedOpError'
   readonly code = 'ERR_MALFORMED_OP'
 }
+
+/** Names: text fields decode strictly (text.ts). */
+const nameText = utf8String((message) => new MalformedOpError(`device name: ${message}`))
 
 type OpOf<K extends Op['type']> = Extract<Op, { type: K }>
 
@@ -91,7 +97,7 @@ const addWriterFields: CompactEncoding<OpOf<'add-writer'>> = {
   preencode(state, op) {
     c.fixed32.preencode(state, op.key)
     c.uint.preencode(state, addWriterFlags(op))
-    c.string.preencode(state, op.name)
+    nameText.preencode(state, op.name)
     c.fixed32.preencode(state, op.channelKey)
     c.fixed64.preencode(state, op.channelProof)
     c.uint.preencode(state, op.at)
@@ -99,7 +105,7 @@ const addWriterFields: CompactEncoding<OpOf<'add-writer'>> = {
   encode(state, op) {
     c.fixed32.encode(state, op.key)
     c.uint.encode(state, addWriterFlags(op))
-    c.string.encode(state, op.name)
+    nameText.encode(state, op.name)
     c.fixed32.encode(state, op.channelKey)
     c.fixed64.encode(state, op.channelProof)
     c.uint.encode(state, op.at)
@@ -108,12 +114,12 @@ const addWriterFields: CompactEncoding<OpOf<'add-writer'>> = {
     const key = c.fixed32.decode(state)
     const flags = c.uint.decode(state)
     if (flags > 3) throw new MalformedOpError('unknown add-writer flags')
-    const name = c.string.decode(state)
-    checkDeviceName(name)
+    const deviceName = nameText.decode(state)
+    checkDeviceName(deviceName)
     const channelKey = c.fixed32.decode(state)
     const channelProof = c.fixed64.decode(state)
     const at = c.uint.decode(state)
-    return { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name, channelKey, channelProof, at }
+    return { type: 'add-writer', key, indexer: (flags & 1) === 1, recovery: (flags & 2) === 2, name: deviceName, channelKey, channelProof, at }
   }
 }
 
@@ -135,21 +141,21 @@ const removeWriterFields: CompactEncoding<OpOf<'remove-writer'>> = {
 
 const registerDeviceFields: CompactEncoding<OpOf<'register-device'>> = {
   preencode(state, op) {
-    c.string.preencode(state, op.name)
+    nameText.preencode(state, op.name)
     c.fixed32.preencode(state, op.channelKey)
     c.fixed64.preencode(state, op.channelProof)
     c.uint.preencode(state, op.at)
   },
   encode(state, op) {
-    c.string.encode(state, op.name)
+    nameText.encode(state, op.name)
     c.fixed32.encode(state, op.channelKey)
     c.fixed64.encode(state, op.channelProof)
     c.uint.encode(state, op.at)
   },
   decode(state) {
-    const name = c.string.decode(state)
-    checkDeviceName(name)
-    return { type: 'register-device', name, channelKey: c.fixed32.decode(state), channelProof: c.fixed64.decode(state), at: c.uint.decode(state) }
+    const deviceName = nameText.decode(state)
+    checkDeviceName(deviceName)
+    return { type: 'register-device', name: deviceName, channelKey: c.fixed32.decode(state), channelProof: c.fixed64.decode(state), at: c.uint.decode(state) }
   }
 }
 
@@ -211,12 +217,6 @@ export function checkDeviceName(name: string): void {
   }
 }
 
-/** String.prototype.isWellFormed (Node 20+, every current browser), with a fallback. */
-export function isWellFormed(s: string): boolean {
-  const f = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed
-  return f ? f.call(s) : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
-}
-
 export function checkKey(key: Uint8Array): void {
   if (key.byteLength === 0 || key.byteLength > MAX_KEY_BYTES) {
     throw new MalformedOpError(`key must be 1 to ${MAX_KEY_BYTES} bytes`)
@@ -228,11 +228,5 @@ export function checkValue(value: Uint8Array): void {
     throw new MalformedOpError('value out of bounds')
   }
   if (value[0] !== VALUE_BYTES && value[0] !== VALUE_STRING) throw new MalformedOpError('unknown value tag')
-  if (value[0] === VALUE_STRING) {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(value.subarray(1))
-    } catch {
-      throw new MalformedOpError('string value is not valid UTF-8')
-    }
-  }
+  if (value[0] === VALUE_STRING && decodeUtf8(value.subarray(1)) === null) throw new MalformedOpError('string value is not valid UTF-8')
 }

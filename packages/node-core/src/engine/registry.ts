@@ -15,6 +15,10 @@ import c from 'compact-encoding'
 import b4a from 'b4a'
 import type { CompactEncoding } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './errors.js'
+import { utf8String } from './text.js'
+
+/** A record's name was checked as an op's: bytes that are not UTF-8 mean a corrupt view. */
+const recordName = utf8String((message) => new HyphaNodeError('ERR_STORAGE', `member record name: ${message}`))
 
 export const MEMBER = 0x01
 export const CHANNEL = 0x02
@@ -37,7 +41,7 @@ export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = {
   preencode(state, r) {
     c.uint.preencode(state, RECORD_VERSION)
     c.uint.preencode(state, flags(r))
-    c.string.preencode(state, r.name)
+    recordName.preencode(state, r.name)
     c.fixed32.preencode(state, r.channelKey)
     c.fixed32.preencode(state, r.addedBy)
     c.uint.preencode(state, r.addedAt)
@@ -47,7 +51,7 @@ export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = {
   encode(state, r) {
     c.uint.encode(state, RECORD_VERSION)
     c.uint.encode(state, flags(r))
-    c.string.encode(state, r.name)
+    recordName.encode(state, r.name)
     c.fixed32.encode(state, r.channelKey)
     c.fixed32.encode(state, r.addedBy)
     c.uint.encode(state, r.addedAt)
@@ -62,7 +66,7 @@ export const memberRecordEncoding: CompactEncoding<DeviceRecordInView> = {
       active: (f & 1) === 1,
       indexer: (f & 2) === 2,
       recovery: (f & 4) === 4,
-      name: c.string.decode(state),
+      name: recordName.decode(state),
       channelKey: c.fixed32.decode(state),
       addedBy: c.fixed32.decode(state),
       addedAt: c.uint.decode(state),
