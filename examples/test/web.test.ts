@@ -1,5 +1,5 @@
-// One file on purpose (over 400 lines): every test shares one network namespace, one always-on
-// program and one Chromium, started once for the file.
+// One file on purpose (over 400 lines): every test shares one loopback-only network namespace,
+// one built web bundle and one Chromium, set up once for the file.
 // The web example (examples/web) in real Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core), served by the built always-on program (examples/dist/always-on.js --web), with
 // native devices (examples/dist/native.js) as child processes. Everything on 127.0.0.1:
