@@ -3,7 +3,7 @@
  * account's events, and the checks of those options (auth's own, so a bad one is an AuthError
  * naming auth's option, not an error from the node below).
  */
-import type { Device, StorageAdapter, Transport } from '@hypha/node-core'
+import { MAX_DEVICE_NAME_BYTES, isWellFormed, type Device, type StorageAdapter, type Transport } from '@hypha/node-core'
 import { AuthError } from './errors.js'
 import type { AuthMessageError } from './messages.js'
 import type { KdfParams } from './passphrase.js'
@@ -14,7 +14,8 @@ export interface AccountOptions {
   name: string
   /**
    * This device's name, shown in prompts and kept in the device registry: "Firefox on Ubuntu
-   * 64-bit". It identifies nothing: two devices may share a name (prompts then say so).
+   * 64-bit". It identifies nothing: two devices may share a name (prompts then say so). Not blank,
+   * well-formed text (no lone surrogates), at most MAX_DEVICE_NAME_BYTES (128) UTF-8 bytes.
    */
   nodeName: string
   /** Where the device keeps its keys and its replica. Default: memory (a new device each run). */
@@ -104,6 +105,8 @@ export type AccountDevice = Device & { current: boolean }
 /** Longest delay a timer takes (2^31 − 1 ms, about 24.8 days): a longer one would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
+const utf8 = new TextEncoder()
+
 function invalid(message: string): AuthError {
   return new AuthError('ERR_INVALID_ARGUMENT', message)
 }
@@ -129,6 +132,10 @@ export function checkAccountOptions(options: AccountOptions): void {
   }
   if (typeof options.nodeName !== 'string' || options.nodeName.trim().length === 0) {
     throw invalid('nodeName (this device’s name) is required')
+  }
+  // It goes out in the request and into the registry: refused here, not when requestAuthorisation sends it.
+  if (!isWellFormed(options.nodeName) || utf8.encode(options.nodeName).byteLength > MAX_DEVICE_NAME_BYTES) {
+    throw invalid(`nodeName must be well-formed text (no lone surrogates) of at most ${MAX_DEVICE_NAME_BYTES} UTF-8 bytes`)
   }
   if (options.kdf !== undefined && (options.kdf === null || typeof options.kdf !== 'object')) {
     throw invalid('kdf must be an object { iterations?, memoryKiB? }')

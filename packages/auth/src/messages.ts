@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import { isWellFormed, type CompactEncoding } from '@hypha/node-core'
+import { isWellFormed, strictUtf8, MAX_DEVICE_NAME_BYTES, type CompactEncoding } from '@hypha/node-core'
 
 /**
  * Messages of the authorisation flow. They travel inside the secure channel (content type
@@ -10,7 +10,8 @@ import { isWellFormed, type CompactEncoding } from '@hypha/node-core'
  */
 export const AUTH_CONTENT_TYPE = 'hypha/auth/2'
 
-export const MAX_NODE_NAME_BYTES = 128
+/** A node name becomes the device's name in the registry: node-core's limit. */
+export const MAX_NODE_NAME_BYTES = MAX_DEVICE_NAME_BYTES
 export const MAX_REASON_BYTES = 256
 const REQUEST_ID_BYTES = 16
 
@@ -100,29 +101,12 @@ export class AuthMessageError extends Error {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+/** A text field that is not UTF-8 (or over its limit) makes the message malformed. */
+const textFail = (field: string) => (message: string, cause?: unknown) => new AuthMessageError(`${field}: ${message}`, { cause })
 
-/**
- * Every text field (node names, deny reasons): `c.string`'s wire form (uint length ‖ UTF-8), but
- * decoding refuses bytes that are not UTF-8 with AuthMessageError, where `c.string` would give
- * U+FFFD (and keeps a leading U+FEFF, which TextDecoder drops by default).
- */
-const text: CompactEncoding<string> = {
-  preencode(state, s) {
-    c.string.preencode(state, s)
-  },
-  encode(state, s) {
-    c.string.encode(state, s)
-  },
-  decode(state) {
-    const bytes = c.uint8array.decode(state)
-    try {
-      return strictUtf8.decode(bytes)
-    } catch (err) {
-      throw new AuthMessageError('a text field is not UTF-8', { cause: err })
-    }
-  }
-}
+/** Text fields decode strictly (strictUtf8: no U+FFFD for bytes that are not UTF-8, a leading U+FEFF kept). */
+const nodeNameText = strictUtf8(textFail('node name'), MAX_NODE_NAME_BYTES)
+const reasonText = strictUtf8(textFail('deny reason'), MAX_REASON_BYTES)
 
 type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }>
 
@@ -131,7 +115,7 @@ type MessageOf<K extends AuthMessage['type']> = Extract<AuthMessage, { type: K }
 const requestFields: CompactEncoding<AuthRequest> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
-    text.preencode(state, m.nodeName)
+    nodeNameText.preencode(state, m.nodeName)
     c.fixed32.preencode(state, m.writerKey)
     c.uint.preencode(state, m.createdAt)
     c.fixed32.preencode(state, m.commitment)
@@ -139,7 +123,7 @@ const requestFields: CompactEncoding<AuthRequest> = {
   },
   encode(state, m) {
     fixed16.encode(state, m.requestId)
-    text.encode(state, m.nodeName)
+    nodeNameText.encode(state, m.nodeName)
     c.fixed32.encode(state, m.writerKey)
     c.uint.encode(state, m.createdAt)
     c.fixed32.encode(state, m.commitment)
@@ -149,7 +133,7 @@ const requestFields: CompactEncoding<AuthRequest> = {
     return {
       type: 'request',
       requestId: fixed16.decode(state),
-      nodeName: text.decode(state),
+      nodeName: nodeNameText.decode(state),
       writerKey: c.fixed32.decode(state),
       createdAt: c.uint.decode(state),
       commitment: c.fixed32.decode(state),
@@ -218,15 +202,15 @@ const denyFields: CompactEncoding<AuthDeny> = {
   preencode(state, m) {
     fixed16.preencode(state, m.requestId)
     c.fixed32.preencode(state, m.requestDigest)
-    text.preencode(state, m.reason)
+    reasonText.preencode(state, m.reason)
   },
   encode(state, m) {
     fixed16.encode(state, m.requestId)
     c.fixed32.encode(state, m.requestDigest)
-    text.encode(state, m.reason)
+    reasonText.encode(state, m.reason)
   },
   decode(state) {
-    return { type: 'deny', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), reason: text.decode(state) }
+    return { type: 'deny', requestId: fixed16.decode(state), requestDigest: c.fixed32.decode(state), reason: reasonText.decode(state) }
   }
 }
 

@@ -1,10 +1,10 @@
 /** A prompt on a writable device: "Authorise node *name*?" with its code and warnings. */
 import b4a from 'b4a'
 import { randomBytes } from '@hypha/secure-channel'
-import type { Device } from '@hypha/node-core'
+import { isWellFormed, type Device } from '@hypha/node-core'
 import type { Account } from './account.js'
 import { AuthError, wrapError } from './errors.js'
-import { NONCE_BYTES, commitment, verificationCode, type AuthChallenge, type AuthMessage, type AuthRequest, type AuthReveal } from './messages.js'
+import { MAX_REASON_BYTES, NONCE_BYTES, commitment, verificationCode, type AuthChallenge, type AuthMessage, type AuthRequest, type AuthReveal } from './messages.js'
 
 export type PromptStatus =
   | 'pending'
@@ -101,8 +101,13 @@ export class AuthorisationPrompt {
     this.account.send(this.approval(), this.requester)
   }
 
-  /** Refuses the request; the requesting device's promise rejects with ERR_DENIED. */
+  /**
+   * Refuses the request; the requesting device's promise rejects with ERR_DENIED. Throws
+   * ERR_INVALID_ARGUMENT, settling nothing, for a `reason` that could not be sent: not a string,
+   * not well-formed text (a lone surrogate) or over MAX_REASON_BYTES UTF-8 bytes.
+   */
   deny(reason = 'denied'): void {
+    checkReason(reason)
     this.checkPending()
     this.settleAs('denied')
     this.account.send({ type: 'deny', requestId: this.requestId, requestDigest: this.digest, reason })
@@ -169,5 +174,16 @@ export class AuthorisationPrompt {
 
   private checkPending(): void {
     if (this.state !== 'pending') throw new AuthError('ERR_ALREADY_SETTLED', `the request is ${this.state}`)
+  }
+}
+
+const utf8 = new TextEncoder()
+
+function checkReason(reason: unknown): void {
+  if (typeof reason !== 'string' || !isWellFormed(reason) || utf8.encode(reason).byteLength > MAX_REASON_BYTES) {
+    throw new AuthError(
+      'ERR_INVALID_ARGUMENT',
+      `reason must be well-formed text (no lone surrogates) of at most ${MAX_REASON_BYTES} UTF-8 bytes`
+    )
   }
 }

@@ -198,6 +198,31 @@ describe('refusals', () => {
     expect(stranger.writable).toBe(false)
   })
 
+  it('deny refuses a reason it could not send (over 256 bytes, a lone surrogate) with ERR_INVALID_ARGUMENT and settles nothing', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    const settled = collect<AuthorisationPrompt>(laptop, 'authorisation-settled')
+    const atLaptop = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await atLaptop
+    for (const reason of ['x'.repeat(257), 'é'.repeat(128) + 'x', '\uD800', 'ok \uDC00', 42 as unknown as string, null as unknown as string]) {
+      let thrown: unknown = null
+      try {
+        prompt.deny(reason)
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown, String(reason).slice(0, 10)).toMatchObject({ name: 'AuthError', code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('reason') })
+      expect(prompt.status).toBe('pending')
+    }
+    expect(settled).toHaveLength(0)
+    // The limit itself is sent, and the requester hears it.
+    const atLimit = 'é'.repeat(128)
+    prompt.deny(atLimit)
+    await expect(request.done).rejects.toMatchObject({ code: 'ERR_DENIED', message: `denied: ${atLimit}` })
+    expect(prompt.status).toBe('denied')
+  })
+
   it('timeout rejects with ERR_TIMEOUT and closes the prompt; cancel rejects with ERR_CANCELLED', async () => {
     const laptop = await origin()
     const phone = await device('Phone', [laptop])

@@ -93,6 +93,7 @@ describe('auth messages', () => {
         }
         expect(thrown, frame).toBeInstanceOf(AuthMessageError)
         expect((thrown as AuthMessageError).code).toBe('ERR_BAD_AUTH_MESSAGE')
+        expect((thrown as AuthMessageError).cause, frame).toBeInstanceOf(Error) // the decoder's own error
       }
     }
     // Text UTF-8 cannot hold (a lone surrogate) is refused when encoding, not sent as U+FFFD.

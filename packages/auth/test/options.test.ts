@@ -41,6 +41,27 @@ describe('auth options', () => {
     await rejection(recover({ ...base, recoveryCode: '00', recoveryTimeoutMs: -1 }))
   })
 
+  const recoverWith = (options: typeof base) => recover({ ...options, recoveryCode: '0000-0000-0000-0000-0000-0000-0000-0000' })
+  it.each([
+    ['signUp', 'of over 128 bytes', (o: typeof base) => signUp(o), 'x'.repeat(129)],
+    ['signIn', 'of over 128 bytes', (o: typeof base) => signIn(o), 'x'.repeat(129)],
+    ['recover', 'of over 128 bytes', recoverWith, 'x'.repeat(129)],
+    ['signUp', 'of over 128 bytes (65 × é)', (o: typeof base) => signUp(o), 'é'.repeat(65)],
+    ['signIn', 'with a lone surrogate', (o: typeof base) => signIn(o), '\uD800'],
+    ['signUp', 'with a lone surrogate', (o: typeof base) => signUp(o), 'Phone \uD800'],
+    ['recover', 'with a lone surrogate', recoverWith, '\uDC00 tablet']
+  ] as const)('%s refuses a nodeName %s with an AuthError naming nodeName', async (_, __, open, nodeName) => {
+    const err = await rejection(open({ ...base, nodeName }))
+    expect(err.message).toContain('nodeName')
+    expect(err.cause).toBeUndefined() // auth's own check, not the node's error wrapped
+  })
+
+  it('a nodeName of exactly 128 UTF-8 bytes is fine', async () => {
+    const account = await signUp({ ...base, nodeName: 'é'.repeat(64), existingAccountCheckMs: 0 })
+    cleanups.push(() => account.close())
+    expect((await account.devices()).find((d) => d.current)?.name).toBe('é'.repeat(64))
+  })
+
   it('an option only the node checks comes back as an AuthError with the node error as cause', async () => {
     const err = await rejection(signIn({ ...base, lookupTimeoutMs: -1 }))
     expect(err.cause).toBeInstanceOf(HyphaNodeError)

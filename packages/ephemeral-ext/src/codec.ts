@@ -9,10 +9,76 @@
  *     payload (a frame, an envelope, an op) also refuses trailing bytes, so `c.decode` is strict.
  *   - The exported `encodeX` / `decodeX` functions wrap compact-encoding's own errors (truncation)
  *     in that typed error, with the original as its cause.
+ *   - Every text field is {@link strictUtf8} (never `c.string`, `c.utf8` or a lenient TextDecoder),
+ *     given the package's typed error.
  *
  * The type lives here, in the lowest package, so that every package above names the same one.
  */
-import type { Encoder, State } from 'compact-encoding'
+import c, { type Encoder, type State } from 'compact-encoding'
 
 export type CompactEncoding<T> = Encoder<T>
 export type CompactState = State
+
+/**
+ * Text, in every package: UTF-8, decoded strictly. compact-encoding's `c.string` decodes leniently
+ * (bytes that are not UTF-8 become U+FFFD) and encodes a lone surrogate as U+FFFD; TextDecoder by
+ * default drops a leading U+FEFF. Either way the text read would not be the text written.
+ */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const encoder = new TextEncoder()
+
+/** The text these bytes are in UTF-8, or null if they are not UTF-8. A leading U+FEFF is kept. */
+export function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return strictDecoder.decode(bytes)
+  } catch {
+    return null
+  }
+}
+
+/** String.prototype.isWellFormed (Node 20+, every current browser), with a fallback: text that UTF-8 can hold as it is. */
+export function isWellFormed(s: string): boolean {
+  const f = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed
+  return f ? f.call(s) : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+}
+
+/** UTF-8 length of a string (at most 3 bytes per UTF-16 unit, so short strings are not measured). */
+export function utf8ByteLength(s: string): number {
+  return encoder.encode(s).byteLength
+}
+
+/**
+ * The one string encoding of Hypha's formats: `c.string`'s wire form (uint length ‖ UTF-8 bytes),
+ * but strict both ways, each failure thrown as `fail(message, cause)` (the package's typed error):
+ *   - decode refuses bytes that are not UTF-8 and, with `maxBytes`, more than `maxBytes` bytes
+ *     (checked before decoding them); a leading U+FEFF is kept.
+ *   - preencode (the first pass of `c.encode`) refuses what is not a string and a string with a
+ *     lone surrogate (UTF-8 cannot hold it as it is, `c.string` would write U+FFFD). Lengths are the
+ *     sender's API to check (with its own error): encoding does not refuse a long string, so tools
+ *     and tests can still build over-long messages by hand.
+ * Valid text is written exactly as `c.string` writes it.
+ */
+export function strictUtf8(
+  fail: (message: string, cause?: unknown) => Error,
+  maxBytes = Number.POSITIVE_INFINITY
+): CompactEncoding<string> {
+  return {
+    preencode(state, s) {
+      if (typeof s !== 'string') throw fail('text must be a string')
+      if (!isWellFormed(s)) throw fail('text must be well-formed (no lone surrogates)')
+      c.string.preencode(state, s)
+    },
+    encode(state, s) {
+      c.string.encode(state, s)
+    },
+    decode(state) {
+      const bytes = c.uint8array.decode(state)
+      if (bytes.byteLength > maxBytes) throw fail(`text is longer than ${maxBytes} bytes`)
+      try {
+        return strictDecoder.decode(bytes)
+      } catch (err) {
+        throw fail('text is not UTF-8', err)
+      }
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import c from 'compact-encoding'
 import { EphemeralError } from './errors.js'
-import type { CompactEncoding } from './codec.js'
+import { isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from './codec.js'
 
 /** Version of the frame layout below; a receiver drops frames of any other version. */
 export const FRAME_VERSION = 1
@@ -10,6 +10,12 @@ export const MAX_CONTENT_TYPE_BYTES = 128
 
 /** Bytes a frame adds around its payload at most: version, content type and two length prefixes. */
 export const FRAME_OVERHEAD_BYTES = 1 + 1 + MAX_CONTENT_TYPE_BYTES + 5
+
+/** A content type that is not UTF-8 (or too long) is refused as any other bad content type is. */
+const contentTypeText = strictUtf8(
+  (message, cause) => new EphemeralError('ERR_CONTENT_TYPE_INVALID', `content type: ${message}`, { cause }),
+  MAX_CONTENT_TYPE_BYTES
+)
 
 export interface Frame {
   contentType: string
@@ -25,12 +31,12 @@ export interface Frame {
 export const frameEncoding: CompactEncoding<Frame> = {
   preencode(state, f) {
     c.uint.preencode(state, FRAME_VERSION)
-    c.string.preencode(state, f.contentType)
+    contentTypeText.preencode(state, f.contentType)
     c.uint8array.preencode(state, f.payload)
   },
   encode(state, f) {
     c.uint.encode(state, FRAME_VERSION)
-    c.string.encode(state, f.contentType)
+    contentTypeText.encode(state, f.contentType)
     c.uint8array.encode(state, f.payload)
   },
   decode(state) {
@@ -38,7 +44,7 @@ export const frameEncoding: CompactEncoding<Frame> = {
     if (version !== FRAME_VERSION) {
       throw new EphemeralError('ERR_UNSUPPORTED_VERSION', `frame version ${version} is not supported`)
     }
-    const contentType = c.string.decode(state)
+    const contentType = contentTypeText.decode(state)
     const payload = c.uint8array.decode(state)
     if (state.start !== state.end) {
       throw new EphemeralError('ERR_MALFORMED_FRAME', `frame has ${state.end - state.start} trailing bytes`)
@@ -71,14 +77,15 @@ export function decodeFrame(bytes: Uint8Array, maxPayloadBytes: number): Frame {
   return frame
 }
 
-const utf8 = new TextEncoder()
-
 export function checkContentType(contentType: unknown): asserts contentType is string {
   if (typeof contentType !== 'string' || contentType.length === 0) {
     throw new EphemeralError('ERR_CONTENT_TYPE_INVALID', 'content type must be a non-empty string')
   }
+  if (!isWellFormed(contentType)) {
+    throw new EphemeralError('ERR_CONTENT_TYPE_INVALID', 'content type must be well-formed text (no lone surrogates)')
+  }
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need measuring.
-  if (contentType.length * 3 > MAX_CONTENT_TYPE_BYTES && utf8.encode(contentType).byteLength > MAX_CONTENT_TYPE_BYTES) {
+  if (contentType.length * 3 > MAX_CONTENT_TYPE_BYTES && utf8ByteLength(contentType) > MAX_CONTENT_TYPE_BYTES) {
     throw new EphemeralError('ERR_CONTENT_TYPE_INVALID', `content type is longer than ${MAX_CONTENT_TYPE_BYTES} bytes`)
   }
 }

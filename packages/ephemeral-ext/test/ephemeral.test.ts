@@ -247,6 +247,9 @@ describe('limits on send', () => {
     expect(() => ea.send(pb, text('x'), { contentType: 'x'.repeat(200) })).toThrow(
       expect.objectContaining({ code: 'ERR_CONTENT_TYPE_INVALID' })
     )
+    expect(() => ea.send(pb, text('x'), { contentType: 'a/\uD800' })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONTENT_TYPE_INVALID' })
+    )
     expect(() => ea.send(pb, 'not bytes' as unknown as Uint8Array)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
@@ -290,8 +293,9 @@ describe('bad frames on receive', () => {
     const wrongVersion = b4a.concat([b4a.from([2]), valid.subarray(1)])
     const trailing = b4a.concat([valid, b4a.from([0])])
     const emptyType = encodeFrame({ contentType: '', payload: text('x') })
+    const notUtf8Type = b4a.from('0103eda08000', 'hex') // content type: a lone surrogate's bytes
 
-    for (const frame of [oversized, wayOversized, truncated, wrongVersion, trailing, emptyType, new Uint8Array(0)]) {
+    for (const frame of [oversized, wayOversized, truncated, wrongVersion, trailing, emptyType, new Uint8Array(0), notUtf8Type]) {
       attacker.send(frame)
     }
     attacker.send(valid)
@@ -303,8 +307,10 @@ describe('bad frames on receive', () => {
       'ERR_UNSUPPORTED_VERSION',
       'ERR_MALFORMED_FRAME',
       'ERR_CONTENT_TYPE_INVALID',
-      'ERR_MALFORMED_FRAME'
+      'ERR_MALFORMED_FRAME',
+      'ERR_CONTENT_TYPE_INVALID'
     ])
+    expect(good.map((m) => m.contentType)).toEqual(['text/plain'])
     expect(eb.peers).toHaveLength(1)
     await A.core.append(text('after'))
     expect(b4a.toString(await remote.get(0))).toBe('after')

@@ -35,6 +35,8 @@ describe('frame wire format', () => {
     expect(codeOf(encodeFrame({ contentType: '', payload: b4a.from('x') }))).toBe('ERR_CONTENT_TYPE_INVALID')
     expect(codeOf(encodeFrame({ contentType: 'x'.repeat(129), payload: b4a.from('x') }))).toBe('ERR_CONTENT_TYPE_INVALID')
     expect(codeOf(ok, 2)).toBe('ERR_PAYLOAD_TOO_LARGE')
+    // A content type that is not UTF-8 (a lone surrogate's bytes ED A0 80) is refused, not read as U+FFFD.
+    expect(codeOf(b4a.from('0103eda08000', 'hex'))).toBe('ERR_CONTENT_TYPE_INVALID')
     expect(codeOf(new Uint8Array(200), 0)).toBe('ERR_FRAME_TOO_LARGE')
     // A truncated frame keeps the compact-encoding error as its cause.
     try {
@@ -42,5 +44,31 @@ describe('frame wire format', () => {
     } catch (err) {
       expect((err as Error).cause).toBeInstanceOf(Error)
     }
+  })
+})
+
+describe('content type text', () => {
+  it('decodes strictly: bytes that are not UTF-8 are refused with the cause kept; a leading U+FEFF is kept', () => {
+    for (const bad of ['0103eda08000', '0101ff00', '0102c3280178', '0101c000']) {
+      let caught: unknown
+      try {
+        decodeFrame(b4a.from(bad, 'hex'), 1024)
+      } catch (err) {
+        caught = err
+      }
+      expect(caught, bad).toBeInstanceOf(EphemeralError)
+      expect((caught as EphemeralError).code, bad).toBe('ERR_CONTENT_TYPE_INVALID')
+      expect((caught as EphemeralError).cause, bad).toBeInstanceOf(Error)
+    }
+    const bom = encodeFrame({ contentType: '\uFEFFa/b', payload: b4a.from('x') })
+    expect(hex(bom)).toBe('0106efbbbf612f620178')
+    expect(decodeFrame(bom, 1024).contentType).toBe('\uFEFFa/b')
+    expect(decodeFrame(encodeFrame({ contentType: 'ü/😀', payload: new Uint8Array(0) }), 0).contentType).toBe('ü/😀')
+  })
+
+  it('refuses a lone surrogate at encode instead of writing U+FFFD', () => {
+    expect(() => encodeFrame({ contentType: 'a\uD800', payload: b4a.from('x') })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONTENT_TYPE_INVALID' })
+    )
   })
 })

@@ -5,7 +5,13 @@
 import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
 import { MAX_DEVICE_NAME_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_BYTES, VALUE_STRING } from './engine/ops.js'
-import { decodeUtf8, decodeUtf8Lenient, isWellFormed } from './engine/text.js'
+import { decodeUtf8, isWellFormed } from '@hypha/ephemeral-ext'
+
+/**
+ * Keys are bytes, not text: `entry.key` is only a view of `entry.keyBytes` (U+FFFD for what is not
+ * UTF-8, a leading U+FEFF kept), so a key that is not text is still listed, never refused.
+ */
+const keyView = new TextDecoder('utf-8', { ignoreBOM: true })
 import { NO_KEY } from './engine/registry.js'
 import { CHANNEL_PROOF_BYTES } from './channel-proof.js'
 import type { Op } from './engine/ops.js'
@@ -249,5 +255,5 @@ export function engineRange(range: Range): EngineRange {
 }
 
 export function decodeEntry({ key, value }: EngineEntry): Entry {
-  return { key: decodeUtf8Lenient(key), keyBytes: key, value: decodeValue(value) }
+  return { key: keyView.decode(key), keyBytes: key, value: decodeValue(value) }
 }

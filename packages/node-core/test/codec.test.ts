@@ -84,6 +84,7 @@ describe('text fields', () => {
         }
         expect(thrown, op).toBeInstanceOf(MalformedOpError)
         expect((thrown as MalformedOpError).code).toBe('ERR_MALFORMED_OP')
+        expect((thrown as MalformedOpError).cause, op).toBeInstanceOf(Error) // the decoder's own error
       }
     }
     // The reviewers' input: register-device named ED A0 80.
@@ -117,6 +118,16 @@ describe('text fields', () => {
     }
     expect(thrown).toBeInstanceOf(HyphaNodeError)
     expect((thrown as HyphaNodeError).code).toBe('ERR_STORAGE')
+    expect((thrown as HyphaNodeError).cause).toBeInstanceOf(Error)
+  })
+
+  it('an op whose name UTF-8 cannot hold (a lone surrogate) is refused at encode, not written as U+FFFD', () => {
+    for (const name of ['\uD800', 'a\uDC00']) {
+      const register: Op = { type: 'register-device', name, channelKey: fill(32, 2), channelProof: fill(64, 3), at: 1 }
+      const add: Op = { type: 'add-writer', key: fill(32, 1), indexer: true, recovery: false, name, channelKey: fill(32, 2), channelProof: fill(64, 3), at: 1 }
+      expect(() => encodeOp(register)).toThrow(MalformedOpError)
+      expect(() => encodeOp(add)).toThrow(MalformedOpError)
+    }
   })
 })
 

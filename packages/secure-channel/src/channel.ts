@@ -3,6 +3,8 @@ import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import {
   ENVELOPE_OVERHEAD_BYTES,
+  MAX_CONTENT_TYPE_BYTES,
+  checkContentType,
   EnvelopeDecodeError,
   ID_BYTES,
   KEY_BYTES,
@@ -22,7 +24,7 @@ import { SecureChannelError } from './errors.js'
 export const SECURE_CONTENT_TYPE = 'hypha/secure/1'
 
 /** Longest application content type inside an envelope, in UTF-8 bytes. */
-export const MAX_CONTENT_TYPE_BYTES = 128
+export { MAX_CONTENT_TYPE_BYTES }
 export const DEFAULT_MAX_HOPS = 4
 export const DEFAULT_MAX_AGE_MS = 2 * 60_000
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000
@@ -234,9 +236,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       )
     }
     const contentType = options.contentType ?? 'application/octet-stream'
-    if (typeof contentType !== 'string' || utf8.encode(contentType).byteLength > MAX_CONTENT_TYPE_BYTES) {
-      throw new SecureChannelError('ERR_INVALID_ARGUMENT', `contentType must be a string of at most ${MAX_CONTENT_TYPE_BYTES} bytes`)
-    }
+    checkContentType(contentType)
     if (options.to !== undefined && (!(options.to instanceof Uint8Array) || options.to.byteLength !== KEY_BYTES)) {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'to must be a 32-byte public key')
     }
@@ -289,7 +289,12 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
     let opened: { contentType: string; payload: Uint8Array } | null = null
     if (this.channelKey) {
-      opened = openEnvelope(envelope, this.channelKey)
+      try {
+        opened = openEnvelope(envelope, this.channelKey)
+      } catch {
+        // Sealed with the channel key, but what it seals does not decode (a content type that is not UTF-8).
+        return this.reject('malformed', peer, frame, envelope)
+      }
       // Not ours to forward either: it was made without the channel key, or altered on the way.
       if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
     }
@@ -328,8 +333,6 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     this.emit('rejected', { reason, peer, id: envelope?.id, sender: envelope?.sender, bytes: frame.byteLength })
   }
 }
-
-const utf8 = new TextEncoder()
 
 function seenKey(envelope: { sender: Uint8Array; id: Uint8Array }): string {
   return b4a.toString(envelope.sender, 'hex') + b4a.toString(envelope.id, 'hex')

@@ -1,7 +1,8 @@
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
-import type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
+import { isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding, type CompactState } from '@hypha/ephemeral-ext'
+import { SecureChannelError } from './errors.js'
 
 /**
  * The wire format of one secure-channel message (encrypt-then-sign):
@@ -26,6 +27,9 @@ import type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
  * has secretbox and no XChaCha20-Poly1305.
  */
 export const ENVELOPE_VERSION = 1
+
+/** Longest content type of a secure message, in UTF-8 bytes. */
+export const MAX_CONTENT_TYPE_BYTES = 128
 
 export const ID_BYTES = 16
 export const KEY_BYTES = 32
@@ -172,26 +176,37 @@ const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactS
   }
 }
 
+/** A sealed content type that is not UTF-8 (or too long) makes the envelope malformed. */
+const contentTypeText = strictUtf8(
+  (message, cause) => new EnvelopeDecodeError('malformed', `sealed content type: ${message}`, { cause }),
+  MAX_CONTENT_TYPE_BYTES
+)
+
 /** What the ciphertext seals: `string contentType ‖ raw payload` (the payload runs to the end). */
 const plaintextEncoding: CompactEncoding<{ contentType: string; payload: Uint8Array }> = {
   preencode(state, p) {
-    c.string.preencode(state, p.contentType)
+    contentTypeText.preencode(state, p.contentType)
     c.raw.preencode(state, p.payload)
   },
   encode(state, p) {
-    c.string.encode(state, p.contentType)
+    contentTypeText.encode(state, p.contentType)
     c.raw.encode(state, p.payload)
   },
   decode(state) {
-    return { contentType: c.string.decode(state), payload: c.raw.decode(state) }
+    return { contentType: contentTypeText.decode(state), payload: c.raw.decode(state) }
   }
 }
 
 /** Zeros where the signature goes until the signed bytes, which precede it in the frame, are there. */
 const UNSIGNED = new Uint8Array(SIGNATURE_BYTES)
 
-/** Encrypts and signs one message into a frame. */
+/**
+ * Encrypts and signs one message into a frame. Throws SecureChannelError `ERR_INVALID_ARGUMENT` for
+ * a content type that is not well-formed text (a lone surrogate) of at most
+ * {@link MAX_CONTENT_TYPE_BYTES} bytes: receivers would refuse it.
+ */
 export function sealEnvelope(input: SealInput): Uint8Array {
+  checkContentType(input.contentType)
   const fields: Omit<EnvelopeFields, 'ciphertext'> = {
     ttl: input.ttl,
     version: ENVELOPE_VERSION,
@@ -242,7 +257,11 @@ export function verifyEnvelope(envelope: Envelope): boolean {
   return sodium.crypto_sign_verify_detached(envelope.signature, envelope.signed, envelope.sender)
 }
 
-/** Decrypts a verified envelope; null if the channel key is wrong or the ciphertext/header was altered. */
+/**
+ * Decrypts a verified envelope; null if the channel key is wrong or the ciphertext/header was
+ * altered. Throws {@link EnvelopeDecodeError} (`malformed`) if it decrypts to something that is not
+ * `string contentType ‖ payload` with a UTF-8 content type: made with the key, but broken.
+ */
 export function openEnvelope(
   envelope: Envelope,
   channelKey: Uint8Array
@@ -273,11 +292,22 @@ function messageKey(channelKey: Uint8Array, header: Uint8Array): Uint8Array {
   return key
 }
 
-function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload: Uint8Array } | null {
+function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload: Uint8Array } {
   try {
     return c.decode(plaintextEncoding, plaintext)
-  } catch {
-    return null
+  } catch (err) {
+    if (err instanceof EnvelopeDecodeError) throw err
+    throw new EnvelopeDecodeError('malformed', 'sealed content is truncated or malformed', { cause: err })
+  }
+}
+
+/** What a sender may put as content type: well-formed text of at most MAX_CONTENT_TYPE_BYTES bytes. */
+export function checkContentType(contentType: unknown): asserts contentType is string {
+  if (typeof contentType !== 'string' || !isWellFormed(contentType) || utf8ByteLength(contentType) > MAX_CONTENT_TYPE_BYTES) {
+    throw new SecureChannelError(
+      'ERR_INVALID_ARGUMENT',
+      `contentType must be well-formed text (no lone surrogates) of at most ${MAX_CONTENT_TYPE_BYTES} bytes`
+    )
   }
 }
 

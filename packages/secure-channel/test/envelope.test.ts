@@ -8,8 +8,10 @@ import {
   openEnvelope,
   assembleEnvelope,
   createKeyPair,
-  EnvelopeDecodeError
+  EnvelopeDecodeError,
+  SecureChannelError
 } from '@hypha/secure-channel'
+import { sealRaw } from './helpers.js'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
 const fill = (n: number, v: number) => b4a.alloc(n, v)
@@ -86,5 +88,40 @@ describe('envelope wire format', () => {
     // A ciphertext shorter than its MAC.
     const env = decodeEnvelope(frame)
     expect(reasonOf(assembleEnvelope({ ...env, ciphertext: new Uint8Array(15) }, { signature: env.signature }))).toBe('malformed')
+  })
+})
+
+describe('sealed content type', () => {
+  it('opens strictly: a content type that is not UTF-8 is malformed (EnvelopeDecodeError, cause kept), not U+FFFD', () => {
+    // string contentType = 03 ed a0 80 (a lone surrogate's bytes), then the payload 'hi'.
+    for (const plain of ['03eda0806869', '01ff', '01c0', '81', '02c328']) {
+      const env = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from(plain, 'hex')))
+      expect(verifyEnvelope(env)).toBe(true)
+      let caught: unknown
+      try {
+        openEnvelope(env, channelKey)
+      } catch (err) {
+        caught = err
+      }
+      expect(caught, plain).toBeInstanceOf(EnvelopeDecodeError)
+      expect((caught as EnvelopeDecodeError).reason, plain).toBe('malformed')
+      expect((caught as EnvelopeDecodeError).cause, plain).toBeInstanceOf(Error)
+    }
+    // Too long for any sender: 129 bytes.
+    const long = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.concat([b4a.from([129]), b4a.alloc(129, 0x78)])))
+    expect(() => openEnvelope(long, channelKey)).toThrow(EnvelopeDecodeError)
+    // The wrong key is still null, not an error.
+    expect(openEnvelope(decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from('03eda080', 'hex'))), fill(32, 6))).toBeNull()
+    // A leading U+FEFF is kept.
+    const bom = decodeEnvelope(sealEnvelope({ ...input, contentType: '\uFEFFx' }))
+    expect(openEnvelope(bom, channelKey)!.contentType).toBe('\uFEFFx')
+  })
+
+  it('sealEnvelope refuses a content type receivers would refuse', () => {
+    for (const contentType of ['a\uD800', '\uDC00', 'x'.repeat(129), 7 as unknown as string]) {
+      expect(() => sealEnvelope({ ...input, contentType })).toThrow(SecureChannelError)
+      expect(() => sealEnvelope({ ...input, contentType })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    expect(() => sealEnvelope({ ...input, contentType: 'x'.repeat(128) })).not.toThrow()
   })
 })

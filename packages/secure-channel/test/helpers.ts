@@ -1,10 +1,13 @@
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import {
   SecureChannel,
   SECURE_CONTENT_TYPE,
   assembleEnvelope,
   createKeyPair,
+  encodeHeader,
+  randomBytes,
   type EnvelopeFields,
   type KeyPair,
   type SecureChannelOptions,
@@ -104,6 +107,19 @@ export class Net {
 /** Builds an envelope from any fields and signs it with any key: how an attacker with the code would. */
 export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array): Uint8Array {
   return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey })
+}
+
+/**
+ * An envelope sealing `plaintext` exactly as given (sealEnvelope only seals what it encodes
+ * itself): what a key holder could send that sealEnvelope never would.
+ */
+export function sealRaw(channelKey: Uint8Array, signer: KeyPair, plaintext: Uint8Array, timestamp = Date.now()): Uint8Array {
+  const header = { version: 1, id: randomBytes(16), sender: signer.publicKey, recipient: null, timestamp, nonce: randomBytes(24) }
+  const boxKey = b4a.alloc(32)
+  sodium.crypto_generichash(boxKey, encodeHeader(header), channelKey)
+  const ciphertext = b4a.alloc(plaintext.byteLength + 16)
+  sodium.crypto_secretbox_easy(ciphertext, plaintext, header.nonce, boxKey)
+  return craft({ ...header, ttl: 4, ciphertext }, signer)
 }
 
 export const text = (s: string) => b4a.from(s)

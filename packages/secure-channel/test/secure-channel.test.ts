@@ -14,7 +14,7 @@ import {
   type RejectionReason
 } from '@hypha/secure-channel'
 import { until, settle } from '@hypha/test-utils'
-import { Net, craft, text, str, type TestNode } from './helpers.js'
+import { Net, craft, sealRaw, text, str, type TestNode } from './helpers.js'
 
 let net: Net
 afterEach(async () => {
@@ -263,12 +263,14 @@ describe('every bad envelope is rejected and reported', () => {
     await expectRejected(b, c, () => inject(tampered), 'decrypt-failed')
     // Well-formed and signed, but under another channel key.
     await expectRejected(b, c, () => inject(seal({ channelKey: createChannelKey() })), 'decrypt-failed')
+    // Sealed with the key and signed, but its content type is not UTF-8 (03 ed a0 80: a lone surrogate).
+    await expectRejected(b, c, () => inject(sealRaw(net.channelKey, attacker, b4a.from('03eda0806869', 'hex'))), 'malformed')
     // Too old, and from too far in the future.
     await expectRejected(b, c, () => inject(seal({ timestamp: now - 10 * 60_000 })), 'expired')
     await expectRejected(b, c, () => inject(seal({ timestamp: now + 10 * 60_000 })), 'from-future')
 
     expect(b.channel.stats.rejected).toMatchObject({
-      malformed: 4,
+      malformed: 5,
       'unsupported-version': 1,
       duplicate: 3,
       'bad-signature': 2,
@@ -344,6 +346,9 @@ describe('sending', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
     expect(() => a.channel.send(text('x'), { contentType: 'é'.repeat(100) })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    expect(() => a.channel.send(text('x'), { contentType: 'text/\uD800' })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
     expect(a.channel.send(new Uint8Array(a.channel.maxPayloadBytes)).peers).toBe(0) // the limit itself fits

@@ -20,8 +20,7 @@
  * on anything unexpected; apply skips what does not decode.
  */
 import c from 'compact-encoding'
-import type { CompactEncoding } from '@hypha/ephemeral-ext'
-import { decodeUtf8, isWellFormed, utf8String } from './text.js'
+import { decodeUtf8, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from '@hypha/ephemeral-ext'
 
 export { isWellFormed }
 
@@ -56,8 +55,8 @@ export class MalformedOpError extends Error {
   readonly code = 'ERR_MALFORMED_OP'
 }
 
-/** Names: text fields decode strictly (text.ts). */
-const nameText = utf8String((message) => new MalformedOpError(`device name: ${message}`))
+/** Names: text fields decode strictly (strictUtf8 of @hypha/ephemeral-ext), at most MAX_DEVICE_NAME_BYTES. */
+const nameText = strictUtf8((message, cause) => new MalformedOpError(`device name: ${message}`, { cause }), MAX_DEVICE_NAME_BYTES)
 
 type OpOf<K extends Op['type']> = Extract<Op, { type: K }>
 
@@ -212,7 +211,7 @@ export function decodeOp(bytes: unknown): Op {
 
 /** Device names: at most MAX_DEVICE_NAME_BYTES bytes of well-formed text (empty: not given). */
 export function checkDeviceName(name: string): void {
-  if (new TextEncoder().encode(name).byteLength > MAX_DEVICE_NAME_BYTES || !isWellFormed(name)) {
+  if (utf8ByteLength(name) > MAX_DEVICE_NAME_BYTES || !isWellFormed(name)) {
     throw new MalformedOpError(`device name must be well-formed text of at most ${MAX_DEVICE_NAME_BYTES} bytes`)
   }
 }

@@ -13,12 +13,11 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import type { CompactEncoding } from '@hypha/ephemeral-ext'
+import { strictUtf8, type CompactEncoding } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './errors.js'
-import { utf8String } from './text.js'
 
 /** A record's name was checked as an op's: bytes that are not UTF-8 mean a corrupt view. */
-const recordName = utf8String((message) => new HyphaNodeError('ERR_STORAGE', `member record name: ${message}`))
+const recordName = strictUtf8((message, cause) => new HyphaNodeError('ERR_STORAGE', `member record name: ${message}`, { cause }))
 
 export const MEMBER = 0x01
 export const CHANNEL = 0x02
