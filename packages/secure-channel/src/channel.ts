@@ -189,7 +189,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     this.now = options.now ?? Date.now
     this.seen = new SeenFilter(
       positiveInteger(options.maxSeen ?? DEFAULT_MAX_SEEN, 'maxSeen'),
-      this.maxAgeMs + this.maxClockSkewMs
+      this.maxAgeMs + this.maxClockSkewMs,
+      this.maxClockSkewMs
     )
     this.maxEnvelopeBytes = positiveInteger(
       options.maxEnvelopeBytes ?? ephemeral.maxPayloadBytes,
@@ -253,7 +254,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       timestamp
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
-    this.seen.add(seenKey({ sender: this.keyPair.publicKey, id }), timestamp, timestamp)
+    this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
     const peers = this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
     return { id, peers }
   }
@@ -278,13 +279,15 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     }
 
     const now = this.now()
-    if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floor) {
+    // Keyed by sender too, so nobody can burn another node's message id before it arrives.
+    const sender = hex(envelope.sender)
+    const id = hex(envelope.id)
+    if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floorOf(sender)) {
       return this.reject('expired', peer, frame, envelope)
     }
+    // Before the filter: a future timestamp never enters it (nor moves its floor).
     if (envelope.timestamp > now + this.maxClockSkewMs) return this.reject('from-future', peer, frame, envelope)
-    // Keyed by sender too, so nobody can burn another node's message id before it arrives.
-    const key = seenKey(envelope)
-    if (this.seen.has(key)) return this.reject('duplicate', peer, frame, envelope)
+    if (this.seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
     if (!verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
 
     let opened: { contentType: string; payload: Uint8Array } | null = null
@@ -293,7 +296,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       // Not ours to forward either: it was made without the channel key, or altered on the way.
       if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
     }
-    this.seen.add(key, envelope.timestamp, now)
+    this.seen.add(sender, id, envelope.timestamp, now)
     this.forward(peer, frame, envelope)
 
     if (!opened || !this.keyPair) return
@@ -331,8 +334,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
 const utf8 = new TextEncoder()
 
-function seenKey(envelope: { sender: Uint8Array; id: Uint8Array }): string {
-  return b4a.toString(envelope.sender, 'hex') + b4a.toString(envelope.id, 'hex')
+function hex(bytes: Uint8Array): string {
+  return b4a.toString(bytes, 'hex')
 }
 
 function isKeyPair(value: unknown): value is KeyPair {

@@ -375,3 +375,49 @@ describe('sending', () => {
     expect(new SecureChannel({ ephemeral }).canDecrypt).toBe(false)
   })
 })
+
+describe('a stranger flooding the relay with envelopes stamped 29 s in the future', () => {
+  it('does not stall members: the filter stays within its cap and a member\'s message is delivered', async () => {
+    net = new Net()
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true, maxSeen: 1000, ...noRateLimit })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    // A stranger without the channel key: its own key pair and a channel key of its own. The relay
+    // checks signatures, not membership, so it accepts these.
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    const total = 20_000
+    const future = Date.now() + 29_000
+    for (let i = 0; i < total; i++) {
+      inject(
+        sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 1, timestamp: future })
+      )
+    }
+    await until(() => relay.channel.stats.received >= total, 60_000, 'the flood to arrive')
+    expect(relay.channel.stats.rejected.expired).toBe(0)
+    expect(seenSize(relay)).toBeLessThanOrEqual(1000)
+
+    a.channel.send(text('a prompt'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(str(c.messages[0]!.payload)).toBe('a prompt')
+    expect(relay.rejected.filter((r) => r.reason === 'expired')).toHaveLength(0)
+  })
+
+  it('envelopes further ahead than the skew are refused as from-future and never enter the filter', async () => {
+    net = new Net()
+    const relay = await net.node('R', { keyless: true, maxSeen: 100 })
+    const inject = await net.hostile(relay)
+    const stranger = createKeyPair()
+    for (let i = 0; i < 50; i++) {
+      inject(sealEnvelope({ channelKey: createChannelKey(), keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + 31_000 }))
+    }
+    await until(() => relay.channel.stats.rejected['from-future'] === 50, 10_000)
+    expect(seenSize(relay)).toBe(0)
+  })
+})
+
+const noRateLimit = {}
+const seenSize = (node: TestNode) => (node.channel as unknown as { seen: { size: number } }).seen.size
