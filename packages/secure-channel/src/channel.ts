@@ -27,6 +27,12 @@ export const DEFAULT_MAX_HOPS = 4
 export const DEFAULT_MAX_AGE_MS = 2 * 60_000
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000
 export const DEFAULT_MAX_SEEN = 100_000
+/** Envelopes per second one connection may send (sustained), before its excess is dropped. */
+export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
+/** Envelopes one connection may send at once above the sustained rate (the token bucket's size). */
+export const DEFAULT_ENVELOPE_BURST = 5000
+/** Over-limit envelopes (draining at the sustained rate) after which the connection is dropped. */
+export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
 
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
@@ -53,8 +59,39 @@ export interface SecureChannelOptions {
    * default), lower where the app lets the extension carry larger messages of its own.
    */
   maxEnvelopeBytes?: number
+  /**
+   * Per-connection rate limit (a token bucket): envelopes per second a connection may send,
+   * sustained. Over it, envelopes are dropped (`rejected`, reason `rate-limited`) before any
+   * decoding or crypto. Default {@link DEFAULT_MAX_ENVELOPES_PER_SECOND}.
+   */
+  maxEnvelopesPerSecond?: number
+  /** Envelopes a connection may send at once (the bucket's size). Default {@link DEFAULT_ENVELOPE_BURST}. */
+  envelopeBurst?: number
+  /**
+   * A connection whose dropped envelopes exceed this count (it drains at `maxEnvelopesPerSecond`
+   * per second, so a short burst is forgiven) is closed: `peer-dropped`, reason `rate-limited`.
+   * Default {@link DEFAULT_MAX_EXCESS_ENVELOPES}.
+   */
+  maxExcessEnvelopes?: number
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
+}
+
+export interface RateLimits {
+  maxEnvelopesPerSecond: number
+  envelopeBurst: number
+  maxExcessEnvelopes: number
+}
+
+/** Why the channel closed a connection. */
+export type PeerDropReason = 'rate-limited'
+
+export interface PeerDropped {
+  reason: PeerDropReason
+  /** The connection that was closed. */
+  peer: EphemeralPeer
+  /** `SecureChannelError` with code `ERR_RATE_LIMITED`. */
+  error: SecureChannelError
 }
 
 export interface SecureMessage {
@@ -81,6 +118,7 @@ export type RejectionReason =
   | 'duplicate'
   | 'bad-signature'
   | 'decrypt-failed'
+  | 'rate-limited'
 
 export interface Rejection {
   reason: RejectionReason
@@ -110,6 +148,8 @@ export interface SecureChannelStats {
   /** Addressed to another node: forwarded if relaying, not delivered here. */
   notForUs: number
   rejected: Record<RejectionReason, number>
+  /** Connections closed for abuse (`peer-dropped`). */
+  droppedPeers: number
 }
 
 export interface SecureChannelEvents {
@@ -122,6 +162,8 @@ export interface SecureChannelEvents {
   rejected: [rejection: Rejection]
   /** An envelope was forwarded to other connections. */
   relayed: [relayed: Relayed]
+  /** The channel closed a connection for abuse (the ephemeral extension's `peer-dropped` fires too). */
+  'peer-dropped': [dropped: PeerDropped]
 }
 
 export interface SendOptions {
@@ -153,9 +195,12 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       'from-future': 0,
       duplicate: 0,
       'bad-signature': 0,
-      'decrypt-failed': 0
-    }
+      'decrypt-failed': 0,
+      'rate-limited': 0
+    },
+    droppedPeers: 0
   }
+  readonly limits: RateLimits
 
   readonly maxEnvelopeBytes: number
   private readonly channelKey: Uint8Array | null
@@ -164,6 +209,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   private readonly maxClockSkewMs: number
   private readonly now: () => number
   private readonly seen: SeenFilter
+  private readonly buckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly onEphemeralMessage: (message: EphemeralMessage) => void
   private isClosed = false
 
@@ -192,6 +238,14 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       this.maxAgeMs + this.maxClockSkewMs,
       this.maxClockSkewMs
     )
+    this.limits = {
+      maxEnvelopesPerSecond: positiveInteger(
+        options.maxEnvelopesPerSecond ?? DEFAULT_MAX_ENVELOPES_PER_SECOND,
+        'maxEnvelopesPerSecond'
+      ),
+      envelopeBurst: positiveInteger(options.envelopeBurst ?? DEFAULT_ENVELOPE_BURST, 'envelopeBurst'),
+      maxExcessEnvelopes: positiveInteger(options.maxExcessEnvelopes ?? DEFAULT_MAX_EXCESS_ENVELOPES, 'maxExcessEnvelopes')
+    }
     this.maxEnvelopeBytes = positiveInteger(
       options.maxEnvelopeBytes ?? ephemeral.maxPayloadBytes,
       'maxEnvelopeBytes',
@@ -268,6 +322,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   private receive(peer: EphemeralPeer, frame: Uint8Array): void {
     this.stats.received++
+    const now = this.now()
+    if (!this.admit(peer, frame, now)) return
     if (frame.byteLength > this.maxEnvelopeBytes) return this.reject('too-large', peer, frame)
 
     let envelope: Envelope
@@ -278,7 +334,6 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       return this.reject(reason, peer, frame)
     }
 
-    const now = this.now()
     // Keyed by sender too, so nobody can burn another node's message id before it arrives.
     const sender = hex(envelope.sender)
     const id = hex(envelope.id)
@@ -316,6 +371,42 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     })
   }
 
+  /** The connection's token bucket: false (and the envelope rejected, maybe the connection dropped) over the limit. */
+  private admit(peer: EphemeralPeer, frame: Uint8Array, now: number): boolean {
+    const { maxEnvelopesPerSecond: rate, envelopeBurst, maxExcessEnvelopes } = this.limits
+    let bucket = this.buckets.get(peer)
+    if (!bucket) {
+      bucket = { tokens: envelopeBurst, excess: 0, at: now }
+      this.buckets.set(peer, bucket)
+    }
+    if (now > bucket.at) {
+      const refill = ((now - bucket.at) / 1000) * rate
+      bucket.tokens = Math.min(envelopeBurst, bucket.tokens + refill)
+      bucket.excess = Math.max(0, bucket.excess - refill)
+      bucket.at = now
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens--
+      return true
+    }
+    bucket.excess++
+    this.reject('rate-limited', peer, frame)
+    if (bucket.excess > maxExcessEnvelopes && !bucket.dropped) {
+      bucket.dropped = true
+      const error = new SecureChannelError(
+        'ERR_RATE_LIMITED',
+        `connection sent more than ${maxExcessEnvelopes} envelopes over its limit of ${rate}/s (burst ${envelopeBurst})`
+      )
+      this.stats.droppedPeers++
+      try {
+        this.emit('peer-dropped', { reason: 'rate-limited', peer, error })
+      } finally {
+        this.ephemeral.drop(peer, error)
+      }
+    }
+    return false
+  }
+
   private forward(from: EphemeralPeer, frame: Uint8Array, envelope: Envelope): void {
     // A sender may claim any ttl: never forward with more hops than this node would give.
     const ttl = Math.min(envelope.ttl, this.maxHops) - 1
@@ -333,6 +424,14 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 }
 
 const utf8 = new TextEncoder()
+
+interface Bucket {
+  tokens: number
+  /** Envelopes dropped over the limit, draining at the sustained rate. */
+  excess: number
+  at: number
+  dropped?: boolean
+}
 
 function hex(bytes: Uint8Array): string {
   return b4a.toString(bytes, 'hex')

@@ -11,9 +11,13 @@ import {
   openEnvelope,
   sealEnvelope,
   withTtl,
+  DEFAULT_MAX_ENVELOPES_PER_SECOND,
+  DEFAULT_ENVELOPE_BURST,
+  DEFAULT_MAX_EXCESS_ENVELOPES,
+  type PeerDropped,
   type RejectionReason
 } from '@hypha/secure-channel'
-import { until, settle } from '@hypha/test-utils'
+import { until, settle, collect } from '@hypha/test-utils'
 import { Net, craft, text, str, type TestNode } from './helpers.js'
 
 let net: Net
@@ -419,5 +423,57 @@ describe('a stranger flooding the relay with envelopes stamped 29 s in the futur
   })
 })
 
-const noRateLimit = {}
+const noRateLimit = { maxEnvelopesPerSecond: 1_000_000, envelopeBurst: 1_000_000 }
 const seenSize = (node: TestNode) => (node.channel as unknown as { seen: { size: number } }).seen.size
+
+describe('per-connection rate limit', () => {
+  it('drops a flooding connection\'s excess, then the connection, while members get through', async () => {
+    net = new Net()
+    const t0 = Date.now()
+    // A frozen clock: no tokens come back, so the counts below are exact.
+    const limits = { maxEnvelopesPerSecond: 100, envelopeBurst: 100, maxExcessEnvelopes: 500, now: () => t0 }
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true, ...limits })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
+    const ephemeralDropped = collect(relay.ephemeral, 'peer-dropped')
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    for (let i = 0; i < 2000; i++) {
+      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+    }
+    await until(() => dropped.length === 1, 30_000, 'the flooding connection to be dropped')
+    expect(dropped[0]!.reason).toBe('rate-limited')
+    expect(dropped[0]!.error).toBeInstanceOf(SecureChannelError)
+    expect(dropped[0]!.error.code).toBe('ERR_RATE_LIMITED')
+    expect(ephemeralDropped).toHaveLength(1)
+    expect(relay.channel.stats.rejected['rate-limited']).toBe(501)
+    expect(relay.channel.stats.droppedPeers).toBe(1)
+    expect(relay.rejected.filter((r) => r.reason === 'rate-limited')).toHaveLength(501)
+    // At most the burst of the stranger's envelopes was forwarded.
+    expect(relay.channel.stats.relayed).toBeLessThanOrEqual(100)
+    expect(relay.ephemeral.peers).toHaveLength(2)
+
+    a.channel.send(text('still here'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(str(c.messages[0]!.payload)).toBe('still here')
+    await settle(50)
+    expect(dropped).toHaveLength(1)
+  })
+
+  it('validates the limits', () => {
+    const ephemeral = new EphemeralExtension({ discoveryKey: b4a.alloc(32) })
+    for (const bad of [{ maxEnvelopesPerSecond: 0 }, { envelopeBurst: 1.5 }, { maxExcessEnvelopes: -1 }]) {
+      expect(() => new SecureChannel({ ephemeral, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    const channel = new SecureChannel({ ephemeral })
+    expect(channel.limits).toEqual({
+      maxEnvelopesPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND,
+      envelopeBurst: DEFAULT_ENVELOPE_BURST,
+      maxExcessEnvelopes: DEFAULT_MAX_EXCESS_ENVELOPES
+    })
+  })
+})
