@@ -73,6 +73,14 @@ export interface SecureChannelOptions {
    * Default {@link DEFAULT_MAX_EXCESS_ENVELOPES}.
    */
   maxExcessEnvelopes?: number
+  /**
+   * Envelopes per second this node forwards from any one connection (with the same burst, in
+   * seconds, as the receive bucket). Lower than the receive limit, so what one connection pushes
+   * through a relay uses at most a share of the next node's budget for the relay. Accepted
+   * envelopes over it are still delivered here, just not forwarded (`stats.forwardLimited`).
+   * Default a quarter of `maxEnvelopesPerSecond`.
+   */
+  maxForwardedPerSecond?: number
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
 }
@@ -81,6 +89,7 @@ export interface RateLimits {
   maxEnvelopesPerSecond: number
   envelopeBurst: number
   maxExcessEnvelopes: number
+  maxForwardedPerSecond: number
 }
 
 /** Why the channel closed a connection. */
@@ -148,6 +157,8 @@ export interface SecureChannelStats {
   /** Addressed to another node: forwarded if relaying, not delivered here. */
   notForUs: number
   rejected: Record<RejectionReason, number>
+  /** Accepted envelopes not forwarded: their connection was over `maxForwardedPerSecond`. */
+  forwardLimited: number
   /** Connections closed for abuse (`peer-dropped`). */
   droppedPeers: number
 }
@@ -198,6 +209,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       'decrypt-failed': 0,
       'rate-limited': 0
     },
+    forwardLimited: 0,
     droppedPeers: 0
   }
   readonly limits: RateLimits
@@ -210,6 +222,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   private readonly now: () => number
   private readonly seen: SeenFilter
   private readonly buckets = new WeakMap<EphemeralPeer, Bucket>()
+  private readonly forwardBuckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly onEphemeralMessage: (message: EphemeralMessage) => void
   private isClosed = false
 
@@ -238,13 +251,18 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       this.maxAgeMs + this.maxClockSkewMs,
       this.maxClockSkewMs
     )
+    const maxEnvelopesPerSecond = positiveInteger(
+      options.maxEnvelopesPerSecond ?? DEFAULT_MAX_ENVELOPES_PER_SECOND,
+      'maxEnvelopesPerSecond'
+    )
     this.limits = {
-      maxEnvelopesPerSecond: positiveInteger(
-        options.maxEnvelopesPerSecond ?? DEFAULT_MAX_ENVELOPES_PER_SECOND,
-        'maxEnvelopesPerSecond'
-      ),
+      maxEnvelopesPerSecond,
       envelopeBurst: positiveInteger(options.envelopeBurst ?? DEFAULT_ENVELOPE_BURST, 'envelopeBurst'),
-      maxExcessEnvelopes: positiveInteger(options.maxExcessEnvelopes ?? DEFAULT_MAX_EXCESS_ENVELOPES, 'maxExcessEnvelopes')
+      maxExcessEnvelopes: positiveInteger(options.maxExcessEnvelopes ?? DEFAULT_MAX_EXCESS_ENVELOPES, 'maxExcessEnvelopes'),
+      maxForwardedPerSecond: positiveInteger(
+        options.maxForwardedPerSecond ?? Math.max(1, Math.floor(maxEnvelopesPerSecond / 4)),
+        'maxForwardedPerSecond'
+      )
     }
     this.maxEnvelopeBytes = positiveInteger(
       options.maxEnvelopeBytes ?? ephemeral.maxPayloadBytes,
@@ -352,7 +370,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
     }
     this.seen.add(sender, id, envelope.timestamp, now)
-    this.forward(peer, frame, envelope)
+    this.forward(peer, frame, envelope, now)
 
     if (!opened || !this.keyPair) return
     if (envelope.recipient && !b4a.equals(envelope.recipient, this.keyPair.publicKey)) {
@@ -374,21 +392,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   /** The connection's token bucket: false (and the envelope rejected, maybe the connection dropped) over the limit. */
   private admit(peer: EphemeralPeer, frame: Uint8Array, now: number): boolean {
     const { maxEnvelopesPerSecond: rate, envelopeBurst, maxExcessEnvelopes } = this.limits
-    let bucket = this.buckets.get(peer)
-    if (!bucket) {
-      bucket = { tokens: envelopeBurst, excess: 0, at: now }
-      this.buckets.set(peer, bucket)
-    }
-    if (now > bucket.at) {
-      const refill = ((now - bucket.at) / 1000) * rate
-      bucket.tokens = Math.min(envelopeBurst, bucket.tokens + refill)
-      bucket.excess = Math.max(0, bucket.excess - refill)
-      bucket.at = now
-    }
-    if (bucket.tokens >= 1) {
-      bucket.tokens--
-      return true
-    }
+    const bucket = take(this.buckets, peer, rate, envelopeBurst, now)
+    if (bucket.taken) return true
     bucket.excess++
     this.reject('rate-limited', peer, frame)
     if (bucket.excess > maxExcessEnvelopes && !bucket.dropped) {
@@ -407,12 +412,22 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     return false
   }
 
-  private forward(from: EphemeralPeer, frame: Uint8Array, envelope: Envelope): void {
+  private forward(from: EphemeralPeer, frame: Uint8Array, envelope: Envelope, now: number): void {
     // A sender may claim any ttl: never forward with more hops than this node would give.
     const ttl = Math.min(envelope.ttl, this.maxHops) - 1
     if (!this.relay || this.isClosed || ttl <= 0) return
+    const { maxForwardedPerSecond: rate, envelopeBurst, maxEnvelopesPerSecond } = this.limits
+    const burst = Math.max(1, Math.floor((rate * envelopeBurst) / maxEnvelopesPerSecond))
+    const bucket = take(this.forwardBuckets, from, rate, burst, now)
+    if (!bucket.taken) {
+      this.stats.forwardLimited++
+      return
+    }
     const peers = this.ephemeral.broadcast(withTtl(frame, ttl), { contentType: SECURE_CONTENT_TYPE, except: from })
-    if (peers === 0) return
+    if (peers === 0) {
+      bucket.tokens++ // nobody to forward to: nothing spent
+      return
+    }
     this.stats.relayed++
     this.emit('relayed', { id: envelope.id, sender: envelope.sender, bytes: frame.byteLength, ttl, peers })
   }
@@ -431,6 +446,26 @@ interface Bucket {
   excess: number
   at: number
   dropped?: boolean
+  /** Whether the last `take` got a token. */
+  taken?: boolean
+}
+
+/** Refills `peer`'s token bucket for the time since its last use and takes one token if there is one. */
+function take(buckets: WeakMap<EphemeralPeer, Bucket>, peer: EphemeralPeer, rate: number, burst: number, now: number): Bucket {
+  let bucket = buckets.get(peer)
+  if (!bucket) {
+    bucket = { tokens: burst, excess: 0, at: now }
+    buckets.set(peer, bucket)
+  }
+  if (now > bucket.at) {
+    const refill = ((now - bucket.at) / 1000) * rate
+    bucket.tokens = Math.min(burst, bucket.tokens + refill)
+    bucket.excess = Math.max(0, bucket.excess - refill)
+    bucket.at = now
+  }
+  bucket.taken = bucket.tokens >= 1
+  if (bucket.taken) bucket.tokens--
+  return bucket
 }
 
 function hex(bytes: Uint8Array): string {

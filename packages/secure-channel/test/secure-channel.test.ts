@@ -464,6 +464,30 @@ describe('per-connection rate limit', () => {
     expect(dropped).toHaveLength(1)
   })
 
+  it('a relay forwards at most maxForwardedPerSecond from one connection, so a flood cannot use up the next node\'s budget', async () => {
+    net = new Net()
+    const t0 = Date.now()
+    const limits = { maxEnvelopesPerSecond: 1000, envelopeBurst: 1000, maxForwardedPerSecond: 50, now: () => t0 }
+    const relay = await net.node('R', { keyless: true, ...limits })
+    const c = await net.node('C', { maxEnvelopesPerSecond: 100, envelopeBurst: 100, maxExcessEnvelopes: 100 })
+    const a = await net.node('A')
+    await net.connect(relay, c)
+    await net.connect(a, relay)
+    const inject = await net.hostile(relay)
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    for (let i = 0; i < 500; i++) {
+      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+    }
+    await until(() => relay.channel.stats.received === 500, 30_000, 'the flood to reach the relay')
+    expect(relay.channel.stats.relayed).toBe(50)
+    expect(relay.channel.stats.forwardLimited).toBe(450)
+    // The member's own connection has its own forwarding budget; C never hit its limit.
+    a.channel.send(text('through'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(c.channel.stats.rejected['rate-limited']).toBe(0)
+  })
+
   it('validates the limits', () => {
     const ephemeral = new EphemeralExtension({ discoveryKey: b4a.alloc(32) })
     for (const bad of [{ maxEnvelopesPerSecond: 0 }, { envelopeBurst: 1.5 }, { maxExcessEnvelopes: -1 }]) {
@@ -473,7 +497,8 @@ describe('per-connection rate limit', () => {
     expect(channel.limits).toEqual({
       maxEnvelopesPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND,
       envelopeBurst: DEFAULT_ENVELOPE_BURST,
-      maxExcessEnvelopes: DEFAULT_MAX_EXCESS_ENVELOPES
+      maxExcessEnvelopes: DEFAULT_MAX_EXCESS_ENVELOPES,
+      maxForwardedPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND / 4
     })
   })
 })
