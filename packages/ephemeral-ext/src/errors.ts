@@ -8,6 +8,8 @@ export type EphemeralErrorCode =
   | 'ERR_PEER_NOT_OPEN'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_CLOSED'
+  /** A layer above dropped the connection (`EphemeralExtension.drop`); `cause` says why. */
+  | 'ERR_PEER_DROPPED'
 
 export class EphemeralError extends Error {
   readonly code: EphemeralErrorCode

@@ -3,13 +3,23 @@ import Protomux from 'protomux'
 import type { Muxer, MuxerChannel, MuxerMessage } from './muxer.js'
 import c from 'compact-encoding'
 import { EphemeralError } from './errors.js'
-import { checkContentType, checkPayloadSize, decodeFrame, encodeFrame } from './frame.js'
+import { FRAME_OVERHEAD_BYTES, checkContentType, checkPayloadSize, decodeFrame, encodeFrame } from './frame.js'
 
 /** Protomux protocol name; the version is part of it so incompatible peers never pair. */
 export const PROTOCOL = 'hypha/ephemeral/1'
 
 /** DEP-0000's limit for one ephemeral payload. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024
+
+/**
+ * Default for `maxFrameBytes`: a received frame larger than this drops the connection that sent it.
+ * Well above any frame a peer with the default payload limit sends, so only a broken or hostile
+ * peer reaches it.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
+
+/** The largest payload limit: the 16 MiB a secret-stream message can carry at most. */
+const MAX_PAYLOAD_LIMIT = 16 * 1024 * 1024
 
 /** Content type used when `send`/`broadcast` are given none. */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
@@ -19,6 +29,13 @@ export interface EphemeralExtensionOptions {
   discoveryKey: Uint8Array
   /** Largest payload accepted on send and on receive. Default {@link DEFAULT_MAX_PAYLOAD_BYTES}. */
   maxPayloadBytes?: number
+  /**
+   * A received frame larger than this drops the connection it came on (`peer-dropped`). At least
+   * `maxPayloadBytes` plus the frame overhead; default the larger of that and
+   * {@link DEFAULT_MAX_FRAME_BYTES}. Frames between the payload limit and this are only reported
+   * (`bad-message`): a peer configured with a larger payload limit is not hostile.
+   */
+  maxFrameBytes?: number
 }
 
 export interface EphemeralMessage {
@@ -42,6 +59,12 @@ export interface EphemeralEvents {
   message: [message: EphemeralMessage]
   /** A frame from `peer` was refused and dropped; `error.code` says why. */
   'bad-message': [error: EphemeralError, peer: EphemeralPeer]
+  /**
+   * The extension closed this connection because of what the peer sent (`ERR_FRAME_TOO_LARGE`), or
+   * a layer above asked it to with {@link EphemeralExtension.drop} (`ERR_PEER_DROPPED`, the reason
+   * as `cause`). `peer-close` follows.
+   */
+  'peer-dropped': [error: EphemeralError, peer: EphemeralPeer]
   /** The channel is open on a connection: the peer speaks this protocol for this database. */
   'peer-open': [peer: EphemeralPeer]
   /** The channel on a connection closed (the connection ended, or either side detached). */
@@ -63,6 +86,7 @@ export class EphemeralPeer {
   // Own flag: Protomux sets `channel.opened` only after onopen returns, and listeners of
   // `peer-open` must be able to send right away.
   /** @internal */ isOpen = false
+  /** @internal */ dropped = false
 
   /** @internal */
   constructor(/** @internal */ readonly muxer: Muxer) {}
@@ -84,6 +108,8 @@ export class EphemeralPeer {
 export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
   readonly discoveryKey: Uint8Array
   readonly maxPayloadBytes: number
+  /** Received frames larger than this drop their connection. */
+  readonly maxFrameBytes: number
   private readonly attached = new Map<Muxer, EphemeralPeer>()
   private isClosed = false
 
@@ -93,11 +119,20 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
       throw new EphemeralError('ERR_INVALID_ARGUMENT', 'discoveryKey must be a 32-byte Uint8Array')
     }
     const max = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-    if (!Number.isInteger(max) || max <= 0 || max > 16 * 1024 * 1024) {
+    if (!Number.isInteger(max) || max <= 0 || max > MAX_PAYLOAD_LIMIT) {
       throw new EphemeralError('ERR_INVALID_ARGUMENT', 'maxPayloadBytes must be an integer from 1 to 16 MiB')
+    }
+    const minFrame = max + FRAME_OVERHEAD_BYTES
+    const maxFrame = options.maxFrameBytes ?? Math.max(DEFAULT_MAX_FRAME_BYTES, minFrame)
+    if (!Number.isInteger(maxFrame) || maxFrame < minFrame || maxFrame > MAX_PAYLOAD_LIMIT + FRAME_OVERHEAD_BYTES) {
+      throw new EphemeralError(
+        'ERR_INVALID_ARGUMENT',
+        `maxFrameBytes must be an integer from maxPayloadBytes + ${FRAME_OVERHEAD_BYTES} (${minFrame}) to 16 MiB + ${FRAME_OVERHEAD_BYTES}`
+      )
     }
     this.discoveryKey = options.discoveryKey
     this.maxPayloadBytes = max
+    this.maxFrameBytes = maxFrame
   }
 
   get closed(): boolean {
@@ -172,6 +207,30 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
     channel.open()
   }
 
+  /**
+   * Closes the whole connection `peer` is on (replication included) and emits `peer-dropped` with
+   * `reason`: for layers above that detect abuse (a flood, say). `reason` is reported as is if it
+   * is an {@link EphemeralError}, else as the `cause` of an `ERR_PEER_DROPPED` one. Dropping a
+   * peer twice does nothing.
+   */
+  drop(peer: EphemeralPeer, reason: unknown): void {
+    if (peer.dropped) return
+    peer.dropped = true
+    const error =
+      reason instanceof EphemeralError
+        ? reason
+        : new EphemeralError('ERR_PEER_DROPPED', `peer dropped: ${(reason as Error)?.message ?? String(reason)}`, { cause: reason })
+    this.forget(peer)
+    try {
+      this.emit('peer-dropped', error, peer)
+    } finally {
+      // No error argument: the stream would emit it as 'error', and the transport's owner may not listen.
+      const stream = peer.muxer.stream
+      if (stream?.destroy) stream.destroy()
+      else peer.channel?.close()
+    }
+  }
+
   /** Sends to one peer. Throws {@link EphemeralError} if the payload is too large or the peer is not open. */
   send(peer: EphemeralPeer, payload: Uint8Array, options: SendOptions = {}): void {
     const frame = this.frame(payload, options.contentType)
@@ -214,6 +273,21 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
   }
 
   private receive(peer: EphemeralPeer, bytes: Uint8Array): void {
+    // Later messages of a batch that arrived with the one that dropped the connection.
+    if (peer.dropped) return
+    if (bytes.byteLength > this.maxFrameBytes) {
+      // The bytes are already buffered by the layer below (see the README); refuse any more.
+      const error = new EphemeralError(
+        'ERR_FRAME_TOO_LARGE',
+        `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.maxFrameBytes}): connection dropped`
+      )
+      try {
+        this.drop(peer, error)
+      } catch (err) {
+        this.surface(err) // a peer-dropped listener threw
+      }
+      return
+    }
     let message: EphemeralMessage
     try {
       const frame = decodeFrame(bytes, this.maxPayloadBytes)
@@ -234,9 +308,13 @@ export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
     try {
       ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
     } catch (err) {
-      if (this.listenerCount('error') > 0) this.emit('error', err)
-      else queueMicrotask(() => { throw err })
+      this.surface(err)
     }
+  }
+
+  private surface(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+    else queueMicrotask(() => { throw err })
   }
 }
 

@@ -3,6 +3,7 @@ export {
   EphemeralPeer,
   PROTOCOL,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_CONTENT_TYPE,
   muxerOf
 } from './extension.js'

@@ -34,7 +34,12 @@ export interface MuxerChannel {
 /** One connection's Protomux. */
 export interface Muxer {
   readonly isProtomux: true
-  readonly stream: { destroyed?: boolean; remotePublicKey?: Uint8Array | null; once?(event: string, listener: () => void): unknown } | null
+  readonly stream: {
+    destroyed?: boolean
+    remotePublicKey?: Uint8Array | null
+    once?(event: string, listener: () => void): unknown
+    destroy?(error?: Error): void
+  } | null
   createChannel(options: MuxerChannelOptions): MuxerChannel | null
   pair(options: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array | null) => void): void
   unpair(options: { protocol: string; id?: Uint8Array | null }): void

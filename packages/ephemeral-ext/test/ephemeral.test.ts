@@ -6,6 +6,7 @@ import {
   EphemeralError,
   PROTOCOL,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
   muxerOf,
   type EphemeralMessage
@@ -333,6 +334,63 @@ describe('bad frames on receive', () => {
     expect(bad.length + good.length).toBe(N + 1)
     expect(bad.length).toBeGreaterThan(N / 2)
     expect(eb.peers).toHaveLength(1)
+  })
+})
+
+describe.each([
+  ['in-process streams', async (a: any, b: any) => connectInProcess(a, b)],
+  ['a real TCP socket', (a: any, b: any) => connectTcp(a, b)]
+])('a frame over maxFrameBytes, over %s', (_name, connect) => {
+  it('drops the connection that sent it and says why (peer-dropped, ERR_FRAME_TOO_LARGE)', async () => {
+    const [A, B] = await stores(2)
+    const dk = A!.core.discoveryKey
+    const conn = track(await connect(A!.store, B!.store))
+    const eb = ext(dk)
+    expect(eb.maxFrameBytes).toBe(DEFAULT_MAX_FRAME_BYTES)
+    eb.attach(conn.b)
+    const attacker = rawSender(conn.a, dk)
+    await nextEvent(eb, 'peer-open')
+    const good = collect<EphemeralMessage>(eb, 'message')
+    const dropped = collect<[EphemeralError, unknown]>(eb, 'peer-dropped')
+    const bad = collect(eb, 'bad-message')
+    const closed = nextEvent(eb, 'peer-close')
+    const attackerClosed = new Promise((resolve) => conn.a.once('close', resolve))
+
+    attacker.send(encodeFrame({ contentType: 'text/plain', payload: text('before') }))
+    const big = new Uint8Array(DEFAULT_MAX_FRAME_BYTES + 1)
+    for (let i = 0; i < 5; i++) attacker.send(big)
+    attacker.send(encodeFrame({ contentType: 'text/plain', payload: text('after') }))
+
+    await closed
+    await attackerClosed // the attacker's end of the connection is closed too
+    expect(good.map((m) => b4a.toString(m.payload))).toEqual(['before'])
+    expect(bad).toHaveLength(0)
+    expect(dropped).toHaveLength(1)
+    expect((dropped[0] as unknown as EphemeralError).code).toBe('ERR_FRAME_TOO_LARGE')
+    expect(conn.b.destroyed).toBe(true)
+    expect(eb.peers).toHaveLength(0)
+  })
+
+  it('maxFrameBytes is configurable and never below what maxPayloadBytes needs', async () => {
+    expect(() => new EphemeralExtension({ discoveryKey: new Uint8Array(32), maxPayloadBytes: 1000, maxFrameBytes: 1000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    const wide = new EphemeralExtension({ discoveryKey: new Uint8Array(32), maxPayloadBytes: 100 * 1024 })
+    expect(wide.maxFrameBytes).toBeGreaterThan(100 * 1024)
+    const [A, B] = await stores(2)
+    const dk = A!.core.discoveryKey
+    const conn = track(await connect(A!.store, B!.store))
+    const eb = new EphemeralExtension({ discoveryKey: dk, maxPayloadBytes: 100, maxFrameBytes: 2000 })
+    cleanups.push(() => eb.close())
+    eb.attach(conn.b)
+    const attacker = rawSender(conn.a, dk)
+    await nextEvent(eb, 'peer-open')
+    const bad = collect<EphemeralError>(eb, 'bad-message')
+    const dropped = nextEvent<[EphemeralError]>(eb, 'peer-dropped')
+    attacker.send(new Uint8Array(2000)) // over the payload limit, within the frame limit: reported only
+    attacker.send(new Uint8Array(2001)) // over the frame limit: the connection goes
+    expect((await dropped)[0].code).toBe('ERR_FRAME_TOO_LARGE')
+    expect(bad.map((e) => e.code)).toEqual(['ERR_FRAME_TOO_LARGE'])
   })
 })
 

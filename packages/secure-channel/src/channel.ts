@@ -29,6 +29,12 @@ export const DEFAULT_MAX_HOPS = 4
 export const DEFAULT_MAX_AGE_MS = 2 * 60_000
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000
 export const DEFAULT_MAX_SEEN = 100_000
+/** Envelopes per second one connection may send (sustained), before its excess is dropped. */
+export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
+/** Envelopes one connection may send at once above the sustained rate (the token bucket's size). */
+export const DEFAULT_ENVELOPE_BURST = 5000
+/** Over-limit envelopes (draining at the sustained rate) after which the connection is dropped. */
+export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
 
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
@@ -55,8 +61,48 @@ export interface SecureChannelOptions {
    * default), lower where the app lets the extension carry larger messages of its own.
    */
   maxEnvelopeBytes?: number
+  /**
+   * Per-connection rate limit (a token bucket): envelopes per second a connection may send,
+   * sustained. Over it, envelopes are dropped (`rejected`, reason `rate-limited`) before any
+   * decoding or crypto. Default {@link DEFAULT_MAX_ENVELOPES_PER_SECOND}.
+   */
+  maxEnvelopesPerSecond?: number
+  /** Envelopes a connection may send at once (the bucket's size). Default {@link DEFAULT_ENVELOPE_BURST}. */
+  envelopeBurst?: number
+  /**
+   * A connection whose dropped envelopes exceed this count (it drains at `maxEnvelopesPerSecond`
+   * per second, so a short burst is forgiven) is closed: `peer-dropped`, reason `rate-limited`.
+   * Default {@link DEFAULT_MAX_EXCESS_ENVELOPES}.
+   */
+  maxExcessEnvelopes?: number
+  /**
+   * Envelopes per second this node forwards from any one connection (with the same burst, in
+   * seconds, as the receive bucket). Lower than the receive limit, so what one connection pushes
+   * through a relay uses at most a share of the next node's budget for the relay. Accepted
+   * envelopes over it are still delivered here, just not forwarded (`stats.forwardLimited`).
+   * Default a quarter of `maxEnvelopesPerSecond`.
+   */
+  maxForwardedPerSecond?: number
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
+}
+
+export interface RateLimits {
+  maxEnvelopesPerSecond: number
+  envelopeBurst: number
+  maxExcessEnvelopes: number
+  maxForwardedPerSecond: number
+}
+
+/** Why the channel closed a connection. */
+export type PeerDropReason = 'rate-limited'
+
+export interface PeerDropped {
+  reason: PeerDropReason
+  /** The connection that was closed. */
+  peer: EphemeralPeer
+  /** `SecureChannelError` with code `ERR_RATE_LIMITED`. */
+  error: SecureChannelError
 }
 
 export interface SecureMessage {
@@ -83,6 +129,7 @@ export type RejectionReason =
   | 'duplicate'
   | 'bad-signature'
   | 'decrypt-failed'
+  | 'rate-limited'
 
 export interface Rejection {
   reason: RejectionReason
@@ -112,6 +159,10 @@ export interface SecureChannelStats {
   /** Addressed to another node: forwarded if relaying, not delivered here. */
   notForUs: number
   rejected: Record<RejectionReason, number>
+  /** Accepted envelopes not forwarded: their connection was over `maxForwardedPerSecond`. */
+  forwardLimited: number
+  /** Connections closed for abuse (`peer-dropped`). */
+  droppedPeers: number
 }
 
 export interface SecureChannelEvents {
@@ -124,6 +175,8 @@ export interface SecureChannelEvents {
   rejected: [rejection: Rejection]
   /** An envelope was forwarded to other connections. */
   relayed: [relayed: Relayed]
+  /** The channel closed a connection for abuse (the ephemeral extension's `peer-dropped` fires too). */
+  'peer-dropped': [dropped: PeerDropped]
 }
 
 export interface SendOptions {
@@ -155,9 +208,13 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       'from-future': 0,
       duplicate: 0,
       'bad-signature': 0,
-      'decrypt-failed': 0
-    }
+      'decrypt-failed': 0,
+      'rate-limited': 0
+    },
+    forwardLimited: 0,
+    droppedPeers: 0
   }
+  readonly limits: RateLimits
 
   readonly maxEnvelopeBytes: number
   private readonly channelKey: Uint8Array | null
@@ -166,6 +223,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   private readonly maxClockSkewMs: number
   private readonly now: () => number
   private readonly seen: SeenFilter
+  private readonly buckets = new WeakMap<EphemeralPeer, Bucket>()
+  private readonly forwardBuckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly onEphemeralMessage: (message: EphemeralMessage) => void
   private isClosed = false
 
@@ -191,8 +250,22 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     this.now = options.now ?? Date.now
     this.seen = new SeenFilter(
       positiveInteger(options.maxSeen ?? DEFAULT_MAX_SEEN, 'maxSeen'),
-      this.maxAgeMs + this.maxClockSkewMs
+      this.maxAgeMs + this.maxClockSkewMs,
+      this.maxClockSkewMs
     )
+    const maxEnvelopesPerSecond = positiveInteger(
+      options.maxEnvelopesPerSecond ?? DEFAULT_MAX_ENVELOPES_PER_SECOND,
+      'maxEnvelopesPerSecond'
+    )
+    this.limits = {
+      maxEnvelopesPerSecond,
+      envelopeBurst: positiveInteger(options.envelopeBurst ?? DEFAULT_ENVELOPE_BURST, 'envelopeBurst'),
+      maxExcessEnvelopes: positiveInteger(options.maxExcessEnvelopes ?? DEFAULT_MAX_EXCESS_ENVELOPES, 'maxExcessEnvelopes'),
+      maxForwardedPerSecond: positiveInteger(
+        options.maxForwardedPerSecond ?? Math.max(1, Math.floor(maxEnvelopesPerSecond / 4)),
+        'maxForwardedPerSecond'
+      )
+    }
     this.maxEnvelopeBytes = positiveInteger(
       options.maxEnvelopeBytes ?? ephemeral.maxPayloadBytes,
       'maxEnvelopeBytes',
@@ -253,7 +326,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       timestamp
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
-    this.seen.add(seenKey({ sender: this.keyPair.publicKey, id }), timestamp, timestamp)
+    this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
     const peers = this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
     return { id, peers }
   }
@@ -267,6 +340,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   private receive(peer: EphemeralPeer, frame: Uint8Array): void {
     this.stats.received++
+    const now = this.now()
+    if (!this.admit(peer, frame, now)) return
     if (frame.byteLength > this.maxEnvelopeBytes) return this.reject('too-large', peer, frame)
 
     let envelope: Envelope
@@ -277,14 +352,15 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       return this.reject(reason, peer, frame)
     }
 
-    const now = this.now()
-    if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floor) {
+    // Keyed by sender too, so nobody can burn another node's message id before it arrives.
+    const sender = hex(envelope.sender)
+    const id = hex(envelope.id)
+    if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floorOf(sender)) {
       return this.reject('expired', peer, frame, envelope)
     }
+    // Before the filter: a future timestamp never enters it (nor moves its floor).
     if (envelope.timestamp > now + this.maxClockSkewMs) return this.reject('from-future', peer, frame, envelope)
-    // Keyed by sender too, so nobody can burn another node's message id before it arrives.
-    const key = seenKey(envelope)
-    if (this.seen.has(key)) return this.reject('duplicate', peer, frame, envelope)
+    if (this.seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
     if (!verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
 
     let opened: { contentType: string; payload: Uint8Array } | null = null
@@ -298,8 +374,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       // Not ours to forward either: it was made without the channel key, or altered on the way.
       if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
     }
-    this.seen.add(key, envelope.timestamp, now)
-    this.forward(peer, frame, envelope)
+    this.seen.add(sender, id, envelope.timestamp, now)
+    this.forward(peer, frame, envelope, now)
 
     if (!opened || !this.keyPair) return
     if (envelope.recipient && !b4a.equals(envelope.recipient, this.keyPair.publicKey)) {
@@ -318,12 +394,45 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     })
   }
 
-  private forward(from: EphemeralPeer, frame: Uint8Array, envelope: Envelope): void {
+  /** The connection's token bucket: false (and the envelope rejected, maybe the connection dropped) over the limit. */
+  private admit(peer: EphemeralPeer, frame: Uint8Array, now: number): boolean {
+    const { maxEnvelopesPerSecond: rate, envelopeBurst, maxExcessEnvelopes } = this.limits
+    const bucket = take(this.buckets, peer, rate, envelopeBurst, now)
+    if (bucket.taken) return true
+    bucket.excess++
+    this.reject('rate-limited', peer, frame)
+    if (bucket.excess > maxExcessEnvelopes && !bucket.dropped) {
+      bucket.dropped = true
+      const error = new SecureChannelError(
+        'ERR_RATE_LIMITED',
+        `connection sent more than ${maxExcessEnvelopes} envelopes over its limit of ${rate}/s (burst ${envelopeBurst})`
+      )
+      this.stats.droppedPeers++
+      try {
+        this.emit('peer-dropped', { reason: 'rate-limited', peer, error })
+      } finally {
+        this.ephemeral.drop(peer, error)
+      }
+    }
+    return false
+  }
+
+  private forward(from: EphemeralPeer, frame: Uint8Array, envelope: Envelope, now: number): void {
     // A sender may claim any ttl: never forward with more hops than this node would give.
     const ttl = Math.min(envelope.ttl, this.maxHops) - 1
     if (!this.relay || this.isClosed || ttl <= 0) return
+    const { maxForwardedPerSecond: rate, envelopeBurst, maxEnvelopesPerSecond } = this.limits
+    const burst = Math.max(1, Math.floor((rate * envelopeBurst) / maxEnvelopesPerSecond))
+    const bucket = take(this.forwardBuckets, from, rate, burst, now)
+    if (!bucket.taken) {
+      this.stats.forwardLimited++
+      return
+    }
     const peers = this.ephemeral.broadcast(withTtl(frame, ttl), { contentType: SECURE_CONTENT_TYPE, except: from })
-    if (peers === 0) return
+    if (peers === 0) {
+      bucket.tokens++ // nobody to forward to: nothing spent
+      return
+    }
     this.stats.relayed++
     this.emit('relayed', { id: envelope.id, sender: envelope.sender, bytes: frame.byteLength, ttl, peers })
   }
@@ -334,8 +443,36 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   }
 }
 
-function seenKey(envelope: { sender: Uint8Array; id: Uint8Array }): string {
-  return b4a.toString(envelope.sender, 'hex') + b4a.toString(envelope.id, 'hex')
+interface Bucket {
+  tokens: number
+  /** Envelopes dropped over the limit, draining at the sustained rate. */
+  excess: number
+  at: number
+  dropped?: boolean
+  /** Whether the last `take` got a token. */
+  taken?: boolean
+}
+
+/** Refills `peer`'s token bucket for the time since its last use and takes one token if there is one. */
+function take(buckets: WeakMap<EphemeralPeer, Bucket>, peer: EphemeralPeer, rate: number, burst: number, now: number): Bucket {
+  let bucket = buckets.get(peer)
+  if (!bucket) {
+    bucket = { tokens: burst, excess: 0, at: now }
+    buckets.set(peer, bucket)
+  }
+  if (now > bucket.at) {
+    const refill = ((now - bucket.at) / 1000) * rate
+    bucket.tokens = Math.min(burst, bucket.tokens + refill)
+    bucket.excess = Math.max(0, bucket.excess - refill)
+    bucket.at = now
+  }
+  bucket.taken = bucket.tokens >= 1
+  if (bucket.taken) bucket.tokens--
+  return bucket
+}
+
+function hex(bytes: Uint8Array): string {
+  return b4a.toString(bytes, 'hex')
 }
 
 function isKeyPair(value: unknown): value is KeyPair {

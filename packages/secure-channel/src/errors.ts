@@ -3,13 +3,15 @@ export type SecureChannelErrorCode =
   | 'ERR_PAYLOAD_TOO_LARGE'
   | 'ERR_NO_KEY'
   | 'ERR_CLOSED'
+  /** A connection sent envelopes faster than its rate limit for too long; it was dropped. */
+  | 'ERR_RATE_LIMITED'
 
 /** Thrown by SecureChannel's constructor and `send`. Received envelopes are never thrown: see `rejected`. */
 export class SecureChannelError extends Error {
   readonly code: SecureChannelErrorCode
 
-  constructor(code: SecureChannelErrorCode, message: string) {
-    super(message)
+  constructor(code: SecureChannelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.name = 'SecureChannelError'
     this.code = code
   }

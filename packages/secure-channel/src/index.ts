@@ -5,7 +5,10 @@ export {
   DEFAULT_MAX_HOPS,
   DEFAULT_MAX_AGE_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
-  DEFAULT_MAX_SEEN
+  DEFAULT_MAX_SEEN,
+  DEFAULT_MAX_ENVELOPES_PER_SECOND,
+  DEFAULT_ENVELOPE_BURST,
+  DEFAULT_MAX_EXCESS_ENVELOPES
 } from './channel.js'
 export type {
   SecureChannelOptions,
@@ -15,7 +18,10 @@ export type {
   SendOptions,
   Rejection,
   RejectionReason,
-  Relayed
+  Relayed,
+  RateLimits,
+  PeerDropped,
+  PeerDropReason
 } from './channel.js'
 export { SecureChannelError } from './errors.js'
 export type { SecureChannelErrorCode } from './errors.js'

@@ -11,9 +11,13 @@ import {
   openEnvelope,
   sealEnvelope,
   withTtl,
+  DEFAULT_MAX_ENVELOPES_PER_SECOND,
+  DEFAULT_ENVELOPE_BURST,
+  DEFAULT_MAX_EXCESS_ENVELOPES,
+  type PeerDropped,
   type RejectionReason
 } from '@hypha/secure-channel'
-import { until, settle } from '@hypha/test-utils'
+import { until, settle, collect } from '@hypha/test-utils'
 import { Net, craft, sealRaw, text, str, type TestNode } from './helpers.js'
 
 let net: Net
@@ -378,5 +382,128 @@ describe('sending', () => {
     expect(() => new SecureChannel({ ephemeral, maxHops: 0 })).toThrow(SecureChannelError)
     expect(() => new SecureChannel({ ephemeral, maxEnvelopeBytes: 100 })).toThrow(SecureChannelError)
     expect(new SecureChannel({ ephemeral }).canDecrypt).toBe(false)
+  })
+})
+
+describe('a stranger flooding the relay with envelopes stamped 29 s in the future', () => {
+  it('does not stall members: the filter stays within its cap and a member\'s message is delivered', async () => {
+    net = new Net()
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true, maxSeen: 1000, ...noRateLimit })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    // A stranger without the channel key: its own key pair and a channel key of its own. The relay
+    // checks signatures, not membership, so it accepts these.
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    const total = 20_000
+    const future = Date.now() + 29_000
+    for (let i = 0; i < total; i++) {
+      inject(
+        sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 1, timestamp: future })
+      )
+    }
+    await until(() => relay.channel.stats.received >= total, 60_000, 'the flood to arrive')
+    expect(relay.channel.stats.rejected.expired).toBe(0)
+    expect(seenSize(relay)).toBeLessThanOrEqual(1000)
+
+    a.channel.send(text('a prompt'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(str(c.messages[0]!.payload)).toBe('a prompt')
+    expect(relay.rejected.filter((r) => r.reason === 'expired')).toHaveLength(0)
+  })
+
+  it('envelopes further ahead than the skew are refused as from-future and never enter the filter', async () => {
+    net = new Net()
+    const relay = await net.node('R', { keyless: true, maxSeen: 100 })
+    const inject = await net.hostile(relay)
+    const stranger = createKeyPair()
+    for (let i = 0; i < 50; i++) {
+      inject(sealEnvelope({ channelKey: createChannelKey(), keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + 31_000 }))
+    }
+    await until(() => relay.channel.stats.rejected['from-future'] === 50, 10_000)
+    expect(seenSize(relay)).toBe(0)
+  })
+})
+
+const noRateLimit = { maxEnvelopesPerSecond: 1_000_000, envelopeBurst: 1_000_000 }
+const seenSize = (node: TestNode) => (node.channel as unknown as { seen: { size: number } }).seen.size
+
+describe('per-connection rate limit', () => {
+  it('drops a flooding connection\'s excess, then the connection, while members get through', async () => {
+    net = new Net()
+    const t0 = Date.now()
+    // A frozen clock: no tokens come back, so the counts below are exact.
+    const limits = { maxEnvelopesPerSecond: 100, envelopeBurst: 100, maxExcessEnvelopes: 500, now: () => t0 }
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true, ...limits })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
+    const ephemeralDropped = collect(relay.ephemeral, 'peer-dropped')
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    for (let i = 0; i < 2000; i++) {
+      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+    }
+    await until(() => dropped.length === 1, 30_000, 'the flooding connection to be dropped')
+    expect(dropped[0]!.reason).toBe('rate-limited')
+    expect(dropped[0]!.error).toBeInstanceOf(SecureChannelError)
+    expect(dropped[0]!.error.code).toBe('ERR_RATE_LIMITED')
+    expect(ephemeralDropped).toHaveLength(1)
+    expect(relay.channel.stats.rejected['rate-limited']).toBe(501)
+    expect(relay.channel.stats.droppedPeers).toBe(1)
+    expect(relay.rejected.filter((r) => r.reason === 'rate-limited')).toHaveLength(501)
+    // At most the burst of the stranger's envelopes was forwarded.
+    expect(relay.channel.stats.relayed).toBeLessThanOrEqual(100)
+    expect(relay.ephemeral.peers).toHaveLength(2)
+
+    a.channel.send(text('still here'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(str(c.messages[0]!.payload)).toBe('still here')
+    await settle(50)
+    expect(dropped).toHaveLength(1)
+  })
+
+  it('a relay forwards at most maxForwardedPerSecond from one connection, so a flood cannot use up the next node\'s budget', async () => {
+    net = new Net()
+    const t0 = Date.now()
+    const limits = { maxEnvelopesPerSecond: 1000, envelopeBurst: 1000, maxForwardedPerSecond: 50, now: () => t0 }
+    const relay = await net.node('R', { keyless: true, ...limits })
+    const c = await net.node('C', { maxEnvelopesPerSecond: 100, envelopeBurst: 100, maxExcessEnvelopes: 100 })
+    const a = await net.node('A')
+    await net.connect(relay, c)
+    await net.connect(a, relay)
+    const inject = await net.hostile(relay)
+    const stranger = createKeyPair()
+    const strangerKey = createChannelKey()
+    for (let i = 0; i < 500; i++) {
+      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+    }
+    await until(() => relay.channel.stats.received === 500, 30_000, 'the flood to reach the relay')
+    expect(relay.channel.stats.relayed).toBe(50)
+    expect(relay.channel.stats.forwardLimited).toBe(450)
+    // The member's own connection has its own forwarding budget; C never hit its limit.
+    a.channel.send(text('through'))
+    await until(() => c.messages.length === 1, 10_000, 'the member\'s message')
+    expect(c.channel.stats.rejected['rate-limited']).toBe(0)
+  })
+
+  it('validates the limits', () => {
+    const ephemeral = new EphemeralExtension({ discoveryKey: b4a.alloc(32) })
+    for (const bad of [{ maxEnvelopesPerSecond: 0 }, { envelopeBurst: 1.5 }, { maxExcessEnvelopes: -1 }]) {
+      expect(() => new SecureChannel({ ephemeral, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    const channel = new SecureChannel({ ephemeral })
+    expect(channel.limits).toEqual({
+      maxEnvelopesPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND,
+      envelopeBurst: DEFAULT_ENVELOPE_BURST,
+      maxExcessEnvelopes: DEFAULT_MAX_EXCESS_ENVELOPES,
+      maxForwardedPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND / 4
+    })
   })
 })

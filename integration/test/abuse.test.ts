@@ -1,0 +1,156 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest'
+import b4a from 'b4a'
+import type { HyphaNode } from '@hypha/node-core'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
+import {
+  SECURE_CONTENT_TYPE,
+  SecureChannelError,
+  createChannelKey,
+  createKeyPair,
+  sealEnvelope,
+  type PeerDropped,
+  type Rejection,
+  type SecureMessage
+} from '@hypha/secure-channel'
+import { collect, nextEvent, cleanupsAfterEach, freePort } from '@hypha/test-utils'
+import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
+
+// A stranger who knows only the database's discovery key connects to an always-on node over real
+// TCP and abuses the ephemeral channel: a flood of self-signed envelopes stamped 29 s in the future
+// (the relay checks signatures, not membership, so it would accept them), and oversized frames.
+// The members' messages must keep flowing, and the stranger's connection must be closed.
+
+const cleanups = cleanupsAfterEach(afterEach)
+const HOST = '127.0.0.1'
+const DEADLINE = 30_000
+
+let root: Uint8Array
+beforeAll(async () => {
+  root = await rootSecret('abuse account')
+})
+
+type Ephemeral = HyphaNode['ephemeral']
+interface StrangerLink {
+  ephemeral: Ephemeral
+  closed: () => boolean
+}
+
+/** Two members connected only through an always-on relay, over TCP on 127.0.0.1. */
+async function setUp() {
+  const port = await freePort()
+  const client = () => tcpClient({ port, host: HOST, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })
+  const laptop = await startNodeWith({ role: 'origin', rootSecret: root, transports: [client()] }, cleanups)
+  const relay = await startNodeWith({ role: 'always-on', locator: laptop.locator, transports: [tcpServer({ port, host: HOST })] }, cleanups)
+  const phone = await startNodeWith({ role: 'read-only', rootSecret: root, databaseKey: laptop.key, transports: [client()] }, cleanups)
+  await eventually(
+    () => relay.ephemeral.peers.length === 2 && laptop.ephemeral.peers.length === 1 && phone.ephemeral.peers.length === 1,
+    'ephemeral channels open',
+    DEADLINE
+  )
+  return { port, laptop, relay, phone }
+}
+
+/**
+ * The stranger: its own Noise key, a TCP connection to the relay, and the ephemeral protocol opened
+ * for the relay's discovery key. Built from the same class the node runs (this package does not
+ * depend on @hypha/ephemeral-ext directly); it never replicates anything.
+ */
+async function connectStranger(relay: HyphaNode, port: number, maxPayloadBytes?: number): Promise<StrangerLink> {
+  const EphemeralClass = relay.ephemeral.constructor as new (options: { discoveryKey: Uint8Array; maxPayloadBytes?: number }) => Ephemeral
+  const ephemeral = new EphemeralClass({ discoveryKey: relay.discoveryKey, maxPayloadBytes })
+  const transport = tcpClient({ port, host: HOST, reconnect: false })
+  let closed = false
+  let connected = false
+  await transport.start({
+    topic: relay.topic,
+    keyPair: createKeyPair(),
+    onConnection: (stream) => {
+      connected = true
+      ;(stream as unknown as { once(e: string, f: () => void): void }).once('close', () => (closed = true))
+      ephemeral.attach(stream)
+    }
+  })
+  cleanups.push(async () => {
+    ephemeral.close()
+    await transport.stop()
+  })
+  await eventually(() => connected && ephemeral.peers.length === 1, 'the stranger to connect', DEADLINE)
+  await eventually(() => relay.ephemeral.peers.length === 3, 'the relay to open the stranger\'s channel', DEADLINE)
+  return { ephemeral, closed: () => closed }
+}
+
+describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }, () => {
+  it('a flood of future-stamped junk: the member\'s message arrives, the stranger is dropped', async () => {
+    const { port, laptop, relay, phone } = await setUp()
+    const stranger = await connectStranger(relay, port)
+    const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
+    const ephemeralDropped = collect<Error & { code: string; cause?: unknown }>(relay.ephemeral, 'peer-dropped')
+    const rejected = collect<Rejection>(relay.channel, 'rejected')
+    const atLaptop = nextEvent<[SecureMessage]>(laptop.channel, 'message', () => true, 120_000)
+
+    // The member speaks as soon as the relay starts dropping the stranger's excess: mid-flood.
+    let sentByMember = false
+    relay.channel.on('rejected', (r) => {
+      if (r.reason !== 'rate-limited' || sentByMember) return
+      sentByMember = true
+      phone.channel.send(b4a.from('a prompt'), { contentType: 'text/plain' })
+    })
+
+    // Signed in advance so the flood is fast; after the first round the copies are duplicates,
+    // which the relay's rate limit counts the same.
+    const key = createKeyPair()
+    const junkKey = createChannelKey()
+    const future = Date.now() + 29_000
+    const junk = Array.from({ length: 10_000 }, () =>
+      sealEnvelope({ channelKey: junkKey, keyPair: key, contentType: 'x', payload: b4a.from('junk'), ttl: 4, timestamp: future })
+    )
+    let sent = 0
+    while (!stranger.closed() && sent < 1_000_000) {
+      for (let i = 0; i < 500; i++) stranger.ephemeral.broadcast(junk[sent++ % junk.length]!, { contentType: SECURE_CONTENT_TYPE })
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+
+    const [message] = await atLaptop
+    expect(b4a.toString(message.payload)).toBe('a prompt')
+    expect(sentByMember).toBe(true)
+    await eventually(() => stranger.closed(), 'the stranger\'s connection to close', DEADLINE)
+    expect(dropped).toHaveLength(1)
+    expect(dropped[0]!.reason).toBe('rate-limited')
+    expect(dropped[0]!.error).toBeInstanceOf(SecureChannelError)
+    expect(dropped[0]!.error.code).toBe('ERR_RATE_LIMITED')
+    expect(ephemeralDropped).toHaveLength(1)
+    expect(ephemeralDropped[0]!.code).toBe('ERR_PEER_DROPPED')
+    expect(ephemeralDropped[0]!.cause).toBe(dropped[0]!.error)
+    expect(rejected.some((r) => r.reason === 'rate-limited')).toBe(true)
+    expect(relay.channel.stats.rejected.expired).toBe(0)
+    // The relay's flood did not use up the members' budget for the relay.
+    expect(laptop.channel.stats.rejected['rate-limited']).toBe(0)
+    expect(phone.channel.stats.rejected['rate-limited']).toBe(0)
+    expect(relay.channel.stats.droppedPeers).toBe(1)
+    await eventually(() => relay.ephemeral.peers.length === 2, 'the relay to forget the stranger', DEADLINE)
+
+    // The members still talk both ways through the relay.
+    const atPhone = nextEvent<[SecureMessage]>(phone.channel, 'message')
+    laptop.channel.send(b4a.from('after the flood'))
+    expect(b4a.toString((await atPhone)[0].payload)).toBe('after the flood')
+  })
+
+  it('oversized frames: the first one closes the stranger\'s connection, members are unaffected', async () => {
+    const { port, laptop, relay, phone } = await setUp()
+    const stranger = await connectStranger(relay, port, 16 * 1024 * 1024 - 1024)
+    const dropped = collect<{ code: string }>(relay.ephemeral, 'peer-dropped')
+    const big = new Uint8Array(1024 * 1024)
+    for (let i = 0; i < 20; i++) stranger.ephemeral.broadcast(big, { contentType: 'x' })
+
+    await eventually(() => stranger.closed(), 'the stranger\'s connection to close', DEADLINE)
+    expect(dropped).toHaveLength(1)
+    const error = dropped[0]!
+    expect(error.code).toBe('ERR_FRAME_TOO_LARGE')
+    await eventually(() => relay.ephemeral.peers.length === 2, 'the relay to forget the stranger', DEADLINE)
+
+    const atLaptop = nextEvent<[SecureMessage]>(laptop.channel, 'message')
+    phone.channel.send(b4a.from('still connected'))
+    expect(b4a.toString((await atLaptop)[0].payload)).toBe('still connected')
+    expect(error).toBeInstanceOf(Error)
+  })
+})
