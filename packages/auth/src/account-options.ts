@@ -5,7 +5,7 @@
  */
 import type { Device, StorageAdapter, Transport } from '@hypha/node-core'
 import { AuthError } from './errors.js'
-import type { AuthMessageError } from './messages.js'
+import type { AuthMessageError, RefusalReason } from './messages.js'
 import type { KdfParams } from './passphrase.js'
 import type { AuthorisationPrompt } from './prompt.js'
 
@@ -74,7 +74,7 @@ export interface RequestOptions {
   retryMs?: number
 }
 
-export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
+export type { RefusalReason }
 
 export interface AccountEvents {
   /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
@@ -84,11 +84,21 @@ export interface AccountEvents {
   /** An auth message that could not be decoded was dropped. */
   'bad-message': [error: AuthMessageError, sender: Uint8Array]
   /**
-   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, its
-   * reveal did not match its commitment (someone tried to choose the code), or its channel-key
-   * proof did not hold.
+   * A request was not shown (its requester is told why with a `refuse` message): its device
+   * already has `maxPendingPerDevice` prompts open (`too-many-pending`), `maxOpenPrompts` are open
+   * from all devices (`too-many-prompts`), its reveal did not match its commitment (`bad-reveal`:
+   * someone tried to choose the code), its channel-key proof did not hold (`bad-channel-proof`),
+   * this device settled that very request before (`settled`, also across restarts), or its
+   * `createdAt` is over a day old or over 10 minutes ahead (`stale`).
    */
   'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
+  /**
+   * The first request refused because `maxOpenPrompts` are open (emitted again only once every
+   * prompt open by then settled): many devices are asking at once, so someone else may have the
+   * passphrase. `open`: prompts open (shown or awaiting their reveal), `requesters`: their
+   * distinct devices (channel keys, which cost nothing to make).
+   */
+  'too-many-requests': [flood: { open: number; requesters: number }]
   /** A peer proved another database for this account (two sign-ups with one passphrase). */
   'account-conflict': [databaseKey: Uint8Array]
   /**
