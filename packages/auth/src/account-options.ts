@@ -29,15 +29,16 @@ export interface AccountOptions {
   /** How long a prompt stays open without an answer or a re-sent request. Default 10 minutes. */
   promptTimeoutMs?: number
   /**
-   * Most prompts one requesting device may have open at once here; its further requests are
-   * refused (`request-refused`), so a device that has the passphrase cannot flood the person.
-   * Default 3.
+   * Most prompts one requesting device (channel key) may have open at once here; its further
+   * requests are refused (`request-refused`, `too-many-pending`; the requester is told). Keys cost
+   * nothing to make: `maxOpenPrompts` is what bounds a flood. Default 3.
    */
   maxPendingPerDevice?: number
   /**
    * Most prompts open here at once, from all devices (a holder of the passphrase can sign with
    * as many keys as it likes, so the per-device cap alone does not bound them); further requests
-   * are refused (`request-refused`, `too-many-pending`). Default 16.
+   * are refused (`request-refused`, `too-many-prompts`; the requester is told) and the first such
+   * refusal emits `too-many-requests`. Default 16.
    */
   maxOpenPrompts?: number
 }
