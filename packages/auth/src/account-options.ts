@@ -5,7 +5,7 @@
  */
 import { MAX_DEVICE_NAME_BYTES, isWellFormed, type Device, type StorageAdapter, type Transport } from '@hypha/node-core'
 import { AuthError } from './errors.js'
-import type { AuthMessageError } from './messages.js'
+import type { AuthMessageError, RefusalReason } from './messages.js'
 import type { KdfParams } from './passphrase.js'
 import type { AuthorisationPrompt } from './prompt.js'
 
@@ -30,15 +30,16 @@ export interface AccountOptions {
   /** How long a prompt stays open without an answer or a re-sent request. Default 10 minutes. */
   promptTimeoutMs?: number
   /**
-   * Most prompts one requesting device may have open at once here; its further requests are
-   * refused (`request-refused`), so a device that has the passphrase cannot flood the person.
-   * Default 3.
+   * Most prompts one requesting device (channel key) may have open at once here; its further
+   * requests are refused (`request-refused`, `too-many-pending`; the requester is told). Keys cost
+   * nothing to make: `maxOpenPrompts` is what bounds a flood. Default 3.
    */
   maxPendingPerDevice?: number
   /**
    * Most prompts open here at once, from all devices (a holder of the passphrase can sign with
    * as many keys as it likes, so the per-device cap alone does not bound them); further requests
-   * are refused (`request-refused`, `too-many-pending`). Default 16.
+   * are refused (`request-refused`, `too-many-prompts`; the requester is told) and the first such
+   * refusal emits `too-many-requests`. Default 16.
    */
   maxOpenPrompts?: number
 }
@@ -75,7 +76,7 @@ export interface RequestOptions {
   retryMs?: number
 }
 
-export type RefusalReason = 'too-many-pending' | 'bad-reveal' | 'bad-channel-proof'
+export type { RefusalReason }
 
 export interface AccountEvents {
   /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
@@ -85,11 +86,21 @@ export interface AccountEvents {
   /** An auth message that could not be decoded was dropped. */
   'bad-message': [error: AuthMessageError, sender: Uint8Array]
   /**
-   * A request was not shown: its device already has `maxPendingPerDevice` prompts open, its
-   * reveal did not match its commitment (someone tried to choose the code), or its channel-key
-   * proof did not hold.
+   * A request was not shown (its requester is told why with a `refuse` message): its device
+   * already has `maxPendingPerDevice` prompts open (`too-many-pending`), `maxOpenPrompts` are open
+   * from all devices (`too-many-prompts`), its reveal did not match its commitment (`bad-reveal`:
+   * someone tried to choose the code), its channel-key proof did not hold (`bad-channel-proof`),
+   * this device settled that very request before (`settled`, also across restarts), or its
+   * `createdAt` is over a day old or over 10 minutes ahead (`stale`).
    */
   'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
+  /**
+   * The first request refused because `maxOpenPrompts` are open (emitted again only once every
+   * prompt open by then settled): many devices are asking at once, so someone else may have the
+   * passphrase. `open`: prompts open (shown or awaiting their reveal), `requesters`: their
+   * distinct devices (channel keys, which cost nothing to make).
+   */
+  'too-many-requests': [flood: { open: number; requesters: number }]
   /** A peer proved another database for this account (two sign-ups with one passphrase). */
   'account-conflict': [databaseKey: Uint8Array]
   /**

@@ -18,10 +18,12 @@ import {
   encodeAuthMessage,
   requestDigest,
   type AuthMessage,
-  type AuthRequest
+  type AuthRequest,
+  type RefusalReason
 } from './messages.js'
-import { checkRequestOptions, type AccountDevice, type AccountEvents, type RefusalReason, type RequestOptions } from './account-options.js'
+import { checkRequestOptions, type AccountDevice, type AccountEvents, type RequestOptions } from './account-options.js'
 import { AuthorisationPrompt } from './prompt.js'
+import { SETTLED_FILE, SettledRequests, fresh } from './settled.js'
 import { AuthorisationRequest } from './request.js'
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000
@@ -29,7 +31,10 @@ const DEFAULT_RETRY_MS = 2_000
 const DEFAULT_PROMPT_TIMEOUT_MS = 10 * 60_000
 const DEFAULT_MAX_PENDING_PER_DEVICE = 3
 const DEFAULT_MAX_OPEN_PROMPTS = 16
-/** Settled prompts kept (to answer re-sent requests the same way), newest first; older ones are forgotten. */
+/**
+ * Settled prompts kept in memory (to answer a re-sent request the same way: an approval again) for
+ * promptTimeoutMs, at most this many; the persisted SettledRequests keep only their digests.
+ */
 const MAX_SETTLED_PROMPTS = 256
 /** Answers from keys not (yet) in this replica's registry, kept for a re-check on the next update. */
 const MAX_HELD_ANSWERS = 32
@@ -57,8 +62,13 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly promptTimeoutMs: number
   private readonly maxPendingPerDevice: number
   private readonly maxOpenPrompts: number
-  /** Keys of settled prompts, oldest first: forgotten past MAX_SETTLED_PROMPTS or promptTimeoutMs. */
-  private readonly settledKeys: string[] = []
+  /** Keys of settled prompts → when they settled, oldest first: forgotten past MAX_SETTLED_PROMPTS or promptTimeoutMs. */
+  private readonly settledKeys = new Map<string, number>()
+  /** Digests of the requests settled here, in the device's storage: never shown twice, even after a restart. */
+  private readonly settledRequests: SettledRequests
+  private readonly loaded: Promise<void>
+  /** 'too-many-requests' was emitted, and not every prompt opened since has settled yet. */
+  private floodReported = false
   private readonly prompts = new Map<string, AuthorisationPrompt>()
   private readonly requests = new Map<string, AuthorisationRequest>()
   /** Challenges and denies whose signer this replica does not know as a writer yet. */
@@ -89,6 +99,11 @@ export class Account extends EventEmitter<AccountEvents> {
     this.promptTimeoutMs = options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS
     this.maxPendingPerDevice = options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE
     this.maxOpenPrompts = options.maxOpenPrompts ?? DEFAULT_MAX_OPEN_PROMPTS
+    this.settledRequests = new SettledRequests({
+      read: () => node.readDeviceFile(SETTLED_FILE),
+      write: (bytes) => node.writeDeviceFile(SETTLED_FILE, bytes)
+    })
+    this.loaded = this.settledRequests.load()
     node.channel.on('message', this.onMessage)
     node.on('update', this.onUpdate)
     node.on('account-conflict', this.onConflict)
@@ -176,6 +191,8 @@ export class Account extends EventEmitter<AccountEvents> {
     this.node.off('writer-conflict', this.onWriterConflict)
     for (const request of this.requests.values()) request.fail(new AuthError('ERR_CLOSED', 'the account was closed'), false)
     for (const prompt of this.prompts.values()) prompt.dispose()
+    await this.loaded
+    await this.settledRequests.flushed()
     await this.node.close()
   }
 
@@ -192,20 +209,34 @@ export class Account extends EventEmitter<AccountEvents> {
   /** @internal A prompt left 'pending' or 'awaiting-reveal'; `shown` if the person saw it. */
   settle(prompt: AuthorisationPrompt, shown: boolean): void {
     const key = hex(prompt.digest)
-    this.settledKeys.push(key)
-    // Kept a while to answer re-sends the same way (an approval again, a denial not re-prompted).
-    const forget = setTimeout(() => this.forget(key), this.promptTimeoutMs)
-    ;(forget as { unref?: () => void }).unref?.()
-    while (this.settledKeys.length > MAX_SETTLED_PROMPTS) this.forget(this.settledKeys[0]!)
+    if (!shown && prompt.status === 'expired') {
+      // Never shown, its slot held only until the reveal deadline: forgotten, so its requester (slow,
+      // or its reveal lost) may still reveal after a later re-send.
+      this.prompts.delete(key)
+    } else {
+      // Kept a while to answer re-sends the same way (an approval again), and its digest for good
+      // (in the storage, until the request is stale): never shown again, also after a restart.
+      this.settledKeys.set(key, Date.now())
+      this.pruneSettled()
+      this.settledRequests.add(prompt.digest, prompt.createdAt)
+    }
+    if (this.openPrompts().length === 0) this.floodReported = false
     if (shown) this.emit('authorisation-settled', prompt)
   }
 
-  private forget(key: string): void {
-    const i = this.settledKeys.indexOf(key)
-    if (i === -1) return
-    this.settledKeys.splice(i, 1)
-    const prompt = this.prompts.get(key)
-    if (prompt && prompt.status !== 'pending' && prompt.status !== 'awaiting-reveal') this.prompts.delete(key)
+  /** Forgets settled prompts older than promptTimeoutMs, and the oldest past MAX_SETTLED_PROMPTS. */
+  private pruneSettled(): void {
+    const old = Date.now() - this.promptTimeoutMs
+    for (const [key, at] of this.settledKeys) {
+      if (at >= old && this.settledKeys.size <= MAX_SETTLED_PROMPTS) break
+      this.settledKeys.delete(key)
+      const prompt = this.prompts.get(key)
+      if (prompt && prompt.status !== 'pending' && prompt.status !== 'awaiting-reveal') this.prompts.delete(key)
+    }
+  }
+
+  private openPrompts(): AuthorisationPrompt[] {
+    return [...this.prompts.values()].filter((p) => p.status === 'pending' || p.status === 'awaiting-reveal')
   }
 
   /** @internal */
@@ -254,6 +285,14 @@ export class Account extends EventEmitter<AccountEvents> {
       case 'reveal':
         if (prompt) prompt.revealed(message, sender)
         return
+      case 'refuse':
+        // Only a current writer's refusal is worth telling (anyone else's would be noise).
+        if (!request) return
+        {
+          const approver = await this.writerBehind(sender)
+          if (approver) request.refused(message.reason, sender, approver.name)
+        }
+        return
       case 'cancel':
         // Only the requester itself can withdraw its request.
         if (prompt && b4a.equals(sender, prompt.requester)) prompt.settleAs('cancelled')
@@ -298,11 +337,14 @@ export class Account extends EventEmitter<AccountEvents> {
   private async onRequest(request: AuthRequest, requester: Uint8Array): Promise<void> {
     // Only writers can add writers; others stay silent.
     if (!this.node.writable) return
+    await this.loaded
     const digest = requestDigest(request, requester)
     const key = hex(digest)
+    this.pruneSettled()
     const existing = this.prompts.get(key)
     if (existing) {
-      existing.resent() // a re-send: the requester is still waiting
+      // A re-send: the requester is still waiting. Challenge again, approve again, or say it is settled.
+      if (!existing.resent()) this.refuseRequest(request, digest, requester, 'settled')
       return
     }
     // Already a writer (approved elsewhere, its view lags): answer without bothering the person.
@@ -311,19 +353,35 @@ export class Account extends EventEmitter<AccountEvents> {
       return
     }
     if (this.prompts.has(key) || this.isClosed) return // a duplicate raced the await above
+    // Settled here before (also before a restart): never shown twice.
+    if (this.settledRequests.has(digest)) return this.refuseRequest(request, digest, requester, 'settled')
+    // Older than the settled record keeps (or from far ahead): refused by its timestamp.
+    if (!fresh(request.createdAt, Date.now())) return this.refuseRequest(request, digest, requester, 'stale')
     // The registry will bind the requester's channel key to its writer key: its proof must hold.
     if (!verifyChannelProof(request.channelProof, requester, this.node.key, request.writerKey)) {
-      this.emit('request-refused', { reason: 'bad-channel-proof', requester, nodeName: request.nodeName })
-      return
+      return this.refuseRequest(request, digest, requester, 'bad-channel-proof')
     }
-    const open = [...this.prompts.values()].filter((p) => p.status === 'pending' || p.status === 'awaiting-reveal')
-    if (open.filter((p) => b4a.equals(p.requester, requester)).length >= this.maxPendingPerDevice || open.length >= this.maxOpenPrompts) {
-      this.emit('request-refused', { reason: 'too-many-pending', requester, nodeName: request.nodeName })
+    const open = this.openPrompts()
+    if (open.filter((p) => b4a.equals(p.requester, requester)).length >= this.maxPendingPerDevice) {
+      return this.refuseRequest(request, digest, requester, 'too-many-pending')
+    }
+    if (open.length >= this.maxOpenPrompts) {
+      this.refuseRequest(request, digest, requester, 'too-many-prompts')
+      if (!this.floodReported) {
+        this.floodReported = true
+        this.emit('too-many-requests', { open: open.length, requesters: new Set(open.map((p) => hex(p.requester))).size })
+      }
       return
     }
     const prompt = new AuthorisationPrompt(this, request, requester, digest, this.promptTimeoutMs)
     this.prompts.set(key, prompt)
     prompt.resent()
+  }
+
+  /** Not shown: tells the app here (`request-refused`) and the requester (a `refuse` message) why. */
+  private refuseRequest(request: AuthRequest, digest: Uint8Array, requester: Uint8Array, reason: RefusalReason): void {
+    this.emit('request-refused', { reason, requester, nodeName: request.nodeName })
+    this.send({ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason }, requester)
   }
 
   /** @internal Called by a prompt whose reveal checked out: look it up in the registry, then show it. */
@@ -351,9 +409,12 @@ export class Account extends EventEmitter<AccountEvents> {
     return this.pendingPrompts.filter((p) => p !== prompt && sameName(p.nodeName, prompt.nodeName))
   }
 
-  /** @internal */
+  /** @internal A prompt whose reveal did not open its commitment: dropped, and its request never shown. */
   refuse(prompt: AuthorisationPrompt, reason: RefusalReason): void {
     this.prompts.delete(hex(prompt.digest))
+    this.settledRequests.add(prompt.digest, prompt.createdAt)
+    if (this.openPrompts().length === 0) this.floodReported = false
     this.emit('request-refused', { reason, requester: prompt.requester, nodeName: prompt.nodeName })
+    this.send({ type: 'refuse', requestId: prompt.requestId, requestDigest: prompt.digest, reason }, prompt.requester)
   }
 }

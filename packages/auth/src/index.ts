@@ -1,7 +1,7 @@
 export { Account } from './account.js'
 export { signUp, signIn } from './open-account.js'
 export { AuthorisationPrompt, type PromptStatus, type PromptWarning } from './prompt.js'
-export { AuthorisationRequest, type ApproverCode, type AuthorisationRequestEvents } from './request.js'
+export { AuthorisationRequest, type ApproverCode, type ApproverRefusal, type AuthorisationRequestEvents } from './request.js'
 export { recover, type RecoverOptions } from './recover.js'
 export type {
   AccountOptions,
@@ -34,6 +34,7 @@ export {
   MAX_NODE_NAME_BYTES,
   MAX_REASON_BYTES,
   NONCE_BYTES,
+  REFUSAL_REASONS,
   AuthMessageError,
   encodeAuthMessage,
   decodeAuthMessage,
@@ -41,4 +42,5 @@ export {
   commitment,
   verificationCode
 } from './messages.js'
-export type { AuthMessage, AuthRequest, AuthChallenge, AuthReveal, AuthApprove, AuthDeny, AuthCancel } from './messages.js'
+export type { AuthMessage, AuthRequest, AuthChallenge, AuthReveal, AuthApprove, AuthDeny, AuthCancel, AuthRefuse } from './messages.js'
+export { REQUEST_MAX_AGE_MS, MAX_REQUEST_CLOCK_SKEW_MS, MAX_SETTLED_REQUESTS } from './settled.js'

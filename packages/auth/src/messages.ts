@@ -15,7 +15,7 @@ export const MAX_NODE_NAME_BYTES = MAX_DEVICE_NAME_BYTES
 export const MAX_REASON_BYTES = 256
 const REQUEST_ID_BYTES = 16
 
-export type AuthMessage = AuthRequest | AuthChallenge | AuthReveal | AuthApprove | AuthDeny | AuthCancel
+export type AuthMessage = AuthRequest | AuthChallenge | AuthReveal | AuthApprove | AuthDeny | AuthCancel | AuthRefuse
 
 /**
  * The verification code is a short authentication string with a commitment (as in Matrix SAS,
@@ -23,6 +23,7 @@ export type AuthMessage = AuthRequest | AuthChallenge | AuthReveal | AuthApprove
  *   1. request   (requester → all)    commitment = BLAKE2b-256('hypha/auth/commit/1' ‖ nonceR)
  *   2. challenge (approver → requester) the approver's random nonceA, one per request
  *   3. reveal    (requester → approver) nonceR, checked against the commitment
+ * (and `refuse`, approver → requester: the request was not shown there, and why)
  *   code = six digits of BLAKE2b-256('hypha/auth/sas/1' ‖ requestDigest ‖ approver key ‖ nonceA ‖ nonceR)
  * The requester is bound to nonceR before it sees nonceA, and the approver picks nonceA before it
  * sees nonceR, so someone who reads the whole channel and makes requests of its own gets one
@@ -88,6 +89,37 @@ export interface AuthCancel {
   type: 'cancel'
   requestId: Uint8Array
   requestDigest: Uint8Array
+}
+
+/**
+ * Why an approving device did not show a request (see README "request-refused"). On the wire a
+ * number, in this order from 1: an unknown number is a malformed message.
+ */
+export const REFUSAL_REASONS = [
+  /** Its device (channel key) already has `maxPendingPerDevice` prompts open there. */
+  'too-many-pending',
+  /** `maxOpenPrompts` prompts are open there, from all devices: many devices are asking. */
+  'too-many-prompts',
+  /** Its reveal did not open its commitment. */
+  'bad-reveal',
+  /** Its channel-key proof did not hold. */
+  'bad-channel-proof',
+  /** That device settled this very request already (approved, denied, cancelled, expired): never shown twice. */
+  'settled',
+  /** Its `createdAt` is more than a day old, or more than 10 minutes ahead, by that device's clock. */
+  'stale'
+] as const
+export type RefusalReason = (typeof REFUSAL_REASONS)[number]
+
+/**
+ * From an approving node (a current writer), to the requester: the request was not shown there,
+ * and why. The requester keeps waiting (another device may show it, or a re-send later may).
+ */
+export interface AuthRefuse {
+  type: 'refuse'
+  requestId: Uint8Array
+  requestDigest: Uint8Array
+  reason: RefusalReason
 }
 
 const fixed16 = c.fixed(REQUEST_ID_BYTES)
@@ -228,6 +260,27 @@ const cancelFields: CompactEncoding<AuthCancel> = {
   }
 }
 
+const refuseFields: CompactEncoding<AuthRefuse> = {
+  preencode(state, m) {
+    fixed16.preencode(state, m.requestId)
+    c.fixed32.preencode(state, m.requestDigest)
+    c.uint.preencode(state, REFUSAL_REASONS.indexOf(m.reason) + 1)
+  },
+  encode(state, m) {
+    fixed16.encode(state, m.requestId)
+    c.fixed32.encode(state, m.requestDigest)
+    c.uint.encode(state, REFUSAL_REASONS.indexOf(m.reason) + 1)
+  },
+  decode(state) {
+    const requestId = fixed16.decode(state)
+    const requestDigest = c.fixed32.decode(state)
+    const n = c.uint.decode(state)
+    const reason = REFUSAL_REASONS[n - 1]
+    if (reason === undefined) throw new AuthMessageError(`unknown refusal reason ${n}`)
+    return { type: 'refuse', requestId, requestDigest, reason }
+  }
+}
+
 /** Each type's number on the wire and the encoding of its fields. */
 const TYPES: { [K in AuthMessage['type']]: { tag: number; fields: CompactEncoding<MessageOf<K>> } } = {
   request: { tag: 1, fields: requestFields },
@@ -235,7 +288,9 @@ const TYPES: { [K in AuthMessage['type']]: { tag: number; fields: CompactEncodin
   deny: { tag: 3, fields: denyFields },
   cancel: { tag: 4, fields: cancelFields },
   challenge: { tag: 5, fields: challengeFields },
-  reveal: { tag: 6, fields: revealFields }
+  reveal: { tag: 6, fields: revealFields },
+  // Added within hypha/auth/2: a node from before it drops a refusal as a bad message, nothing else.
+  refuse: { tag: 7, fields: refuseFields }
 }
 // Widened to AuthMessage: the message given to a type's encoding is always of that type (TS cannot see it).
 const fieldsOf = (type: AuthMessage['type']) => TYPES[type].fields as CompactEncoding<AuthMessage>
@@ -295,6 +350,9 @@ function checkLimits(message: AuthMessage): void {
       throw new AuthMessageError(`node name must be 1 to ${MAX_NODE_NAME_BYTES} bytes`)
     }
     if (!Number.isSafeInteger(message.createdAt)) throw new AuthMessageError('createdAt must be a safe integer')
+  }
+  if (message.type === 'refuse' && !REFUSAL_REASONS.includes(message.reason)) {
+    throw new AuthMessageError(`unknown refusal reason ${String(message.reason)}`)
   }
   if (message.type === 'deny' && utf8.encode(message.reason).byteLength > MAX_REASON_BYTES) {
     throw new AuthMessageError(`deny reason must be at most ${MAX_REASON_BYTES} bytes`)

@@ -6,6 +6,9 @@ import type { Account } from './account.js'
 import { AuthError, wrapError } from './errors.js'
 import { MAX_REASON_BYTES, NONCE_BYTES, commitment, verificationCode, type AuthChallenge, type AuthMessage, type AuthRequest, type AuthReveal } from './messages.js'
 
+/** How long a request may take to reveal its nonce before its slot is freed (at most the prompt timeout). */
+const REVEAL_TIMEOUT_MS = 30_000
+
 export type PromptStatus =
   | 'pending'
   | 'approved'
@@ -113,14 +116,21 @@ export class AuthorisationPrompt {
     this.account.send({ type: 'deny', requestId: this.requestId, requestDigest: this.digest, reason })
   }
 
-  /** @internal The request came (again): send our challenge, or the answer we gave. */
-  resent(): void {
+  /**
+   * @internal The request came (again): send our challenge, or the approval we gave. False when
+   * it settled otherwise (denied, cancelled, expired): nothing to send but a refusal.
+   */
+  resent(): boolean {
     if (this.state === 'awaiting-reveal' || this.state === 'pending') {
       this.account.send(this.challenge(), this.requester)
       this.refresh()
-    } else if (this.state === 'approved') {
-      this.account.send(this.approval(), this.requester)
+      return true
     }
+    if (this.state === 'approved' || this.state === 'approved-elsewhere') {
+      this.account.send(this.approval(), this.requester)
+      return true
+    }
+    return false
   }
 
   /** @internal */
@@ -136,6 +146,7 @@ export class AuthorisationPrompt {
     }
     this.code = verificationCode(this.digest, own, this.nonce, message.nonce)
     this.state = 'pending'
+    this.dispose() // the reveal deadline: now open for the prompt timeout
     this.refresh()
     void this.account.show(this)
   }
@@ -149,11 +160,17 @@ export class AuthorisationPrompt {
     return { type: 'challenge', requestId: this.requestId, requestDigest: this.digest, nonce: this.nonce }
   }
 
-  /** @internal */
+  /**
+   * @internal Shown: open for `timeoutMs` from the last re-send. Awaiting its reveal: for
+   * `min(timeoutMs, 30 s)` from the first request, however often it is re-sent, so requests that
+   * never reveal (a flood) hold their slots briefly.
+   */
   refresh(): void {
     if ((this.state !== 'pending' && this.state !== 'awaiting-reveal') || this.account.closed) return
+    if (this.state === 'awaiting-reveal' && this.timer) return
     if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.settleAs('expired'), this.timeoutMs)
+    const ms = this.state === 'pending' ? this.timeoutMs : Math.min(this.timeoutMs, REVEAL_TIMEOUT_MS)
+    this.timer = setTimeout(() => this.settleAs('expired'), ms)
     ;(this.timer as { unref?: () => void }).unref?.()
   }
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import type { Account } from './account.js'
 import { AuthError } from './errors.js'
-import { requestDigest, verificationCode, type AuthChallenge, type AuthRequest, type AuthReveal } from './messages.js'
+import { requestDigest, verificationCode, type AuthChallenge, type AuthRequest, type AuthReveal, type RefusalReason } from './messages.js'
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 
@@ -16,9 +16,22 @@ export interface ApproverCode {
   code: string
 }
 
+/** An approving device did not show this request, and why (see README `request-refused`). */
+export interface ApproverRefusal {
+  approverName: string
+  approver: Uint8Array
+  reason: RefusalReason
+}
+
 export interface AuthorisationRequestEvents {
   /** An approving device (a current writer) sent its challenge: show its name and this code. */
   code: [code: ApproverCode]
+  /**
+   * An approving device (a current writer) did not show the request. The request keeps waiting
+   * and re-sending: `too-many-prompts` / `too-many-pending` may clear; `settled` and `stale` will
+   * not on that device (make a new request).
+   */
+  refused: [refusal: ApproverRefusal]
 }
 
 /** This device's pending request to become a writer. */
@@ -102,6 +115,12 @@ export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvent
       this.emit('code', code)
     }
     this.account.send(reveal, approver)
+  }
+
+  /** @internal A current writer's refusal. */
+  refused(reason: RefusalReason, approver: Uint8Array, approverName: string): void {
+    if (this.settled) return
+    this.emit('refused', { approverName, approver, reason })
   }
 
   /** @internal */

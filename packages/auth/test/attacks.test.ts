@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
-import { HyphaNode, signChannelProof } from '@hypha/node-core'
+import { HyphaNode, memoryStorage, signChannelProof } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { randomBytes, openEnvelope, decodeEnvelope, sealEnvelope, createKeyPair, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import {
@@ -23,6 +23,9 @@ import {
   verificationCode,
   AUTH_CONTENT_TYPE,
   encodeAuthMessage,
+  decodeAuthMessage,
+  REQUEST_MAX_AGE_MS,
+  MAX_REQUEST_CLOCK_SKEW_MS,
   type AuthMessage,
   type Account,
   type AuthorisationPrompt,
@@ -325,7 +328,7 @@ describe('5b. prompts are bounded', () => {
     await flood(40, false)
     await until(() => open().size + refused.length === 40)
     expect(open().size).toBe(16)
-    expect(refused.every((r) => r.reason === 'too-many-pending')).toBe(true)
+    expect(refused.every((r) => r.reason === 'too-many-prompts')).toBe(true)
     // Once they are withdrawn, new ones open again; settled prompts are kept a while to answer
     // re-sends, but not without bound.
     for (const withdraw of sent) withdraw()
@@ -337,6 +340,214 @@ describe('5b. prompts are bounded', () => {
     expect(refused.length - refusedBefore).toBeLessThan(400 - 256) // most were opened, then withdrawn
     expect(open().size).toBeLessThanOrEqual(256 + 16) // settled ones at the bound, plus at most 16 open
   }, 60_000)
+})
+
+/** The account's per-request memory (a look inside, for the bounds): each must stay bounded. */
+function sizes(account: Account) {
+  const a = account as unknown as Record<'prompts' | 'settledKeys' | 'held' | 'requests' | 'settledRequests', { size?: number; length?: number }>
+  const n = (x: { size?: number; length?: number }) => x.size ?? x.length ?? NaN
+  return { prompts: n(a.prompts), settledKeys: n(a.settledKeys), held: n(a.held), requests: n(a.requests), settledRequests: n(a.settledRequests) }
+}
+
+/**
+ * A passphrase holder's flood: `keys` fresh channel keys × `perKey` requests, sent from `attacker`'s
+ * connection; with `reveal`, it answers each challenge with the nonce it committed to (so its
+ * prompts are shown). `told` collects the refusals the approver sent back to the flood's keys.
+ */
+function promptFlood(attacker: Account, approver: Account) {
+  const channelKey = attacker.node.channelKey!
+  const approverKey = approver.node.channel.publicKey!
+  const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
+    attacker.node.ephemeral.broadcast(
+      sealEnvelope({ channelKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
+      { contentType: SECURE_CONTENT_TYPE }
+    )
+  const mine = new Map<string, { keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }; request: AuthRequest; nonce: Uint8Array; revealed: boolean }>()
+  const told: Array<{ reason: string }> = []
+  let reveal = false
+  attacker.node.ephemeral.on('message', (m) => {
+    if (m.contentType !== SECURE_CONTENT_TYPE) return
+    const opened = openEnvelope(decodeEnvelope(m.payload), channelKey)
+    if (opened?.contentType !== AUTH_CONTENT_TYPE) return
+    let message: AuthMessage
+    try {
+      message = decodeAuthMessage(opened.payload)
+    } catch {
+      return
+    }
+    const entry = 'requestDigest' in message ? mine.get(b4a.toString(message.requestDigest, 'hex')) : undefined
+    if (!entry) return
+    if ((message as { type: string }).type === 'refuse') told.push(message as unknown as { reason: string })
+    if (message.type !== 'challenge' || !reveal || entry.revealed) return
+    entry.revealed = true
+    sendAs(entry.keyPair, { type: 'reveal', requestId: entry.request.requestId, requestDigest: message.requestDigest, approver: approverKey, nonce: entry.nonce })
+  })
+  async function flood(keys: number, perKey: number, options: { reveal: boolean }) {
+    reveal = options.reveal
+    for (let k = 0; k < keys; k++) {
+      const keyPair = createKeyPair()
+      const writerKey = randomBytes(32)
+      for (let r = 0; r < perKey; r++) {
+        const nonce = randomBytes(32)
+        const request: AuthRequest = {
+          type: 'request',
+          requestId: randomBytes(16),
+          nodeName: 'Firefox',
+          writerKey,
+          createdAt: Date.now(),
+          commitment: commitment(nonce),
+          channelProof: signChannelProof(keyPair.secretKey, approver.node.key, writerKey)
+        }
+        mine.set(b4a.toString(requestDigest(request, keyPair.publicKey), 'hex'), { keyPair, request, nonce, revealed: false })
+        sendAs(keyPair, request)
+      }
+      if (k % 5 === 0) await settle(5)
+    }
+  }
+  return { flood, told }
+}
+
+describe('5c. a prompt flood is capped per account', () => {
+  it('100 fresh keys × 4 requests show at most maxOpenPrompts prompts, every map stays bounded, both sides learn why; a genuine request is prompted once the person denied the flood', async () => {
+    const laptop = await origin() // defaults: maxOpenPrompts 16, maxPendingPerDevice 3
+    const attacker = await device('Firefox', [laptop])
+    const phone = await device('Phone', [laptop])
+    await until(() => laptop.node.peerCount >= 2 && attacker.node.ephemeral.peers.length > 0 && phone.node.ephemeral.peers.length > 0)
+    const shown = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const floods = collect<{ open: number; requesters: number }>(laptop, 'too-many-requests')
+    const { flood, told } = promptFlood(attacker, laptop)
+
+    await flood(100, 4, { reveal: true })
+    await until(() => shown.length + refused.length === 400, 30_000, 'every flood request shown or refused')
+    await settle(300)
+    expect(shown.length).toBe(16) // never more than maxOpenPrompts in front of the person
+    expect(laptop.pendingPrompts).toHaveLength(16)
+    expect(refused).toHaveLength(384)
+    expect(new Set(refused.map((r) => r.reason))).toEqual(new Set(['too-many-pending', 'too-many-prompts']))
+    // The approving side hears it once ("many devices are asking"), the requesting side why.
+    expect(floods).toHaveLength(1)
+    expect(floods[0]).toMatchObject({ open: 16 })
+    await until(() => told.length === 384, 10_000, 'a refusal for every refused request')
+    const during = sizes(laptop)
+    expect(during.prompts).toBeLessThanOrEqual(16 + 256)
+    expect(during.settledKeys).toBeLessThanOrEqual(256)
+    expect(during.held).toBeLessThanOrEqual(32)
+    expect(during.settledRequests).toBeLessThanOrEqual(1024)
+
+    // The genuine device asks while the flood is open: refused, and it is told why.
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const refusal = await new Promise<{ reason: string; approverName: string }>((resolve) =>
+      (request as unknown as { once(e: string, f: (r: { reason: string; approverName: string }) => void): void }).once('refused', resolve)
+    )
+    expect(refusal).toMatchObject({ reason: 'too-many-prompts', approverName: 'Laptop' })
+    // The person denies what is shown; the flood sends no more, so the re-sent genuine request is prompted.
+    const genuine = nextPrompt(laptop, (p) => b4a.equals(p.requester, phone.node.channel.publicKey!))
+    for (const p of [...shown]) p.deny('not mine')
+    const prompt = await genuine
+    await until(() => request.code !== null)
+    expect(request.codes.map((c) => c.code)).toContain(prompt.code)
+    await prompt.approve()
+    await request.done
+    const after = sizes(laptop)
+    expect(after.prompts).toBeLessThanOrEqual(16 + 256)
+    expect(after.settledKeys).toBeLessThanOrEqual(256)
+    expect(after.held).toBeLessThanOrEqual(32)
+    expect(after.settledRequests).toBe(17) // the 16 denied and the approved one, kept against replays
+    expect(sizes(phone).requests).toBe(0)
+  }, 60_000)
+
+  it('a flood that never reveals holds its slots only until the prompt timeout: then the genuine request is prompted', async () => {
+    const laptop = await origin({ promptTimeoutMs: 1500 })
+    const attacker = await device('Firefox', [laptop])
+    const phone = await device('Phone', [laptop])
+    await until(() => laptop.node.peerCount >= 2 && attacker.node.ephemeral.peers.length > 0 && phone.node.ephemeral.peers.length > 0)
+    const shown = collect<AuthorisationPrompt>(laptop, 'authorisation-request')
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const { flood } = promptFlood(attacker, laptop)
+    await flood(20, 1, { reveal: false })
+    await until(() => refused.length === 4)
+    expect(shown).toHaveLength(0) // nothing revealed: nothing shown, but the slots are held
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const reasons: string[] = []
+    ;(request as unknown as { on(e: string, f: (r: { reason: string }) => void): void }).on('refused', (r) => reasons.push(r.reason))
+    const prompt = await nextPrompt(laptop, (p) => b4a.equals(p.requester, phone.node.channel.publicKey!))
+    expect(reasons[0]).toBe('too-many-prompts')
+    expect(shown).toHaveLength(1)
+    await prompt.approve()
+    await request.done
+    expect(sizes(laptop).settledRequests).toBe(1) // the approved one: those that expired unrevealed were never shown
+  }, 30_000)
+})
+
+describe('5d. a settled request is never shown twice', () => {
+  it('a denied request re-sent (request and reveal frames) after the approving device restarted on its storage is refused as settled, not shown', async () => {
+    const storage = memoryStorage() // reused: what the laptop stored survives its restart
+    const laptop = await origin({ storage })
+    const phone = await device('Phone', [laptop])
+    await until(() => phone.node.ephemeral.peers.length > 0)
+    const phoneKey = phone.node.channel.publicKey!
+    // The phone's request and reveal as they reached the laptop (what a relay could keep and re-send).
+    const frames: { request?: Uint8Array; reveal?: Uint8Array } = {}
+    laptop.node.channel.on('message', (m) => {
+      if (m.contentType !== AUTH_CONTENT_TYPE || !b4a.equals(m.sender, phoneKey)) return
+      const type = decodeAuthMessage(m.payload).type
+      if (type === 'request' || type === 'reveal') frames[type] ??= m.payload
+    })
+    const prompted = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 200 })
+    const prompt = await prompted
+    prompt.deny('not now')
+    await expect(request.done).rejects.toMatchObject({ code: 'ERR_DENIED' })
+    expect(frames.request && frames.reveal).toBeTruthy()
+
+    await laptop.close()
+    const again = await signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage, transports: [tcpClient({ port: port(phone) })] })
+    cleanups.push(() => again.close())
+    expect(again.writable).toBe(true)
+    await until(() => again.node.ephemeral.peers.length > 0 && phone.node.ephemeral.peers.length > 0)
+    const prompts = collect(again, 'authorisation-request')
+    const refused = collect<{ reason: string }>(again, 'request-refused')
+    const challenged = collect(phone.node.channel, 'message')
+    phone.node.channel.send(frames.request!, { contentType: AUTH_CONTENT_TYPE })
+    await until(() => refused.length > 0 || challenged.length > 0)
+    phone.node.channel.send(frames.reveal!, { contentType: AUTH_CONTENT_TYPE, to: again.node.channel.publicKey! })
+    await settle(500)
+    expect(prompts).toHaveLength(0)
+    expect(refused.map((r) => r.reason)).toEqual(['settled'])
+
+    // A new request from the phone is shown: the refusal is for that request only.
+    const fresh = nextPrompt(again)
+    const second = phone.requestAuthorisation({ retryMs: 200 })
+    expect((await fresh).status).toBe('pending')
+    second.cancel()
+  }, 30_000)
+
+  it('a request made more than a day ago, or more than 10 minutes ahead, is refused as stale and its requester told so', async () => {
+    const laptop = await origin()
+    const tablet = await device('Tablet', [laptop])
+    await until(() => tablet.node.ephemeral.peers.length > 0)
+    const prompts = collect(laptop, 'authorisation-request')
+    const refused = collect<{ reason: string }>(laptop, 'request-refused')
+    const told = collect<{ contentType: string; payload: Uint8Array }>(tablet.node.channel, 'message')
+    const now = Date.now()
+    for (const createdAt of [now - REQUEST_MAX_AGE_MS - 60_000, now + MAX_REQUEST_CLOCK_SKEW_MS + 60_000]) {
+      sendAuth(tablet, {
+        type: 'request',
+        requestId: randomBytes(16),
+        nodeName: 'Tablet',
+        writerKey: tablet.node.writerKey!,
+        createdAt,
+        commitment: commitment(randomBytes(32)),
+        channelProof: tablet.node.channelProof()
+      })
+    }
+    await until(() => refused.length === 2)
+    expect(refused.map((r) => r.reason)).toEqual(['stale', 'stale'])
+    await until(() => told.filter((m) => m.contentType === AUTH_CONTENT_TYPE && decodeAuthMessage(m.payload).type === 'refuse').length === 2)
+    await settle(200)
+    expect(prompts).toHaveLength(0)
+  })
 })
 
 describe('5. only writers answer', () => {

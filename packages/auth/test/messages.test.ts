@@ -7,6 +7,7 @@ import {
   verificationCode,
   commitment,
   AuthMessageError,
+  REFUSAL_REASONS,
   type AuthRequest,
   type AuthMessage
 } from '@hypha/auth'
@@ -42,7 +43,10 @@ describe('auth message wire format', () => {
     [
       { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: b4a.alloc(32, 6), nonce: b4a.alloc(32, 7) },
       ['06', id, '03'.repeat(32), '06'.repeat(32), '07'.repeat(32)].join('')
-    ]
+    ],
+    // reason: its number in REFUSAL_REASONS, from 1
+    [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'too-many-prompts' }, ['07', id, '03'.repeat(32), '02'].join('')],
+    [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'stale' }, ['07', id, '03'.repeat(32), '06'].join('')]
   ]
   it.each(vectors.map(([m, bytes]) => [m.type, m, bytes] as const))('%s: byte for byte, and back', (_, message, bytes) => {
     expect(hex(encodeAuthMessage(message))).toBe(bytes)
@@ -59,7 +63,8 @@ describe('auth messages', () => {
       { type: 'deny', requestId: request.requestId, requestDigest: digest, reason: 'not my device' },
       { type: 'cancel', requestId: request.requestId, requestDigest: digest },
       { type: 'challenge', requestId: request.requestId, requestDigest: digest, nonce: b4a.alloc(32, 5) },
-      { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: b4a.alloc(32, 6), nonce: b4a.alloc(32, 7) }
+      { type: 'reveal', requestId: request.requestId, requestDigest: digest, approver: b4a.alloc(32, 6), nonce: b4a.alloc(32, 7) },
+      ...REFUSAL_REASONS.map((reason) => ({ type: 'refuse' as const, requestId: request.requestId, requestDigest: digest, reason }))
     ]
     for (const m of messages) expect(decodeAuthMessage(encodeAuthMessage(m))).toEqual(m)
   })
@@ -76,6 +81,10 @@ describe('auth messages', () => {
     for (const frame of bad) expect(() => decodeAuthMessage(frame)).toThrow(AuthMessageError)
     expect(() => encodeAuthMessage({ ...request, nodeName: 'x'.repeat(129) })).toThrow(AuthMessageError)
     expect(() => encodeAuthMessage({ ...request, nodeName: '' })).toThrow(AuthMessageError)
+    // A refusal reason outside REFUSAL_REASONS, on the wire or given to encode.
+    const refuse = (n: string) => b4a.from(['07', '01'.repeat(16), '03'.repeat(32), n].join(''), 'hex')
+    for (const n of ['00', '07', 'fd0001']) expect(() => decodeAuthMessage(refuse(n))).toThrow(AuthMessageError)
+    expect(() => encodeAuthMessage({ type: 'refuse', requestId: request.requestId, requestDigest: b4a.alloc(32), reason: 'busy' as never })).toThrow(AuthMessageError)
   })
 
   it('rejects node names and deny reasons that are not UTF-8 with AuthMessageError (never U+FFFD)', () => {
@@ -111,7 +120,7 @@ describe('auth messages', () => {
     for (let i = 0; i < 5000; i++) {
       const frame = new Uint8Array(Math.floor(rand() * 120))
       for (let j = 0; j < frame.length; j++) frame[j] = Math.floor(rand() * 256)
-      if (frame.length > 0) frame[0] = 1 + (i % 6) // reach every decoder branch
+      if (frame.length > 0) frame[0] = 1 + (i % 7) // reach every decoder branch
       try {
         decodeAuthMessage(frame)
       } catch (err) {

@@ -9,6 +9,9 @@
  *
  * Record (file `hypha-device` in the same storage), compact-encoding:
  *   uint version (= 1) ‖ fixed32 accountId ‖ fixed32 databaseKey ‖ uint flags (bit 0: created here)
+ *
+ * Device files (`node.readDeviceFile` / `writeDeviceFile`, file `hypha-file-<name>`): small files
+ * packages on top keep with the device, never replicated.
  */
 import c from 'compact-encoding'
 import type { CompactEncoding } from '@hypha/ephemeral-ext'
@@ -76,14 +79,46 @@ interface RandomAccess {
   read(offset: number, size: number, cb: (err: Error | null, data?: Uint8Array) => void): void
   write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void
   stat?(cb: (err: Error | null, st?: { size: number }) => void): void
+  truncate?(offset: number, cb: (err: Error | null) => void): void
   close(cb: (err: Error | null) => void): void
 }
 
 type StorageFn = (name: string) => RandomAccess
 
+/** Most bytes a device file (`node.writeDeviceFile`) holds. */
+export const DEVICE_FILE_MAX_BYTES = 1 << 20
+const DEVICE_FILE_NAME = /^[a-z0-9-]{1,64}$/
+
+/** The storage file of a device file `name` (checked: `ERR_INVALID_ARGUMENT`). */
+export function deviceFileName(name: unknown): string {
+  if (typeof name !== 'string' || !DEVICE_FILE_NAME.test(name)) {
+    throw new HyphaNodeError('ERR_INVALID_ARGUMENT', 'a device file name is 1 to 64 characters of a-z, 0-9 and -')
+  }
+  return `hypha-file-${name}`
+}
+
 /** Reads the record; null on a storage that holds none. Throws `ERR_STORAGE` on a corrupt one. */
 export async function readDeviceRecord(storage: StorageFn): Promise<DeviceRecord | null> {
-  const file = storage(DEVICE_RECORD_FILE)
+  const bytes = await readWholeFile(storage, DEVICE_RECORD_FILE)
+  if (bytes === null) return null
+  try {
+    return c.decode(deviceRecordEncoding, bytes)
+  } catch (err) {
+    throw new HyphaNodeError('ERR_STORAGE', 'the device record in this storage is corrupt', { cause: err })
+  }
+}
+
+export async function writeDeviceRecord(storage: StorageFn, record: DeviceRecord): Promise<void> {
+  try {
+    await writeWholeFile(storage, DEVICE_RECORD_FILE, c.encode(deviceRecordEncoding, record))
+  } catch (err) {
+    throw new HyphaNodeError('ERR_STORAGE', 'could not write the device record', { cause: err })
+  }
+}
+
+/** A file's bytes, or null when it is missing or empty. Rejects with the storage's own error. */
+export async function readWholeFile(storage: StorageFn, name: string): Promise<Uint8Array | null> {
+  const file = storage(name)
   try {
     const size = await new Promise<number>((resolve) => {
       if (!file.stat) return resolve(0)
@@ -94,26 +129,22 @@ export async function readDeviceRecord(storage: StorageFn): Promise<DeviceRecord
       })
     })
     if (size === 0) return null
-    const bytes = await new Promise<Uint8Array>((resolve, reject) =>
+    return await new Promise<Uint8Array>((resolve, reject) =>
       file.read(0, size, (err, data) => (err ? reject(err) : resolve(data!)))
     )
-    try {
-      return c.decode(deviceRecordEncoding, bytes)
-    } catch (err) {
-      throw new HyphaNodeError('ERR_STORAGE', 'the device record in this storage is corrupt', { cause: err })
-    }
   } finally {
     await closeFile(file)
   }
 }
 
-export async function writeDeviceRecord(storage: StorageFn, record: DeviceRecord): Promise<void> {
-  const file = storage(DEVICE_RECORD_FILE)
+/** Replaces a file's bytes: writes them from offset 0, then cuts the file to their length. */
+export async function writeWholeFile(storage: StorageFn, name: string, bytes: Uint8Array): Promise<void> {
+  const file = storage(name)
   try {
-    const bytes = c.encode(deviceRecordEncoding, record)
-    await new Promise<void>((resolve, reject) => file.write(0, bytes, (err) => (err ? reject(err) : resolve())))
-  } catch (err) {
-    throw new HyphaNodeError('ERR_STORAGE', 'could not write the device record', { cause: err })
+    if (bytes.byteLength > 0) await new Promise<void>((resolve, reject) => file.write(0, bytes, (err) => (err ? reject(err) : resolve())))
+    if (file.truncate) {
+      await new Promise<void>((resolve, reject) => file.truncate!(bytes.byteLength, (err) => (err ? reject(err) : resolve())))
+    }
   } finally {
     await closeFile(file)
   }

@@ -40,7 +40,7 @@ export {
   type AccountKeys
 } from './keys.js'
 export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decodeLocator, lookupProof, type Locator } from './lookup.js'
-export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, type DeviceKeys, type DeviceRecord } from './device.js'
+export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, DEVICE_FILE_MAX_BYTES, type DeviceKeys, type DeviceRecord } from './device.js'
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'
 export { HEADS_CONTENT_TYPE, HeadsError, type HeadsErrorCode } from './heads.js'

@@ -14,6 +14,7 @@ import { discoveryKeyOf } from './engine/autobase.js'
 import { HyphaNodeError } from './engine/errors.js'
 import type { Op } from './engine/ops.js'
 import { signChannelProof } from './channel-proof.js'
+import { DEVICE_FILE_MAX_BYTES, deviceFileName, readWholeFile, writeWholeFile } from './device.js'
 import type { CoreSeeder, Engine, SeededCore } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { NodeConnections } from './connections.js'
@@ -292,6 +293,43 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   async deviceByChannelKey(channelKey: Uint8Array): Promise<Device | null> {
     checkKey32(channelKey, 'channelKey')
     return (await this.use()).deviceByChannelKey(channelKey)
+  }
+
+  // ---- small files of this device's own (never replicated) ----
+
+  /**
+   * Reads a small file this device keeps in its storage beside its keys and device record (as
+   * `hypha-file-<name>`), never replicated: for packages on top, e.g. auth's record of the requests
+   * it settled. `name`: 1 to 64 characters of a–z, 0–9 and '-'. Null when there is none (or it is
+   * empty). Rejects with `ERR_INVALID_ARGUMENT`, `ERR_CLOSED`, or `ERR_STORAGE` (the storage's
+   * error as `cause`).
+   */
+  async readDeviceFile(name: string): Promise<Uint8Array | null> {
+    const file = deviceFileName(name)
+    await this.use()
+    try {
+      return await readWholeFile(this.store.storage, file)
+    } catch (err) {
+      throw new HyphaNodeError('ERR_STORAGE', `could not read the device file ${name}`, { cause: err })
+    }
+  }
+
+  /**
+   * Replaces the file {@link readDeviceFile} reads with `bytes` (at most 1 MiB,
+   * `DEVICE_FILE_MAX_BYTES`). Not atomic: a crash while writing can leave it partly written, so a
+   * reader checks what it reads. Rejects like `readDeviceFile`.
+   */
+  async writeDeviceFile(name: string, bytes: Uint8Array): Promise<void> {
+    const file = deviceFileName(name)
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength > DEVICE_FILE_MAX_BYTES) {
+      throw new HyphaNodeError('ERR_INVALID_ARGUMENT', `a device file is a Uint8Array of at most ${DEVICE_FILE_MAX_BYTES} bytes`)
+    }
+    await this.use()
+    try {
+      await writeWholeFile(this.store.storage, file, bytes)
+    } catch (err) {
+      throw new HyphaNodeError('ERR_STORAGE', `could not write the device file ${name}`, { cause: err })
+    }
   }
 
   /**

@@ -4,6 +4,9 @@
 // the database key, and the device registry. Real nodes on in-process Noise streams.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sodium from 'sodium-universal'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { nextEvent, collect, cleanupsAfterEach } from '@hypha/test-utils'
@@ -17,6 +20,7 @@ import {
   lookupProof,
   writerCoreKey,
   memoryStorage,
+  DEVICE_FILE_MAX_BYTES,
   type Device,
   type InvalidOp,
   type HyphaNodeOptions
@@ -165,6 +169,33 @@ describe('device keys', () => {
     expect(hex(again.key)).toBe(hex(databaseKey))
     expect(await again.get('k')).toBe('mine')
     expect(again.writable).toBe(true)
+  })
+})
+
+describe('device files', () => {
+  it('keep small bytes with the device across a reopen (memory and directory storage), replaced whole; bad names and sizes are refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hypha-device-file-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    for (const storage of [memoryStorage(), dir]) {
+      const first = await node({ role: 'origin', rootSecret: root, storage })
+      expect(await first.readDeviceFile('auth-settled')).toBeNull()
+      await first.writeDeviceFile('auth-settled', b4a.alloc(100, 7))
+      await first.writeDeviceFile('auth-settled', b4a.from([1, 2, 3])) // shorter: the rest is cut
+      await first.writeDeviceFile('other', b4a.from([9]))
+      await first.close()
+      const again = await node({ role: 'origin', rootSecret: root, storage })
+      expect(hex(await again.readDeviceFile('auth-settled'))).toBe('010203')
+      expect(hex(await again.readDeviceFile('other'))).toBe('09')
+      await again.writeDeviceFile('other', new Uint8Array(0))
+      expect(await again.readDeviceFile('other')).toBeNull()
+      for (const name of ['', 'A', '../hypha-device', 'a/b', 'x'.repeat(65)]) {
+        await expectCode(again.readDeviceFile(name), 'ERR_INVALID_ARGUMENT')
+        await expectCode(again.writeDeviceFile(name, b4a.from([1])), 'ERR_INVALID_ARGUMENT')
+      }
+      await expectCode(again.writeDeviceFile('big', new Uint8Array(DEVICE_FILE_MAX_BYTES + 1)), 'ERR_INVALID_ARGUMENT')
+      await again.close()
+      await expectCode(again.readDeviceFile('other'), 'ERR_CLOSED')
+    }
   })
 })
 
