@@ -27,9 +27,13 @@ export interface TestNode {
   frames: Uint8Array[]
 }
 
+/** The member key every test node shares unless a test gives another (a stranger's). */
+export const MEMBER_KEY = b4a.alloc(32, 2)
+
 export class Net {
   readonly discoveryKey = b4a.alloc(32, 7)
   readonly channelKey = b4a.alloc(32, 1)
+  readonly memberKey = MEMBER_KEY
   private readonly cleanups: Array<() => unknown> = []
 
   async node(
@@ -43,6 +47,7 @@ export class Net {
       ...options,
       ephemeral,
       channelKey: options.keyless ? null : (options.channelKey ?? this.channelKey),
+      memberKey: options.memberKey ?? this.memberKey,
       keyPair
     })
     const frames: Uint8Array[] = []
@@ -101,9 +106,12 @@ export class Net {
   }
 }
 
-/** Builds an envelope from any fields and signs it with any key: how an attacker with the code would. */
-export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array): Uint8Array {
-  return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey })
+/**
+ * Builds an envelope from any fields and signs it with any key: how an attacker with the code would
+ * (tagged with the test member key unless another is given: an attacker who is a member).
+ */
+export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array, memberKey = MEMBER_KEY): Uint8Array {
+  return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey }, { memberKey })
 }
 
 export const text = (s: string) => b4a.from(s)

@@ -7,6 +7,7 @@ import {
   SECURE_CONTENT_TYPE,
   createKeyPair,
   createChannelKey,
+  createMemberKey,
   decodeEnvelope,
   openEnvelope,
   sealEnvelope,
@@ -14,7 +15,7 @@ import {
   type RejectionReason
 } from '@hypha/secure-channel'
 import { until, settle } from '@hypha/test-utils'
-import { Net, craft, text, str, type TestNode } from './helpers.js'
+import { Net, MEMBER_KEY, craft, text, str, type TestNode } from './helpers.js'
 
 let net: Net
 afterEach(async () => {
@@ -206,6 +207,7 @@ describe('every bad envelope is rejected and reported', () => {
     const seal = (over: Partial<Parameters<typeof sealEnvelope>[0]> = {}) =>
       sealEnvelope({
         channelKey: net.channelKey,
+        memberKey: net.memberKey,
         keyPair: attacker,
         contentType: 'text/plain',
         payload: text('hostile'),
@@ -215,15 +217,19 @@ describe('every bad envelope is rejected and reported', () => {
       })
 
     // Random bytes and truncations.
-    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 1]), text('not an envelope')])), 'malformed')
+    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 2]), text('not an envelope')])), 'malformed')
     const good = seal()
     await expectRejected(b, c, () => inject(good.subarray(0, good.byteLength - 1)), 'malformed')
     await expectRejected(b, c, () => inject(b4a.concat([good, b4a.from([0])])), 'malformed')
     await expectRejected(b, c, () => inject(new Uint8Array(0)), 'malformed')
-    // Version 2 is unknown.
-    const v2 = b4a.from(good)
-    v2[1] = 2
-    await expectRejected(b, c, () => inject(v2), 'unsupported-version')
+    // Version 1 (before member tags) and version 3 are refused.
+    for (const version of [1, 3]) {
+      const other = b4a.from(good)
+      other[1] = version
+      await expectRejected(b, c, () => inject(other), 'unsupported-version')
+    }
+    // Well made, signed and under the channel key, but tagged without the member key.
+    await expectRejected(b, c, () => inject(seal({ memberKey: createMemberKey() })), 'not-a-member')
 
     // A real message from A, captured on the wire.
     a.channel.send(text('genuine'))
@@ -236,15 +242,16 @@ describe('every bad envelope is rejected and reported', () => {
     await expectRejected(b, c, () => inject(captured), 'duplicate')
     await expectRejected(b, c, () => inject(withTtl(captured, 1)), 'duplicate')
 
-    // A tampered copy of a message already seen is dropped before any crypto.
+    // A tampered copy, not re-tagged: the member tag fails before anything else is looked at.
     const flippedCopy = b4a.from(captured)
-    flippedCopy[flippedCopy.byteLength - 70]! ^= 1
-    await expectRejected(b, c, () => inject(flippedCopy), 'duplicate')
-    // Tampered ciphertext of an unseen message, not re-signed: the signature fails.
+    flippedCopy[flippedCopy.byteLength - 90]! ^= 1
+    await expectRejected(b, c, () => inject(flippedCopy), 'not-a-member')
+    // Tampered ciphertext of an unseen message, re-tagged by a member but not re-signed: the signature fails.
     const unseen = seal()
-    const flipped = b4a.from(unseen)
-    flipped[flipped.byteLength - 70]! ^= 1
-    await expectRejected(b, c, () => inject(flipped), 'bad-signature')
+    const flippedEnv = decodeEnvelope(unseen)
+    const flippedCt = b4a.from(flippedEnv.ciphertext)
+    flippedCt[0]! ^= 1
+    await expectRejected(b, c, () => inject(craft({ ...flippedEnv, ciphertext: flippedCt }, attacker, flippedEnv.signature)), 'bad-signature')
     // A garbage signature.
     const env = decodeEnvelope(captured)
     const fields = { ...env, ttl: 4 }
@@ -269,8 +276,9 @@ describe('every bad envelope is rejected and reported', () => {
 
     expect(b.channel.stats.rejected).toMatchObject({
       malformed: 4,
-      'unsupported-version': 1,
-      duplicate: 3,
+      'unsupported-version': 2,
+      'not-a-member': 2,
+      duplicate: 2,
       'bad-signature': 2,
       'decrypt-failed': 4,
       expired: 1,
@@ -288,6 +296,7 @@ describe('every bad envelope is rejected and reported', () => {
     const { b, c, inject, attacker } = await setup({ maxEnvelopeBytes: 2048 })
     const big = sealEnvelope({
       channelKey: net.channelKey,
+      memberKey: net.memberKey,
       keyPair: attacker,
       contentType: 'x',
       payload: new Uint8Array(4000),
@@ -330,6 +339,43 @@ describe('every bad envelope is rejected and reported', () => {
     const counts = b.channel.stats.rejected
     expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(N)
   })
+
+  it('a stranger (no member key) gets nothing through a relay, and members run no crypto for it', async () => {
+    net = new Net()
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    // The stranger has the code and its own channel key (it cannot have the account's), signs
+    // properly, and tags with a key of its own.
+    const stranger = createKeyPair()
+    const strangerKey = createMemberKey()
+    const N = 500
+    for (let i = 0; i < N; i++) {
+      inject(
+        sealEnvelope({
+          channelKey: createChannelKey(),
+          memberKey: strangerKey,
+          keyPair: stranger,
+          contentType: 'x',
+          payload: text(`junk ${i}`),
+          ttl: 4,
+          timestamp: Date.now()
+        })
+      )
+    }
+    await until(() => relay.channel.stats.rejected['not-a-member'] === N, 20_000, `${N} not-a-member at the relay`)
+    a.channel.send(text('members still talk'))
+    await until(() => c.messages.length === 1)
+    expect(relay.channel.stats.relayed).toBe(1)
+    expect(relay.relayed.every((r) => b4a.equals(r.sender, a.keyPair!.publicKey))).toBe(true)
+    // C received exactly the member's envelope: nothing of the stranger's reached it.
+    expect(c.frames).toHaveLength(1)
+    expect(c.channel.stats.received).toBe(1)
+    expect(c.channel.stats.rejected['decrypt-failed']).toBe(0)
+  })
 })
 
 describe('sending', () => {
@@ -364,14 +410,20 @@ describe('sending', () => {
 
   it('validates its options', () => {
     const ephemeral = new EphemeralExtension({ discoveryKey: new Uint8Array(32) })
-    expect(() => new SecureChannel({ ephemeral, channelKey: new Uint8Array(31), keyPair: createKeyPair() })).toThrow(
+    const memberKey = MEMBER_KEY
+    expect(() => new SecureChannel({ ephemeral, memberKey, channelKey: new Uint8Array(31), keyPair: createKeyPair() })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
-    expect(() => new SecureChannel({ ephemeral, channelKey: createChannelKey() })).toThrow(
+    expect(() => new SecureChannel({ ephemeral, memberKey, channelKey: createChannelKey() })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
-    expect(() => new SecureChannel({ ephemeral, maxHops: 0 })).toThrow(SecureChannelError)
-    expect(() => new SecureChannel({ ephemeral, maxEnvelopeBytes: 100 })).toThrow(SecureChannelError)
-    expect(new SecureChannel({ ephemeral }).canDecrypt).toBe(false)
+    for (const bad of [undefined, null, new Uint8Array(31), 'ab'.repeat(32)]) {
+      expect(() => new SecureChannel({ ephemeral, memberKey: bad as unknown as Uint8Array })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      )
+    }
+    expect(() => new SecureChannel({ ephemeral, memberKey, maxHops: 0 })).toThrow(SecureChannelError)
+    expect(() => new SecureChannel({ ephemeral, memberKey, maxEnvelopeBytes: 100 })).toThrow(SecureChannelError)
+    expect(new SecureChannel({ ephemeral, memberKey }).canDecrypt).toBe(false)
   })
 })
