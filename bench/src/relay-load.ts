@@ -8,7 +8,7 @@
 // process.memoryUsage() (after a full GC) before and after the peers connect, and its CPU time.
 // The peers run in this process. They are light nodes, not HyphaNodes (500 Autobases would measure
 // Autobase, not the relay): each is a Corestore on random-access-memory + an EphemeralExtension on
-// the database's discovery key + a keyed SecureChannel (channel key derived from the same root
+// the database's discovery key + a keyed SecureChannel (channel and member keys derived from the same root
 // secret; `relay: false`, so only the always-on node relays), dialling the relay with the real
 // transports (tcpClient / webSocketClient with ws's WebSocket) through a TransportContext whose
 // onConnection does `store.replicate(stream)` and `ephemeral.attach(stream)`.
@@ -45,7 +45,9 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
 import {
   HyphaNode,
-  deriveChannelKey,
+  deriveAccountKeys,
+  encodeMemberCredential,
+  lookupProof,
   writerCoreKey,
   type Transport,
   type TransportContext,
@@ -91,9 +93,9 @@ type ToRelay = { id: number; type: 'memory' | 'state' | 'cpu' | 'close' }
 
 async function relayMain(): Promise<void> {
   const kind = process.env.RELAY_TRANSPORT as Kind
-  const databaseKey = b4a.from(process.env.RELAY_DATABASE_KEY!, 'hex')
+  const memberCredential = process.env.RELAY_MEMBER_CREDENTIAL!
   const server = kind === 'tcp' ? tcpServer({ port: 0 }) : webSocketServer({ port: 0 })
-  const node = new HyphaNode({ role: 'always-on', databaseKey, transports: [server] })
+  const node = new HyphaNode({ role: 'always-on', memberCredential, transports: [server] })
   await node.ready()
   const send = (msg: unknown) => process.send!(msg)
   const memory = async (): Promise<RelayMemory> => {
@@ -143,9 +145,9 @@ class Relay {
     })
   }
 
-  static async start(kind: Kind, databaseKey: Uint8Array): Promise<Relay> {
+  static async start(kind: Kind, memberCredential: string): Promise<Relay> {
     const child = fork(fileURLToPath(import.meta.url), ['--relay'], {
-      env: { ...process.env, RELAY_TRANSPORT: kind, RELAY_DATABASE_KEY: b4a.toString(databaseKey, 'hex') },
+      env: { ...process.env, RELAY_TRANSPORT: kind, RELAY_MEMBER_CREDENTIAL: memberCredential },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const relay = new Relay(child)
@@ -237,17 +239,17 @@ function onDelivery(peer: Peer, payload: Uint8Array): void {
 async function makePeer(
   index: number,
   discoveryKey: Uint8Array,
-  channelKey: Uint8Array,
+  keys: Keys,
   transport: Transport
 ): Promise<Peer> {
   const { store } = await createStore()
   const keyPair = createKeyPair()
   const ephemeral = new EphemeralExtension({ discoveryKey })
-  const channel = new SecureChannel({ ephemeral, channelKey, keyPair, relay: false })
+  const channel = new SecureChannel({ ephemeral, channelKey: keys.channelKey, memberKey: keys.memberKey, keyPair, relay: false })
   const peer: Peer = { index, store, ephemeral, channel, transport }
   channel.on('message', ({ payload }) => onDelivery(peer, payload))
   const context: TransportContext = {
-    // TCP and WebSocket ignore the topic; the relay, given only the database key, meets on the discovery key.
+    // TCP and WebSocket ignore the topic.
     topic: discoveryKey,
     keyPair,
     onConnection: (stream) => {
@@ -369,12 +371,15 @@ interface Result {
 interface Keys {
   databaseKey: Uint8Array
   channelKey: Uint8Array
+  memberKey: Uint8Array
+  /** What the relay is given (hex). */
+  memberCredential: string
 }
 
 async function direct(kind: Kind, keys: Keys, discoveryKey: Uint8Array): Promise<Result> {
   const server = kind === 'tcp' ? tcpServer({ port: 0 }) : webSocketServer({ port: 0 })
-  const a = await makePeer(0, discoveryKey, keys.channelKey, server)
-  const b = await makePeer(1, discoveryKey, keys.channelKey, dialler(kind, server.port!))
+  const a = await makePeer(0, discoveryKey, keys, server)
+  const b = await makePeer(1, discoveryKey, keys, dialler(kind, server.port!))
   await waitOpen([a, b], `${kind} direct: the pair to connect`)
   const pings = await blast([a, b], [a], PINGS, 1, `${kind} direct, one at a time`)
   const cpu0 = process.cpuUsage()
@@ -396,7 +401,7 @@ async function direct(kind: Kind, keys: Keys, discoveryKey: Uint8Array): Promise
 }
 
 async function relayed(kind: Kind, n: number, keys: Keys): Promise<Result> {
-  const relay = await Relay.start(kind, keys.databaseKey)
+  const relay = await Relay.start(kind, keys.memberCredential)
   const peers: Peer[] = []
   try {
     const before: RelayMemory = (await relay.ask('memory')).memory
@@ -404,7 +409,7 @@ async function relayed(kind: Kind, n: number, keys: Keys): Promise<Result> {
     // Dial in batches of 50 (a listen backlog, and 500 Noise handshakes at once, are no test of relaying).
     for (let i = 0; i < n; i += 50) {
       const batch: Promise<Peer>[] = []
-      for (let j = i; j < Math.min(n, i + 50); j++) batch.push(makePeer(j, relay.discoveryKey, keys.channelKey, dialler(kind, relay.port)))
+      for (let j = i; j < Math.min(n, i + 50); j++) batch.push(makePeer(j, relay.discoveryKey, keys, dialler(kind, relay.port)))
       peers.push(...(await Promise.all(batch)))
       await waitOpen(peers, `${kind} relay: peers ${i}–${i + batch.length - 1} to connect`)
     }
@@ -488,10 +493,21 @@ async function main(): Promise<void> {
   const rootSecret = await deriveRootSecret(generatePassphrase(), 'relay-load@example.com', KDF)
   // The database key is an origin's writer core key (from its random key pair, held in its storage);
   // no origin runs here (the peers are light), so one is made the same way. The channel key still
-  // comes from the root secret.
-  const keys: Keys = { databaseKey: writerCoreKey(createKeyPair().publicKey), channelKey: deriveChannelKey(rootSecret) }
+  // and member keys still come from the root secret; the relay gets the member credential.
+  const account = deriveAccountKeys(rootSecret)
+  const databaseKey = writerCoreKey(createKeyPair().publicKey)
+  const memberCredential = b4a.toString(
+    encodeMemberCredential({
+      topic: account.lookupTopic,
+      databaseKey,
+      proof: lookupProof(account.lookupKey, databaseKey),
+      memberKey: account.memberKey
+    }),
+    'hex'
+  )
+  const keys: Keys = { databaseKey, channelKey: account.channelKey, memberKey: account.memberKey, memberCredential }
   // The discovery key, as the node computes it (direct pairs need it before any relay exists).
-  const probe = new HyphaNode({ role: 'always-on', databaseKey: keys.databaseKey })
+  const probe = new HyphaNode({ role: 'always-on', memberCredential })
   await probe.ready()
   const discoveryKey = probe.discoveryKey
   await probe.close()

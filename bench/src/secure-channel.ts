@@ -36,10 +36,13 @@ function rawLibsodium(count: number): number {
   return count / ((performance.now() - start) / 1000)
 }
 
+/** The member key every bench node shares (a Hypha node derives it from the root secret). */
+const MEMBER_KEY = new Uint8Array(32).fill(9)
+
 async function node(channelKey: Uint8Array | null, discoveryKey: Uint8Array) {
   const { store } = await createStore()
   const ephemeral = new EphemeralExtension({ discoveryKey })
-  const channel = new SecureChannel({ ephemeral, channelKey, keyPair: channelKey ? createKeyPair() : null })
+  const channel = new SecureChannel({ ephemeral, channelKey, memberKey: MEMBER_KEY, keyPair: channelKey ? createKeyPair() : null })
   return { store, ephemeral, channel }
 }
 

@@ -1,7 +1,8 @@
 // The always-on node as a program: it keeps the person's database (ciphertext only), relays the
 // end-to-end encrypted channel between their devices over TCP, WebSocket and optionally
 // Hyperswarm, and tells a signing-in device where the database is. It is given the account's
-// locator (a member's `account.locator`), never the passphrase: it logs sizes, never content.
+// member credential (one string a device prints: `account.locator`, `node.memberCredential`),
+// never the passphrase: it serves members only, and logs sizes, never content.
 //
 //   node examples/dist/always-on.js --locator <hex> [--tcp-port N] [--ws-port N] [--host H]
 //        [--storage <dir>|memory] [--web <dir>] [--swarm [--bootstrap host:port,...]]
@@ -22,9 +23,11 @@ import { UsageError, hex, parseCommandLine, parseLocator, parsePort, runMain, sh
 const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]
        node examples/dist/always-on.js --web <dir> [options]   (then paste the locator)
 
-  --locator <hex>        the account's locator (192 hex characters; "native.js sign-up" and the
-                         web page print it): the database to keep, and what lets this node tell
-                         a signing-in device where the database is. It reads nothing with it.
+  --locator <hex>        the account's member credential (258 hex characters; "native.js sign-up",
+                         "status" and the web page print it): the database to keep, what lets this
+                         node tell a signing-in device where the database is, and the member key
+                         with which it relays and seeds only what your devices send. It reads
+                         nothing with it. (--member-credential is the same option.)
                          Left out (only with --web): serve the page and WebRTC signalling now,
                          and start relaying once the locator is pasted as a line on stdin
   --host <address>       address to listen on (default 127.0.0.1)
@@ -39,6 +42,7 @@ const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]
 
 const OPTIONS = {
   locator: { type: 'string' },
+  'member-credential': { type: 'string' },
   host: { type: 'string' },
   'tcp-port': { type: 'string' },
   'ws-port': { type: 'string' },
@@ -67,7 +71,12 @@ async function main(): Promise<void> {
   if (bootstrap && !values.swarm) throw new UsageError('--bootstrap only makes sense with --swarm')
   const webDir = values.web === undefined ? null : path.resolve(values.web)
   if (webDir && !(await isDirectory(webDir))) throw new UsageError(`--web ${values.web}: not a directory`)
-  const givenLocator = values.locator === undefined ? null : parseLocator(values.locator, '--locator')
+  if (values.locator !== undefined && values['member-credential'] !== undefined) {
+    throw new UsageError('give --locator or --member-credential (the same option), not both')
+  }
+  const credentialOption = values['member-credential'] !== undefined ? '--member-credential' : '--locator'
+  const credentialValue = values['member-credential'] ?? values.locator
+  const givenLocator = credentialValue === undefined ? null : parseLocator(credentialValue, credentialOption)
   if (givenLocator === null && webDir === null) {
     throw new UsageError('--locator is required (or --web <dir>: serve the page first, then paste the locator it shows)')
   }
@@ -138,7 +147,7 @@ async function main(): Promise<void> {
   const tcp = tcpServer({ port: tcpPort, host })
   const ws = webSocketServer({ server: httpServer, path: WS_PATH })
   const transports: Transport[] = [tcp, ws]
-  const started = new HyphaNode({ role: 'always-on', locator, storage, transports })
+  const started = new HyphaNode({ role: 'always-on', memberCredential: locator, storage, transports })
   node = started
 
   const peers = new Map<NodeConnection, string>()

@@ -54,14 +54,17 @@ export function parseKey(value: string | undefined, option: string): Uint8Array 
   return b4a.from(value.toLowerCase(), 'hex')
 }
 
-/** Bytes of a locator (topic ‖ database key ‖ proof, see @hypha/node-core's lookup.ts). */
-export const LOCATOR_HEX_LENGTH = 192
+/**
+ * Hex characters of a member credential (version ‖ topic ‖ database key ‖ proof ‖ member key, see
+ * @hypha/node-core's lookup.ts): what `account.locator` / `node.memberCredential` give.
+ */
+export const LOCATOR_HEX_LENGTH = 258
 
-/** An account's locator (`account.locator`): 192 hex characters, returned lower-case. */
+/** An account's member credential (`account.locator`): 258 hex characters, returned lower-case. */
 export function parseLocator(value: string, option: string): string {
   if (!new RegExp(`^[0-9a-fA-F]{${LOCATOR_HEX_LENGTH}}$`).test(value)) {
     const shown = value.length > 20 ? `${value.slice(0, 20)}… (${value.length} characters)` : `"${value}"`
-    throw new UsageError(`${option} must be ${LOCATOR_HEX_LENGTH} hex characters (the account's locator), not ${shown}`)
+    throw new UsageError(`${option} must be ${LOCATOR_HEX_LENGTH} hex characters (the account's member credential), not ${shown}`)
   }
   return value.toLowerCase()
 }

@@ -40,9 +40,10 @@ async function main() {
   step('Start the always-on node (TCP + WebSocket on 127.0.0.1) with the locator only.')
   const tcp = tcpServer({ port: 0 })
   const ws = webSocketServer({ port: 0 })
-  // account.locator: the lookup topic, the database key and a proof only a member can make. It
-  // lets the always-on node tell signing-in devices where the database is; it reads nothing.
-  const alwaysOn = new HyphaNode({ role: 'always-on', locator: laptop.locator, transports: [tcp, ws] })
+  // account.locator, the member credential: the lookup topic, the database key, a proof only a
+  // member can make, and the member key. It lets the always-on node tell signing-in devices where
+  // the database is and serve the account's devices only; it reads nothing.
+  const alwaysOn = new HyphaNode({ role: 'always-on', memberCredential: laptop.locator, transports: [tcp, ws] })
   await alwaysOn.ready()
   show(`locator ${laptop.locator.slice(0, 16)}… (${laptop.locator.length / 2} bytes, copied from the laptop)`)
   show(`TCP on 127.0.0.1:${tcp.port}, WebSocket on ws://127.0.0.1:${ws.port}; can decrypt: ${alwaysOn.channel.canDecrypt}`)

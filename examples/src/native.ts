@@ -91,7 +91,8 @@ async function main(): Promise<void> {
   }
   term.print(`database key: ${hex(node.key)}`)
   term.print(`locator: ${account.locator}`)
-  term.print('  (an always-on node needs only this: always-on.js --locator <it>; it can read nothing with it)')
+  term.print('  (the member credential: an always-on node needs only this, always-on.js --locator <it>;')
+  term.print('   it can read nothing with it, and serves only your devices. Keep it among them.)')
   term.print(`node key: ${hex(node.noiseKeyPair.publicKey)}`)
   if (server) term.print(`listening on tcp://${host}:${server.port}`)
   for (const target of targets) term.print(`connecting to ${target.url}`)

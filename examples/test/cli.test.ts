@@ -34,7 +34,7 @@ async function signUp(extra: string[] = []) {
   const passphrase = (await laptop.waitFor(/^passphrase: (.+)$/)).match[1]!
   const recoveryCode = (await laptop.waitFor(/^recovery code: (\S+)$/)).match[1]!
   const databaseKey = (await laptop.waitFor(/^database key: ([0-9a-f]{64})$/)).match[1]!
-  const locator = (await laptop.waitFor(/^locator: ([0-9a-f]{192})$/)).match[1]!
+  const locator = (await laptop.waitFor(/^locator: ([0-9a-f]{258})$/)).match[1]!
   await laptop.waitFor(/^ready: /)
   return { laptop, passphrase, recoveryCode, databaseKey, locator }
 }
@@ -80,9 +80,9 @@ describe('native.js and always-on.js', () => {
       ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--passphrase', 'password123'], /--passphrase: passphrase too weak: about \d+ bits, at least 60 needed/],
       ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--recovery-code', 'x'], /--recovery-code is for recover/],
       ['always-on.js', [], /--locator is required/],
-      ['always-on.js', ['--locator', 'abc'], /--locator must be 192 hex characters/],
-      ['always-on.js', ['--locator', 'a'.repeat(64)], /--locator must be 192 hex characters/],
-      ['always-on.js', ['--locator', 'a'.repeat(192), '--tcp-port', 'x'], /--tcp-port must be a port number/]
+      ['always-on.js', ['--locator', 'abc'], /--locator must be 258 hex characters/],
+      ['always-on.js', ['--locator', 'a'.repeat(64)], /--locator must be 258 hex characters/],
+      ['always-on.js', ['--locator', 'a'.repeat(258), '--tcp-port', 'x'], /--tcp-port must be a port number/]
     ]
     const programs = cases.map(([script, args]) => new Program(script, script, args))
     const exits = await Promise.all(programs.map((p) => p.exited))
@@ -340,10 +340,10 @@ describe('always-on.js --web', () => {
       expect(await upgradeStatus(`${wsBase}/hypha`)).toBe(503)
       // Not a locator: asked again. A locator: it starts relaying for that database.
       alwaysOn.send('not-a-locator')
-      await alwaysOn.waitFor(/^the locator must be 192 hex characters .*; paste it again$/)
-      const locator = 'cd'.repeat(96)
+      await alwaysOn.waitFor(/^the locator must be 258 hex characters .*; paste it again$/)
+      const locator = '01' + 'cd'.repeat(128)
       alwaysOn.send(locator)
-      await alwaysOn.waitFor(new RegExp(`^relaying for database ${locator.slice(64, 128)}$`))
+      await alwaysOn.waitFor(new RegExp(`^relaying for database ${locator.slice(66, 130)}$`))
       await alwaysOn.waitFor(/^ {2}tcp +tcp:\/\/127\.0\.0\.1:\d+$/)
       await alwaysOn.waitFor(/^ready/)
       expect(await upgradeStatus(`${wsBase}/hypha`)).toBe(101)

@@ -18,7 +18,7 @@ describe('the demo', () => {
     expect(code).toBeDefined()
     expect(stdout).toContain(`Authorise node "Firefox on Ubuntu 64-bit"?  code ${code}`)
     expect(stdout).toContain('[laptop] warnings: none')
-    expect(stdout).toMatch(/with the locator only\.\n {3}locator [0-9a-f]{16}… \(96 bytes/)
+    expect(stdout).toMatch(/with the locator only\.\n {3}locator [0-9a-f]{16}… \(129 bytes/)
     expect(stdout).toContain('[firefox] writable: true')
     expect(stdout).toContain('[laptop] shopping/2 = "coffee beans"')
     expect(stdout).toMatch(/\d+ envelopes relayed, 0 decrypted, device name visible: false/)

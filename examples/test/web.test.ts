@@ -208,7 +208,7 @@ async function signUpInPage(web: WebPage, device: string): Promise<{ passphrase:
   const locator = (await page.textContent('#locator'))!.trim()
   expect(passphrase.split(' ').length).toBeGreaterThanOrEqual(8)
   expect(recoveryCode).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){7}$/)
-  expect(locator).toMatch(/^[0-9a-f]{192}$/)
+  expect(locator).toMatch(/^[0-9a-f]{258}$/)
   expect(await page.evaluate(() => window.hypha.locator())).toBe(locator)
   return { passphrase, recoveryCode, locator }
 }
@@ -495,7 +495,7 @@ describe('the web example in Chromium', () => {
     async () => {
       const laptop = new Program('native sign-up', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop'])
       const passphrase = (await laptop.waitFor(/^passphrase: (.+)$/)).match[1]!
-      const locator = (await laptop.waitFor(/^locator: ([0-9a-f]{192})$/)).match[1]!
+      const locator = (await laptop.waitFor(/^locator: ([0-9a-f]{258})$/)).match[1]!
       await laptop.waitFor(/^ready: /)
       const { base, tcpUrl } = await startAlwaysOn(locator)
       await laptop.command(`connect ${tcpUrl}`, /^\[peer\] connected over tcp/)

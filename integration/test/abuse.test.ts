@@ -97,12 +97,15 @@ describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }
     })
 
     // Signed in advance so the flood is fast; after the first round the copies are duplicates,
-    // which the relay's rate limit counts the same.
+    // which the relay's rate limit counts the same. Tagged with the account's member key (a
+    // passphrase holder's flood, the harder case): a stranger's untagged junk would be refused
+    // as not-a-member before the duplicate filter (integration/test/strangers.test.ts).
+    const memberKey = laptop.memberKey
     const key = createKeyPair()
     const junkKey = createChannelKey()
     const future = Date.now() + 29_000
     const junk = Array.from({ length: 10_000 }, () =>
-      sealEnvelope({ channelKey: junkKey, keyPair: key, contentType: 'x', payload: b4a.from('junk'), ttl: 4, timestamp: future })
+      sealEnvelope({ channelKey: junkKey, memberKey, keyPair: key, contentType: 'x', payload: b4a.from('junk'), ttl: 4, timestamp: future })
     )
     let sent = 0
     while (!stranger.closed() && sent < 1_000_000) {

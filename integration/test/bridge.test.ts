@@ -15,7 +15,7 @@ import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapt
 // server, a phone its WebSocket server, a tablet meets it on a Hyperswarm testnet. No full node
 // has a transport in common with another, so everything between them goes through the always-on
 // node, which holds no key: it stores ciphertext and relays sealed envelopes. It is given only the
-// origin's locator, so it meets the account's nodes on the lookup topic and tells the tablet (a new
+// origin's member credential, so it meets the account's nodes on the lookup topic and tells the tablet (a new
 // device given no database key) which database to open.
 
 const cleanups = cleanupsAfterEach(afterEach)
@@ -37,7 +37,7 @@ describe('an always-on node with TCP, WebSocket and Hyperswarm', { timeout: 90_0
     const hyperswarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
 
     // The origin first (its TCP client re-dials until the always-on node listens): the always-on
-    // node needs its locator.
+    // node needs its member credential.
     const port = await freePort()
     const origin = await startNode({
       role: 'origin',
@@ -47,7 +47,7 @@ describe('an always-on node with TCP, WebSocket and Hyperswarm', { timeout: 90_0
     const ws = webSocketServer({ port: 0, host: '127.0.0.1' })
     const blind = await startNode({
       role: 'always-on',
-      locator: origin.locator,
+      memberCredential: origin.memberCredential,
       transports: [tcpServer({ port, host: '127.0.0.1' }), ws, hyperswarm()]
     })
     expect(hex(blind.key)).toBe(hex(origin.key))

@@ -135,7 +135,7 @@ describe('the always-on relay', () => {
     const startRelay = async () => {
       const relay = new HyphaNode({
         role: 'always-on',
-        databaseKey,
+        memberCredential: origin.memberCredential,
         storage: await fileStorage(relayDir),
         transports: [tcpServer({ port, host: HOST })]
       })

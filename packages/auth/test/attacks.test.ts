@@ -297,7 +297,7 @@ describe('5b. prompts are bounded', () => {
     const channelKey = attacker.node.channelKey!
     const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
       attacker.node.ephemeral.broadcast(
-        sealEnvelope({ channelKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
+        sealEnvelope({ channelKey, memberKey: attacker.node.memberKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
         { contentType: SECURE_CONTENT_TYPE }
       )
     const open = () => (laptop as unknown as { prompts: Map<string, AuthorisationPrompt> }).prompts
@@ -359,7 +359,7 @@ function promptFlood(attacker: Account, approver: Account) {
   const approverKey = approver.node.channel.publicKey!
   const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
     attacker.node.ephemeral.broadcast(
-      sealEnvelope({ channelKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
+      sealEnvelope({ channelKey, memberKey: attacker.node.memberKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
       { contentType: SECURE_CONTENT_TYPE }
     )
   const mine = new Map<string, { keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }; request: AuthRequest; nonce: Uint8Array; revealed: boolean }>()

@@ -4,7 +4,7 @@ import c from 'compact-encoding'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
-import { deriveChannelKey } from '@hypha/node-core'
+import { deriveAccountKeys } from '@hypha/node-core'
 import {
   deriveRootSecret,
   AUTH_CONTENT_TYPE,
@@ -90,8 +90,8 @@ async function setup() {
   const ephemeral = new EphemeralExtension({ discoveryKey: laptop.node.discoveryKey, maxPayloadBytes: 64 * 1024 })
   cleanups.push(() => ephemeral.close())
   const peer = ephemeral.attach(replication)
-  const channelKey = deriveChannelKey(await deriveRootSecret(PASSPHRASE, PERSON, KDF))
-  const secure = new SecureChannel({ ephemeral, channelKey, keyPair: createKeyPair() })
+  const { channelKey, memberKey } = deriveAccountKeys(await deriveRootSecret(PASSPHRASE, PERSON, KDF))
+  const secure = new SecureChannel({ ephemeral, channelKey, memberKey, keyPair: createKeyPair() })
   cleanups.push(() => secure.close())
   await until(() => peer.opened && channel.opened && laptop.node.ephemeral.peers.length === 2, 10_000, 'the hostile peer to connect')
   return { laptop, raw, ephemeral, secure, before }

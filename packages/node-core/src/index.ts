@@ -21,11 +21,13 @@ export type { InvalidOp } from './engine/types.js'
 export type { SeededCore } from './engine/types.js'
 export {
   SEED_CONTENT_TYPE,
+  SEED_CONTENT_TYPE_V1,
   MAX_ANNOUNCED_KEYS,
   DEFAULT_MAX_SEEDED_CORES,
   SeedError,
   encodeSeedAnnouncement,
   decodeSeedAnnouncement,
+  seedKey,
   type SeedErrorCode
 } from './seed-announce.js'
 export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './engine/ops.js'
@@ -33,13 +35,27 @@ export {
   deriveSubkey,
   deriveChannelKey,
   deriveEncryptionKey,
+  deriveMemberKey,
   deriveAccountKeys,
   CONTEXTS,
   ROOT_SECRET_BYTES,
   type KeyPair,
   type AccountKeys
 } from './keys.js'
-export { AccountLookup, LOOKUP_CONTENT_TYPE, LOCATOR_BYTES, encodeLocator, decodeLocator, lookupProof, type Locator } from './lookup.js'
+export {
+  AccountLookup,
+  LOOKUP_CONTENT_TYPE,
+  LOCATOR_BYTES,
+  MEMBER_CREDENTIAL_BYTES,
+  MEMBER_CREDENTIAL_VERSION,
+  encodeLocator,
+  decodeLocator,
+  encodeMemberCredential,
+  decodeMemberCredential,
+  lookupProof,
+  type Locator,
+  type MemberCredential
+} from './lookup.js'
 export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, DEVICE_FILE_MAX_BYTES, type DeviceKeys, type DeviceRecord } from './device.js'
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'

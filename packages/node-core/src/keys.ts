@@ -6,7 +6,8 @@
  * node-core never sees a passphrase: the root secret comes from the caller (@hypha/auth derives
  * it from the passphrase and name with Argon2id; tests use any fixed 32 bytes). The root secret
  * lets a device FIND the database (the lookup topic and the key that proves a lookup answer), READ
- * it (the encryption key) and ASK to join (the secure channel's key). Nothing that writes or
+ * it (the encryption key) and ASK to join (the secure channel's key, and the member key that proves
+ * membership to an always-on node without letting it read anything). Nothing that writes or
  * identifies a device comes from here: writer, Noise and channel-signing key pairs are random and
  * held by each device in its storage (see device.ts), and the database key is the origin's random
  * writer key, learnt from the account's peers.
@@ -28,7 +29,8 @@ export const CONTEXTS = Object.freeze({
   encryptionKey: 'hypha/encryption-key/1',
   lookupTopic: 'hypha/lookup-topic/1',
   lookupKey: 'hypha/lookup-key/1',
-  accountId: 'hypha/account-id/1'
+  accountId: 'hypha/account-id/1',
+  memberKey: 'hypha/member-key/1'
 })
 
 export const ROOT_SECRET_BYTES = 32
@@ -70,11 +72,21 @@ export function deriveEncryptionKey(rootSecret: Uint8Array): Uint8Array {
 }
 
 /**
+ * The 32-byte member key: what the account's nodes and its always-on nodes share. It tags every
+ * secure-channel envelope and authenticates (and encrypts) seed announcements, so an always-on
+ * node relays and seeds only what members sent; it decrypts neither the database nor the channel.
+ */
+export function deriveMemberKey(rootSecret: Uint8Array): Uint8Array {
+  return deriveSubkey(rootSecret, CONTEXTS.memberKey)
+}
+
+/**
  * What a person's full nodes derive from the root secret: the keys to find, read and ask.
  * - `lookupTopic`: where the account's nodes meet (Hyperswarm topic, WebRTC signalling room) and
  *   the id of the lookup channel that tells a new device the database key.
  * - `lookupKey`: keys the proof that a lookup answer comes from someone holding the root secret.
  * - `accountId`: stored beside a device's keys so a storage is never opened for another account.
+ * - `memberKey`: membership, shown to always-on nodes (see {@link deriveMemberKey}); it reads nothing.
  */
 export interface AccountKeys {
   channelKey: Uint8Array
@@ -82,6 +94,7 @@ export interface AccountKeys {
   lookupTopic: Uint8Array
   lookupKey: Uint8Array
   accountId: Uint8Array
+  memberKey: Uint8Array
 }
 
 export function deriveAccountKeys(rootSecret: Uint8Array): AccountKeys {
@@ -90,6 +103,7 @@ export function deriveAccountKeys(rootSecret: Uint8Array): AccountKeys {
     encryptionKey: deriveEncryptionKey(rootSecret),
     lookupTopic: deriveSubkey(rootSecret, CONTEXTS.lookupTopic),
     lookupKey: deriveSubkey(rootSecret, CONTEXTS.lookupKey),
-    accountId: deriveSubkey(rootSecret, CONTEXTS.accountId)
+    accountId: deriveSubkey(rootSecret, CONTEXTS.accountId),
+    memberKey: deriveMemberKey(rootSecret)
   }
 }

@@ -99,6 +99,73 @@ export function decodeLocator(bytes: Uint8Array | string): Locator {
   return c.decode(locatorEncoding, buf)
 }
 
+/**
+ * What an always-on node is given, copied from a member's device as one string
+ * (`node.memberCredential`): the {@link Locator} and the account's member key, which lets it tell
+ * members' envelopes and seed announcements from strangers' (it decrypts nothing).
+ */
+export interface MemberCredential extends Locator {
+  memberKey: Uint8Array
+}
+
+/** Version byte of {@link encodeMemberCredential}'s format. */
+export const MEMBER_CREDENTIAL_VERSION = 1
+/** Bytes of an encoded member credential: version ‖ topic ‖ databaseKey ‖ proof ‖ memberKey. */
+export const MEMBER_CREDENTIAL_BYTES = 1 + LOCATOR_BYTES + 32
+
+/** `uint8 version ‖ locator ‖ fixed32 memberKey`. */
+const credentialEncoding: CompactEncoding<MemberCredential> = {
+  preencode(state, m) {
+    c.uint8.preencode(state, MEMBER_CREDENTIAL_VERSION)
+    locatorEncoding.preencode(state, m)
+    c.fixed32.preencode(state, m.memberKey)
+  },
+  encode(state, m) {
+    c.uint8.encode(state, MEMBER_CREDENTIAL_VERSION)
+    locatorEncoding.encode(state, m)
+    c.fixed32.encode(state, m.memberKey)
+  },
+  decode(state) {
+    c.uint8.decode(state) // checked by decodeMemberCredential before decoding
+    const locator = locatorEncoding.decode(state)
+    return { ...locator, memberKey: c.fixed32.decode(state) }
+  }
+}
+
+/** The 129-byte form of a member credential (its hex, 258 characters, is `node.memberCredential`). */
+export function encodeMemberCredential(credential: MemberCredential): Uint8Array {
+  try {
+    return c.encode(credentialEncoding, credential)
+  } catch (err) {
+    throw new HyphaNodeError('ERR_INVALID_ARGUMENT', 'a member credential is four 32-byte keys', { cause: err })
+  }
+}
+
+/**
+ * Decodes {@link encodeMemberCredential}'s bytes, or the same as hex. Throws `ERR_INVALID_ARGUMENT`
+ * (an old 96-byte locator included: it has no member key, so copy the credential again).
+ */
+export function decodeMemberCredential(bytes: Uint8Array | string): MemberCredential {
+  const buf = typeof bytes === 'string' ? hexBytes(bytes.trim()) : bytes
+  if (buf instanceof Uint8Array && buf.byteLength === LOCATOR_BYTES) {
+    throw new HyphaNodeError(
+      'ERR_INVALID_ARGUMENT',
+      'this is a locator from before member credentials (96 bytes, no member key): copy node.memberCredential from a device of the account'
+    )
+  }
+  if (!(buf instanceof Uint8Array) || buf.byteLength !== MEMBER_CREDENTIAL_BYTES) {
+    throw new HyphaNodeError(
+      'ERR_INVALID_ARGUMENT',
+      `a member credential is ${MEMBER_CREDENTIAL_BYTES} bytes (${MEMBER_CREDENTIAL_BYTES * 2} hex digits)`
+    )
+  }
+  if (buf[0] !== MEMBER_CREDENTIAL_VERSION) {
+    throw new HyphaNodeError('ERR_INVALID_ARGUMENT', `member credential version ${buf[0]} is not supported (${MEMBER_CREDENTIAL_VERSION} is)`)
+  }
+  // The exact length and version are the whole check: every such buffer decodes.
+  return c.decode(credentialEncoding, buf)
+}
+
 function hexBytes(hex: string): Uint8Array | null {
   return /^[0-9a-fA-F]*$/.test(hex) && hex.length % 2 === 0 ? b4a.from(hex, 'hex') : null
 }

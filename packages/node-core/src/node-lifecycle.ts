@@ -17,7 +17,7 @@ import { chooseDatabase } from './device-database.js'
 import type { NodeConnections } from './connections.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
 import { watchWriterHeads } from './heads.js'
-import { lookupProof, type AccountLookup, type Locator } from './lookup.js'
+import { lookupProof, type AccountLookup, type MemberCredential } from './lookup.js'
 import { noop } from './node-values.js'
 import type { HyphaNodeEvents, HyphaNodeOptions, Role } from './node-types.js'
 
@@ -49,8 +49,8 @@ export interface NodeParts {
   /** Null on always-on. */
   account: AccountKeys | null
   lookup: AccountLookup | null
-  /** An always-on node's locator, if it was given one. */
-  givenLocator: Locator | null
+  /** An always-on node's member credential (null on full nodes). */
+  givenCredential: MemberCredential | null
   links: NodeConnections
 }
 
@@ -107,7 +107,7 @@ export class NodeLifecycle {
     const { store, options, lookup } = this.parts
     await store.ready()
     if (options.role === 'always-on') {
-      const key = this.parts.givenLocator?.databaseKey ?? options.databaseKey!
+      const key = this.parts.givenCredential!.databaseKey
       const noiseKeyPair = options.noiseKeyPair ?? (await store.createKeyPair(DEVICE_KEY_NAMES.noise))
       this.engine = new BlindEngine({ store, databaseKey: key, maxSeededCores: options.maxSeededCores })
       this.setUp('always-on', key, noiseKeyPair, null, false)
@@ -150,8 +150,10 @@ export class NodeLifecycle {
     const engine = this.engine!
     const discoveryKey = discoveryKeyOf(key)
     const ephemeral = new EphemeralExtension({ discoveryKey })
+    const memberKey = this.parts.account?.memberKey ?? this.parts.givenCredential!.memberKey
     const channel = new SecureChannel({
       ephemeral,
+      memberKey,
       channelKey: this.parts.account?.channelKey ?? null,
       keyPair: device ? device.channelKeyPair : null
     })
@@ -159,14 +161,14 @@ export class NodeLifecycle {
     engine.on('update', () => node.emit('update'))
     engine.on('writable', (w) => node.emit('writable', w))
     if (engine.seeder) {
-      keepAnnounced(ephemeral, engine.seeder, node, {
+      keepAnnounced(ephemeral, engine.seeder, memberKey, node, {
         seeded: (key) => node.emit('seeded', key),
         refused: (key, err) => node.emit('seed-refused', key, err),
         bad: (err, peer) => node.emit('bad-announcement', err, peer)
       })
     } else {
       // Tell every new peer which writer cores exist, and every peer when that changes.
-      announceWriters(ephemeral, engine, node)
+      announceWriters(ephemeral, engine, memberKey, node)
       watchWriterHeads(ephemeral, engine, node, {
         conflict: (key) => node.emit('writer-conflict', key),
         bad: (err, peer) => node.emit('bad-heads', err, peer)

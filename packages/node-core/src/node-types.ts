@@ -64,13 +64,17 @@ export interface FullNodeOptions extends CommonOptions {
 
 export interface AlwaysOnNodeOptions extends CommonOptions {
   role: 'always-on'
-  /** The database key (public): another node's `node.key`. Optional when `locator` is given. */
-  databaseKey?: Uint8Array
   /**
-   * A member's `node.locator` (bytes or hex): lets this node meet the account's nodes on the
-   * lookup topic and tell new devices the database key. It cannot make a locator of its own.
+   * Required (or `locator`): a member device's `node.memberCredential`, one string (hex) or its
+   * bytes. It holds the lookup topic, the database key, a proof only a member can make (so this
+   * node can tell new devices the database key) and the member key (so it relays, seeds and
+   * answers only for members). It reads nothing with it and cannot make a credential of its own.
    */
+  memberCredential?: Uint8Array | string
+  /** The former name of `memberCredential` (same format; an old 96-byte locator is refused). */
   locator?: Uint8Array | string
+  /** The database key: only checked against the credential's (`ERR_INVALID_ARGUMENT` if it differs). */
+  databaseKey?: Uint8Array
   /** Noise key pair for transports. Default: one held in its storage (the same across restarts). */
   noiseKeyPair?: KeyPair
   /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
@@ -158,7 +162,10 @@ export interface HyphaNodeEvents {
   seeded: [key: Uint8Array]
   /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */
   'seed-refused': [key: Uint8Array, error: unknown]
-  /** Always-on: a peer's seed announcement did not decode; it was ignored. */
+  /**
+   * Always-on: a peer's seed announcement was ignored: not made with the member key
+   * (`ERR_NOT_A_MEMBER`, a stranger's or an old `hypha/seed/1` one), or it did not decode.
+   */
   'bad-announcement': [error: SeedError, peer: EphemeralPeer]
   /**
    * A transport reported a problem it recovers from (a dial refused, a handshake failed, a bad

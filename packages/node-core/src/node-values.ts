@@ -17,7 +17,7 @@ import { CHANNEL_PROOF_BYTES } from './channel-proof.js'
 import type { Op } from './engine/ops.js'
 import type { StorageFunction } from './storage/types.js'
 import type { EngineEntry, EngineRange } from './engine/types.js'
-import { decodeLocator, type Locator } from './lookup.js'
+import { decodeMemberCredential, type MemberCredential } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
 import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, HyphaNodeOptions, Key, Range, Value } from './node-types.js'
 
@@ -108,9 +108,10 @@ function checkTransports(transports: unknown): void {
 
 /**
  * Checks every option of a node's role (HyphaNodeOptions) before anything is made, and gives an
- * always-on node's locator, decoded (null otherwise). `undefined` is "not given" for every option.
+ * always-on node's member credential, decoded (null otherwise). `undefined` is "not given" for
+ * every option.
  */
-export function checkOptions(options: HyphaNodeOptions): { locator: Locator | null } {
+export function checkOptions(options: HyphaNodeOptions): { credential: MemberCredential | null } {
   if (options === null || typeof options !== 'object') throw invalid('options are required: an object with a role')
   const role: unknown = options.role
   if (role !== 'origin' && role !== 'read-only' && role !== 'always-on') {
@@ -118,32 +119,37 @@ export function checkOptions(options: HyphaNodeOptions): { locator: Locator | nu
   }
   checkStorage(options.storage)
   checkTransports(options.transports)
-  if (options.role === 'always-on') return { locator: checkAlwaysOnOptions(options) }
+  if (options.role === 'always-on') return { credential: checkAlwaysOnOptions(options) }
   checkFullNodeOptions(options)
-  return { locator: null }
+  return { credential: null }
 }
 
-/** Checks an always-on node's own options; its locator, decoded, or null if it was given none. */
-function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): Locator | null {
-  let locator: Locator | null = null
-  if (options.locator !== undefined) {
-    try {
-      locator = decodeLocator(options.locator)
-    } catch (err) {
-      throw invalid(`locator: ${(err as Error).message}`)
-    }
+/** Checks an always-on node's own options; its member credential, decoded. */
+function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): MemberCredential {
+  if (options.memberCredential !== undefined && options.locator !== undefined) {
+    throw invalid('give memberCredential or locator (its former name), not both')
+  }
+  const name = options.memberCredential !== undefined ? 'memberCredential' : 'locator'
+  const given = options.memberCredential ?? options.locator
+  if (given === undefined) {
+    throw invalid("an always-on node needs memberCredential: a member device's node.memberCredential (one string)")
+  }
+  let credential: MemberCredential
+  try {
+    credential = decodeMemberCredential(given)
+  } catch (err) {
+    throw invalid(`${name}: ${(err as Error).message}`)
   }
   if (options.databaseKey !== undefined) checkKey32(options.databaseKey, 'databaseKey')
-  if (!locator && !options.databaseKey) throw invalid('an always-on node needs databaseKey or locator')
-  if (locator && options.databaseKey && !b4a.equals(locator.databaseKey, options.databaseKey)) {
-    throw invalid('locator is for another database than databaseKey')
+  if (options.databaseKey !== undefined && !b4a.equals(credential.databaseKey, options.databaseKey)) {
+    throw invalid(`${name} is for another database than databaseKey`)
   }
   checkSigningKeyPair(options.noiseKeyPair, 'noiseKeyPair')
   const maxSeededCores: unknown = options.maxSeededCores === undefined ? DEFAULT_MAX_SEEDED_CORES : options.maxSeededCores
   if (!Number.isSafeInteger(maxSeededCores) || (maxSeededCores as number) < 1) {
     throw invalid('maxSeededCores must be a positive integer')
   }
-  return locator
+  return credential
 }
 
 /** Checks a full node's own options. */

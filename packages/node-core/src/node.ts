@@ -10,7 +10,7 @@ import { EventEmitter } from 'events'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
 import type { SecureChannel } from '@hypha/secure-channel'
 import Corestore from 'corestore'
-import { discoveryKeyOf } from './engine/autobase.js'
+import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
 import type { Op } from './engine/ops.js'
 import { signChannelProof } from './channel-proof.js'
@@ -21,11 +21,11 @@ import { NodeConnections } from './connections.js'
 import { NodeLifecycle, type OpenDatabase } from './node-lifecycle.js'
 import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writers } from './membership.js'
 import { registerNode } from './debug-registry.js'
-import { AccountLookup, encodeLocator, lookupProof, type Locator } from './lookup.js'
+import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 import { checkKey32, checkMs, checkOptions, checkedStorage, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
-import type { AddWriterOptions, AlwaysOnNodeOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
+import type { AddWriterOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
 import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer } from './node-types.js'
 
 /**
@@ -40,33 +40,34 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private readonly account: AccountKeys | null
   /** The lookup channel: finds the database (full nodes), tells new devices the key (all). */
   private readonly lookup: AccountLookup | null
-  private readonly givenLocator: Locator | null
+  /** An always-on node's member credential. */
+  private readonly givenCredential: MemberCredential | null
   private readonly links: NodeConnections
   private readonly life: NodeLifecycle
 
   constructor(options: HyphaNodeOptions) {
     super()
     // Every option is checked before anything is made: a bad one throws here, never later.
-    const { locator } = checkOptions(options)
+    const { credential } = checkOptions(options)
     this.options = options
     this.transports = [...(options.transports ?? [])]
 
     if (options.role === 'always-on') {
-      this.givenLocator = locator
+      this.givenCredential = credential!
       this.account = null
-      this.lookup = locator ? new AccountLookup({ topic: locator.topic, lookupKey: null }) : null
-      if (locator) this.lookup!.answerWith(locator.databaseKey, locator.proof)
+      this.lookup = new AccountLookup({ topic: credential!.topic, lookupKey: null })
+      this.lookup.answerWith(credential!.databaseKey, credential!.proof)
     } else {
       this.account = deriveAccountKeys(options.rootSecret)
-      this.givenLocator = null
+      this.givenCredential = null
       this.lookup = new AccountLookup({ topic: this.account.lookupTopic, lookupKey: this.account.lookupKey })
       this.lookup.on('conflict', (key) => this.emit('account-conflict', key))
     }
     const storage = options.storage ?? memoryStorage()
     this.store = new Corestore(typeof storage === 'function' ? checkedStorage(storage) : storage)
     this.links = new NodeConnections(this, this.transports, this.store, this.lookup)
-    const { account, lookup, givenLocator, store, links } = this
-    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenLocator, links })
+    const { account, lookup, givenCredential, store, links } = this
+    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links })
     registerNode(this, { store, engine: () => this.life.engine, use: () => this.life.use() })
   }
 
@@ -121,23 +122,46 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   /**
    * The topic the account's nodes meet on (Hyperswarm, WebRTC signalling): the lookup topic from
-   * the root secret, or an always-on node's locator's; else (always-on given only the database
-   * key) the discovery key.
+   * the root secret, or an always-on node's member credential's.
    */
   get topic(): Uint8Array {
-    return this.lookup?.topic ?? discoveryKeyOf((this.options as AlwaysOnNodeOptions).databaseKey!)
+    return this.lookup!.topic
   }
 
   /**
-   * Full nodes: what an always-on node is given so it can tell new devices the database key
-   * (96 bytes: topic, database key, proof; `decodeLocator` reads it). Always-on: the one it was given.
+   * The account's member key (32 bytes; see `deriveMemberKey`): it tags secure-channel envelopes
+   * and authenticates seed announcements. It decrypts nothing.
    */
+  get memberKey(): Uint8Array {
+    return this.account?.memberKey ?? this.givenCredential!.memberKey
+  }
+
+  /**
+   * What an always-on node is given, as one string a person copies (258 hex characters: version,
+   * lookup topic, database key, lookup proof, member key; `decodeMemberCredential` reads it). With
+   * it the always-on node finds and serves the account's nodes, and only them; it reads nothing.
+   * Keep it among the account's devices and always-on nodes: whoever has it can use them as a relay.
+   * Always-on: the one it was given. Throws `ERR_NOT_OPEN` before `ready()` on a full node.
+   */
+  get memberCredential(): string {
+    return b4a.toString(this.memberCredentialBytes(), 'hex')
+  }
+
+  /** The former name of {@link memberCredential}, as bytes (the same 129 bytes). */
   get locator(): Uint8Array {
-    if (this.givenLocator) return encodeLocator(this.givenLocator)
-    const account = this.account
-    if (!account) throw new HyphaNodeError('ERR_WRONG_ROLE', 'an always-on node given only databaseKey has no locator')
+    return this.memberCredentialBytes()
+  }
+
+  private memberCredentialBytes(): Uint8Array {
+    if (this.givenCredential) return encodeMemberCredential(this.givenCredential)
+    const account = this.account!
     const databaseKey = this.key
-    return encodeLocator({ topic: account.lookupTopic, databaseKey, proof: lookupProof(account.lookupKey, databaseKey) })
+    return encodeMemberCredential({
+      topic: account.lookupTopic,
+      databaseKey,
+      proof: lookupProof(account.lookupKey, databaseKey),
+      memberKey: account.memberKey
+    })
   }
 
   /** This node's writer core key: what a writer passes to `addWriter` to authorise it. Null on always-on. */

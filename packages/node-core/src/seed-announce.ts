@@ -1,17 +1,30 @@
 /**
  * Seed announcements: full nodes tell their peers which writer cores the database has, so an
  * always-on node (which cannot read the encrypted membership) keeps every writer's core without
- * being told by hand. Writer keys are not secret: every replication connection shows them anyway.
+ * being told by hand. Only members can announce: the list is sealed with a key derived from the
+ * account's member key, which members and always-on nodes hold and strangers do not, so a stranger
+ * can neither make an always-on node keep cores of its choosing nor read the list of writer keys.
  *
  * Wire format (an ephemeral message of content type {@link SEED_CONTENT_TYPE}):
- * `uint count | count × 32-byte core key` (compact-encoding), nothing after.
+ *
+ *   payload  = fixed24 nonce ‖ secretbox(list, nonce, seedKey)   (XSalsa20-Poly1305)
+ *   list     = uint count ‖ count × 32-byte core key              (compact-encoding)
+ *   seedKey  = BLAKE2b-256(key = memberKey, 'hypha/seed-key/1' ‖ 0x00)
+ *
+ * `hypha/seed/1` (the unauthenticated plaintext list of earlier versions) is refused.
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import type { CompactEncoding } from '@hypha/ephemeral-ext'
 
-export const SEED_CONTENT_TYPE = 'hypha/seed/1'
-/** Most keys one announcement may carry (8 KiB of keys: within the ephemeral 10 KiB default). */
+export const SEED_CONTENT_TYPE = 'hypha/seed/2'
+/** The unauthenticated announcements of earlier versions: an always-on node refuses them. */
+export const SEED_CONTENT_TYPE_V1 = 'hypha/seed/1'
+const SEED_KEY_CONTEXT = b4a.from('hypha/seed-key/1\0')
+const NONCE_BYTES = 24
+const MAC_BYTES = 16
+/** Most keys one announcement may carry (8 KiB of keys, sealed: within the ephemeral 10 KiB default). */
 export const MAX_ANNOUNCED_KEYS = 256
 /** Default bound on the cores an always-on node seeds (the origin's included). */
 export const DEFAULT_MAX_SEEDED_CORES = 256
@@ -22,6 +35,8 @@ export type SeedErrorCode =
   | 'ERR_MALFORMED_ANNOUNCEMENT'
   /** More than {@link MAX_ANNOUNCED_KEYS} keys. */
   | 'ERR_TOO_MANY_KEYS'
+  /** Not sealed with the account's member key: a stranger's, or an old unauthenticated `hypha/seed/1`. */
+  | 'ERR_NOT_A_MEMBER'
   /** The always-on node already seeds its maximum number of cores. */
   | 'ERR_SEED_LIMIT'
 
@@ -64,8 +79,18 @@ export const seedAnnouncementEncoding: CompactEncoding<Uint8Array[]> = {
   }
 }
 
-/** Encodes a list of 32-byte core keys. Throws `SeedError` for a bad key or too many keys. */
-export function encodeSeedAnnouncement(keys: readonly Uint8Array[]): Uint8Array {
+/** The key announcements are sealed with, from the account's member key. */
+export function seedKey(memberKey: Uint8Array): Uint8Array {
+  const key = b4a.alloc(32)
+  sodium.crypto_generichash(key, SEED_KEY_CONTEXT, memberKey)
+  return key
+}
+
+/**
+ * Seals a list of 32-byte core keys with the member key's seed key. Throws `SeedError` for a bad key
+ * or too many keys.
+ */
+export function encodeSeedAnnouncement(keys: readonly Uint8Array[], memberKey: Uint8Array): Uint8Array {
   if (keys.length > MAX_ANNOUNCED_KEYS) {
     throw new SeedError('ERR_TOO_MANY_KEYS', `at most ${MAX_ANNOUNCED_KEYS} keys per announcement`)
   }
@@ -74,14 +99,30 @@ export function encodeSeedAnnouncement(keys: readonly Uint8Array[]): Uint8Array 
       throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'every key must be a 32-byte Uint8Array')
     }
   }
-  return c.encode(seedAnnouncementEncoding, [...keys])
+  const list = c.encode(seedAnnouncementEncoding, [...keys])
+  const payload = b4a.alloc(NONCE_BYTES + list.byteLength + MAC_BYTES)
+  const nonce = payload.subarray(0, NONCE_BYTES)
+  sodium.randombytes_buf(nonce)
+  sodium.crypto_secretbox_easy(payload.subarray(NONCE_BYTES), list, nonce, seedKey(memberKey))
+  return payload
 }
 
-/** Decodes an announcement from a peer. Throws `SeedError`. */
-export function decodeSeedAnnouncement(payload: Uint8Array): Uint8Array[] {
+/**
+ * Opens and decodes an announcement from a peer. Throws `SeedError`: `ERR_NOT_A_MEMBER` if it was
+ * not sealed with this member key, `ERR_MALFORMED_ANNOUNCEMENT`, `ERR_TOO_MANY_KEYS`.
+ */
+export function decodeSeedAnnouncement(payload: Uint8Array, memberKey: Uint8Array | { seedKey: Uint8Array }): Uint8Array[] {
   if (!(payload instanceof Uint8Array)) throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'not bytes')
+  if (payload.byteLength < NONCE_BYTES + MAC_BYTES + 1) {
+    throw new SeedError('ERR_NOT_A_MEMBER', 'too short to be a sealed announcement')
+  }
+  const key = memberKey instanceof Uint8Array ? seedKey(memberKey) : memberKey.seedKey
+  const list = b4a.alloc(payload.byteLength - NONCE_BYTES - MAC_BYTES)
+  if (!sodium.crypto_secretbox_open_easy(list, payload.subarray(NONCE_BYTES), payload.subarray(0, NONCE_BYTES), key)) {
+    throw new SeedError('ERR_NOT_A_MEMBER', 'the announcement was not sealed with the account\'s member key')
+  }
   try {
-    return c.decode(seedAnnouncementEncoding, payload)
+    return c.decode(seedAnnouncementEncoding, list)
   } catch (err) {
     if (err instanceof SeedError) throw err
     throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'truncated key count', { cause: err })

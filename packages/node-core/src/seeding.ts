@@ -9,7 +9,15 @@ import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import { coalesced } from './coalesce.js'
 import type { CoreSeeder, Engine } from './engine/types.js'
-import { MAX_ANNOUNCED_KEYS, SEED_CONTENT_TYPE, decodeSeedAnnouncement, encodeSeedAnnouncement, type SeedError } from './seed-announce.js'
+import {
+  MAX_ANNOUNCED_KEYS,
+  SEED_CONTENT_TYPE,
+  SEED_CONTENT_TYPE_V1,
+  SeedError,
+  decodeSeedAnnouncement,
+  encodeSeedAnnouncement,
+  seedKey
+} from './seed-announce.js'
 
 /** The node: whether it is closing, and when it is open (announcements wait for the database). */
 interface SeedingHost {
@@ -18,14 +26,14 @@ interface SeedingHost {
 }
 
 /** Full nodes: announce on every peer-open and on every update that changes the writer keys. */
-export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, host: SeedingHost): void {
+export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, memberKey: Uint8Array, host: SeedingHost): void {
   let announced = ''
 
   const announcements = async (): Promise<{ id: string; payloads: Uint8Array[] }> => {
     const keys = (await engine.devices()).map((d) => d.writerKey)
     const payloads: Uint8Array[] = []
     for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
-      payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS)))
+      payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS), memberKey))
     }
     return { id: keys.map((k) => b4a.toString(k, 'hex')).join(','), payloads }
   }
@@ -64,13 +72,28 @@ export interface SeedReports {
   bad(error: SeedError, peer: EphemeralPeer): void
 }
 
-/** Always-on: keep every announced core it does not have yet, up to the seeder's bound (maxSeededCores). */
-export function keepAnnounced(ephemeral: EphemeralExtension, seeder: CoreSeeder, host: SeedingHost, report: SeedReports): void {
+/**
+ * Always-on: keep every core a member announces that it does not have yet, up to the seeder's bound
+ * (maxSeededCores). Announcements not sealed with the member key are reported and change nothing.
+ */
+export function keepAnnounced(
+  ephemeral: EphemeralExtension,
+  seeder: CoreSeeder,
+  memberKey: Uint8Array,
+  host: SeedingHost,
+  report: SeedReports
+): void {
+  const key = { seedKey: seedKey(memberKey) }
   ephemeral.on('message', ({ peer, contentType, payload }: EphemeralMessage) => {
-    if (contentType !== SEED_CONTENT_TYPE || host.closed) return
+    if (host.closed) return
+    if (contentType === SEED_CONTENT_TYPE_V1) {
+      report.bad(new SeedError('ERR_NOT_A_MEMBER', `${SEED_CONTENT_TYPE_V1} announcements are not authenticated: ignored`), peer)
+      return
+    }
+    if (contentType !== SEED_CONTENT_TYPE) return
     let keys: Uint8Array[]
     try {
-      keys = decodeSeedAnnouncement(payload)
+      keys = decodeSeedAnnouncement(payload, key)
     } catch (err) {
       report.bad(err as SeedError, peer)
       return

@@ -2,6 +2,7 @@
 // or storages written by earlier versions.
 import { describe, it, expect } from 'vitest'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import c from 'compact-encoding'
 import { encodeOp, decodeOp, MalformedOpError, type Op } from '../src/engine/ops.js'
 import { memberRecordEncoding, type DeviceRecordInView } from '../src/engine/registry.js'
@@ -132,12 +133,18 @@ describe('text fields', () => {
 })
 
 describe('seed announcements', () => {
-  it('are uint count ‖ count × fixed32, byte for byte, and back', () => {
+  it('are nonce ‖ secretbox(uint count ‖ count × fixed32) under BLAKE2b(memberKey, context), and back', () => {
+    const memberKey = fill(32, 0xaa)
     const keys = [fill(32, 1), fill(32, 2)]
-    const bytes = encodeSeedAnnouncement(keys)
-    expect(hex(bytes)).toBe(['02', '01'.repeat(32), '02'.repeat(32)].join(''))
-    expect(decodeSeedAnnouncement(bytes).map(hex)).toEqual(keys.map(hex))
-    expect(hex(encodeSeedAnnouncement([]))).toBe('00')
+    const bytes = encodeSeedAnnouncement(keys, memberKey)
+    expect(decodeSeedAnnouncement(bytes, memberKey).map(hex)).toEqual(keys.map(hex))
+    // Opened here by hand: the seed key is BLAKE2b-256 keyed with the member key over the context.
+    const seedKey = b4a.alloc(32)
+    sodium.crypto_generichash(seedKey, b4a.from('hypha/seed-key/1\0'), memberKey)
+    const list = b4a.alloc(bytes.byteLength - 24 - 16)
+    expect(sodium.crypto_secretbox_open_easy(list, bytes.subarray(24), bytes.subarray(0, 24), seedKey)).toBe(true)
+    expect(hex(list)).toBe(['02', '01'.repeat(32), '02'.repeat(32)].join(''))
+    expect(decodeSeedAnnouncement(encodeSeedAnnouncement([], memberKey), memberKey)).toEqual([])
   })
 })
 

@@ -36,7 +36,7 @@ describe('@hypha/node-core/debug', () => {
 
   it('an always-on node has no Autobase and appends nothing; a closed node appends nothing', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
-    const blind = await node({ role: 'always-on', databaseKey: origin.key })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     expect(autobaseOf(blind)).toBeNull()
     await expectCode(appendRawOplog(blind, [new Uint8Array(1)]), 'ERR_WRONG_ROLE')
     await origin.close()

@@ -14,8 +14,8 @@ import {
   HyphaNode,
   AccountLookup,
   LOOKUP_CONTENT_TYPE,
-  LOCATOR_BYTES,
-  decodeLocator,
+  MEMBER_CREDENTIAL_BYTES,
+  decodeMemberCredential,
   deriveAccountKeys,
   lookupProof,
   writerCoreKey,
@@ -136,7 +136,7 @@ describe('device keys', () => {
 
   it('are read from storage in ready(): the getters throw ERR_NOT_OPEN before', async () => {
     const n = unopened({ role: 'origin', rootSecret: root })
-    for (const get of [() => n.key, () => n.discoveryKey, () => n.noiseKeyPair, () => n.ephemeral, () => n.channel, () => n.locator]) {
+    for (const get of [() => n.key, () => n.discoveryKey, () => n.noiseKeyPair, () => n.ephemeral, () => n.channel, () => n.locator, () => n.memberCredential]) {
       await expectCode(get, 'ERR_NOT_OPEN')
     }
     expect(n.writerKey).toBeNull()
@@ -145,7 +145,9 @@ describe('device keys', () => {
     expect(hex(n.topic)).toBe(hex(deriveAccountKeys(root).lookupTopic))
     await n.ready()
     expect(n.key.byteLength).toBe(32)
-    expect(n.locator.byteLength).toBe(LOCATOR_BYTES)
+    expect(n.locator.byteLength).toBe(MEMBER_CREDENTIAL_BYTES)
+    expect(n.memberCredential).toBe(hex(n.locator))
+    expect(hex(n.memberKey)).toBe(hex(deriveAccountKeys(root).memberKey))
     expect(n.channel.publicKey!.byteLength).toBe(32)
   })
 
@@ -287,11 +289,14 @@ describe('the account lookup', () => {
     }
   })
 
-  it('an always-on node given only the database key has no locator: ERR_WRONG_ROLE', async () => {
+  it('an always-on node needs the member credential: the database key alone is refused', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
-    const relay = await node({ role: 'always-on', databaseKey: origin.key })
-    expect(() => relay.locator).toThrow(expect.objectContaining({ code: 'ERR_WRONG_ROLE' }))
-    expect(hex(decodeLocator(origin.locator).databaseKey)).toBe(hex(origin.key))
+    expect(() => new HyphaNode({ role: 'always-on', databaseKey: origin.key })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('memberCredential') })
+    )
+    const credential = decodeMemberCredential(origin.memberCredential)
+    expect(hex(credential.databaseKey)).toBe(hex(origin.key))
+    expect(hex(credential.memberKey)).toBe(hex(origin.memberKey))
   })
 
   it('ignores locator answers with a wrong proof', async () => {
@@ -332,17 +337,18 @@ describe('the account lookup', () => {
     await expectCode(conflicted.ready(), 'ERR_ACCOUNT_CONFLICT')
   })
 
-  it('an always-on node given only the locator answers lookups; given only the database key it cannot', async () => {
+  it('an always-on node given only the member credential answers lookups', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     await origin.put('kept', 'by the always-on node')
-    const locator = decodeLocator(origin.locator)
-    expect(hex(locator.topic)).toBe(hex(origin.topic))
-    expect(hex(locator.databaseKey)).toBe(hex(origin.key))
-    expect(hex(decodeLocator(b4a.toString(origin.locator, 'hex')).proof)).toBe(hex(locator.proof))
+    const credential = decodeMemberCredential(origin.memberCredential)
+    expect(hex(credential.topic)).toBe(hex(origin.topic))
+    expect(hex(credential.databaseKey)).toBe(hex(origin.key))
+    expect(hex(decodeMemberCredential(origin.locator).proof)).toBe(hex(credential.proof))
 
-    const blind = await node({ role: 'always-on', locator: b4a.toString(origin.locator, 'hex') })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     expect(hex(blind.key)).toBe(hex(origin.key))
     expect(hex(blind.topic)).toBe(hex(origin.topic))
+    expect(blind.memberCredential).toBe(origin.memberCredential)
     expect(hex(blind.locator)).toBe(hex(origin.locator))
     const disconnect = link(origin, blind)
     const length = autobaseOf(origin).local.length as number
@@ -356,18 +362,13 @@ describe('the account lookup', () => {
     expect(hex(phone.key)).toBe(hex(origin.key))
     await eventually(async () => (await phone.get('kept')) === 'by the always-on node', 'data relayed by the always-on node')
 
-    // An always-on node given only the database key has no lookup channel: nobody learns the key from it.
-    const keyOnly = await node({ role: 'always-on', databaseKey: origin.key })
-    expect(hex(keyOnly.topic)).toBe(hex(keyOnly.discoveryKey))
-    const tablet = unopened({ role: 'read-only', rootSecret: root, lookupTimeoutMs: 1_000 })
-    link(keyOnly, tablet)
-    await expectCode(tablet.ready(), 'ERR_NOT_FOUND')
-
     // Bad always-on options are refused at once.
     const refused = [
       () => new HyphaNode({ role: 'always-on' }),
+      () => new HyphaNode({ role: 'always-on', databaseKey: origin.key }),
       () => new HyphaNode({ role: 'always-on', locator: 'abcd' }),
       () => new HyphaNode({ role: 'always-on', locator: origin.locator.subarray(0, 64) }),
+      () => new HyphaNode({ role: 'always-on', memberCredential: origin.locator.subarray(1, 97) }), // the old 96-byte locator
       () => new HyphaNode({ role: 'always-on', locator: origin.locator, databaseKey: random32() })
     ]
     for (const make of refused) await expectCode(make, 'ERR_INVALID_ARGUMENT')

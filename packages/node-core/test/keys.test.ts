@@ -8,6 +8,7 @@ import {
   deriveAccountKeys,
   lookupProof,
   CONTEXTS,
+  deriveMemberKey,
   HyphaNodeError,
   type HyphaNodeErrorCode
 } from '../src/index.js'
@@ -28,7 +29,7 @@ async function expectCode(p: Promise<unknown> | (() => unknown), code: string) {
 
 describe('purpose keys (deriveAccountKeys)', () => {
   const root = b4a.from(fixture.derived.rootSecretHex!, 'hex')
-  const PURPOSES = ['channelKey', 'encryptionKey', 'lookupTopic', 'lookupKey', 'accountId'] as const
+  const PURPOSES = ['channelKey', 'encryptionKey', 'lookupTopic', 'lookupKey', 'accountId', 'memberKey'] as const
 
   it('match the stored vector (BLAKE2b-256 keyed with the root secret over context ‖ 0x00)', () => {
     const keys = deriveAccountKeys(root)
@@ -38,6 +39,8 @@ describe('purpose keys (deriveAccountKeys)', () => {
     expect(hex(keys.lookupTopic)).toBe(fixture.derived.lookupTopicHex)
     expect(hex(keys.lookupKey)).toBe(fixture.derived.lookupKeyHex)
     expect(hex(keys.accountId)).toBe(fixture.derived.accountIdHex)
+    expect(hex(keys.memberKey)).toBe(fixture.derived.memberKeyHex)
+    expect(hex(deriveMemberKey(root))).toBe(hex(keys.memberKey))
     // The single-purpose helpers and deriveSubkey agree with it.
     expect(hex(deriveChannelKey(root))).toBe(hex(keys.channelKey))
     expect(hex(deriveEncryptionKey(root))).toBe(hex(keys.encryptionKey))
@@ -54,7 +57,7 @@ describe('purpose keys (deriveAccountKeys)', () => {
       expect(keys[purpose].byteLength).toBe(32)
       expect(hex(again[purpose])).toBe(hex(keys[purpose]))
     }
-    // Five purposes, five different keys; none is the root secret itself.
+    // Six purposes, six different keys; none is the root secret itself.
     const all = PURPOSES.map((p) => hex(keys[p]))
     expect(new Set(all).size).toBe(PURPOSES.length)
     expect(all).not.toContain(hex(root))
@@ -69,7 +72,7 @@ describe('purpose keys (deriveAccountKeys)', () => {
   it('hold nothing that writes or identifies a device: no key pair, only 32-byte secrets', () => {
     const keys = deriveAccountKeys(root) as unknown as Record<string, unknown>
     for (const value of Object.values(keys)) expect(value).toBeInstanceOf(Uint8Array)
-    expect(Object.keys(CONTEXTS).sort()).toEqual(['accountId', 'channelKey', 'encryptionKey', 'lookupKey', 'lookupTopic'])
+    expect(Object.keys(CONTEXTS).sort()).toEqual(['accountId', 'channelKey', 'encryptionKey', 'lookupKey', 'lookupTopic', 'memberKey'])
   })
 
   it('the lookup proof is keyed by the lookup key and bound to the database key', () => {

@@ -300,7 +300,7 @@ describe('an always-on node', () => {
       { type: 'put', key: 'secret', value: secret },
       { type: 'put', key: 'other', value: 'plain words here' }
     ])
-    const blind = await node({ role: 'always-on', databaseKey: origin.key })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
     expect(blind.readable).toBe(false)
     expect(blind.writable).toBe(false)
@@ -338,7 +338,7 @@ describe('an always-on node', () => {
   it('seeds other writer cores it is told about', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
-    const blind = await node({ role: 'always-on', databaseKey: origin.key })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     link(origin, phone)
     await origin.addWriter(phone.writerKey!)
     await eventually(() => phone.writable, 'phone writable')

@@ -47,12 +47,15 @@ function expectRefused(make: () => unknown, option: string): void {
   expect((thrown as HyphaNodeError).message).toContain(option)
 }
 
+/** A well-formed member credential (hex) for the all-zero database key. */
+const credential = () => '01' + '00'.repeat(128)
+
 describe('HyphaNode options', () => {
   // [option named in the error, options] — every invalid value of every option of every role.
   const invalidOptions = (): Array<[string, unknown]> => {
     const origin = { role: 'origin', rootSecret: root }
     const joining = { role: 'read-only', rootSecret: root }
-    const alwaysOn = { role: 'always-on', databaseKey: key32() }
+    const alwaysOn = { role: 'always-on', memberCredential: credential() }
     const pair = signKeyPair()
     const common: Array<[string, Record<string, unknown>]> = []
     for (const base of [origin, joining, alwaysOn]) {
@@ -91,15 +94,21 @@ describe('HyphaNode options', () => {
       }
     }
     const blind: Array<[string, Record<string, unknown>]> = [
-      ['databaseKey', { role: 'always-on' }],
-      ['databaseKey', { role: 'always-on', databaseKey: new Uint8Array(31) }],
-      ['databaseKey', { role: 'always-on', databaseKey: null }],
+      ['memberCredential', { role: 'always-on' }],
+      ['memberCredential', { role: 'always-on', databaseKey: key32() }], // the database key alone serves strangers too: refused
+      ['databaseKey', { ...alwaysOn, databaseKey: new Uint8Array(31) }],
+      ['databaseKey', { ...alwaysOn, databaseKey: null }],
+      ['memberCredential', { ...alwaysOn, databaseKey: key32() }], // another database
+      ['memberCredential', { role: 'always-on', memberCredential: 'abcd' }],
+      ['memberCredential', { role: 'always-on', memberCredential: '01' + 'zz'.repeat(128) }],
+      ['memberCredential', { role: 'always-on', memberCredential: new Uint8Array(96) }], // an old locator
+      ['memberCredential', { role: 'always-on', memberCredential: b4a.concat([b4a.from([2]), new Uint8Array(128)]) }], // version 2
+      ['memberCredential', { role: 'always-on', memberCredential: 5 }],
+      ['memberCredential', { role: 'always-on', memberCredential: null }],
       ['locator', { role: 'always-on', locator: 'abcd' }],
-      ['locator', { role: 'always-on', locator: 'zz'.repeat(96) }],
-      ['locator', { role: 'always-on', locator: new Uint8Array(64) }],
-      ['locator', { role: 'always-on', locator: 5 }],
+      ['locator', { role: 'always-on', locator: new Uint8Array(96) }],
       ['locator', { role: 'always-on', locator: null }],
-      ['locator', { role: 'always-on', locator: new Uint8Array(96), databaseKey: key32() }], // another database
+      ['memberCredential', { role: 'always-on', locator: credential(), memberCredential: credential() }], // both
       ['noiseKeyPair', { ...alwaysOn, noiseKeyPair: null }],
       ['noiseKeyPair', { ...alwaysOn, noiseKeyPair: {} }],
       ['noiseKeyPair', { ...alwaysOn, noiseKeyPair: { publicKey: pair.publicKey, secretKey: new Uint8Array(32) } }],
@@ -145,8 +154,9 @@ describe('HyphaNode options', () => {
       },
       { role: 'read-only', rootSecret: root, lookupTimeoutMs: 1, lookupSettleMs: MAX_MS, existingAccountCheckMs: MAX_MS, ackInterval: MAX_MS },
       { role: 'origin', rootSecret: root, storage: dir, transports: [], writerKeyPair: undefined },
-      { role: 'always-on', databaseKey: key32(), noiseKeyPair: pair, maxSeededCores: 1, transports: undefined, storage: undefined },
-      { role: 'always-on', databaseKey: key32(), maxSeededCores: Number.MAX_SAFE_INTEGER, locator: undefined }
+      { role: 'always-on', memberCredential: credential(), noiseKeyPair: pair, maxSeededCores: 1, transports: undefined, storage: undefined },
+      { role: 'always-on', memberCredential: credential(), maxSeededCores: Number.MAX_SAFE_INTEGER, locator: undefined },
+      { role: 'always-on', locator: credential(), databaseKey: new Uint8Array(32), memberCredential: undefined }
     ]
     // Constructing opens nothing: each closes without ready().
     for (const options of valid) await new HyphaNode(options).close()

@@ -1,20 +1,34 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
 import c from 'compact-encoding'
+import sodium from 'sodium-universal'
 import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
 import {
   HyphaNode,
   HyphaNodeError,
   SeedError,
   SEED_CONTENT_TYPE,
+  SEED_CONTENT_TYPE_V1,
   MAX_ANNOUNCED_KEYS,
-  encodeSeedAnnouncement,
-  decodeSeedAnnouncement, type HyphaNodeOptions } from '../src/index.js'
+  seedKey,
+  encodeSeedAnnouncement as encodeWith,
+  decodeSeedAnnouncement as decodeWith,
+  type HyphaNodeOptions } from '../src/index.js'
 import { corestoreOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
 
 const key = (fill: number) => new Uint8Array(32).fill(fill)
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
+const MEMBER_KEY = key(0xaa)
+const encodeSeedAnnouncement = (keys: Uint8Array[]) => encodeWith(keys, MEMBER_KEY)
+const decodeSeedAnnouncement = (payload: Uint8Array) => decodeWith(payload, MEMBER_KEY)
+/** Seals any list bytes the way members do: to test what the list decoder does with them. */
+function sealList(list: Uint8Array, memberKey: Uint8Array = MEMBER_KEY): Uint8Array {
+  const nonce = b4a.alloc(24, 1)
+  const box = b4a.alloc(list.byteLength + 16)
+  sodium.crypto_secretbox_easy(box, list, nonce, seedKey(memberKey))
+  return b4a.concat([nonce, box])
+}
 
 function decodeError(payload: Uint8Array): SeedError {
   try {
@@ -33,8 +47,9 @@ describe('seed announcement codec', () => {
       const decoded = decodeSeedAnnouncement(encodeSeedAnnouncement(keys))
       expect(decoded.map(hex)).toEqual(keys.map(hex))
     }
-    // A count prefix and the keys, nothing else.
-    expect(encodeSeedAnnouncement([key(7)]).byteLength).toBe(1 + 32)
+    // A nonce, then the count prefix and the keys sealed (a 16-byte MAC), nothing else.
+    expect(encodeSeedAnnouncement([key(7)]).byteLength).toBe(24 + 1 + 32 + 16)
+    expect(hex(decodeSeedAnnouncement(sealList(b4a.concat([b4a.from([1]), key(7)])))[0]!)).toBe(hex(key(7)))
   })
 
   it('refuses to encode bad keys or too many', () => {
@@ -49,10 +64,23 @@ describe('seed announcement codec', () => {
     }
   })
 
-  it('rejects malformed, truncated, trailing and oversized announcements', () => {
+  it('refuses what a member did not seal: strangers, tampering, old plaintext lists (ERR_NOT_A_MEMBER)', () => {
     const one = encodeSeedAnnouncement([key(1)])
+    const flipped = b4a.from(one)
+    flipped[30]! ^= 1
+    const cases: Array<[string, Uint8Array]> = [
+      ['empty', new Uint8Array(0)],
+      ['sealed with another member key', encodeWith([key(1)], key(0xbb))],
+      ['one bit flipped', flipped],
+      ['a plaintext hypha/seed/1 list', b4a.concat([b4a.from([1]), key(1)])],
+      ['255 random keys in plaintext', b4a.concat([c.encode(c.uint, 255), ...Array.from({ length: 255 }, () => key(9))])]
+    ]
+    for (const [what, payload] of cases) expect(decodeError(payload).code, what).toBe('ERR_NOT_A_MEMBER')
+  })
+
+  it('rejects malformed, truncated, trailing and oversized (sealed) lists', () => {
+    const one = b4a.concat([b4a.from([1]), key(1)])
     const cases: Array<[string, Uint8Array, string]> = [
-      ['empty', new Uint8Array(0), 'ERR_MALFORMED_ANNOUNCEMENT'],
       ['a truncated varint count', new Uint8Array([0xfd, 0x01]), 'ERR_MALFORMED_ANNOUNCEMENT'],
       ['a key one byte short', one.subarray(0, one.byteLength - 1), 'ERR_MALFORMED_ANNOUNCEMENT'],
       ['a trailing byte', b4a.concat([one, new Uint8Array([0])]), 'ERR_MALFORMED_ANNOUNCEMENT'],
@@ -66,8 +94,8 @@ describe('seed announcement codec', () => {
         'ERR_TOO_MANY_KEYS'
       ]
     ]
-    for (const [what, payload, code] of cases) {
-      expect(decodeError(payload).code, what).toBe(code)
+    for (const [what, list, code] of cases) {
+      expect(decodeError(sealList(list)).code, what).toBe(code)
     }
   })
 })
@@ -98,7 +126,7 @@ describe('an always-on node learns writer cores from announcements', () => {
   it('seeds a writer added while connected, and one a newly connected node already knows', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
-    const blind = await node({ role: 'always-on', databaseKey: origin.key })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     link(origin, blind)
     link(phone, origin)
 
@@ -116,7 +144,7 @@ describe('an always-on node learns writer cores from announcements', () => {
     )
 
     // A second always-on node connected later learns it from the announcement on connect.
-    const blind2 = await node({ role: 'always-on', databaseKey: origin.key })
+    const blind2 = await node({ role: 'always-on', memberCredential: origin.memberCredential })
     const seeded2 = nextEvent<[Uint8Array]>(blind2, 'seeded', (k) => hex(k) === hex(phone.writerKey))
     link(phone, blind2)
     await seeded2
@@ -126,7 +154,7 @@ describe('an always-on node learns writer cores from announcements', () => {
   it('refuses cores past maxSeededCores and reports bad announcements, and keeps working', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
-    const blind = await node({ role: 'always-on', databaseKey: origin.key, maxSeededCores: 1 })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, maxSeededCores: 1 })
     link(origin, blind)
 
     const refused = nextEvent<[Uint8Array, unknown]>(blind, 'seed-refused')
@@ -141,9 +169,18 @@ describe('an always-on node learns writer cores from announcements', () => {
     // A peer sending garbage under the seed content type is reported, not obeyed, and not fatal.
     const peer = origin.connections[0]!.ephemeral
     const bad = nextEvent<[SeedError]>(blind, 'bad-announcement')
-    origin.ephemeral.send(peer, new Uint8Array([5, 1, 2, 3]), { contentType: SEED_CONTENT_TYPE })
+    origin.ephemeral.send(peer, sealList(new Uint8Array([5, 1, 2, 3]), origin.memberKey), { contentType: SEED_CONTENT_TYPE })
     const [badError] = await bad
     expect(badError.code).toBe('ERR_MALFORMED_ANNOUNCEMENT')
+    // Unsealed, or sealed with another key: a stranger's, reported as not a member's.
+    for (const [payload, contentType] of [
+      [b4a.concat([b4a.from([1]), key(3)]), SEED_CONTENT_TYPE_V1],
+      [encodeWith([key(3)], key(0xbb)), SEED_CONTENT_TYPE]
+    ] as Array<[Uint8Array, string]>) {
+      const stranger = nextEvent<[SeedError]>(blind, 'bad-announcement')
+      origin.ephemeral.send(peer, payload, { contentType })
+      expect((await stranger)[0].code).toBe('ERR_NOT_A_MEMBER')
+    }
 
     // Still replicating the origin's core afterwards.
     const before = blind.seeded()[0]!.contiguousLength
@@ -151,6 +188,6 @@ describe('an always-on node learns writer cores from announcements', () => {
     await eventually(() => blind.seeded()[0]!.contiguousLength > before, 'always-on still replicates')
     expect(blind.closed).toBe(false)
 
-    expect(() => new HyphaNode({ role: 'always-on', databaseKey: origin.key, maxSeededCores: 0 })).toThrow(HyphaNodeError)
+    expect(() => new HyphaNode({ role: 'always-on', memberCredential: origin.memberCredential, maxSeededCores: 0 })).toThrow(HyphaNodeError)
   })
 })

@@ -13,6 +13,7 @@ import {
   openEnvelope,
   sealEnvelope,
   verifyEnvelope,
+  verifyMemberTag,
   withTtl,
   type Envelope,
   type KeyPair
@@ -44,6 +45,13 @@ export interface SecureChannelOptions {
    * it forwards envelopes it cannot open and cannot send.
    */
   channelKey?: Uint8Array | null
+  /**
+   * The account's 32-byte member key, required, on members and relays alike: every envelope sent
+   * carries a tag made with it, and every envelope received without a valid one is dropped as
+   * `not-a-member` before any other check (and never forwarded). It authenticates membership and
+   * decrypts nothing: a relay holding it still cannot read.
+   */
+  memberKey: Uint8Array
   /** This node's ed25519 key pair; required with `channelKey` (envelopes are signed with it). */
   keyPair?: KeyPair | null
   /** Forward envelopes to this node's other connections. Default true. */
@@ -123,6 +131,7 @@ export interface SecureMessage {
 export type RejectionReason =
   | 'malformed'
   | 'unsupported-version'
+  | 'not-a-member'
   | 'too-large'
   | 'expired'
   | 'from-future'
@@ -203,6 +212,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     rejected: {
       malformed: 0,
       'unsupported-version': 0,
+      'not-a-member': 0,
       'too-large': 0,
       expired: 0,
       'from-future': 0,
@@ -218,6 +228,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   readonly maxEnvelopeBytes: number
   private readonly channelKey: Uint8Array | null
+  private readonly memberKey: Uint8Array
   private readonly keyPair: KeyPair | null
   private readonly maxAgeMs: number
   private readonly maxClockSkewMs: number
@@ -230,9 +241,12 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
 
   constructor(options: SecureChannelOptions) {
     super()
-    const { ephemeral, channelKey = null, keyPair = null } = options
+    const { ephemeral, channelKey = null, keyPair = null, memberKey } = options
     if (!ephemeral || typeof ephemeral.broadcast !== 'function') {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'ephemeral must be an EphemeralExtension')
+    }
+    if (!(memberKey instanceof Uint8Array) || memberKey.byteLength !== KEY_BYTES) {
+      throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'memberKey must be a 32-byte Uint8Array (the account\'s member key)')
     }
     if (channelKey !== null && (!(channelKey instanceof Uint8Array) || channelKey.byteLength !== KEY_BYTES)) {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'channelKey must be a 32-byte Uint8Array')
@@ -242,6 +256,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     }
     this.ephemeral = ephemeral
     this.channelKey = channelKey
+    this.memberKey = memberKey
     this.keyPair = channelKey ? keyPair : null
     this.relay = options.relay ?? true
     this.maxHops = positiveInteger(options.maxHops ?? DEFAULT_MAX_HOPS, 'maxHops', 255)
@@ -318,6 +333,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     const frame = sealEnvelope({
       id,
       channelKey: this.channelKey,
+      memberKey: this.memberKey,
       keyPair: this.keyPair,
       contentType,
       payload,
@@ -351,6 +367,9 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       const reason = err instanceof EnvelopeDecodeError ? err.reason : 'malformed'
       return this.reject(reason, peer, frame)
     }
+    // One keyed hash, before the duplicate filter and any ed25519 verify: a stranger's envelope
+    // costs nothing more and goes nowhere.
+    if (!verifyMemberTag(envelope, this.memberKey)) return this.reject('not-a-member', peer, frame)
 
     // Keyed by sender too, so nobody can burn another node's message id before it arrives.
     const sender = hex(envelope.sender)

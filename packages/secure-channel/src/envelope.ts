@@ -19,6 +19,12 @@ import { SecureChannelError } from './errors.js'
  *   ciphertext buffer    XSalsa20-Poly1305 secretbox of `string contentType | raw payload`
  *   ── end of signed ───────────────────────────────────────────────────────────────
  *   signature  64 bytes  ed25519 signature by `sender` over the signed bytes
+ *   tag        16 bytes  member tag: BLAKE2b-128(key = member key, signed bytes ‖ signature)
+ *
+ * The member tag (version 2) lets a node that holds the account's member key, an always-on relay
+ * included, tell a member's envelope from a stranger's with one keyed hash, before any ed25519
+ * verify and without being able to read anything: the member key decrypts nothing. Version 1
+ * (no tag) is refused as `unsupported-version`.
  *
  * The box key is BLAKE2b(header, key = channel key), header being the signed bytes before the
  * ciphertext: a relay that rewrites any header field (a new id to defeat replay protection, a
@@ -26,7 +32,9 @@ import { SecureChannelError } from './errors.js'
  * channel key. Secretbox rather than an AEAD because sodium-javascript (the browser's libsodium)
  * has secretbox and no XChaCha20-Poly1305.
  */
-export const ENVELOPE_VERSION = 1
+export const ENVELOPE_VERSION = 2
+/** The version before member tags: refused with a message that says so. */
+const UNTAGGED_VERSION = 1
 
 /** Longest content type of a secure message, in UTF-8 bytes. */
 export const MAX_CONTENT_TYPE_BYTES = 128
@@ -36,13 +44,16 @@ export const KEY_BYTES = 32
 export const NONCE_BYTES = 24
 export const MAC_BYTES = 16
 export const SIGNATURE_BYTES = 64
+/** A member tag: BLAKE2b-128 keyed with the member key. */
+export const TAG_BYTES = 16
 
 const FLAG_RECIPIENT = 1
 const fixed16 = c.fixed(ID_BYTES)
 const fixed24 = c.fixed(NONCE_BYTES)
+const fixedTag = c.fixed(TAG_BYTES)
 
 /** Largest envelope overhead around the plaintext (ttl, header with recipient, MAC, signature, prefixes). */
-export const ENVELOPE_OVERHEAD_BYTES = 1 + 1 + ID_BYTES + KEY_BYTES + 1 + KEY_BYTES + 9 + NONCE_BYTES + 5 + MAC_BYTES + SIGNATURE_BYTES
+export const ENVELOPE_OVERHEAD_BYTES = 1 + 1 + ID_BYTES + KEY_BYTES + 1 + KEY_BYTES + 9 + NONCE_BYTES + 5 + MAC_BYTES + SIGNATURE_BYTES + TAG_BYTES
 
 export interface KeyPair {
   publicKey: Uint8Array
@@ -67,6 +78,10 @@ export interface EnvelopeFields extends EnvelopeHeader {
 
 export interface Envelope extends EnvelopeFields {
   signature: Uint8Array
+  /** The member tag over `tagged`. */
+  tag: Uint8Array
+  /** The bytes the member tag covers (version … signature: all but the ttl), a view into the frame. */
+  tagged: Uint8Array
   /** The signed bytes (version … ciphertext), a view into the frame. */
   signed: Uint8Array
   /** The header bytes the box key is bound to (version … nonce), a view into the frame. */
@@ -75,6 +90,8 @@ export interface Envelope extends EnvelopeFields {
 
 export interface SealInput {
   channelKey: Uint8Array
+  /** The account's member key: tags the envelope as a member's (see {@link memberTag}). */
+  memberKey: Uint8Array
   keyPair: KeyPair
   contentType: string
   payload: Uint8Array
@@ -122,6 +139,12 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
   },
   decode(state) {
     const version = c.uint.decode(state)
+    if (version === UNTAGGED_VERSION) {
+      throw new EnvelopeDecodeError(
+        'unsupported-version',
+        `envelope version ${version} has no member tag and is no longer accepted: the sender runs an older @hypha/secure-channel (version ${ENVELOPE_VERSION} needed)`
+      )
+    }
     if (version !== ENVELOPE_VERSION) {
       throw new EnvelopeDecodeError('unsupported-version', `envelope version ${version} is not supported`)
     }
@@ -134,8 +157,8 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
   }
 }
 
-/** What the frame encoding writes: every field, the signature included. */
-type SignedFields = EnvelopeFields & { signature: Uint8Array }
+/** What the frame encoding writes: every field, the signature and tag included. */
+type SignedFields = EnvelopeFields & { signature: Uint8Array; tag: Uint8Array }
 
 /**
  * A whole frame, `uint8 ttl ‖ header ‖ uint8array ciphertext ‖ fixed64 signature`; decoding
@@ -147,12 +170,14 @@ const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactS
     headerEncoding.preencode(state, e)
     c.uint8array.preencode(state, e.ciphertext)
     c.fixed64.preencode(state, e.signature)
+    fixedTag.preencode(state, e.tag)
   },
   encode(state, e) {
     c.uint8.encode(state, e.ttl)
     headerEncoding.encode(state, e)
     c.uint8array.encode(state, e.ciphertext)
     c.fixed64.encode(state, e.signature)
+    fixedTag.encode(state, e.tag)
   },
   decode(state) {
     const ttl = c.uint8.decode(state)
@@ -163,13 +188,17 @@ const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactS
     if (ciphertext.byteLength < MAC_BYTES) throw new EnvelopeDecodeError('malformed', 'ciphertext is shorter than its MAC')
     const signedEnd = state.start
     const signature = c.fixed64.decode(state)
-    if (state.start !== state.end) throw new EnvelopeDecodeError('malformed', 'trailing bytes after the signature')
+    const taggedEnd = state.start
+    const tag = fixedTag.decode(state)
+    if (state.start !== state.end) throw new EnvelopeDecodeError('malformed', 'trailing bytes after the member tag')
     const frame = state.buffer!
     return {
       ttl,
       ...header,
       ciphertext,
       signature,
+      tag,
+      tagged: frame.subarray(signedStart, taggedEnd),
       signed: frame.subarray(signedStart, signedEnd),
       header: frame.subarray(signedStart, headerEnd)
     }
@@ -197,8 +226,9 @@ const plaintextEncoding: CompactEncoding<{ contentType: string; payload: Uint8Ar
   }
 }
 
-/** Zeros where the signature goes until the signed bytes, which precede it in the frame, are there. */
+/** Zeros where the signature (and tag) go until the bytes they cover, which precede them in the frame, are there. */
 const UNSIGNED = new Uint8Array(SIGNATURE_BYTES)
+const UNTAGGED = new Uint8Array(TAG_BYTES)
 
 /**
  * Encrypts and signs one message into a frame. Throws SecureChannelError `ERR_INVALID_ARGUMENT` for
@@ -219,22 +249,44 @@ export function sealEnvelope(input: SealInput): Uint8Array {
   const plaintext = c.encode(plaintextEncoding, { contentType: input.contentType, payload: input.payload })
   const ciphertext = b4a.allocUnsafe(plaintext.byteLength + MAC_BYTES)
   sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, encodeHeader(fields)))
-  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey })
+  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey }, { memberKey: input.memberKey })
 }
 
 /**
- * Lays out a frame from its fields and signs it with `secretKey` (or uses the given `signature`
- * as is). No encryption: `sealEnvelope` is the way to send; this is the one place the layout is
- * written, also for tools and tests that build frames by hand.
+ * Lays out a frame from its fields, signs it with `secretKey` (or uses the given `signature` as
+ * is) and tags it with `memberKey` (or uses the given `tag` as is). No encryption: `sealEnvelope`
+ * is the way to send; this is the one place the layout is written, also for tools and tests that
+ * build frames by hand.
  */
-export function assembleEnvelope(fields: EnvelopeFields, signer: { secretKey: Uint8Array } | { signature: Uint8Array }): Uint8Array {
-  const given = 'signature' in signer
-  const frame = c.encode(envelopeEncoding, { ...fields, signature: given ? signer.signature : UNSIGNED })
-  if (!given) {
-    const signedEnd = frame.byteLength - SIGNATURE_BYTES
-    sodium.crypto_sign_detached(frame.subarray(signedEnd), frame.subarray(1, signedEnd), signer.secretKey)
-  }
+export function assembleEnvelope(
+  fields: EnvelopeFields,
+  signer: { secretKey: Uint8Array } | { signature: Uint8Array },
+  member: { memberKey: Uint8Array } | { tag: Uint8Array }
+): Uint8Array {
+  const signed = 'signature' in signer
+  const tagged = 'tag' in member
+  const frame = c.encode(envelopeEncoding, {
+    ...fields,
+    signature: signed ? signer.signature : UNSIGNED,
+    tag: tagged ? member.tag : UNTAGGED
+  })
+  const tagStart = frame.byteLength - TAG_BYTES
+  const signedEnd = tagStart - SIGNATURE_BYTES
+  if (!signed) sodium.crypto_sign_detached(frame.subarray(signedEnd, tagStart), frame.subarray(1, signedEnd), signer.secretKey)
+  if (!tagged) sodium.crypto_generichash(frame.subarray(tagStart), frame.subarray(1, tagStart), member.memberKey)
   return frame
+}
+
+/** The member tag of the bytes an envelope's tag covers (version … signature). */
+export function memberTag(tagged: Uint8Array, memberKey: Uint8Array): Uint8Array {
+  const tag = b4a.allocUnsafe(TAG_BYTES)
+  sodium.crypto_generichash(tag, tagged, memberKey)
+  return tag
+}
+
+/** True if the envelope was tagged with `memberKey`: sent by a holder of the account's member key. */
+export function verifyMemberTag(envelope: Envelope, memberKey: Uint8Array): boolean {
+  return sodium.sodium_memcmp(memberTag(envelope.tagged, memberKey), envelope.tag)
 }
 
 /** The header bytes (version … nonce) that the box key is bound to. */
@@ -318,6 +370,11 @@ export function createKeyPair(seed?: Uint8Array): KeyPair {
   if (seed) sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
   else sodium.crypto_sign_keypair(publicKey, secretKey)
   return { publicKey, secretKey }
+}
+
+/** A fresh random 32-byte member key (Hypha nodes derive theirs from the root secret: see @hypha/node-core). */
+export function createMemberKey(): Uint8Array {
+  return randomBytes(KEY_BYTES)
 }
 
 /** A fresh random 32-byte channel key. */

@@ -36,6 +36,10 @@ export {
   randomBytes,
   createKeyPair,
   createChannelKey,
+  createMemberKey,
+  memberTag,
+  verifyMemberTag,
+  TAG_BYTES,
   EnvelopeDecodeError,
   ENVELOPE_VERSION,
   ENVELOPE_OVERHEAD_BYTES

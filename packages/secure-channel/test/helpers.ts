@@ -2,6 +2,7 @@ import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import {
+  ENVELOPE_VERSION,
   SecureChannel,
   SECURE_CONTENT_TYPE,
   assembleEnvelope,
@@ -30,9 +31,13 @@ export interface TestNode {
   frames: Uint8Array[]
 }
 
+/** The member key every test node shares unless a test gives another (a stranger's). */
+export const MEMBER_KEY = b4a.alloc(32, 2)
+
 export class Net {
   readonly discoveryKey = b4a.alloc(32, 7)
   readonly channelKey = b4a.alloc(32, 1)
+  readonly memberKey = MEMBER_KEY
   private readonly cleanups: Array<() => unknown> = []
 
   async node(
@@ -46,6 +51,7 @@ export class Net {
       ...options,
       ephemeral,
       channelKey: options.keyless ? null : (options.channelKey ?? this.channelKey),
+      memberKey: options.memberKey ?? this.memberKey,
       keyPair
     })
     const frames: Uint8Array[] = []
@@ -104,9 +110,12 @@ export class Net {
   }
 }
 
-/** Builds an envelope from any fields and signs it with any key: how an attacker with the code would. */
-export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array): Uint8Array {
-  return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey })
+/**
+ * Builds an envelope from any fields and signs it with any key: how an attacker with the code would
+ * (tagged with the test member key unless another is given: an attacker who is a member).
+ */
+export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8Array, memberKey = MEMBER_KEY): Uint8Array {
+  return assembleEnvelope(fields, signature ? { signature } : { secretKey: signer.secretKey }, { memberKey })
 }
 
 /**
@@ -114,7 +123,7 @@ export function craft(fields: EnvelopeFields, signer: KeyPair, signature?: Uint8
  * itself): what a key holder could send that sealEnvelope never would.
  */
 export function sealRaw(channelKey: Uint8Array, signer: KeyPair, plaintext: Uint8Array, timestamp = Date.now()): Uint8Array {
-  const header = { version: 1, id: randomBytes(16), sender: signer.publicKey, recipient: null, timestamp, nonce: randomBytes(24) }
+  const header = { version: ENVELOPE_VERSION, id: randomBytes(16), sender: signer.publicKey, recipient: null, timestamp, nonce: randomBytes(24) }
   const boxKey = b4a.alloc(32)
   sodium.crypto_generichash(boxKey, encodeHeader(header), channelKey)
   const ciphertext = b4a.alloc(plaintext.byteLength + 16)

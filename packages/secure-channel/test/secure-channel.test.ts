@@ -7,6 +7,7 @@ import {
   SECURE_CONTENT_TYPE,
   createKeyPair,
   createChannelKey,
+  createMemberKey,
   decodeEnvelope,
   openEnvelope,
   sealEnvelope,
@@ -18,7 +19,7 @@ import {
   type RejectionReason
 } from '@hypha/secure-channel'
 import { until, settle, collect } from '@hypha/test-utils'
-import { Net, craft, sealRaw, text, str, type TestNode } from './helpers.js'
+import { Net, MEMBER_KEY, craft, sealRaw, text, str, type TestNode } from './helpers.js'
 
 let net: Net
 afterEach(async () => {
@@ -210,6 +211,7 @@ describe('every bad envelope is rejected and reported', () => {
     const seal = (over: Partial<Parameters<typeof sealEnvelope>[0]> = {}) =>
       sealEnvelope({
         channelKey: net.channelKey,
+        memberKey: net.memberKey,
         keyPair: attacker,
         contentType: 'text/plain',
         payload: text('hostile'),
@@ -219,15 +221,19 @@ describe('every bad envelope is rejected and reported', () => {
       })
 
     // Random bytes and truncations.
-    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 1]), text('not an envelope')])), 'malformed')
+    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 2]), text('not an envelope')])), 'malformed')
     const good = seal()
     await expectRejected(b, c, () => inject(good.subarray(0, good.byteLength - 1)), 'malformed')
     await expectRejected(b, c, () => inject(b4a.concat([good, b4a.from([0])])), 'malformed')
     await expectRejected(b, c, () => inject(new Uint8Array(0)), 'malformed')
-    // Version 2 is unknown.
-    const v2 = b4a.from(good)
-    v2[1] = 2
-    await expectRejected(b, c, () => inject(v2), 'unsupported-version')
+    // Version 1 (before member tags) and version 3 are refused.
+    for (const version of [1, 3]) {
+      const other = b4a.from(good)
+      other[1] = version
+      await expectRejected(b, c, () => inject(other), 'unsupported-version')
+    }
+    // Well made, signed and under the channel key, but tagged without the member key.
+    await expectRejected(b, c, () => inject(seal({ memberKey: createMemberKey() })), 'not-a-member')
 
     // A real message from A, captured on the wire.
     a.channel.send(text('genuine'))
@@ -240,15 +246,16 @@ describe('every bad envelope is rejected and reported', () => {
     await expectRejected(b, c, () => inject(captured), 'duplicate')
     await expectRejected(b, c, () => inject(withTtl(captured, 1)), 'duplicate')
 
-    // A tampered copy of a message already seen is dropped before any crypto.
+    // A tampered copy, not re-tagged: the member tag fails before anything else is looked at.
     const flippedCopy = b4a.from(captured)
-    flippedCopy[flippedCopy.byteLength - 70]! ^= 1
-    await expectRejected(b, c, () => inject(flippedCopy), 'duplicate')
-    // Tampered ciphertext of an unseen message, not re-signed: the signature fails.
+    flippedCopy[flippedCopy.byteLength - 90]! ^= 1
+    await expectRejected(b, c, () => inject(flippedCopy), 'not-a-member')
+    // Tampered ciphertext of an unseen message, re-tagged by a member but not re-signed: the signature fails.
     const unseen = seal()
-    const flipped = b4a.from(unseen)
-    flipped[flipped.byteLength - 70]! ^= 1
-    await expectRejected(b, c, () => inject(flipped), 'bad-signature')
+    const flippedEnv = decodeEnvelope(unseen)
+    const flippedCt = b4a.from(flippedEnv.ciphertext)
+    flippedCt[0]! ^= 1
+    await expectRejected(b, c, () => inject(craft({ ...flippedEnv, ciphertext: flippedCt }, attacker, flippedEnv.signature)), 'bad-signature')
     // A garbage signature.
     const env = decodeEnvelope(captured)
     const fields = { ...env, ttl: 4 }
@@ -275,8 +282,9 @@ describe('every bad envelope is rejected and reported', () => {
 
     expect(b.channel.stats.rejected).toMatchObject({
       malformed: 5,
-      'unsupported-version': 1,
-      duplicate: 3,
+      'unsupported-version': 2,
+      'not-a-member': 2,
+      duplicate: 2,
       'bad-signature': 2,
       'decrypt-failed': 4,
       expired: 1,
@@ -294,6 +302,7 @@ describe('every bad envelope is rejected and reported', () => {
     const { b, c, inject, attacker } = await setup({ maxEnvelopeBytes: 2048 })
     const big = sealEnvelope({
       channelKey: net.channelKey,
+      memberKey: net.memberKey,
       keyPair: attacker,
       contentType: 'x',
       payload: new Uint8Array(4000),
@@ -336,6 +345,43 @@ describe('every bad envelope is rejected and reported', () => {
     const counts = b.channel.stats.rejected
     expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(N)
   })
+
+  it('a stranger (no member key) gets nothing through a relay, and members run no crypto for it', async () => {
+    net = new Net()
+    const a = await net.node('A')
+    const relay = await net.node('R', { keyless: true })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay)
+    // The stranger has the code and its own channel key (it cannot have the account's), signs
+    // properly, and tags with a key of its own.
+    const stranger = createKeyPair()
+    const strangerKey = createMemberKey()
+    const N = 500
+    for (let i = 0; i < N; i++) {
+      inject(
+        sealEnvelope({
+          channelKey: createChannelKey(),
+          memberKey: strangerKey,
+          keyPair: stranger,
+          contentType: 'x',
+          payload: text(`junk ${i}`),
+          ttl: 4,
+          timestamp: Date.now()
+        })
+      )
+    }
+    await until(() => relay.channel.stats.rejected['not-a-member'] === N, 20_000, `${N} not-a-member at the relay`)
+    a.channel.send(text('members still talk'))
+    await until(() => c.messages.length === 1)
+    expect(relay.channel.stats.relayed).toBe(1)
+    expect(relay.relayed.every((r) => b4a.equals(r.sender, a.keyPair!.publicKey))).toBe(true)
+    // C received exactly the member's envelope: nothing of the stranger's reached it.
+    expect(c.frames).toHaveLength(1)
+    expect(c.channel.stats.received).toBe(1)
+    expect(c.channel.stats.rejected['decrypt-failed']).toBe(0)
+  })
 })
 
 describe('sending', () => {
@@ -373,19 +419,27 @@ describe('sending', () => {
 
   it('validates its options', () => {
     const ephemeral = new EphemeralExtension({ discoveryKey: new Uint8Array(32) })
-    expect(() => new SecureChannel({ ephemeral, channelKey: new Uint8Array(31), keyPair: createKeyPair() })).toThrow(
+    const memberKey = MEMBER_KEY
+    expect(() => new SecureChannel({ ephemeral, memberKey, channelKey: new Uint8Array(31), keyPair: createKeyPair() })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
-    expect(() => new SecureChannel({ ephemeral, channelKey: createChannelKey() })).toThrow(
+    expect(() => new SecureChannel({ ephemeral, memberKey, channelKey: createChannelKey() })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
-    expect(() => new SecureChannel({ ephemeral, maxHops: 0 })).toThrow(SecureChannelError)
-    expect(() => new SecureChannel({ ephemeral, maxEnvelopeBytes: 100 })).toThrow(SecureChannelError)
-    expect(new SecureChannel({ ephemeral }).canDecrypt).toBe(false)
+    for (const bad of [undefined, null, new Uint8Array(31), 'ab'.repeat(32)]) {
+      expect(() => new SecureChannel({ ephemeral, memberKey: bad as unknown as Uint8Array })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      )
+    }
+    expect(() => new SecureChannel({ ephemeral, memberKey, maxHops: 0 })).toThrow(SecureChannelError)
+    expect(() => new SecureChannel({ ephemeral, memberKey, maxEnvelopeBytes: 100 })).toThrow(SecureChannelError)
+    expect(new SecureChannel({ ephemeral, memberKey }).canDecrypt).toBe(false)
   })
 })
 
-describe('a stranger flooding the relay with envelopes stamped 29 s in the future', () => {
+// The floods below carry the member tag (MEMBER_KEY): a passphrase holder's flood, the case the
+// tag cannot stop. A stranger's untagged envelopes are refused as not-a-member before any of this.
+describe('a member key holder flooding the relay with envelopes stamped 29 s in the future', () => {
   it('does not stall members: the filter stays within its cap and a member\'s message is delivered', async () => {
     net = new Net()
     const a = await net.node('A')
@@ -394,15 +448,15 @@ describe('a stranger flooding the relay with envelopes stamped 29 s in the futur
     await net.connect(a, relay)
     await net.connect(relay, c)
     const inject = await net.hostile(relay)
-    // A stranger without the channel key: its own key pair and a channel key of its own. The relay
-    // checks signatures, not membership, so it accepts these.
+    // A passphrase holder without a device: its own key pair and a channel key of its own, but the
+    // account's member key, so the relay's tag check passes these.
     const stranger = createKeyPair()
     const strangerKey = createChannelKey()
     const total = 20_000
     const future = Date.now() + 29_000
     for (let i = 0; i < total; i++) {
       inject(
-        sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 1, timestamp: future })
+        sealEnvelope({ channelKey: strangerKey, memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 1, timestamp: future })
       )
     }
     await until(() => relay.channel.stats.received >= total, 60_000, 'the flood to arrive')
@@ -421,7 +475,7 @@ describe('a stranger flooding the relay with envelopes stamped 29 s in the futur
     const inject = await net.hostile(relay)
     const stranger = createKeyPair()
     for (let i = 0; i < 50; i++) {
-      inject(sealEnvelope({ channelKey: createChannelKey(), keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + 31_000 }))
+      inject(sealEnvelope({ channelKey: createChannelKey(), memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + 31_000 }))
     }
     await until(() => relay.channel.stats.rejected['from-future'] === 50, 10_000)
     expect(seenSize(relay)).toBe(0)
@@ -448,7 +502,7 @@ describe('per-connection rate limit', () => {
     const stranger = createKeyPair()
     const strangerKey = createChannelKey()
     for (let i = 0; i < 2000; i++) {
-      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+      inject(sealEnvelope({ channelKey: strangerKey, memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
     }
     await until(() => dropped.length === 1, 30_000, 'the flooding connection to be dropped')
     expect(dropped[0]!.reason).toBe('rate-limited')
@@ -482,7 +536,7 @@ describe('per-connection rate limit', () => {
     const stranger = createKeyPair()
     const strangerKey = createChannelKey()
     for (let i = 0; i < 500; i++) {
-      inject(sealEnvelope({ channelKey: strangerKey, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
+      inject(sealEnvelope({ channelKey: strangerKey, memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 2, timestamp: t0 }))
     }
     await until(() => relay.channel.stats.received === 500, 30_000, 'the flood to reach the relay')
     expect(relay.channel.stats.relayed).toBe(50)
@@ -496,9 +550,9 @@ describe('per-connection rate limit', () => {
   it('validates the limits', () => {
     const ephemeral = new EphemeralExtension({ discoveryKey: b4a.alloc(32) })
     for (const bad of [{ maxEnvelopesPerSecond: 0 }, { envelopeBurst: 1.5 }, { maxExcessEnvelopes: -1 }]) {
-      expect(() => new SecureChannel({ ephemeral, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+      expect(() => new SecureChannel({ ephemeral, memberKey: MEMBER_KEY, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     }
-    const channel = new SecureChannel({ ephemeral })
+    const channel = new SecureChannel({ ephemeral, memberKey: MEMBER_KEY })
     expect(channel.limits).toEqual({
       maxEnvelopesPerSecond: DEFAULT_MAX_ENVELOPES_PER_SECOND,
       envelopeBurst: DEFAULT_ENVELOPE_BURST,

@@ -1,0 +1,98 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest'
+import b4a from 'b4a'
+import { collect, cleanupsAfterEach, freePort, nextEvent } from '@hypha/test-utils'
+import { SECURE_CONTENT_TYPE, sealEnvelope, createKeyPair, createChannelKey, createMemberKey } from '@hypha/secure-channel'
+import {
+  SEED_CONTENT_TYPE,
+  SEED_CONTENT_TYPE_V1,
+  encodeSeedAnnouncement,
+  type HyphaNodeOptions,
+  type SeedError
+} from '@hypha/node-core'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
+import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
+
+// An always-on node given the member credential, two member devices and a stranger, all real nodes
+// over TCP on 127.0.0.1. The stranger knows the database key (and so the discovery key) but not
+// the root secret: it runs a node of its own account opened on this database key, so it speaks
+// every protocol (replication, ephemeral, secure channel) with keys that are not the account's.
+
+const cleanups = cleanupsAfterEach(afterEach)
+let root: Uint8Array
+let otherRoot: Uint8Array
+beforeAll(async () => {
+  root = await rootSecret()
+  otherRoot = await rootSecret('someone else')
+})
+const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
+const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
+const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
+const random32 = () => createChannelKey()
+
+async function setUp() {
+  const port = await freePort()
+  const dial = () => tcpClient({ port, host: '127.0.0.1', reconnect: FAST })
+  const origin = await startNode({ role: 'origin', rootSecret: root, transports: [dial()] })
+  const blind = await startNode({
+    role: 'always-on',
+    memberCredential: origin.memberCredential,
+    transports: [tcpServer({ port, host: '127.0.0.1' })]
+  })
+  const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] })
+  const stranger = await startNode({ role: 'read-only', rootSecret: otherRoot, databaseKey: origin.key, transports: [dial()] })
+  expect(hex(stranger.discoveryKey)).toBe(hex(origin.discoveryKey))
+  await eventually(() => blind.ephemeral.peers.filter((p) => p.opened).length === 3, 'three peers on the always-on node')
+  await eventually(() => stranger.ephemeral.peers.some((p) => p.opened), "the stranger's ephemeral channel")
+  return { origin, blind, phone, stranger }
+}
+
+describe('an always-on node serves members only', { timeout: 60_000 }, () => {
+  it("drops a stranger's envelopes (not-a-member) before any other check; members never see them", async () => {
+    const { origin, blind, phone, stranger } = await setUp()
+    const N = 2000
+    const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
+    for (let i = 0; i < N; i++) {
+      const frame = sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() })
+      stranger.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
+    }
+    // And through its own channel: sealed, signed and tagged with its own (wrong) keys.
+    stranger.channel.send(b4a.from('hello?'))
+    await eventually(() => blind.channel.stats.rejected['not-a-member'] === N + 1, `${N + 1} not-a-member at the always-on node`)
+    expect(blind.channel.stats.relayed).toBe(0)
+    expect(blind.channel.stats.rejected['bad-signature']).toBe(0) // no ed25519 verify was run for them
+
+    // Members' traffic keeps flowing through it.
+    const got = collect(phone.channel, 'message')
+    origin.channel.send(b4a.from('for my devices'))
+    await eventually(() => got.length === 1, 'the phone gets the origin message')
+    expect(b4a.toString(got[0].payload)).toBe('for my devices')
+    // The members received the member envelope only: no decryption ran for the stranger's.
+    for (const member of [origin, phone]) {
+      expect(member.channel.stats.rejected['decrypt-failed']).toBe(0)
+      expect(member.channel.stats.rejected['not-a-member']).toBe(0)
+    }
+    expect(phone.channel.stats.received).toBe(1)
+    expect(origin.channel.stats.received).toBe(0)
+  })
+
+  it("ignores a stranger's seed announcements (255 random keys); a real writer's core is still seeded after", async () => {
+    const { origin, blind, phone, stranger } = await setUp()
+    const keys = Array.from({ length: 255 }, random32)
+    const seeded = collect<Uint8Array>(blind, 'seeded')
+    const bad = collect<SeedError>(blind, 'bad-announcement')
+    // The old unauthenticated format, and the new one sealed with a key that is not the account's.
+    const plain = b4a.concat([b4a.from([0xfd, 255, 0]), ...keys]) // compact uint 255 ‖ keys
+    stranger.ephemeral.broadcast(plain, { contentType: SEED_CONTENT_TYPE_V1 })
+    stranger.ephemeral.broadcast(encodeSeedAnnouncement(keys, stranger.memberKey), { contentType: SEED_CONTENT_TYPE })
+    await eventually(() => bad.length === 2, 'two bad announcements')
+    expect(bad.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER'])
+    expect(seeded.some((k) => keys.some((x) => b4a.equals(x, k)))).toBe(false)
+    expect(blind.seeded().map((c) => hex(c.key))).toEqual([hex(origin.key)])
+
+    // A real writer added now is announced by the origin and kept.
+    const phoneSeeded = nextEvent<[Uint8Array]>(blind, 'seeded', (k) => hex(k) === hex(phone.writerKey))
+    await origin.addWriter(phone.writerKey!)
+    await phoneSeeded
+    expect(blind.seeded().map((c) => hex(c.key)).sort()).toEqual([hex(origin.key), hex(phone.writerKey)].sort())
+  })
+})
