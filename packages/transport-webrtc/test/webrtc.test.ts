@@ -15,6 +15,7 @@ import {
   filterSignal,
   signalCandidates,
   joinProof,
+  SIGNALLING_PROOF_PURPOSE,
   type WebRtcTransport,
   type WebRtcConnectionInfo,
   type Signal
@@ -22,6 +23,7 @@ import {
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
 import { signallingServer, type SignallingServer, type SignallingServerOptions, type RelayedSignal } from '../src/signalling-server.js'
 import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
+import { memberProof } from '@hypha/node-core/transport'
 
 // Everything here runs on 127.0.0.1: the signalling server listens there, ICE binds to 127.0.0.1
 // only (node-datachannel's bindAddress), and only 127.0.0.1 candidates are sent or accepted. The
@@ -123,6 +125,26 @@ function proofFor(memberKey: Uint8Array, challenge: string, room: string, peer: 
 function relayedCandidates(relayed: RelayedSignal[]): string[] {
   return relayed.flatMap((r) => signalCandidates(r.signal as Signal))
 }
+
+describe('join proof', () => {
+  it('is memberProof(member key, "hypha/signalling/1", challenge ‖ room bytes ‖ UTF-8 peer id), 32 bytes', () => {
+    const challenge = new Uint8Array(32).fill(1)
+    const room = 'ab'.repeat(32)
+    const proof = joinProof(MEMBER_KEY, challenge, room, 'peer-1234')
+    const message = b4a.concat([challenge, b4a.from(room, 'hex'), b4a.from('peer-1234')])
+    expect(hex(proof)).toBe(hex(memberProof(MEMBER_KEY, SIGNALLING_PROOF_PURPOSE, message)))
+    expect(SIGNALLING_PROOF_PURPOSE).toBe('hypha/signalling/1')
+    expect(proof.byteLength).toBe(32)
+    // Every part counts.
+    const others = [
+      joinProof(OTHER_KEY, challenge, room, 'peer-1234'),
+      joinProof(MEMBER_KEY, new Uint8Array(32).fill(2), room, 'peer-1234'),
+      joinProof(MEMBER_KEY, challenge, 'cd'.repeat(32), 'peer-1234'),
+      joinProof(MEMBER_KEY, challenge, room, 'peer-1235')
+    ]
+    expect(new Set([proof, ...others].map(hex)).size).toBe(5)
+  })
+})
 
 describe('candidate filtering', () => {
   const lo = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0'
