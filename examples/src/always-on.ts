@@ -102,8 +102,14 @@ async function main(): Promise<void> {
     throw new Error(`cannot listen on http://${host}:${wsPort}: ${err.code ?? err.message}`)
   })
   const httpAddress = httpServer.address() as { port: number }
+  // No member key yet: open until the locator is known (below, before the next await when it was
+  // given on the command line; while waiting for it to be pasted, the page's own tab joins). Then
+  // it signals for the account's members only: a join must prove the member key.
   const signalling: SignallingServer = await signallingServer({ server: httpServer, path: SIGNAL_PATH })
   signalling.on('join', (room) => log(`[signal] a WebRTC peer joined (${signalling.roomSize(room)} in the room)`))
+  signalling.on('rejected', (err) => {
+    if (err.code === 'ERR_NOT_A_MEMBER') log('[signal] refused a WebRTC join without proof of membership')
+  })
 
   let node: HyphaNode | null = null
   let swarm: Transport | null = null
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
   const base = `${host.includes(':') ? `[${host}]` : host}:${httpAddress.port}`
   log('always-on node')
   log(`  web        ${webDir ? `http://${base}/ (serving ${webDir})` : 'off (--web <dir>)'}`)
-  log(`  signalling ws://${base}${SIGNAL_PATH}`)
+  log(`  signalling ws://${base}${SIGNAL_PATH}${givenLocator ? ' (members only)' : ' (open until the locator is given)'}`)
   log(`  storage    ${storageDir ?? 'memory'}`)
 
   let locator = givenLocator
@@ -149,6 +155,9 @@ async function main(): Promise<void> {
   const transports: Transport[] = [tcp, ws]
   const started = new HyphaNode({ role: 'always-on', memberCredential: locator, storage, transports })
   node = started
+  // Signalling for the account's room, its members only (anyone who joined while open and cannot
+  // prove the member key is dropped now).
+  signalling.addRoom(hex(started.topic), started.memberKey)
 
   const peers = new Map<NodeConnection, string>()
   started.on('connection', (conn) => {

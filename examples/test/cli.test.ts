@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { joinProof } from '@hypha/transport-webrtc'
 import { DIST, Program, escapeRegExp, running } from './program.js'
 
 const PERSON = 'ada@example.com'
@@ -338,6 +339,10 @@ describe('always-on.js --web', () => {
       // Replication is refused until the locator is given ("503": the page's WebSocket re-dials).
       const wsBase = base.replace(/^http/, 'ws')
       expect(await upgradeStatus(`${wsBase}/hypha`)).toBe(503)
+      // WebRTC signalling is open until then (the page's own tab joins before its locator exists).
+      const room = 'cd'.repeat(32) // the locator's topic (below)
+      const early = await signallingJoin(`${wsBase}/hypha-signal`, room, 'early-peer', null)
+      expect(early.reply).toEqual({ type: 'peers', peers: [] })
       // Not a locator: asked again. A locator: it starts relaying for that database.
       alwaysOn.send('not-a-locator')
       await alwaysOn.waitFor(/^the locator must be 258 hex characters .*; paste it again$/)
@@ -348,11 +353,44 @@ describe('always-on.js --web', () => {
       await alwaysOn.waitFor(/^ready/)
       expect(await upgradeStatus(`${wsBase}/hypha`)).toBe(101)
       expect((await fetch(`${base}/`)).status).toBe(200)
+      // From the locator on, signalling is for members only: the early joiner, who proved nothing,
+      // was dropped; a stranger is refused (4403) before it sees an id; a member (the locator's
+      // member key, 0xcd × 32 here) joins.
+      expect(await early.closed).toBe(4403)
+      const stranger = await signallingJoin(`${wsBase}/hypha-signal`, room, 'stranger-1', new Uint8Array(32))
+      expect([stranger.reply, await stranger.closed]).toEqual([null, 4403])
+      const member = await signallingJoin(`${wsBase}/hypha-signal`, room, 'member-1', new Uint8Array(32).fill(0xcd))
+      expect(member.reply).toEqual({ type: 'peers', peers: [] })
+      member.socket.terminate()
+      await alwaysOn.waitFor(/^\[signal\] refused a WebRTC join without proof of membership$/)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
   })
 })
+
+/**
+ * A raw signalling join (with a proof under `memberKey`, or none): the server's reply to it (null if
+ * it closed the socket instead) and the close code when the socket closes.
+ */
+async function signallingJoin(url: string, room: string, peer: string, memberKey: Uint8Array | null) {
+  const socket = new WebSocket(url)
+  socket.on('error', () => {})
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)))
+  const frames: unknown[] = []
+  const reply = await new Promise<unknown>((resolve) => {
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { type: string; challenge?: string }
+      frames.push(message)
+      if (message.type === 'challenge') {
+        const proof = memberKey ? { proof: Buffer.from(joinProof(memberKey, Buffer.from(message.challenge!, 'hex'), room, peer)).toString('hex') } : {}
+        socket.send(JSON.stringify({ type: 'join', room, peer, ...proof }))
+      } else resolve(message)
+    })
+    void closed.then(() => resolve(null))
+  })
+  return { socket, reply, closed, frames }
+}
 
 /** The HTTP status a WebSocket upgrade to `url` gets (101 when it opens). */
 async function upgradeStatus(url: string): Promise<number> {

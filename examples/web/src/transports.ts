@@ -30,6 +30,8 @@ function loopbackFilter(candidate: string): boolean {
 export function transportsFor(): Transport[] {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
   const ws = webSocketClient({ url: `${scheme}://${location.host}/hypha` })
+  // No memberKey option: the transport proves the account's member key, which HyphaNode passes
+  // in its TransportContext, to the always-on node's signalling server (members only).
   const rtc = webRtcTransport({
     signallingUrl: `${scheme}://${location.host}/hypha-signal`,
     ...(loopbackOnly ? { candidateFilter: loopbackFilter } : {})

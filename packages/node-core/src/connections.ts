@@ -44,10 +44,10 @@ export class NodeConnections {
   }
 
   /** Starts every transport, once (later calls return at once); stops early if the node closes. */
-  async start(topic: Uint8Array, keyPair: KeyPair): Promise<void> {
+  async start(topic: Uint8Array, keyPair: KeyPair, memberKey: Uint8Array): Promise<void> {
     if (this.transportsStarted) return
     this.transportsStarted = true
-    const context = { topic, keyPair, onConnection: this.add }
+    const context = { topic, keyPair, memberKey, onConnection: this.add }
     for (const transport of this.transports) {
       if (this.host.closed) return
       // Every transport (TransportBase) reports what it recovers from as 'connection-error'; a

@@ -180,7 +180,8 @@ export class NodeLifecycle {
   }
 
   private startTransports(keyPair: KeyPair): Promise<void> {
-    return this.parts.links.start(this.node.topic, keyPair)
+    const memberKey = this.parts.account?.memberKey ?? this.parts.givenCredential!.memberKey
+    return this.parts.links.start(this.node.topic, keyPair, memberKey)
   }
 
   private async shutdown(afterOpening = true): Promise<void> {

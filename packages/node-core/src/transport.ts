@@ -5,6 +5,7 @@
 // guard, keep-alive and back-off.
 export { TransportBase, type TransportBaseEvents } from './transports/base.js'
 export { TransportError, type TransportErrorCode } from './transports/errors.js'
+export { memberProof, verifyMemberProof, MEMBER_PROOF_BYTES } from './transports/member-proof.js'
 export {
   secureRawStream,
   lostError,

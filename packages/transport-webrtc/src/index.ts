@@ -10,6 +10,8 @@ export {
   DEFAULT_SIGNALLING_PATH,
   MAX_SIGNAL_MESSAGE_BYTES,
   SIGNAL_CLOSE,
+  SIGNALLING_PROOF_PURPOSE,
+  joinProof,
   candidateAddress,
   isLoopbackCandidate,
   signalCandidates,

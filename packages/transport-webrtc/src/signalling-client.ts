@@ -2,7 +2,17 @@
 // re-join after a drop (on the one back-off of every transport), and a check of every frame the
 // server sends before the transport sees it. Browser-safe: no Node built-ins.
 import { TransportError, type ReconnectSchedule, type WebSocketConstructor, type WebSocketLike } from '@hypha/node-core/transport'
-import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_CLOSE, isValidPeerId, isValidSignal, type Signal } from './signalling-protocol.js'
+import {
+  CHALLENGE_BYTES,
+  MAX_SIGNAL_MESSAGE_BYTES,
+  SIGNAL_CLOSE,
+  isValidPeerId,
+  isValidSignal,
+  joinProof,
+  parseHex,
+  toHex,
+  type Signal
+} from './signalling-protocol.js'
 
 /** What the signalling client tells the transport. */
 export interface SignallingHandlers {
@@ -27,12 +37,16 @@ export interface SignallingClientOptions {
   room: string
   /** Own id in the room. */
   peerId: string
+  /** The account's member key: every join carries a proof of it. Null: joins without (open servers only). */
+  memberKey: Uint8Array | null
   /** Re-join schedule; a join that was up `stableAfterMs` resets it. */
   schedule: ReconnectSchedule
 }
 
 export class SignallingClient {
   private ws: WebSocketLike | null = null
+  /** The join went out on the current socket (it answers the server's first 'challenge' only). */
+  private joinSent = false
   private closedByUs = false
   private joinedOnce = false
   private timer: ReturnType<typeof setTimeout> | null = null
@@ -82,7 +96,8 @@ export class SignallingClient {
       return
     }
     this.ws = ws
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', room: this.options.room, peer: this.options.peerId }))
+    this.joinSent = false
+    ws.onopen = () => {} // the join answers the server's challenge
     ws.onmessage = (event) => {
       if (this.ws === ws) this.onMessage(event.data)
     }
@@ -97,7 +112,9 @@ export class SignallingClient {
     this.handlers.closed(code, reason)
     if (!this.joinedOnce) {
       const rejected = code === SIGNAL_CLOSE.DUPLICATE_PEER || code === SIGNAL_CLOSE.ROOM_FULL || code === SIGNAL_CLOSE.BAD_MESSAGE
-      const error = rejected
+      const error = code === SIGNAL_CLOSE.NOT_A_MEMBER
+        ? new TransportError('ERR_NOT_A_MEMBER', `signalling server refused the join: no proof of membership it accepts (${reason})`)
+        : rejected
         ? new TransportError('ERR_SIGNALLING_REJECTED', `signalling server refused the join (${code} ${reason})`)
         : new TransportError('ERR_SIGNALLING_UNREACHABLE', `could not join at ${this.options.url} (${code})`)
       this.closedByUs = true
@@ -128,6 +145,16 @@ export class SignallingClient {
     if (typeof msg !== 'object' || msg === null) return this.problem('ERR_BAD_SIGNAL', 'signalling frame is not an object')
 
     switch (msg.type) {
+      case 'challenge': {
+        const challenge = parseHex(msg.challenge, CHALLENGE_BYTES)
+        if (challenge === null || this.joinSent) return this.problem('ERR_BAD_SIGNAL', 'bad or repeated challenge')
+        this.joinSent = true
+        const { room, peerId, memberKey } = this.options
+        const join: Record<string, string> = { type: 'join', room, peer: peerId }
+        if (memberKey) join.proof = toHex(joinProof(memberKey, challenge, room, peerId))
+        this.ws?.send(JSON.stringify(join))
+        return
+      }
       case 'peers': {
         const ids = msg.peers
         if (!Array.isArray(ids) || !ids.every(isValidPeerId)) return this.problem('ERR_BAD_SIGNAL', 'bad peers list')

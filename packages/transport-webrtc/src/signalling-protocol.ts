@@ -1,13 +1,24 @@
 // The signalling protocol shared by the WebRTC transport (the client) and the signalling server.
 // Browser-safe: no Node built-ins.
+import { memberProof, verifyMemberProof } from '@hypha/node-core/transport'
+export { MEMBER_PROOF_BYTES } from '@hypha/node-core/transport'
 // ---------------------------------------------------------------------------------------------
-// Signalling protocol (shared with signalling.ts; JSON text frames)
-//   client → server  { type: 'join', room, peer }            room = hex discovery key, peer = random id
+// Signalling protocol (JSON text frames)
+//   server → client  { type: 'challenge', challenge }         first frame: 32 random bytes, hex, new per socket
+//   client → server  { type: 'join', room, peer, proof? }      room = hex discovery key, peer = random id,
+//                                                             proof = hex {@link joinProof} (see below)
 //                    { type: 'signal', to, signal }            offer/answer (no candidate lines) or a trickled candidate
-//   server → client  { type: 'peers', peers: string[] }       ids already in the room, once, after join
+//   server → client  { type: 'peers', peers: string[] }       ids already in the room, once, after a join it accepted
 //                    { type: 'signal', from, to, signal }      `from` is set by the server, never trusted from the sender
 //                    { type: 'left', peer }                    a member's signalling socket closed
 //                    { type: 'error', code, peer? }            e.g. ERR_UNKNOWN_PEER: `to` is not in your room
+//
+// Membership: a server that holds the member key of a room accepts a join to it only with
+//   proof = BLAKE2b-256(key = BLAKE2b-256(key = member key, 'hypha/signalling/1'),
+//                       challenge ‖ room ‖ UTF-8 peer id)
+// (memberProof of @hypha/node-core/transport). Anything else closes the socket with 4403
+// (ERR_NOT_A_MEMBER) before the joiner learns any id. A server given no member key at all is open
+// (tests and development): every well-formed join is accepted.
 // ---------------------------------------------------------------------------------------------
 
 /** Path the always-on node serves signalling on by default. */
@@ -17,13 +28,60 @@ export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024
 /** Close codes the signalling server uses (4000–4999 are application codes). */
 export const SIGNAL_CLOSE = {
   BAD_MESSAGE: 4400,
+  NOT_A_MEMBER: 4403,
   JOIN_TIMEOUT: 4408,
   DUPLICATE_PEER: 4409,
   ROOM_FULL: 4429,
   MESSAGE_TOO_LARGE: 1009
 } as const
 
+/** Purpose of the member key's signalling proofs (see {@link joinProof}). */
+export const SIGNALLING_PROOF_PURPOSE = 'hypha/signalling/1'
+/** Bytes of the server's challenge. */
+export const CHALLENGE_BYTES = 32
+
 const ROOM_RE = /^[0-9a-f]{64}$/
+const HEX_RE = /^(?:[0-9a-f]{2})*$/
+const encoder = new TextEncoder()
+
+/** `challenge ‖ room ‖ peer id`: what a join proof covers. */
+function joinMessage(challenge: Uint8Array, room: string, peer: string): Uint8Array {
+  const roomBytes = fromHex(room)
+  const peerBytes = encoder.encode(peer)
+  const message = new Uint8Array(challenge.byteLength + roomBytes.byteLength + peerBytes.byteLength)
+  message.set(challenge, 0)
+  message.set(roomBytes, challenge.byteLength)
+  message.set(peerBytes, challenge.byteLength + roomBytes.byteLength)
+  return message
+}
+
+/** The proof a member sends in its join: keyed BLAKE2b-256 under its member key over challenge ‖ room ‖ peer id. */
+export function joinProof(memberKey: Uint8Array, challenge: Uint8Array, room: string, peer: string): Uint8Array {
+  return memberProof(memberKey, SIGNALLING_PROOF_PURPOSE, joinMessage(challenge, room, peer))
+}
+
+/** True if `proof` is the join proof of this room's member key (constant-time comparison). */
+export function verifyJoinProof(memberKey: Uint8Array, challenge: Uint8Array, room: string, peer: string, proof: Uint8Array): boolean {
+  return verifyMemberProof(memberKey, SIGNALLING_PROOF_PURPOSE, joinMessage(challenge, room, peer), proof)
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let hex = ''
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0')
+  return hex
+}
+
+/** Lowercase hex to bytes; null if it is not. */
+export function parseHex(value: unknown, bytes: number): Uint8Array | null {
+  if (typeof value !== 'string' || value.length !== bytes * 2 || !HEX_RE.test(value)) return null
+  return fromHex(value)
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
 const PEER_ID_RE = /^[0-9A-Za-z_-]{8,64}$/
 
 export function isValidRoom(room: unknown): room is string {

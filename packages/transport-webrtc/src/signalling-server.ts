@@ -1,8 +1,12 @@
 // WebRTC signalling relay for the always-on node. Peers join a room (the hex discovery key) under a
-// random id; the server tells each joiner who is already there and relays signals (SDP offers and
-// answers, ICE candidates) between members of the same room. It never carries data.
+// random id, with a proof that they hold the room's member key (keyed BLAKE2b over the server's
+// challenge, the room and the id); the server tells each member who is already there and relays
+// signals (SDP offers and answers, ICE candidates) between members of the same room. It never
+// carries data. A join without a valid proof is refused before it learns any id, so strangers can
+// neither fill a room nor see who is in it. A server given no member key at all is open (tests, dev).
 //
 // Node only (uses `ws` and `node:http`). The protocol is documented in signalling-protocol.ts.
+import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -12,8 +16,13 @@ import {
   DEFAULT_SIGNALLING_PATH,
   MAX_SIGNAL_MESSAGE_BYTES,
   SIGNAL_CLOSE,
+  CHALLENGE_BYTES,
+  MEMBER_PROOF_BYTES,
   isValidPeerId,
-  isValidRoom
+  isValidRoom,
+  parseHex,
+  toHex,
+  verifyJoinProof
 } from './signalling-protocol.js'
 import { TransportError, type TransportErrorCode } from '@hypha/node-core/transport'
 
@@ -28,12 +37,35 @@ export interface SignallingServerOptions {
   path?: string
   /** Largest frame accepted; a larger one closes that socket (1009). Default 64 KiB. */
   maxMessageBytes?: number
-  /** Most members in one room. Default 64. */
+  /**
+   * The rooms served, each with its account's 32-byte member key (`[hex room, memberKey]`, e.g. the
+   * always-on node's `[hex(node.topic), node.memberKey]`); more with {@link SignallingServer.addRoom}.
+   * Once the server holds any key, a join is accepted only to one of these rooms and only with a
+   * valid proof. Given none (and none added): open, every join accepted (tests and development only).
+   */
+  rooms?: Iterable<readonly [room: string, memberKey: Uint8Array]>
+  /**
+   * Decides joins to rooms not in `rooms` (e.g. a server for many accounts that looks keys up):
+   * true admits the join. `join.proves(memberKey)` checks the join's proof against a key. Given
+   * this, the server is closed even without `rooms`.
+   */
+  authorise?: (join: SignallingJoin) => boolean
+  /** Most members in one room (only proven members join a room that has a key). Default 64. */
   maxRoomSize?: number
   /** A socket that has not joined by then is closed. Default 10 s. */
   joinTimeoutMs?: number
   /** Ping interval; a socket that missed the previous pong is dropped. Default 30 s. */
   heartbeatMs?: number
+}
+
+/** A join as {@link SignallingServerOptions.authorise} sees it. */
+export interface SignallingJoin {
+  /** Hex discovery key. */
+  room: string
+  /** The joiner's id in the room. */
+  peer: string
+  /** True if the join carries a valid proof under this 32-byte member key (for this socket's challenge, room and id). */
+  proves(memberKey: Uint8Array): boolean
 }
 
 /** A relayed signal, as observed by the server (for logs and tests; the server never changes it). */
@@ -54,6 +86,10 @@ export interface SignallingServerEvents {
 
 interface Member {
   socket: WebSocket
+  /** Sent on connect; the join's proof covers it. */
+  challenge: Uint8Array
+  /** The join's proof (kept: rooms added later re-check the members already joined). */
+  proof: Uint8Array | null
   room: string | null
   id: string | null
   alive: boolean
@@ -68,6 +104,8 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   private readonly ownsServer: boolean
   private readonly rooms = new Map<string, Map<string, Member>>()
   private readonly members = new Set<Member>()
+  private readonly roomKeys = new Map<string, Uint8Array>()
+  private readonly authorise: ((join: SignallingJoin) => boolean) | null
   private readonly maxRoomSize: number
   private readonly joinTimeoutMs: number
   private readonly heartbeat: ReturnType<typeof setInterval>
@@ -81,6 +119,11 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
       throw new TransportError('ERR_INVALID_ARGUMENT', 'path must start with /')
     }
     this.path = path
+    for (const [room, memberKey] of options.rooms ?? []) this.setRoomKey(room, memberKey)
+    if (options.authorise !== undefined && typeof options.authorise !== 'function') {
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'authorise must be a function')
+    }
+    this.authorise = options.authorise ?? null
     this.maxRoomSize = positiveInt(options.maxRoomSize ?? 64, 'maxRoomSize')
     this.joinTimeoutMs = positiveInt(options.joinTimeoutMs ?? 10_000, 'joinTimeoutMs')
     const maxPayload = positiveInt(options.maxMessageBytes ?? MAX_SIGNAL_MESSAGE_BYTES, 'maxMessageBytes')
@@ -125,6 +168,26 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     return `ws://${host}:${address.port}${this.path}`
   }
 
+  /** True while the server holds no member key and has no `authorise`: every well-formed join is accepted (tests, dev). */
+  get open(): boolean {
+    return this.roomKeys.size === 0 && this.authorise === null
+  }
+
+  /**
+   * Serves a room (hex discovery key) for the holders of `memberKey` (32 bytes). The server is
+   * closed from then on: members already joined without a valid proof for their room (joined while
+   * it was open, or to a room it has no key for) are dropped with `ERR_NOT_A_MEMBER`.
+   * Throws `ERR_INVALID_ARGUMENT` for a bad room or key.
+   */
+  addRoom(room: string, memberKey: Uint8Array): void {
+    this.setRoomKey(room, memberKey)
+    for (const member of this.members) {
+      if (member.room !== null && member.id !== null && !this.isMember(member, member.room, member.id)) {
+        this.reject(member, 'ERR_NOT_A_MEMBER', 'not a member of the room (checked when its key was added)', SIGNAL_CLOSE.NOT_A_MEMBER)
+      }
+    }
+  }
+
   /** Number of members in a room (hex discovery key). */
   roomSize(room: string): number {
     return this.rooms.get(room)?.size ?? 0
@@ -165,8 +228,10 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   }
 
   private onSocket(socket: WebSocket): void {
-    const member: Member = { socket, room: null, id: null, alive: true, closing: false, joinTimer: null }
+    const challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES))
+    const member: Member = { socket, challenge, proof: null, room: null, id: null, alive: true, closing: false, joinTimer: null }
     this.members.add(member)
+    sendJson(socket, { type: 'challenge', challenge: toHex(challenge) })
     member.joinTimer = setTimeout(() => {
       if (member.room === null) this.reject(member, 'ERR_JOIN_TIMEOUT', 'no join in time', SIGNAL_CLOSE.JOIN_TIMEOUT)
     }, this.joinTimeoutMs)
@@ -208,6 +273,11 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     if (member.room !== null) return this.reject(member, 'ERR_ALREADY_JOINED', 'already in a room')
     if (!isValidRoom(m.room)) return this.reject(member, 'ERR_BAD_SIGNAL', 'room must be 64 lowercase hex chars')
     if (!isValidPeerId(m.peer)) return this.reject(member, 'ERR_BAD_SIGNAL', 'peer id must be 8-64 of [0-9A-Za-z_-]')
+    // Membership first: a stranger learns nothing (not even whether an id is taken or the room full).
+    member.proof = m.proof === undefined ? null : parseHex(m.proof, MEMBER_PROOF_BYTES)
+    if (!this.isMember(member, m.room, m.peer)) {
+      return this.reject(member, 'ERR_NOT_A_MEMBER', 'no valid proof of membership for the room', SIGNAL_CLOSE.NOT_A_MEMBER)
+    }
     const room = this.rooms.get(m.room) ?? new Map<string, Member>()
     if (room.has(m.peer)) {
       return this.reject(member, 'ERR_DUPLICATE_PEER', 'peer id already in the room', SIGNAL_CLOSE.DUPLICATE_PEER)
@@ -222,6 +292,32 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     member.joinTimer = null
     sendJson(member.socket, { type: 'peers', peers: existing })
     this.emit('join', m.room, m.peer)
+  }
+
+  /** Open server: anyone. Otherwise: a room with a key, and a proof under it for this socket's challenge. */
+  private isMember(member: Member, room: string, peer: string): boolean {
+    if (this.open) return true
+    const proof = member.proof
+    if (proof === null) return false
+    const proves = (memberKey: Uint8Array): boolean =>
+      memberKey instanceof Uint8Array && memberKey.byteLength === 32 && verifyJoinProof(memberKey, member.challenge, room, peer, proof)
+    const memberKey = this.roomKeys.get(room)
+    if (memberKey) return proves(memberKey)
+    if (!this.authorise) return false
+    try {
+      return this.authorise({ room, peer, proves }) === true
+    } catch (cause) {
+      this.emit('rejected', new TransportError('ERR_HANDLER', 'authorise threw', { cause }))
+      return false
+    }
+  }
+
+  private setRoomKey(room: string, memberKey: Uint8Array): void {
+    if (!isValidRoom(room)) throw new TransportError('ERR_INVALID_ARGUMENT', 'a room must be 64 lowercase hex chars')
+    if (!(memberKey instanceof Uint8Array) || memberKey.byteLength !== 32) {
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'a member key must be a 32-byte Uint8Array')
+    }
+    this.roomKeys.set(room, Uint8Array.from(memberKey))
   }
 
   private onSignal(member: Member, m: Record<string, unknown>): void {

@@ -20,7 +20,7 @@ import {
   type TransportContext,
   type WebSocketConstructor
 } from '@hypha/node-core/transport'
-import { filterSignal, isValidSignal, type Signal } from './signalling-protocol.js'
+import { filterSignal, isValidSignal, toHex, type Signal } from './signalling-protocol.js'
 import { SignallingClient } from './signalling-client.js'
 
 /** RTCPeerConnection & co. for simple-peer (in Node, see {@link nodeDatachannelWrtc}); the browser's by default. */
@@ -33,6 +33,12 @@ export interface WrtcImplementation {
 export interface WebRtcTransportOptions extends SecretStreamOptions {
   /** ws:// or wss:// URL of a signalling server, path included (e.g. `ws://host:port/hypha-signal`). */
   signallingUrl: string
+  /**
+   * The account's 32-byte member key: every join proves it to the signalling server (see the
+   * README's protocol). Default: the node's (`TransportContext.memberKey`, which HyphaNode sets).
+   * Without either, joins carry no proof and only an open server (tests, dev) accepts them.
+   */
+  memberKey?: Uint8Array
   /** WebRTC implementation; default: the platform's (`globalThis.RTCPeerConnection`). */
   wrtc?: WrtcImplementation
   /** WebSocket constructor; default `globalThis.WebSocket`. In Node 20 pass `WebSocket` from 'ws'. */
@@ -97,8 +103,8 @@ const MAX_QUEUED_SIGNALS = 64
  */
 export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implements Transport {
   readonly name = 'webrtc'
-  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | 'reconnect' | keyof SecretStreamOptions>> &
-    Pick<WebRtcTransportOptions, 'wrtc'>
+  private readonly options: Required<Omit<WebRtcTransportOptions, 'wrtc' | 'WebSocket' | 'reconnect' | 'memberKey' | keyof SecretStreamOptions>> &
+    Pick<WebRtcTransportOptions, 'wrtc' | 'memberKey'>
   private readonly reconnect: Required<ReconnectOptions>
   private readonly WebSocketImpl: WebSocketConstructor | undefined
   private signalling: SignallingClient | null = null
@@ -115,9 +121,13 @@ export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implem
     if (typeof options?.signallingUrl !== 'string' || !/^wss?:\/\//.test(options.signallingUrl)) {
       throw new TransportError('ERR_INVALID_ARGUMENT', 'signallingUrl must be a ws:// or wss:// URL')
     }
+    if (options.memberKey !== undefined && !isMemberKey(options.memberKey)) {
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'memberKey must be a 32-byte Uint8Array')
+    }
     this.options = {
       signallingUrl: options.signallingUrl,
       wrtc: options.wrtc,
+      memberKey: options.memberKey,
       iceServers: options.iceServers ?? [],
       rtcConfig: options.rtcConfig ?? {},
       candidateFilter: options.candidateFilter ?? (() => true),
@@ -144,11 +154,16 @@ export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implem
 
   /**
    * Joins the room of `context.topic`. Resolves once joined; rejects (and stays stopped) if the
-   * first signalling connection fails (`ERR_SIGNALLING_UNREACHABLE`, `ERR_SIGNALLING_REJECTED`),
+   * first signalling connection fails (`ERR_SIGNALLING_UNREACHABLE`, `ERR_SIGNALLING_REJECTED`,
+   * `ERR_NOT_A_MEMBER`: the server does not accept our proof of membership),
    * or with `ERR_ALREADY_STARTED`, `ERR_NO_WEBSOCKET`, `ERR_WEBRTC_UNSUPPORTED`. Later drops are re-joined.
    */
   async start(context: TransportContext): Promise<void> {
     this.checkContext(context)
+    const memberKey = this.options.memberKey ?? context.memberKey ?? null
+    if (memberKey !== null && !isMemberKey(memberKey)) {
+      throw new TransportError('ERR_INVALID_ARGUMENT', 'context.memberKey must be a 32-byte Uint8Array')
+    }
     if (!this.WebSocketImpl) throw new TransportError('ERR_NO_WEBSOCKET', 'no WebSocket: pass the WebSocket option')
     if (!this.options.wrtc && typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection !== 'function') {
       throw new TransportError('ERR_WEBRTC_UNSUPPORTED', 'no RTCPeerConnection: pass the wrtc option')
@@ -161,6 +176,7 @@ export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implem
         WebSocket: this.WebSocketImpl,
         room: toHex(context.topic),
         peerId: this.selfId,
+        memberKey,
         schedule: new ReconnectSchedule(this.reconnect)
       },
       {
@@ -384,10 +400,8 @@ function peerError(err: Error, id: string): TransportError {
   return new TransportError('ERR_CONNECTION', `peer connection to ${id} failed: ${err.message}`, { cause: err })
 }
 
-function toHex(bytes: Uint8Array): string {
-  let hex = ''
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0')
-  return hex
+function isMemberKey(key: unknown): key is Uint8Array {
+  return key instanceof Uint8Array && key.byteLength === 32
 }
 
 function randomId(): string {

@@ -8,9 +8,12 @@ import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
 import { signallingServer } from '../src/signalling-server.js'
 
 const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
+// The suite's topics are random: its servers admit whoever proves this key (the transports' option).
+const MEMBER_KEY = new Uint8Array(32).fill(3)
 const peer = (signallingUrl: string) =>
   webRtcTransport({
     signallingUrl,
+    memberKey: MEMBER_KEY,
     wrtc,
     WebSocket: WebSocket as any,
     candidateFilter: (candidate) => candidateAddress(candidate) === '127.0.0.1',
@@ -20,7 +23,7 @@ const peer = (signallingUrl: string) =>
 runTransportTests({
   name: 'webrtc',
   async pair(cleanups) {
-    const server = await signallingServer({ port: 0, host: '127.0.0.1' })
+    const server = await signallingServer({ port: 0, host: '127.0.0.1', authorise: (join) => join.proves(MEMBER_KEY) })
     cleanups.push(() => server.close())
     return { first: () => peer(server.url), second: () => peer(server.url) }
   },
@@ -30,6 +33,7 @@ runTransportTests({
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     server.on('connection', (socket) => {
+      socket.send(JSON.stringify({ type: 'challenge', challenge: '00'.repeat(32) }))
       socket.on('message', () => {
         socket.send(JSON.stringify({ type: 'peers', peers: [] }))
         socket.send('not json')

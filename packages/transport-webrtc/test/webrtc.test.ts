@@ -14,13 +14,16 @@ import {
   candidateAddress,
   filterSignal,
   signalCandidates,
+  joinProof,
+  SIGNALLING_PROOF_PURPOSE,
   type WebRtcTransport,
   type WebRtcConnectionInfo,
   type Signal
 } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
-import { signallingServer, type SignallingServer, type RelayedSignal } from '../src/signalling-server.js'
+import { signallingServer, type SignallingServer, type SignallingServerOptions, type RelayedSignal } from '../src/signalling-server.js'
 import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
+import { memberProof } from '@hypha/node-core/transport'
 
 // Everything here runs on 127.0.0.1: the signalling server listens there, ICE binds to 127.0.0.1
 // only (node-datachannel's bindAddress), and only 127.0.0.1 candidates are sent or accepted. The
@@ -28,6 +31,11 @@ import { TransportError, type ConnectionInfo, type TransportContext } from '@hyp
 // candidates filtered it still sends checks from its eth0 socket to 127.0.0.1 and picks that pair.)
 const only127 = (candidate: string): boolean => candidateAddress(candidate) === '127.0.0.1'
 const wrtc = nodeDatachannelWrtc(datachannel, { bindAddress: '127.0.0.1' })
+
+// The account's member key in these tests: every transport proves it when it joins (from its
+// TransportContext, as HyphaNode passes it); the servers admit its holders only.
+const MEMBER_KEY = new Uint8Array(32).fill(7)
+const OTHER_KEY = new Uint8Array(32).fill(9)
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
@@ -46,7 +54,7 @@ interface TestPeer {
 }
 
 async function startServer(): Promise<{ server: SignallingServer; relayed: RelayedSignal[] }> {
-  const server = await signallingServer({ port: 0, host: '127.0.0.1' })
+  const server = await signallingServer({ port: 0, host: '127.0.0.1', authorise: (join) => join.proves(MEMBER_KEY) })
   cleanups.push(() => server.close())
   const relayed: RelayedSignal[] = []
   server.on('relay', (message) => relayed.push(message))
@@ -54,13 +62,14 @@ async function startServer(): Promise<{ server: SignallingServer; relayed: Relay
 }
 
 /** A peer built from real parts: an in-memory Corestore, the ephemeral extension, a Noise key pair. */
-async function createPeer(discoveryKey: Uint8Array, signallingUrl: string): Promise<TestPeer> {
+async function createPeer(discoveryKey: Uint8Array, signallingUrl: string, memberKey: Uint8Array | null = MEMBER_KEY): Promise<TestPeer> {
   const { store, core } = await createStore()
   const ephemeral = new EphemeralExtension({ discoveryKey })
   const connections: TestPeer['connections'] = []
   const context: TransportContext = {
     topic: discoveryKey,
     keyPair: NoiseSecretStream.keyPair(),
+    ...(memberKey ? { memberKey } : {}),
     onConnection(stream, info) {
       connections.push({ stream, info })
       store.replicate(stream)
@@ -107,10 +116,35 @@ function hex(bytes: Uint8Array): string {
   return b4a.toString(bytes, 'hex')
 }
 
+/** The join proof (hex) for a challenge (hex) the server sent. */
+function proofFor(memberKey: Uint8Array, challenge: string, room: string, peer: string): string {
+  return hex(joinProof(memberKey, b4a.from(challenge, 'hex'), room, peer))
+}
+
 /** Every ICE candidate that went through the signalling server. */
 function relayedCandidates(relayed: RelayedSignal[]): string[] {
   return relayed.flatMap((r) => signalCandidates(r.signal as Signal))
 }
+
+describe('join proof', () => {
+  it('is memberProof(member key, "hypha/signalling/1", challenge ‖ room bytes ‖ UTF-8 peer id), 32 bytes', () => {
+    const challenge = new Uint8Array(32).fill(1)
+    const room = 'ab'.repeat(32)
+    const proof = joinProof(MEMBER_KEY, challenge, room, 'peer-1234')
+    const message = b4a.concat([challenge, b4a.from(room, 'hex'), b4a.from('peer-1234')])
+    expect(hex(proof)).toBe(hex(memberProof(MEMBER_KEY, SIGNALLING_PROOF_PURPOSE, message)))
+    expect(SIGNALLING_PROOF_PURPOSE).toBe('hypha/signalling/1')
+    expect(proof.byteLength).toBe(32)
+    // Every part counts.
+    const others = [
+      joinProof(OTHER_KEY, challenge, room, 'peer-1234'),
+      joinProof(MEMBER_KEY, new Uint8Array(32).fill(2), room, 'peer-1234'),
+      joinProof(MEMBER_KEY, challenge, 'cd'.repeat(32), 'peer-1234'),
+      joinProof(MEMBER_KEY, challenge, room, 'peer-1235')
+    ]
+    expect(new Set([proof, ...others].map(hex)).size).toBe(5)
+  })
+})
 
 describe('candidate filtering', () => {
   const lo = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0'
@@ -233,8 +267,9 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
     // A raw signalling client joins first, then vanishes as soon as the real peer's offer arrives.
     const ghost = new WebSocket(server.url)
     cleanups.push(() => ghost.terminate())
-    await once(ghost, 'open')
-    ghost.send(JSON.stringify({ type: 'join', room: hex(discoveryKey), peer: 'ghost-peer-1' }))
+    const [challenge] = await nextEvent<[Buffer]>(ghost, 'message')
+    const proof = proofFor(MEMBER_KEY, JSON.parse(challenge.toString()).challenge, hex(discoveryKey), 'ghost-peer-1')
+    ghost.send(JSON.stringify({ type: 'join', room: hex(discoveryKey), peer: 'ghost-peer-1', proof }))
     await nextEvent(ghost, 'message')
 
     const a = await createPeer(discoveryKey, server.url)
@@ -279,12 +314,40 @@ describe('webRtcTransport', { timeout: 30_000 }, () => {
     // Node 20 has no global WebSocket: without the option, start() says which part is missing.
     const noWebSocket = webRtcTransport({ signallingUrl: server.url, wrtc })
     await expect(noWebSocket.start(a.context)).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_NO_WEBSOCKET' })
+    expect(() => webRtcTransport({ signallingUrl: server.url, memberKey: new Uint8Array(16) })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+  })
+
+  it('start() rejects with ERR_NOT_A_MEMBER without the room\'s member key; the option overrides the context\'s', async () => {
+    const room = randomDiscoveryKey()
+    const server = await signallingServer({ port: 0, host: '127.0.0.1', rooms: [[hex(room), MEMBER_KEY]] })
+    cleanups.push(() => server.close())
+    const rejected: string[] = []
+    server.on('rejected', (err) => rejected.push(err.code))
+
+    const noKey = await createPeer(room, server.url, null)
+    await expect(noKey.start()).rejects.toMatchObject({ name: 'TransportError', code: 'ERR_NOT_A_MEMBER' })
+    const wrongKey = await createPeer(room, server.url, OTHER_KEY)
+    await expect(wrongKey.start()).rejects.toMatchObject({ code: 'ERR_NOT_A_MEMBER' })
+    // The right key for another room is no key for this one.
+    const otherRoom = await createPeer(randomDiscoveryKey(), server.url)
+    await expect(otherRoom.start()).rejects.toMatchObject({ code: 'ERR_NOT_A_MEMBER' })
+    expect(rejected).toEqual(['ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER'])
+    expect(server.roomSize(hex(room))).toBe(0)
+
+    // A member joins; the option's key wins over the context's.
+    const member = await createPeer(room, server.url, OTHER_KEY)
+    const transport = webRtcTransport({ signallingUrl: server.url, wrtc, WebSocket: WebSocket as any, memberKey: MEMBER_KEY })
+    cleanups.push(() => transport.stop())
+    await transport.start(member.context)
+    expect(server.roomSize(hex(room))).toBe(1)
   })
 })
 
 describe('signallingServer', () => {
   /** A signalling server attached to an HTTP server that also serves other paths. */
-  async function sharedServer(options: { maxMessageBytes?: number } = {}) {
+  async function sharedServer(options: Omit<SignallingServerOptions, 'server'> = { authorise: (join) => join.proves(MEMBER_KEY) }) {
     const httpServer = http.createServer((_req, res) => res.end('page'))
     httpServer.listen(0, '127.0.0.1')
     await once(httpServer, 'listening')
@@ -296,7 +359,18 @@ describe('signallingServer', () => {
     return { server, rejected, url: server.url }
   }
 
-  async function client(url: string): Promise<{ ws: WebSocket; messages: any[]; next(): Promise<any>; closed: Promise<number> }> {
+  interface Client {
+    ws: WebSocket
+    /** Hex of the server's challenge (its first frame). */
+    challenge: string
+    messages: any[]
+    next(): Promise<any>
+    closed: Promise<number>
+    /** Sends a join with a proof under `memberKey` (none: no proof). */
+    join(room: string, peer: string, memberKey?: Uint8Array): void
+  }
+
+  async function client(url: string): Promise<Client> {
     const ws = new WebSocket(url)
     cleanups.push(() => ws.terminate())
     const messages: any[] = []
@@ -310,17 +384,26 @@ describe('signallingServer', () => {
     ws.on('error', () => {})
     const closed = once(ws, 'close').then(([code]) => code as number)
     await once(ws, 'open')
+    const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiting.push(resolve)))
+    const first = await next()
+    expect(first).toMatchObject({ type: 'challenge', challenge: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    const challenge: string = first.challenge
     return {
       ws,
+      challenge,
       messages,
-      next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiting.push(resolve))),
-      closed
+      next,
+      closed,
+      join(room, peer, memberKey) {
+        const proof = memberKey ? { proof: proofFor(memberKey, challenge, room, peer) } : {}
+        ws.send(JSON.stringify({ type: 'join', room, peer, ...proof }))
+      }
     }
   }
 
-  async function joined(url: string, room: string, peer: string) {
+  async function joined(url: string, room: string, peer: string, memberKey: Uint8Array = MEMBER_KEY) {
     const c = await client(url)
-    c.ws.send(JSON.stringify({ type: 'join', room, peer }))
+    c.join(room, peer, memberKey)
     expect((await c.next()).type).toBe('peers')
     return c
   }
@@ -333,7 +416,7 @@ describe('signallingServer', () => {
     const room = 'ab'.repeat(32)
     const x = await joined(url, room, 'peer-xxxx')
     const y = await client(url)
-    y.ws.send(JSON.stringify({ type: 'join', room, peer: 'peer-yyyy' }))
+    y.join(room, 'peer-yyyy', MEMBER_KEY)
     expect(await y.next()).toEqual({ type: 'peers', peers: ['peer-xxxx'] })
     expect(server.roomSize(room)).toBe(2)
 
@@ -346,7 +429,7 @@ describe('signallingServer', () => {
   })
 
   it('rejects bad input by closing that socket, and keeps serving everyone else', async () => {
-    const { url, rejected } = await sharedServer({ maxMessageBytes: 4096 })
+    const { url, rejected } = await sharedServer({ maxMessageBytes: 4096, authorise: (join) => join.proves(MEMBER_KEY) })
     const room1 = '11'.repeat(32)
     const room2 = '22'.repeat(32)
 
@@ -363,12 +446,12 @@ describe('signallingServer', () => {
     expect(await early.closed).toBe(4400)
 
     const badRoom = await client(url)
-    badRoom.ws.send(JSON.stringify({ type: 'join', room: 'not-hex', peer: 'peer-0000' }))
+    badRoom.join('not-hex', 'peer-0000')
     expect(await badRoom.closed).toBe(4400)
 
     const x = await joined(url, room1, 'peer-xxxx')
     const dup = await client(url)
-    dup.ws.send(JSON.stringify({ type: 'join', room: room1, peer: 'peer-xxxx' }))
+    dup.join(room1, 'peer-xxxx', MEMBER_KEY)
     expect(await dup.closed).toBe(4409)
 
     // A signal to a member of another room is not delivered; the sender is told.
@@ -391,5 +474,81 @@ describe('signallingServer', () => {
     ])
     // x, the room-1 member, still works after all that.
     expect(x.ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  it("refuses strangers' joins (no proof, a wrong key, another socket's proof, an unknown room) with 4403; they learn no peer id", async () => {
+    const room = 'ab'.repeat(32)
+    const otherRoom = 'cd'.repeat(32)
+    const { url, server, rejected } = await sharedServer({ rooms: [[room, MEMBER_KEY]] })
+    expect(server.open).toBe(false)
+    const x = await joined(url, room, 'peer-xxxx')
+    const strangers: Client[] = []
+    const refuse = async (send: (c: Client) => void) => {
+      const c = await client(url)
+      strangers.push(c)
+      send(c)
+      expect(await c.closed).toBe(4403)
+    }
+    await refuse((c) => c.join(room, 'peer-s001'))
+    await refuse((c) => c.join(room, 'peer-s002', OTHER_KEY))
+    // x's id without a proof: refused as a stranger (4403), not as a duplicate (4409) that would confirm the id.
+    await refuse((c) => c.join(room, 'peer-xxxx'))
+    // A proof made for another socket's challenge (or another id) is worth nothing here.
+    await refuse((c) => c.ws.send(JSON.stringify({ type: 'join', room, peer: 'peer-s003', proof: proofFor(MEMBER_KEY, x.challenge, room, 'peer-s003') })))
+    await refuse((c) => c.ws.send(JSON.stringify({ type: 'join', room, peer: 'peer-s004', proof: proofFor(MEMBER_KEY, c.challenge, room, 'peer-s005') })))
+    await refuse((c) => c.ws.send(JSON.stringify({ type: 'join', room, peer: 'peer-s006', proof: 'zz' })))
+    // The member key of one room opens no other.
+    await refuse((c) => c.join(otherRoom, 'peer-s007', MEMBER_KEY))
+
+    // Not one stranger got a frame past its challenge; the member saw none of them.
+    for (const c of strangers) expect(c.messages).toEqual([])
+    expect(x.messages).toEqual([])
+    expect(rejected.map((e) => e.code)).toEqual(Array(7).fill('ERR_NOT_A_MEMBER'))
+    expect(server.roomSize(room)).toBe(1)
+    expect(server.roomSize(otherRoom)).toBe(0)
+
+    // A member still joins and is told who is there.
+    const y = await client(url)
+    y.join(room, 'peer-yyyy', MEMBER_KEY)
+    expect(await y.next()).toEqual({ type: 'peers', peers: ['peer-xxxx'] })
+  })
+
+  it('the room limit counts proven members only: strangers cannot fill the room', async () => {
+    const room = 'ef'.repeat(32)
+    const { url, server, rejected } = await sharedServer({ rooms: [[room, MEMBER_KEY]], maxRoomSize: 2 })
+    for (let i = 0; i < 5; i++) {
+      const stranger = await client(url)
+      stranger.join(room, `peer-str${i}`, i % 2 ? OTHER_KEY : undefined)
+      expect(await stranger.closed).toBe(4403)
+    }
+    expect(server.roomSize(room)).toBe(0)
+    await joined(url, room, 'peer-mem1')
+    await joined(url, room, 'peer-mem2')
+    const third = await client(url)
+    third.join(room, 'peer-mem3', MEMBER_KEY)
+    expect(await third.closed).toBe(4429)
+    expect(rejected.map((e) => e.code)).toEqual([...Array(5).fill('ERR_NOT_A_MEMBER'), 'ERR_ROOM_FULL'])
+  })
+
+  it('with no member key it is open (tests, dev); adding a room key drops the members that cannot prove it', async () => {
+    const room = '12'.repeat(32)
+    const { url, server, rejected } = await sharedServer({})
+    expect(server.open).toBe(true)
+    const stranger = await joined(url, room, 'peer-strg', OTHER_KEY)
+    const member = await client(url)
+    member.join(room, 'peer-memb', MEMBER_KEY)
+    expect(await member.next()).toEqual({ type: 'peers', peers: ['peer-strg'] })
+    const elsewhere = await joined(url, '34'.repeat(32), 'peer-else')
+
+    server.addRoom(room, MEMBER_KEY)
+    expect(server.open).toBe(false)
+    expect(await stranger.closed).toBe(4403)
+    expect(await elsewhere.closed).toBe(4403) // a room the server now has no key for
+    expect(await member.next()).toEqual({ type: 'left', peer: 'peer-strg' })
+    expect(member.ws.readyState).toBe(WebSocket.OPEN)
+    expect(server.roomSize(room)).toBe(1)
+    expect(rejected.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER'])
+    expect(() => server.addRoom('not-a-room', MEMBER_KEY)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(() => server.addRoom(room, new Uint8Array(31))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
   })
 })

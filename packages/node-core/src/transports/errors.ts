@@ -36,6 +36,11 @@ export type TransportErrorCode =
   | 'ERR_ALREADY_JOINED'
   /** A signalling client joined under an id already in its room. */
   | 'ERR_DUPLICATE_PEER'
+  /**
+   * A signalling join without a valid proof of membership (no proof, a wrong one, or a room the
+   * server holds no member key for): refused before the joiner learns who is in the room.
+   */
+  | 'ERR_NOT_A_MEMBER'
   /** A signalling client joined a room that is full. */
   | 'ERR_ROOM_FULL'
   /** A signalling client did not join within the server's joinTimeoutMs. */

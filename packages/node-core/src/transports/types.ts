@@ -24,6 +24,12 @@ export interface TransportContext {
   topic: Uint8Array
   /** The node's Noise key pair for secret-stream handshakes. */
   keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
+  /**
+   * The account's 32-byte member key (HyphaNode.memberKey), for transports that must prove
+   * membership to a server they meet through (the WebRTC signalling server). It proves membership
+   * and reads nothing. Optional: a transport that needs none ignores it; set by HyphaNode.
+   */
+  memberKey?: Uint8Array
   /** Hand every new encrypted connection to the node (which replicates and attaches the channel). */
   onConnection(stream: SecretStream, info: ConnectionInfo): void
 }
