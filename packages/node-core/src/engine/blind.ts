@@ -4,6 +4,7 @@
  * and serves them: the origin's oplog from the start, and any other writer core it is told
  * about, by a peer's seed announcement or `seed(key)` (writer keys are in the encrypted system
  * view, which it cannot read). Anyone who connects can announce keys, so the count is bounded.
+ * The node announces what it keeps in turn (seeding.ts), so several always-on nodes keep the same cores.
  */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
