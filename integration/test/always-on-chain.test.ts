@@ -1,5 +1,9 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import b4a from 'b4a'
+import { fileStorage } from '@hypha/storage-file'
 import { HyphaNode, type HyphaNodeOptions } from '@hypha/node-core'
 import { autobaseOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
@@ -144,5 +148,45 @@ describe('several always-on nodes for one account', { timeout: 120_000 }, () => 
     await expectAll(fresh, 'p/', N)
     // Not an assertion (timing): how far the device was when A1 went.
     console.log(`triangle: ${before} of ${2 * N} entries applied when A1 was killed`)
+  })
+})
+
+describe('an always-on node restarted from disk', { timeout: 60_000 }, () => {
+  it('keeps and announces again the cores it kept, with no member online', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hypha-kept-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const [port, port2] = [await freePort(), await freePort()]
+    const origin = await start({ role: 'origin', rootSecret: root, transports: [dial(port)] })
+    const credential = origin.memberCredential
+    const startA1 = async () =>
+      start({
+        role: 'always-on',
+        memberCredential: credential,
+        storage: await fileStorage(dir),
+        transports: [tcpServer({ port, host: HOST })]
+      })
+    let a1 = await startA1()
+    const phone = await start({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial(port)] })
+    await origin.addWriter(phone.writerKey!)
+    await eventually(() => phone.writable, 'the phone becomes a writer', DEADLINE)
+    await writeEntries(phone, 'p/', 100)
+    await eventually(() => holdsAll(a1, phone), "A1 holds the phone's oplog", DEADLINE)
+    const kept = [hex(origin.key), hex(phone.writerKey!)].sort()
+    await origin.close()
+    await phone.close()
+    await a1.close()
+
+    a1 = await startA1()
+    expect(a1.seeded().map((core) => hex(core.key)).sort()).toEqual(kept)
+    // A second always-on node that meets only A1 learns the phone's core from A1 alone.
+    const a2 = await start({
+      role: 'always-on',
+      memberCredential: credential,
+      transports: [tcpServer({ port: port2, host: HOST }), dial(port)]
+    })
+    await eventually(() => a2.seeded().map((core) => hex(core.key)).sort().join() === kept.join(), 'A2 keeps what A1 kept', DEADLINE)
+    const fresh = await start({ role: 'read-only', rootSecret: root, databaseKey: a1.key, transports: [dial(port2)] })
+    await eventually(async () => (await count(fresh, 'p/')) === 100, "the phone's entries through A2", DEADLINE)
+    await expectAll(fresh, 'p/', 100)
   })
 })
