@@ -59,6 +59,8 @@ export class NodeLifecycle {
   engine: Engine | null = null
   /** The database and its channels, once set up. */
   opened: OpenDatabase | null = null
+  /** Always-on: to call when a core was added to the kept set by hand (it re-announces the set). */
+  keptGrew: () => void = noop
   /** open() itself; `opening` is it plus the clean-up after a failure (which waits for close). */
   private openTask: Promise<void> | null = null
   private opening: Promise<void> | null = null
@@ -161,7 +163,8 @@ export class NodeLifecycle {
     engine.on('update', () => node.emit('update'))
     engine.on('writable', (w) => node.emit('writable', w))
     if (engine.seeder) {
-      keepAnnounced(ephemeral, engine.seeder, memberKey, node, {
+      // Keep what members and other always-on nodes announce; announce what it keeps in turn.
+      this.keptGrew = keepAnnounced(ephemeral, engine.seeder, memberKey, node, {
         seeded: (key) => node.emit('seeded', key),
         refused: (key, err) => node.emit('seed-refused', key, err),
         bad: (err, peer) => node.emit('bad-announcement', err, peer)

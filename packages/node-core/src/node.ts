@@ -372,12 +372,16 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   /**
    * Always-on only: also keep the core with this key (e.g. another writer's) downloaded and served.
-   * Peers announce writer cores by themselves; this is for cores nobody connected announces.
+   * Peers announce writer cores by themselves; this is for cores nobody connected announces. The
+   * core is announced to the peers in turn, as announced ones are (other always-on nodes keep it).
    * Throws `SeedError` `ERR_SEED_LIMIT` when `maxSeededCores` are kept already.
    */
   async seed(coreKey: Uint8Array): Promise<void> {
     checkKey32(coreKey, 'coreKey')
-    if (await this.seeder(await this.use()).seed(coreKey)) this.emit('seeded', coreKey)
+    if (await this.seeder(await this.use()).seed(coreKey)) {
+      this.emit('seeded', coreKey)
+      this.life.keptGrew()
+    }
   }
 
   /** Always-on only: the cores it keeps, with how much of each it holds. */

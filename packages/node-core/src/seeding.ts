@@ -3,7 +3,12 @@
  * - {@link announceWriters}: a full node tells every new peer, and every peer whenever the registry
  *   changes, the key of every writer core that ever was (revoked ones too: their earlier ops stay
  *   in the history), so an always-on node keeps them without reading the encrypted registry.
- * - {@link keepAnnounced}: an always-on node keeps each announced core, up to its bound.
+ * - {@link keepAnnounced}: an always-on node keeps each announced core, up to its bound, and
+ *   announces the cores it keeps in turn (sealed the same way, it holds the member key): to every
+ *   new peer, and to every peer whenever its set grows. So several always-on nodes, in a chain or
+ *   any other shape, end up keeping the same cores. Announcing only on growth, coalesced, bounds
+ *   the traffic: a set only grows, at most to maxSeededCores, and an announcement that adds nothing
+ *   is not passed on, so announcements cannot circulate in a loop.
  */
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
@@ -27,15 +32,32 @@ interface SeedingHost {
 
 /** Full nodes: announce on every peer-open and on every update that changes the writer keys. */
 export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, memberKey: Uint8Array, host: SeedingHost): void {
+  announceKeys(ephemeral, memberKey, host, async () => (await engine.devices()).map((d) => d.writerKey), (changed) =>
+    engine.on('update', changed)
+  )
+}
+
+/**
+ * Sends the list `keys()` gives to every new peer, and to every peer when `onChange` fires and the
+ * list differs from the one last broadcast (runs coalesce: one in flight, one more queued at most).
+ * Returns the trigger.
+ */
+function announceKeys(
+  ephemeral: EphemeralExtension,
+  memberKey: Uint8Array,
+  host: SeedingHost,
+  keys: () => Promise<Uint8Array[]>,
+  onChange: (changed: () => void) => void
+): () => void {
   let announced = ''
 
   const announcements = async (): Promise<{ id: string; payloads: Uint8Array[] }> => {
-    const keys = (await engine.devices()).map((d) => d.writerKey)
+    const list = await keys()
     const payloads: Uint8Array[] = []
-    for (let i = 0; i < keys.length; i += MAX_ANNOUNCED_KEYS) {
-      payloads.push(encodeSeedAnnouncement(keys.slice(i, i + MAX_ANNOUNCED_KEYS), memberKey))
+    for (let i = 0; i < list.length; i += MAX_ANNOUNCED_KEYS) {
+      payloads.push(encodeSeedAnnouncement(list.slice(i, i + MAX_ANNOUNCED_KEYS), memberKey))
     }
-    return { id: keys.map((k) => b4a.toString(k, 'hex')).join(','), payloads }
+    return { id: list.map((k) => b4a.toString(k, 'hex')).join(','), payloads }
   }
 
   const announceTo = async (peer: EphemeralPeer): Promise<void> => {
@@ -62,8 +84,10 @@ export function announceWriters(ephemeral: EphemeralExtension, engine: Engine, m
     { stopped: () => host.closed }
   )
 
+  const changed = () => void announceChanges()
   ephemeral.on('peer-open', (peer) => void announceTo(peer))
-  engine.on('update', () => void announceChanges())
+  onChange(changed)
+  return changed
 }
 
 export interface SeedReports {
@@ -73,8 +97,10 @@ export interface SeedReports {
 }
 
 /**
- * Always-on: keep every core a member announces that it does not have yet, up to the seeder's bound
- * (maxSeededCores). Announcements not sealed with the member key are reported and change nothing.
+ * Always-on: keep every core a member (or another always-on node of the account) announces that it
+ * does not have yet, up to the seeder's bound (maxSeededCores). Announcements not sealed with the
+ * member key are reported and change nothing. Announces the cores it keeps (see {@link announceKept}).
+ * Returns the trigger to call when a core was added otherwise (`node.seed(key)`).
  */
 export function keepAnnounced(
   ephemeral: EphemeralExtension,
@@ -82,7 +108,8 @@ export function keepAnnounced(
   memberKey: Uint8Array,
   host: SeedingHost,
   report: SeedReports
-): void {
+): () => void {
+  const grown = announceKept(ephemeral, seeder, memberKey, host)
   const key = { seedKey: seedKey(memberKey) }
   ephemeral.on('message', ({ peer, contentType, payload }: EphemeralMessage) => {
     if (host.closed) return
@@ -104,9 +131,29 @@ export function keepAnnounced(
         .ready()
         .then(() => seeder.seed(key))
         .then(
-          (added) => added && report.seeded(key),
+          (added) => {
+            if (!added) return
+            report.seeded(key)
+            grown()
+          },
           (err) => host.closed || report.refused(key, err)
         )
     }
   })
+  return grown
+}
+
+/**
+ * Always-on: announce the cores this node keeps (the origin's included: peers have it already and
+ * skip it), so that other always-on nodes of the account keep them too. The returned trigger is
+ * called whenever the set grew.
+ */
+export function announceKept(ephemeral: EphemeralExtension, seeder: CoreSeeder, memberKey: Uint8Array, host: SeedingHost): () => void {
+  return announceKeys(
+    ephemeral,
+    memberKey,
+    host,
+    async () => seeder.seeded().map((core) => core.key),
+    () => {}
+  )
 }

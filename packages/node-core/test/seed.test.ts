@@ -151,6 +151,58 @@ describe('an always-on node learns writer cores from announcements', () => {
     expect(blind2.seeded().map((core) => hex(core.key)).sort()).toEqual([hex(origin.key), hex(phone.writerKey)].sort())
   })
 
+  it('always-on nodes pass announcements on, in a ring too, without a storm; the bound still holds', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    const [a1, a2, a3] = [
+      await node({ role: 'always-on', memberCredential: origin.memberCredential }),
+      await node({ role: 'always-on', memberCredential: origin.memberCredential }),
+      await node({ role: 'always-on', memberCredential: origin.memberCredential })
+    ]
+    // A full ring of always-on nodes; only A1 meets the writers, and a capped one (its bound is the
+    // origin's core alone) hangs off A3.
+    const capped = await node({ role: 'always-on', memberCredential: origin.memberCredential, maxSeededCores: 1 })
+    const received = new Map<HyphaNode, number>()
+    for (const n of [a1, a2, a3, capped]) {
+      received.set(n, 0)
+      n.ephemeral.on('message', ({ contentType }) => {
+        if (contentType === SEED_CONTENT_TYPE) received.set(n, received.get(n)! + 1)
+      })
+    }
+    link(origin, a1)
+    link(phone, a1)
+    link(a1, a2)
+    link(a2, a3)
+    link(a3, a1)
+    link(a3, capped)
+    const refused = nextEvent<[Uint8Array, unknown]>(capped, 'seed-refused', (k) => hex(k) === hex(phone.writerKey))
+
+    await origin.addWriter(phone.writerKey!)
+    // A core nobody announces, seeded by hand on A3: A3 announces it too.
+    const extra = key(0x42)
+    await a3.seed(extra)
+    const all = [hex(origin.key), hex(phone.writerKey), hex(extra)].sort()
+    for (const n of [a1, a2, a3]) {
+      await eventually(() => n.seeded().map((core) => hex(core.key)).sort().join() === all.join(), 'every core on every always-on node')
+    }
+    expect(((await refused)[1] as SeedError).code).toBe('ERR_SEED_LIMIT')
+    expect(capped.seeded().map((core) => hex(core.key))).toEqual([hex(origin.key)])
+
+    // Writes that change no set announce nothing more: wait until they reached the ring's far end.
+    await phone.put('more', 'data')
+    const phoneLength = await writerLength(phone)
+    await eventually(
+      () => a2.seeded().some((core) => hex(core.key) === hex(phone.writerKey) && core.contiguousLength >= phoneLength),
+      "A2 holds the phone's writes"
+    )
+    // Each peer sends its set once on connecting and once per growth (at most 2 here): no loop.
+    const bound = (peers: number) => peers * (1 + 2)
+    expect(received.get(a1)).toBeLessThanOrEqual(bound(4))
+    expect(received.get(a2)).toBeLessThanOrEqual(bound(2))
+    expect(received.get(a3)).toBeLessThanOrEqual(bound(3))
+    expect(received.get(capped)).toBeLessThanOrEqual(bound(1))
+  })
+
   it('refuses cores past maxSeededCores and reports bad announcements, and keeps working', async () => {
     const origin = await node({ role: 'origin', rootSecret: root })
     const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })

@@ -4,11 +4,17 @@
  * and serves them: the origin's oplog from the start, and any other writer core it is told
  * about, by a peer's seed announcement or `seed(key)` (writer keys are in the encrypted system
  * view, which it cannot read). Anyone who connects can announce keys, so the count is bounded.
+ * The node announces what it keeps in turn (seeding.ts), so several always-on nodes keep the same cores.
+ * The keys it keeps are saved in its storage (file `hypha-kept-cores`): restarted, it keeps (and
+ * announces) them again without waiting for a member to announce them.
  */
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
+import c from 'compact-encoding'
 import { HyphaNodeError } from './errors.js'
 import { DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
+import { readWholeFile, writeWholeFile } from '../device.js'
+import { coalesced } from '../coalesce.js'
 import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, SeededCore, WriterInfo } from './types.js'
 
 export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
@@ -23,6 +29,16 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   readonly maxSeededCores: number
   private readonly cores = new Map<string, any>()
   private opened: Promise<void> | null = null
+  private closing = false
+  private saving: Promise<void> = Promise.resolve()
+  /** Writes the kept keys to storage; runs coalesce. A failed write is retried at the next growth. */
+  private readonly save = coalesced(
+    async () => {
+      const keys = [...this.cores.values()].map((core) => core.key as Uint8Array)
+      await writeWholeFile(this.store.storage, KEPT_CORES_FILE, c.encode(keptCoresEncoding, keys))
+    },
+    { stopped: () => this.closing }
+  )
 
   /** `store`: a Corestore this engine now owns (it closes it). */
   constructor(options: { store: any; databaseKey: Uint8Array; maxSeededCores?: number }) {
@@ -37,8 +53,20 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   }
 
   ready(): Promise<void> {
-    if (this.opened === null) this.opened = this.seed(this.key).then(() => undefined)
+    if (this.opened === null) this.opened = this.seed(this.key).then(() => this.restore())
     return this.opened
+  }
+
+  /** Keeps again the cores kept before a restart (those still within the bound). */
+  private async restore(): Promise<void> {
+    let keys: Uint8Array[] = []
+    try {
+      const bytes = await readWholeFile(this.store.storage, KEPT_CORES_FILE)
+      if (bytes !== null) keys = c.decode(keptCoresEncoding, bytes)
+    } catch {
+      // Unreadable or torn: members and the other always-on nodes announce the cores again.
+    }
+    for (const key of keys) await this.seed(key).catch(() => false)
   }
 
   /** Whether this core is kept (or being opened). */
@@ -67,6 +95,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     }
     core.on('download', () => this.emit('update'))
     core.download({ start: 0, end: -1 })
+    if (this.opened !== null) this.saving = this.save()
     return true
   }
 
@@ -79,6 +108,8 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   }
 
   async close(): Promise<void> {
+    await this.saving
+    this.closing = true
     await this.store.close()
   }
 
@@ -115,6 +146,9 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     throw notReadable()
   }
 }
+
+const KEPT_CORES_FILE = 'hypha-kept-cores'
+const keptCoresEncoding = c.array(c.fixed32)
 
 function notReadable(): HyphaNodeError {
   return new HyphaNodeError('ERR_NOT_READABLE', 'an always-on node holds no encryption key: it cannot read the data')
