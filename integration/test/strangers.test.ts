@@ -6,28 +6,43 @@ import {
   SEED_CONTENT_TYPE,
   SEED_CONTENT_TYPE_V1,
   encodeSeedAnnouncement,
+  type HyphaNode,
   type HyphaNodeOptions,
   type SeedError
 } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
 
-// An always-on node given the member credential, two member devices and a stranger, all real nodes
-// over TCP on 127.0.0.1. The stranger knows the database key (and so the discovery key) but not
-// the root secret: it runs a node of its own account opened on this database key, so it speaks
-// every protocol (replication, ephemeral, secure channel) with keys that are not the account's.
+// An always-on node given the member credential and two member devices, real nodes over TCP on
+// 127.0.0.1, and a stranger who knows the database key (and so the discovery key) but not the root
+// secret. The stranger speaks the ephemeral protocol directly and sends no membership proof: a
+// stranger running a node of its own account would send a wrong one and be dropped at once
+// (integration/test/member-proof.test.ts), so it could not show what follows.
 
 const cleanups = cleanupsAfterEach(afterEach)
 let root: Uint8Array
-let otherRoot: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
-  otherRoot = await rootSecret('someone else')
 })
 const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
 const random32 = () => createChannelKey()
+type Ephemeral = HyphaNode['ephemeral']
+
+/** The stranger: its own Noise key, a TCP connection to the always-on node, the ephemeral protocol and no proof. */
+async function connectStranger(blind: HyphaNode, port: number): Promise<{ ephemeral: Ephemeral; discoveryKey: Uint8Array }> {
+  const EphemeralClass = blind.ephemeral.constructor as new (options: { discoveryKey: Uint8Array }) => Ephemeral
+  const ephemeral = new EphemeralClass({ discoveryKey: blind.discoveryKey })
+  const transport = tcpClient({ port, host: '127.0.0.1', reconnect: false })
+  await transport.start({ topic: blind.topic, keyPair: createKeyPair(), onConnection: (stream) => void ephemeral.attach(stream) })
+  cleanups.push(async () => {
+    ephemeral.close()
+    await transport.stop()
+  })
+  await eventually(() => ephemeral.peers.length === 1, 'the stranger to connect')
+  return { ephemeral, discoveryKey: blind.discoveryKey }
+}
 
 async function setUp() {
   const port = await freePort()
@@ -39,15 +54,15 @@ async function setUp() {
     transports: [tcpServer({ port, host: '127.0.0.1' })]
   })
   const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] })
-  const stranger = await startNode({ role: 'read-only', rootSecret: otherRoot, databaseKey: origin.key, transports: [dial()] })
+  await eventually(() => blind.ephemeral.peers.filter((p) => p.opened).length === 2, 'two members on the always-on node')
+  const stranger = await connectStranger(blind, port)
   expect(hex(stranger.discoveryKey)).toBe(hex(origin.discoveryKey))
   await eventually(() => blind.ephemeral.peers.filter((p) => p.opened).length === 3, 'three peers on the always-on node')
-  await eventually(() => stranger.ephemeral.peers.some((p) => p.opened), "the stranger's ephemeral channel")
   return { origin, blind, phone, stranger }
 }
 
 describe('an always-on node serves members only', { timeout: 60_000 }, () => {
-  it("drops a stranger's envelopes (not-a-member) before any other check; members never see them", async () => {
+  it("drops a stranger's envelopes (unproven-peer) before any decoding; members never see them", async () => {
     const { origin, blind, phone, stranger } = await setUp()
     const N = 2000
     const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
@@ -55,9 +70,9 @@ describe('an always-on node serves members only', { timeout: 60_000 }, () => {
       const frame = sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() })
       stranger.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
     }
-    // And through its own channel: sealed, signed and tagged with its own (wrong) keys.
-    stranger.channel.send(b4a.from('hello?'))
-    await eventually(() => blind.channel.stats.rejected['not-a-member'] === N + 1, `${N + 1} not-a-member at the always-on node`)
+    // Its connection never proved membership: refused on that alone, before decoding.
+    await eventually(() => blind.channel.stats.rejected['unproven-peer'] === N, `${N} unproven-peer at the always-on node`)
+    expect(blind.channel.stats.rejected['not-a-member']).toBe(0)
     expect(blind.channel.stats.relayed).toBe(0)
     expect(blind.channel.stats.rejected['bad-signature']).toBe(0) // no ed25519 verify was run for them
 
@@ -83,7 +98,7 @@ describe('an always-on node serves members only', { timeout: 60_000 }, () => {
     // The old unauthenticated format, and the new one sealed with a key that is not the account's.
     const plain = b4a.concat([b4a.from([0xfd, 255, 0]), ...keys]) // compact uint 255 ‖ keys
     stranger.ephemeral.broadcast(plain, { contentType: SEED_CONTENT_TYPE_V1 })
-    stranger.ephemeral.broadcast(encodeSeedAnnouncement(keys, stranger.memberKey), { contentType: SEED_CONTENT_TYPE })
+    stranger.ephemeral.broadcast(encodeSeedAnnouncement(keys, createMemberKey()), { contentType: SEED_CONTENT_TYPE })
     await eventually(() => bad.length === 2, 'two bad announcements')
     expect(bad.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER'])
     expect(seeded.some((k) => keys.some((x) => b4a.equals(x, k)))).toBe(false)

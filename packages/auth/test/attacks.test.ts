@@ -180,7 +180,7 @@ describe('4. the verification code cannot be ground', () => {
     // The attacker's best offline move: take the laptop's nonce from the genuine challenge and
     // grind its own request until the code under that nonce equals the genuine one.
     const { decodeAuthMessage } = await import('@hypha/auth')
-    const challenge = seen
+    const findChallenge = () => seen
       .map((m) => {
         try {
           return decodeAuthMessage(m.payload)
@@ -189,6 +189,9 @@ describe('4. the verification code cannot be ground', () => {
         }
       })
       .find((m) => m?.type === 'challenge' && b4a.equals(m.requestDigest, genuine.digest))
+    // The attacker's connection may prove membership after the phone's: the challenge waited for it.
+    await until(() => findChallenge() !== undefined, 10_000, 'the attacker to see the challenge')
+    const challenge = findChallenge()
     expect(challenge).toBeDefined()
     const approverNonce = (challenge as { nonce: Uint8Array }).nonce
     const laptopKey = laptop.node.channel.publicKey!

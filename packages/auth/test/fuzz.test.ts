@@ -2,8 +2,8 @@ import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError } from '@hypha/ephemeral-ext'
-import { SecureChannel, SECURE_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
+import { EphemeralExtension, PROTOCOL, muxerOf, encodeFrame, type EphemeralError, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import { SecureChannel, SECURE_CONTENT_TYPE, MEMBER_PROOF_CONTENT_TYPE, createKeyPair, type Rejection } from '@hypha/secure-channel'
 import { deriveAccountKeys } from '@hypha/node-core'
 import {
   deriveRootSecret,
@@ -94,6 +94,8 @@ async function setup() {
   const secure = new SecureChannel({ ephemeral, channelKey, memberKey, keyPair: createKeyPair() })
   cleanups.push(() => secure.close())
   await until(() => peer.opened && channel.opened && laptop.node.ephemeral.peers.length === 2, 10_000, 'the hostile peer to connect')
+  // Its secure channel proves membership (it has the passphrase) before it sends anything.
+  await until(() => secure.isProven(peer), 10_000, 'the laptop to prove itself to the hostile peer')
   return { laptop, raw, ephemeral, secure, before }
 }
 
@@ -107,7 +109,9 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
   it('ephemeral frames: every one reported or delivered, the database untouched', async () => {
     const { laptop, raw, before } = await setup()
     const bad = collect<EphemeralError>(laptop.node.ephemeral, 'bad-message')
-    const good = collect(laptop.node.ephemeral, 'message')
+    // Not counting the membership proof the hostile peer's own secure channel sends.
+    const all = collect<EphemeralMessage>(laptop.node.ephemeral, 'message')
+    const good = { get length() { return all.filter((m) => m.contentType !== MEMBER_PROOF_CONTENT_TYPE).length } }
     const rand = rng(1)
     const base = encodeFrame({ contentType: 'text/plain', payload: b4a.from('hello') })
     for (let i = 0; i < N; i++) raw.send(mutate(base, rand, i))
@@ -125,9 +129,11 @@ describe(`fuzz: ${N} hostile frames per layer`, () => {
     // A real envelope to mutate, captured from the hostile side's own sealing.
     const sent: Uint8Array[] = []
     const broadcast = ephemeral.broadcast.bind(ephemeral)
-    ephemeral.broadcast = (payload, options) => {
-      sent.push(payload)
-      return broadcast(payload, options)
+    const send = ephemeral.send.bind(ephemeral)
+    // The channel sends to each proven peer.
+    ephemeral.send = (peer, payload, options) => {
+      if (options?.contentType === SECURE_CONTENT_TYPE) sent.push(payload)
+      return send(peer, payload, options)
     }
     secure.send(b4a.from('genuine'), { contentType: 'text/plain' })
     await until(() => delivered.length === 1)

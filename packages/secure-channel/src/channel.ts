@@ -19,6 +19,7 @@ import {
   type KeyPair
 } from './envelope.js'
 import { SeenFilter } from './seen-filter.js'
+import { MEMBER_PROOF_CONTENT_TYPE, encodeMemberProof, verifyMemberProof } from './member-proof.js'
 import { SecureChannelError } from './errors.js'
 
 /** Ephemeral content type that carries secure-channel envelopes. */
@@ -36,6 +37,11 @@ export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
 export const DEFAULT_ENVELOPE_BURST = 5000
 /** Over-limit envelopes (draining at the sustained rate) after which the connection is dropped. */
 export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
+/**
+ * Envelopes held for a connection whose membership proof has not arrived yet (sent to it once it
+ * proves; newer ones are dropped when full, all of them if the connection closes unproven).
+ */
+export const MAX_PENDING_PER_PEER = 64
 
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
@@ -91,6 +97,15 @@ export interface SecureChannelOptions {
    * Default a quarter of `maxEnvelopesPerSecond`.
    */
   maxForwardedPerSecond?: number
+  /**
+   * Require a membership proof on every connection (default true): each side sends
+   * `hypha/member-proof/1`, a keyed BLAKE2b-256 under the member key over both Noise public keys and
+   * the connection's handshake hash. Until a connection's proof has verified, nothing is sent or
+   * forwarded to it (envelopes wait, at most {@link MAX_PENDING_PER_PEER}) and its envelopes are
+   * dropped as `unproven-peer` before any decoding; a wrong proof closes it (`peer-dropped`,
+   * `not-a-member`). False only for tests that inject raw frames without a proof.
+   */
+  requireMemberProof?: boolean
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
 }
@@ -103,13 +118,13 @@ export interface RateLimits {
 }
 
 /** Why the channel closed a connection. */
-export type PeerDropReason = 'rate-limited'
+export type PeerDropReason = 'rate-limited' | 'not-a-member'
 
 export interface PeerDropped {
   reason: PeerDropReason
   /** The connection that was closed. */
   peer: EphemeralPeer
-  /** `SecureChannelError` with code `ERR_RATE_LIMITED`. */
+  /** `SecureChannelError` with code `ERR_RATE_LIMITED` or `ERR_NOT_A_MEMBER`. */
   error: SecureChannelError
 }
 
@@ -139,6 +154,7 @@ export type RejectionReason =
   | 'bad-signature'
   | 'decrypt-failed'
   | 'rate-limited'
+  | 'unproven-peer'
 
 export interface Rejection {
   reason: RejectionReason
@@ -172,6 +188,10 @@ export interface SecureChannelStats {
   forwardLimited: number
   /** Connections closed for abuse (`peer-dropped`). */
   droppedPeers: number
+  /** Connections whose membership proof verified. */
+  provenPeers: number
+  /** Envelopes not sent to a connection that had not proven yet, its queue being full. */
+  pendingDropped: number
 }
 
 export interface SecureChannelEvents {
@@ -186,6 +206,8 @@ export interface SecureChannelEvents {
   relayed: [relayed: Relayed]
   /** The channel closed a connection for abuse (the ephemeral extension's `peer-dropped` fires too). */
   'peer-dropped': [dropped: PeerDropped]
+  /** A connection's membership proof verified: envelopes now flow to and from it. */
+  'peer-proven': [peer: EphemeralPeer]
 }
 
 export interface SendOptions {
@@ -219,10 +241,13 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       duplicate: 0,
       'bad-signature': 0,
       'decrypt-failed': 0,
-      'rate-limited': 0
+      'rate-limited': 0,
+      'unproven-peer': 0
     },
     forwardLimited: 0,
-    droppedPeers: 0
+    droppedPeers: 0,
+    provenPeers: 0,
+    pendingDropped: 0
   }
   readonly limits: RateLimits
 
@@ -237,6 +262,14 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   private readonly buckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly forwardBuckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly onEphemeralMessage: (message: EphemeralMessage) => void
+  private readonly onPeerOpen: (peer: EphemeralPeer) => void
+  private readonly onPeerClose: (peer: EphemeralPeer) => void
+  /** Whether connections must prove membership (see {@link SecureChannelOptions.requireMemberProof}). */
+  readonly requireMemberProof: boolean
+  private readonly proven = new WeakSet<EphemeralPeer>()
+  /** Per unproven connection: whether we answered its request, and envelopes waiting for its proof. */
+  private readonly pending = new Map<EphemeralPeer, Uint8Array[]>()
+  private readonly answered = new WeakSet<EphemeralPeer>()
   private isClosed = false
 
   constructor(options: SecureChannelOptions) {
@@ -290,10 +323,25 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     if (this.maxPayloadBytes < 1) {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'maxEnvelopeBytes leaves no room for a payload')
     }
+    this.requireMemberProof = options.requireMemberProof ?? true
     this.onEphemeralMessage = (message) => {
       if (message.contentType === SECURE_CONTENT_TYPE) this.receive(message.peer, message.payload)
+      else if (message.contentType === MEMBER_PROOF_CONTENT_TYPE) this.receiveProof(message.peer, message.payload)
+    }
+    this.onPeerOpen = (peer) => this.sendProof(peer, true)
+    this.onPeerClose = (peer) => {
+      this.pending.delete(peer)
     }
     ephemeral.on('message', this.onEphemeralMessage)
+    ephemeral.on('peer-open', this.onPeerOpen)
+    ephemeral.on('peer-close', this.onPeerClose)
+    // Connections opened before this channel: prove ourselves (and ask for their proof again).
+    for (const peer of ephemeral.peers) this.sendProof(peer, true)
+  }
+
+  /** True once `peer`'s membership proof has verified (always true with `requireMemberProof: false`). */
+  isProven(peer: EphemeralPeer): boolean {
+    return !this.requireMemberProof || this.proven.has(peer)
   }
 
   /** True if this node holds the channel key (it can read and send); false for a relay. */
@@ -343,7 +391,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
     this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
-    const peers = this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
+    const peers = this.broadcast(frame)
     return { id, peers }
   }
 
@@ -352,12 +400,86 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     if (this.isClosed) return
     this.isClosed = true
     this.ephemeral.off('message', this.onEphemeralMessage)
+    this.ephemeral.off('peer-open', this.onPeerOpen)
+    this.ephemeral.off('peer-close', this.onPeerClose)
+    this.pending.clear()
+  }
+
+  /**
+   * Sends `frame` to every open connection but `except` that has proven membership, and queues it
+   * for those that have not yet. Returns how many it was sent or queued to.
+   */
+  private broadcast(frame: Uint8Array, except?: EphemeralPeer): number {
+    if (!this.requireMemberProof) return this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE, except })
+    let count = 0
+    for (const peer of this.ephemeral.peers) {
+      if (peer === except) continue
+      if (this.proven.has(peer)) {
+        this.ephemeral.send(peer, frame, { contentType: SECURE_CONTENT_TYPE })
+        count++
+        continue
+      }
+      let queue = this.pending.get(peer)
+      if (!queue) this.pending.set(peer, (queue = []))
+      if (queue.length >= MAX_PENDING_PER_PEER) {
+        this.stats.pendingDropped++
+        continue
+      }
+      queue.push(frame)
+      count++
+    }
+    return count
+  }
+
+  private sendProof(peer: EphemeralPeer, request: boolean): void {
+    if (this.isClosed || !this.requireMemberProof || !peer.opened) return
+    // Null without a Noise handshake under the connection: then it never proves either way.
+    const message = encodeMemberProof(this.memberKey, peer, request)
+    if (message) this.ephemeral.send(peer, message, { contentType: MEMBER_PROOF_CONTENT_TYPE })
+  }
+
+  private receiveProof(peer: EphemeralPeer, message: Uint8Array): void {
+    if (this.isClosed || !this.requireMemberProof) return
+    if (this.proven.has(peer)) {
+      // Answer a member's request once (its first copy of ours may have come before its channel existed).
+      if (message[0] === 1 && !this.answered.has(peer)) {
+        this.answered.add(peer)
+        this.sendProof(peer, false)
+      }
+      return
+    }
+    const verified = verifyMemberProof(this.memberKey, peer, message)
+    if (!verified) {
+      const error = new SecureChannelError('ERR_NOT_A_MEMBER', 'the connection\'s membership proof is wrong: not a member of this account')
+      this.pending.delete(peer)
+      this.stats.droppedPeers++
+      try {
+        this.emit('peer-dropped', { reason: 'not-a-member', peer, error })
+      } finally {
+        this.ephemeral.drop(peer, error)
+      }
+      return
+    }
+    this.proven.add(peer)
+    this.stats.provenPeers++
+    if (verified.request) {
+      this.answered.add(peer)
+      this.sendProof(peer, false)
+    }
+    const queue = this.pending.get(peer)
+    this.pending.delete(peer)
+    if (queue && peer.opened) {
+      for (const frame of queue) this.ephemeral.send(peer, frame, { contentType: SECURE_CONTENT_TYPE })
+    }
+    this.emit('peer-proven', peer)
   }
 
   private receive(peer: EphemeralPeer, frame: Uint8Array): void {
     this.stats.received++
     const now = this.now()
     if (!this.admit(peer, frame, now)) return
+    // Before any decoding: a connection that has not proven membership gets nothing looked at.
+    if (!this.isProven(peer)) return this.reject('unproven-peer', peer, frame)
     if (frame.byteLength > this.maxEnvelopeBytes) return this.reject('too-large', peer, frame)
 
     let envelope: Envelope
@@ -447,7 +569,7 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       this.stats.forwardLimited++
       return
     }
-    const peers = this.ephemeral.broadcast(withTtl(frame, ttl), { contentType: SECURE_CONTENT_TYPE, except: from })
+    const peers = this.broadcast(withTtl(frame, ttl), from)
     if (peers === 0) {
       bucket.tokens++ // nobody to forward to: nothing spent
       return

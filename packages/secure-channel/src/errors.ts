@@ -5,6 +5,8 @@ export type SecureChannelErrorCode =
   | 'ERR_CLOSED'
   /** A connection sent envelopes faster than its rate limit for too long; it was dropped. */
   | 'ERR_RATE_LIMITED'
+  /** A connection sent a membership proof that is not right for the account's member key; it was dropped. */
+  | 'ERR_NOT_A_MEMBER'
 
 /** Thrown by SecureChannel's constructor and `send`. Received envelopes are never thrown: see `rejected`. */
 export class SecureChannelError extends Error {

@@ -8,7 +8,8 @@ export {
   DEFAULT_MAX_SEEN,
   DEFAULT_MAX_ENVELOPES_PER_SECOND,
   DEFAULT_ENVELOPE_BURST,
-  DEFAULT_MAX_EXCESS_ENVELOPES
+  DEFAULT_MAX_EXCESS_ENVELOPES,
+  MAX_PENDING_PER_PEER
 } from './channel.js'
 export type {
   SecureChannelOptions,
@@ -45,4 +46,15 @@ export {
   ENVELOPE_OVERHEAD_BYTES
 } from './envelope.js'
 export type { Envelope, EnvelopeFields, EnvelopeHeader, SealInput, KeyPair } from './envelope.js'
+export {
+  MEMBER_PROOF_CONTENT_TYPE,
+  MEMBER_PROOF_BYTES,
+  MEMBER_PROOF_MESSAGE_BYTES,
+  PROOF_FLAG_REQUEST,
+  memberProof,
+  encodeMemberProof,
+  verifyMemberProof,
+  connectionBinding
+} from './member-proof.js'
+export type { ConnectionBinding } from './member-proof.js'
 export { SeenFilter } from './seen-filter.js'

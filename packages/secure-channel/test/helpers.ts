@@ -1,11 +1,13 @@
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import { EphemeralExtension, type EphemeralMessage } from '@hypha/ephemeral-ext'
+import { EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import {
   ENVELOPE_VERSION,
   SecureChannel,
   SECURE_CONTENT_TYPE,
+  MEMBER_PROOF_CONTENT_TYPE,
   assembleEnvelope,
+  encodeMemberProof,
   createKeyPair,
   encodeHeader,
   randomBytes,
@@ -29,6 +31,22 @@ export interface TestNode {
   relayed: Relayed[]
   /** Every secure-channel frame this node's connections delivered to it, as raw bytes. */
   frames: Uint8Array[]
+}
+
+export interface RawPeer {
+  ephemeral: EphemeralExtension
+  /** Its side of the connection. */
+  peer: EphemeralPeer
+  /** The victim's side of the connection. */
+  victimPeer: EphemeralPeer
+  conn: Connection
+  /** Secure-channel frames the victim sent it. */
+  frames: Uint8Array[]
+  /** Membership proof messages the victim sent it. */
+  proofs: Uint8Array[]
+  inject(frame: Uint8Array): number
+  /** Sends bytes as a membership proof message. */
+  proof(message: Uint8Array): void
 }
 
 /** The member key every test node shares unless a test gives another (a stranger's). */
@@ -76,23 +94,49 @@ export class Net {
     }
   }
 
-  /** Connects two nodes (replication stream + ephemeral channel) and waits until both sides are open. */
-  async connect(a: TestNode, b: TestNode, over: 'memory' | 'tcp' = 'memory'): Promise<Connection> {
+  /**
+   * Connects two nodes (replication stream + ephemeral channel) and waits until both sides are open
+   * and, unless `proven: false`, have verified each other's membership proof.
+   */
+  async connect(a: TestNode, b: TestNode, over: 'memory' | 'tcp' = 'memory', { proven = true } = {}): Promise<Connection> {
     const conn = over === 'tcp' ? await connectTcp(a.store, b.store) : connectInProcess(a.store, b.store)
     this.cleanups.push(() => conn.destroy())
     const pa = a.ephemeral.attach(conn.a)
     const pb = b.ephemeral.attach(conn.b)
     await until(() => pa.opened && pb.opened, 10_000, `${a.name}↔${b.name} to open`)
+    if (proven) {
+      await until(() => a.channel.isProven(pa) && b.channel.isProven(pb), 10_000, `${a.name}↔${b.name} to prove membership`)
+    }
     return conn
   }
 
   /**
    * A hostile peer connected to `victim`: it speaks the ephemeral protocol directly (with a larger
-   * size limit) and returns a function that injects any bytes as a secure-channel frame.
+   * size limit) and returns a function that injects any bytes as a secure-channel frame. With
+   * `memberKey` (default: the account's, a member gone bad) it first sends a membership proof made
+   * with it and waits until the victim accepts it; with `memberKey: null` (a stranger) it sends none.
    */
-  async hostile(victim: TestNode): Promise<(frame: Uint8Array) => number> {
+  async hostile(victim: TestNode, { memberKey = MEMBER_KEY as Uint8Array | null } = {}): Promise<(frame: Uint8Array) => number> {
+    const raw = await this.rawPeer(victim)
+    if (memberKey) {
+      raw.proof(encodeMemberProof(memberKey, raw.peer, false)!)
+      if (b4a.equals(memberKey, this.memberKey)) {
+        await until(() => victim.channel.isProven(raw.victimPeer), 10_000, 'the victim to accept the hostile peer\'s proof')
+      }
+    }
+    return raw.inject
+  }
+
+  /** A peer speaking the ephemeral protocol directly to `victim`, with no secure channel: it proves nothing unless told to. */
+  async rawPeer(victim: TestNode): Promise<RawPeer> {
     const { store } = await createStore()
     const ephemeral = new EphemeralExtension({ discoveryKey: this.discoveryKey, maxPayloadBytes: 64 * 1024 })
+    const frames: Uint8Array[] = []
+    const proofs: Uint8Array[] = []
+    ephemeral.on('message', (m: EphemeralMessage) => {
+      if (m.contentType === SECURE_CONTENT_TYPE) frames.push(m.payload)
+      if (m.contentType === MEMBER_PROOF_CONTENT_TYPE) proofs.push(m.payload)
+    })
     const conn = connectInProcess(store, victim.store)
     this.cleanups.push(async () => {
       conn.destroy()
@@ -100,9 +144,18 @@ export class Net {
       await store.close()
     })
     const peer = ephemeral.attach(conn.a)
-    victim.ephemeral.attach(conn.b)
-    await until(() => peer.opened, 10_000, 'the hostile peer to connect')
-    return (frame) => ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
+    const victimPeer = victim.ephemeral.attach(conn.b)
+    await until(() => peer.opened && victimPeer.opened, 10_000, 'the hostile peer to connect')
+    return {
+      ephemeral,
+      peer,
+      victimPeer,
+      conn,
+      frames,
+      proofs,
+      inject: (frame) => ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE }),
+      proof: (message) => ephemeral.send(peer, message, { contentType: MEMBER_PROOF_CONTENT_TYPE })
+    }
   }
 
   async destroy(): Promise<void> {
