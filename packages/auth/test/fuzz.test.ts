@@ -91,7 +91,10 @@ async function setup() {
   cleanups.push(() => ephemeral.close())
   const peer = ephemeral.attach(replication)
   const { channelKey, memberKey } = deriveAccountKeys(await deriveRootSecret(PASSPHRASE, PERSON, KDF))
-  const secure = new SecureChannel({ ephemeral, channelKey, memberKey, keyPair: createKeyPair() })
+  // The node's envelope limit, not the 64 KiB above: envelopes are padded up to the sender's limit,
+  // and the node refuses what is over its own (secure-channel README, padding).
+  const maxEnvelopeBytes = laptop.node.channel.maxEnvelopeBytes
+  const secure = new SecureChannel({ ephemeral, channelKey, memberKey, keyPair: createKeyPair(), maxEnvelopeBytes })
   cleanups.push(() => secure.close())
   await until(() => peer.opened && channel.opened && laptop.node.ephemeral.peers.length === 2, 10_000, 'the hostile peer to connect')
   // Its secure channel proves membership (it has the passphrase) before it sends anything.

@@ -387,7 +387,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       payload,
       ttl: this.maxHops,
       recipient: options.to ?? null,
-      timestamp
+      timestamp,
+      maxEnvelopeBytes: this.maxEnvelopeBytes
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
     this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)

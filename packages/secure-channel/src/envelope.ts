@@ -16,7 +16,7 @@ import { SecureChannelError } from './errors.js'
  *   recipient  32 bytes  (only with flag bit 0) the one node meant to read it
  *   timestamp  uint      sender's clock, ms since the epoch
  *   nonce      24 bytes  random secretbox nonce
- *   ciphertext buffer    XSalsa20-Poly1305 secretbox of `string contentType | raw payload`
+ *   ciphertext buffer    XSalsa20-Poly1305 secretbox of the padded plaintext (below)
  *   ── end of signed ───────────────────────────────────────────────────────────────
  *   signature  64 bytes  ed25519 signature by `sender` over the signed bytes
  *   tag        16 bytes  member tag: BLAKE2b-128(key = member key, signed bytes ‖ signature)
@@ -26,15 +26,36 @@ import { SecureChannelError } from './errors.js'
  * verify and without being able to read anything: the member key decrypts nothing. Version 1
  * (no tag) is refused as `unsupported-version`.
  *
+ * The sealed plaintext (version 3) is `string contentType ‖ payload ‖ 0x80 ‖ 0x00…`, padded to
+ * the next size bucket ({@link paddedLength}: 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, then multiples
+ * of 64 KiB; never past what `maxEnvelopeBytes` leaves room for), so the ciphertext length gives
+ * away the bucket, not the size, and the content type is hidden with the payload. The padding is
+ * ISO/IEC 7816-4's (one 0x80 byte, then zeros: the scheme of libsodium's `sodium_pad`), inside
+ * the secretbox, so it is authenticated; opening strips it, and anything else at the end (no 0x80
+ * before the zeros) is `malformed`. Version 2 (unpadded) is refused as `unsupported-version`.
+ *
  * The box key is BLAKE2b(header, key = channel key), header being the signed bytes before the
  * ciphertext: a relay that rewrites any header field (a new id to defeat replay protection, a
  * new timestamp) and re-signs with its own key still fails decryption, since it lacks the
  * channel key. Secretbox rather than an AEAD because sodium-javascript (the browser's libsodium)
  * has secretbox and no XChaCha20-Poly1305.
  */
-export const ENVELOPE_VERSION = 2
+export const ENVELOPE_VERSION = 3
 /** The version before member tags: refused with a message that says so. */
 const UNTAGGED_VERSION = 1
+/** The version before padding: refused with a message that says so. */
+const UNPADDED_VERSION = 2
+
+/**
+ * Sizes the sealed plaintext is padded to, smallest first; past the last, multiples of it. The
+ * ciphertext is the bucket plus {@link MAC_BYTES}.
+ */
+export const PADDING_BUCKETS: readonly number[] = Object.freeze([256, 1024, 4096, 16384, 65536])
+const LARGEST_BUCKET = 65536
+/** The padding's first byte (ISO/IEC 7816-4); zeros follow it up to the bucket. */
+const PAD_MARKER = 0x80
+/** The padding takes at least its marker byte. */
+export const MIN_PADDING_BYTES = 1
 
 /** Longest content type of a secure message, in UTF-8 bytes. */
 export const MAX_CONTENT_TYPE_BYTES = 128
@@ -52,8 +73,13 @@ const fixed16 = c.fixed(ID_BYTES)
 const fixed24 = c.fixed(NONCE_BYTES)
 const fixedTag = c.fixed(TAG_BYTES)
 
-/** Largest envelope overhead around the plaintext (ttl, header with recipient, MAC, signature, prefixes). */
-export const ENVELOPE_OVERHEAD_BYTES = 1 + 1 + ID_BYTES + KEY_BYTES + 1 + KEY_BYTES + 9 + NONCE_BYTES + 5 + MAC_BYTES + SIGNATURE_BYTES + TAG_BYTES
+/**
+ * Largest envelope overhead around the content type and payload (ttl, header with recipient,
+ * ciphertext prefix, MAC, signature, tag, the padding's marker byte). Padding beyond the marker
+ * is never counted: with `maxEnvelopeBytes`, {@link sealEnvelope} pads only as far as the limit.
+ */
+export const ENVELOPE_OVERHEAD_BYTES =
+  1 + 1 + ID_BYTES + KEY_BYTES + 1 + KEY_BYTES + 9 + NONCE_BYTES + 5 + MAC_BYTES + SIGNATURE_BYTES + TAG_BYTES + MIN_PADDING_BYTES
 
 export interface KeyPair {
   publicKey: Uint8Array
@@ -98,6 +124,12 @@ export interface SealInput {
   ttl: number
   recipient?: Uint8Array | null
   timestamp: number
+  /**
+   * The largest frame the receivers accept (the channel's `maxEnvelopeBytes`): padding stops at
+   * what fits, so the top bucket is "up to the limit", and a message that cannot fit even unpadded
+   * throws `ERR_PAYLOAD_TOO_LARGE`. Without it, padding follows {@link PADDING_BUCKETS} alone.
+   */
+  maxEnvelopeBytes?: number
   /** Random by default; tests pass one to build exact frames. */
   id?: Uint8Array
   nonce?: Uint8Array
@@ -139,6 +171,12 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
   },
   decode(state) {
     const version = c.uint.decode(state)
+    if (version === UNPADDED_VERSION) {
+      throw new EnvelopeDecodeError(
+        'unsupported-version',
+        `envelope version ${version} is unpadded and is no longer accepted: the sender runs an older @hypha/secure-channel (version ${ENVELOPE_VERSION} needed)`
+      )
+    }
     if (version === UNTAGGED_VERSION) {
       throw new EnvelopeDecodeError(
         'unsupported-version',
@@ -211,7 +249,7 @@ const contentTypeText = strictUtf8(
   MAX_CONTENT_TYPE_BYTES
 )
 
-/** What the ciphertext seals: `string contentType ‖ raw payload` (the payload runs to the end). */
+/** What the padded plaintext holds before its padding: `string contentType ‖ raw payload` (the payload runs to the end). */
 const plaintextEncoding: CompactEncoding<{ contentType: string; payload: Uint8Array }> = {
   preencode(state, p) {
     contentTypeText.preencode(state, p.contentType)
@@ -231,9 +269,10 @@ const UNSIGNED = new Uint8Array(SIGNATURE_BYTES)
 const UNTAGGED = new Uint8Array(TAG_BYTES)
 
 /**
- * Encrypts and signs one message into a frame. Throws SecureChannelError `ERR_INVALID_ARGUMENT` for
- * a content type that is not well-formed text (a lone surrogate) of at most
- * {@link MAX_CONTENT_TYPE_BYTES} bytes: receivers would refuse it.
+ * Pads (to a size bucket), encrypts and signs one message into a frame. Throws SecureChannelError
+ * `ERR_INVALID_ARGUMENT` for a content type that is not well-formed text (a lone surrogate) of at
+ * most {@link MAX_CONTENT_TYPE_BYTES} bytes: receivers would refuse it; `ERR_PAYLOAD_TOO_LARGE` if
+ * `maxEnvelopeBytes` is given and the message does not fit in it.
  */
 export function sealEnvelope(input: SealInput): Uint8Array {
   checkContentType(input.contentType)
@@ -246,9 +285,28 @@ export function sealEnvelope(input: SealInput): Uint8Array {
     timestamp: input.timestamp,
     nonce: input.nonce ?? randomBytes(NONCE_BYTES)
   }
-  const plaintext = c.encode(plaintextEncoding, { contentType: input.contentType, payload: input.payload })
+  const content = { contentType: input.contentType, payload: input.payload }
+  const state = c.state()
+  plaintextEncoding.preencode(state, content)
+  const unpadded = state.end + MIN_PADDING_BYTES
+  const header = encodeHeader(fields)
+  let cap: number | undefined
+  if (input.maxEnvelopeBytes !== undefined) {
+    cap = maxPlaintextBytes(input.maxEnvelopeBytes, header.byteLength)
+    if (unpadded > cap) {
+      throw new SecureChannelError(
+        'ERR_PAYLOAD_TOO_LARGE',
+        `a payload of ${input.payload.byteLength} bytes does not fit in an envelope of at most ${input.maxEnvelopeBytes} bytes`
+      )
+    }
+  }
+  // Zero-filled: the padding is the marker and then these zeros.
+  const plaintext = b4a.alloc(paddedLength(unpadded, cap))
+  state.buffer = plaintext
+  plaintextEncoding.encode(state, content)
+  plaintext[state.start] = PAD_MARKER
   const ciphertext = b4a.allocUnsafe(plaintext.byteLength + MAC_BYTES)
-  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, encodeHeader(fields)))
+  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, header))
   return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey }, { memberKey: input.memberKey })
 }
 
@@ -289,6 +347,32 @@ export function verifyMemberTag(envelope: Envelope, memberKey: Uint8Array): bool
   return sodium.sodium_memcmp(memberTag(envelope.tagged, memberKey), envelope.tag)
 }
 
+/**
+ * The length the sealed plaintext is padded to, for `unpadded` bytes (content type, payload and
+ * the padding's marker byte): the smallest of {@link PADDING_BUCKETS} that holds it, past the
+ * largest the next multiple of it; no more than `cap` (the room left by `maxEnvelopeBytes`) when
+ * `unpadded` fits in `cap`.
+ */
+export function paddedLength(unpadded: number, cap?: number): number {
+  let bucket = PADDING_BUCKETS.find((b) => b >= unpadded) ?? Math.ceil(unpadded / LARGEST_BUCKET) * LARGEST_BUCKET
+  if (cap !== undefined && unpadded <= cap && bucket > cap) bucket = cap
+  return bucket
+}
+
+/** The largest sealed plaintext whose frame, with a header of `headerBytes`, is at most `maxEnvelopeBytes`. */
+function maxPlaintextBytes(maxEnvelopeBytes: number, headerBytes: number): number {
+  // ttl ‖ header ‖ uint ciphertext length ‖ plaintext + MAC ‖ signature ‖ tag
+  const room = maxEnvelopeBytes - 1 - headerBytes - MAC_BYTES - SIGNATURE_BYTES - TAG_BYTES
+  let plaintext = room - 1
+  while (plaintext > 0 && plaintext + uintBytes(plaintext + MAC_BYTES) > room) plaintext--
+  return Math.max(0, plaintext)
+}
+
+/** Bytes of a compact-encoding uint. */
+function uintBytes(n: number): number {
+  return n <= 0xfc ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9
+}
+
 /** The header bytes (version … nonce) that the box key is bound to. */
 export function encodeHeader(fields: HeaderFields): Uint8Array {
   return c.encode(headerEncoding, fields)
@@ -310,9 +394,10 @@ export function verifyEnvelope(envelope: Envelope): boolean {
 }
 
 /**
- * Decrypts a verified envelope; null if the channel key is wrong or the ciphertext/header was
- * altered. Throws {@link EnvelopeDecodeError} (`malformed`) if it decrypts to something that is not
- * `string contentType ‖ payload` with a UTF-8 content type: made with the key, but broken.
+ * Decrypts a verified envelope and strips its padding; null if the channel key is wrong or the
+ * ciphertext/header was altered. Throws {@link EnvelopeDecodeError} (`malformed`) if it decrypts to
+ * something that is not `string contentType ‖ payload ‖ 0x80 ‖ zeros` with a UTF-8 content type:
+ * made with the key, but broken.
  */
 export function openEnvelope(
   envelope: Envelope,
@@ -345,8 +430,14 @@ function messageKey(channelKey: Uint8Array, header: Uint8Array): Uint8Array {
 }
 
 function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload: Uint8Array } {
+  // ISO/IEC 7816-4 padding: the last byte that is not zero is the marker, and it must be there.
+  let end = plaintext.byteLength - 1
+  while (end >= 0 && plaintext[end] === 0) end--
+  if (end < 0 || plaintext[end] !== PAD_MARKER) {
+    throw new EnvelopeDecodeError('malformed', 'sealed content has no padding marker (0x80 then zeros)')
+  }
   try {
-    return c.decode(plaintextEncoding, plaintext)
+    return c.decode(plaintextEncoding, plaintext.subarray(0, end))
   } catch (err) {
     if (err instanceof EnvelopeDecodeError) throw err
     throw new EnvelopeDecodeError('malformed', 'sealed content is truncated or malformed', { cause: err })

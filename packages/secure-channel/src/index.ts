@@ -43,7 +43,10 @@ export {
   TAG_BYTES,
   EnvelopeDecodeError,
   ENVELOPE_VERSION,
-  ENVELOPE_OVERHEAD_BYTES
+  ENVELOPE_OVERHEAD_BYTES,
+  PADDING_BUCKETS,
+  MIN_PADDING_BYTES,
+  paddedLength
 } from './envelope.js'
 export type { Envelope, EnvelopeFields, EnvelopeHeader, SealInput, KeyPair } from './envelope.js'
 export {

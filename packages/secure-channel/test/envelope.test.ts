@@ -10,8 +10,13 @@ import {
   createKeyPair,
   verifyMemberTag,
   EnvelopeDecodeError,
-  SecureChannelError
+  SecureChannelError,
+  ENVELOPE_OVERHEAD_BYTES,
+  MAX_CONTENT_TYPE_BYTES,
+  PADDING_BUCKETS,
+  paddedLength
 } from '@hypha/secure-channel'
+import sodium from 'sodium-universal'
 import { sealRaw } from './helpers.js'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
@@ -35,28 +40,46 @@ const input = {
 }
 const SENDER = '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c'
 const TIMESTAMP = 'ff0068e5cf8b010000' // uint, 9 bytes
-const HEADER = ['02', '02'.repeat(16), SENDER, '01', '03'.repeat(32), TIMESTAMP, '04'.repeat(24)].join('')
-const CIPHERTEXT = '617ea2d72b7aa34e3d6d9c5c5808b4e0cc76ee230c70da8fdba40dfab2'
+const HEADER = ['03', '02'.repeat(16), SENDER, '01', '03'.repeat(32), TIMESTAMP, '04'.repeat(24)].join('')
+// What the secretbox seals: string 'text/plain' ‖ 'hi' ‖ 0x80, zeros up to the 256-byte bucket.
+const PLAINTEXT = ['0a', b4a.toString(b4a.from('text/plain'), 'hex'), '6869', '80', '00'.repeat(256 - 14)].join('')
+// 256 + 16 bytes (MAC first); its length prefix is the uint fd 1001 (272).
+const CIPHERTEXT_PREFIX = 'fd1001'
+const CIPHERTEXT = [
+  'cb862deb4a24370e72ac340c322796769b8d14f9b0ab608dcfad8aa0a444271ef416d5cd671a23223f5d0bf800d9fc6a',
+  '1cdb18c0c1ee1b61f73b3bfad47e7f264913c8c167abad4d2b46521e76c809c054ac1205665700c19dcfba4ca0a7624e',
+  'af4b9958012856f7da17a798ed3285358556f507c8e59736ad8bf094f028f4e2d2e98a7a4e69617841285559c0d0f9a9',
+  'dec28a1e4e11613106d0991f9c87ec53e50d4043b72a6413b30cd20574c507bcf25e779c8e106b4249fa18e8ca979be3',
+  '35cf549d756544fb161dafba826749b8d20e22fd7668b4d5ab90878bfee3582874a7e8d9bc01e27f425fd74586b6e6c7',
+  'd2ecaaa1cbaa7e693be3b52a5013d3c3f9a1d2c45cb6ec210c03e70450d22c7b'
+].join('')
 const SIGNATURE =
-  '4dbd3f8bff87eed52373b9023d50bf75260856b3d7a44c09fd94cb8fe1fdc8fb0ac3f4af731eab18ac9799817377ba54e440e55d03600b8f28d95d7134491607'
+  '998413a94e454161aedc36b43fd76b91a0308a38d37d16c048cfb03f4669f6a7a0c28d41af8888678aab3d1e75a0ec53adc828a8bd24409c29e501835e59bd04'
 // Checked with Python: hashlib.blake2b(frame[1:-16], key=bytes([6]) * 32, digest_size=16).
-const TAG = '36940327478ffc40166f7f1f667a79ea'
+const TAG = '2c7ad4144c2c68205a631d51bf920e7b'
 
 describe('envelope wire format', () => {
   it('is ttl ‖ header ‖ ciphertext ‖ signature ‖ member tag, byte for byte', () => {
     expect(hex(keyPair.publicKey)).toBe(SENDER)
-    expect(hex(encodeHeader({ ...input, version: 2, sender: keyPair.publicKey }))).toBe(HEADER)
-    expect(hex(encodeHeader({ ...input, version: 2, sender: keyPair.publicKey, recipient: null }))).toBe(
-      ['02', '02'.repeat(16), SENDER, '00', TIMESTAMP, '04'.repeat(24)].join('')
+    expect(hex(encodeHeader({ ...input, version: 3, sender: keyPair.publicKey }))).toBe(HEADER)
+    expect(hex(encodeHeader({ ...input, version: 3, sender: keyPair.publicKey, recipient: null }))).toBe(
+      ['03', '02'.repeat(16), SENDER, '00', TIMESTAMP, '04'.repeat(24)].join('')
     )
     const frame = sealEnvelope(input)
-    expect(hex(frame)).toBe(['04', HEADER, '1d', CIPHERTEXT, SIGNATURE, TAG].join(''))
+    expect(hex(frame)).toBe(['04', HEADER, CIPHERTEXT_PREFIX, CIPHERTEXT, SIGNATURE, TAG].join(''))
+    // The ciphertext, opened with libsodium directly under BLAKE2b(header, key = channel key), is
+    // the padded plaintext byte for byte.
+    const boxKey = b4a.alloc(32)
+    sodium.crypto_generichash(boxKey, b4a.from(HEADER, 'hex'), channelKey)
+    const plain = b4a.alloc(256)
+    expect(sodium.crypto_secretbox_open_easy(plain, b4a.from(CIPHERTEXT, 'hex'), input.nonce, boxKey)).toBe(true)
+    expect(hex(plain)).toBe(PLAINTEXT)
   })
 
   it('decodes, verifies and opens what it sealed; assembleEnvelope re-lays the same frame', () => {
     const frame = sealEnvelope(input)
     const env = decodeEnvelope(frame)
-    expect(env).toMatchObject({ ttl: 4, version: 2, timestamp: input.timestamp })
+    expect(env).toMatchObject({ ttl: 4, version: 3, timestamp: input.timestamp })
     expect(hex(env.id)).toBe(hex(input.id))
     expect(hex(env.recipient!)).toBe(hex(input.recipient))
     expect(hex(env.header)).toBe(HEADER)
@@ -89,8 +112,10 @@ describe('envelope wire format', () => {
     }
     const v1 = b4a.from(frame)
     v1[1] = 1
-    const v3 = b4a.from(frame)
-    v3[1] = 3
+    const v2 = b4a.from(frame)
+    v2[1] = 2
+    const v4 = b4a.from(frame)
+    v4[1] = 4
     const badFlags = b4a.from(frame)
     badFlags[1 + 1 + 16 + 32] = 3
     expect(reasonOf(new Uint8Array(0))).toBe('malformed')
@@ -98,7 +123,9 @@ describe('envelope wire format', () => {
     expect(reasonOf(b4a.concat([frame, b4a.from([0])]))).toBe('malformed')
     expect(reasonOf(v1)).toBe('unsupported-version')
     expect(() => decodeEnvelope(v1)).toThrow(/no member tag/)
-    expect(reasonOf(v3)).toBe('unsupported-version')
+    expect(reasonOf(v2)).toBe('unsupported-version')
+    expect(() => decodeEnvelope(v2)).toThrow(/version 2 is unpadded/)
+    expect(reasonOf(v4)).toBe('unsupported-version')
     expect(reasonOf(badFlags)).toBe('malformed')
     // A ciphertext shorter than its MAC.
     const env = decodeEnvelope(frame)
@@ -108,9 +135,10 @@ describe('envelope wire format', () => {
 
 describe('sealed content type', () => {
   it('opens strictly: a content type that is not UTF-8 is malformed (EnvelopeDecodeError, cause kept), not U+FFFD', () => {
-    // string contentType = 03 ed a0 80 (a lone surrogate's bytes), then the payload 'hi'.
+    // string contentType = 03 ed a0 80 (a lone surrogate's bytes), then the payload 'hi'; each
+    // padded (0x80, zeros) so that only the content type is wrong.
     for (const plain of ['03eda0806869', '01ff', '01c0', '81', '02c328']) {
-      const env = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from(plain, 'hex')))
+      const env = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from(plain + '800000', 'hex')))
       expect(verifyEnvelope(env)).toBe(true)
       let caught: unknown
       try {
@@ -123,7 +151,7 @@ describe('sealed content type', () => {
       expect((caught as EnvelopeDecodeError).cause, plain).toBeInstanceOf(Error)
     }
     // Too long for any sender: 129 bytes.
-    const long = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.concat([b4a.from([129]), b4a.alloc(129, 0x78)])))
+    const long = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.concat([b4a.from([129]), b4a.alloc(129, 0x78), b4a.from([0x80])])))
     expect(() => openEnvelope(long, channelKey)).toThrow(EnvelopeDecodeError)
     // The wrong key is still null, not an error.
     expect(openEnvelope(decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from('03eda080', 'hex'))), fill(32, 6))).toBeNull()
@@ -138,5 +166,145 @@ describe('sealed content type', () => {
       expect(() => sealEnvelope({ ...input, contentType })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     }
     expect(() => sealEnvelope({ ...input, contentType: 'x'.repeat(128) })).not.toThrow()
+  })
+})
+
+const sealedLength = (payload: Uint8Array, extra: { recipient?: Uint8Array | null; contentType?: string; maxEnvelopeBytes?: number } = {}) =>
+  sealEnvelope({ ...input, ...extra, payload }).byteLength
+const ciphertextLength = (frame: Uint8Array) => decodeEnvelope(frame).ciphertext.byteLength
+// 'text/plain' takes 11 bytes sealed (its length, then the text); the padding at least 1.
+const CONTENT_TYPE_AND_MARKER = 12
+
+describe('padding to size buckets', () => {
+  it('has the bucket table 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, then multiples of 64 KiB', () => {
+    expect(PADDING_BUCKETS).toEqual([256, 1024, 4096, 16384, 65536])
+    const table: Array<[number, number]> = [
+      [1, 256],
+      [256, 256],
+      [257, 1024],
+      [1024, 1024],
+      [1025, 4096],
+      [4096, 4096],
+      [4097, 16384],
+      [16385, 65536],
+      [65536, 65536],
+      [65537, 131072],
+      [131073, 196608],
+      [16 * 1024 * 1024, 16 * 1024 * 1024]
+    ]
+    for (const [unpadded, padded] of table) expect(paddedLength(unpadded), `${unpadded}`).toBe(padded)
+    // A cap (the room maxEnvelopeBytes leaves) stops the padding there, if the content fits under it.
+    expect(paddedLength(200, 10_000)).toBe(256)
+    expect(paddedLength(5000, 10_000)).toBe(10_000)
+    expect(paddedLength(10_000, 10_000)).toBe(10_000)
+    expect(paddedLength(10_001, 10_000)).toBe(16384)
+  })
+
+  it('payloads of different sizes within one bucket make envelopes of one length', () => {
+    for (const bucket of PADDING_BUCKETS) {
+      const lower = PADDING_BUCKETS[PADDING_BUCKETS.indexOf(bucket) - 1] ?? 0
+      const smallest = Math.max(0, lower + 1 - CONTENT_TYPE_AND_MARKER)
+      const largest = bucket - CONTENT_TYPE_AND_MARKER
+      const frames = [smallest, Math.floor((smallest + largest) / 2), largest].map((n) => sealEnvelope({ ...input, payload: b4a.alloc(n, 7) }))
+      for (const frame of frames) expect(ciphertextLength(frame), `${bucket}`).toBe(bucket + 16)
+      expect(new Set(frames.map((f) => f.byteLength)).size, `${bucket}`).toBe(1)
+      // One byte more and it is the next bucket.
+      expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(largest + 1, 7) }))).toBe(paddedLength(bucket + 1) + 16)
+    }
+    // The issue's example: 5,000 and 9,000 bytes are both the 16 KiB bucket; 3,000 is 4 KiB.
+    expect(sealedLength(b4a.alloc(5000))).toBe(sealedLength(b4a.alloc(9000)))
+    expect(sealedLength(b4a.alloc(3000))).toBeLessThan(sealedLength(b4a.alloc(5000)))
+    // Past 64 KiB: multiples of 64 KiB.
+    expect(sealedLength(b4a.alloc(70_000))).toBe(sealedLength(b4a.alloc(131_000)))
+    expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(70_000) }))).toBe(131072 + 16)
+    // The content type is inside the padding too: a long one changes nothing while it fits.
+    expect(sealedLength(b4a.from('hi'), { contentType: 'x'.repeat(MAX_CONTENT_TYPE_BYTES) })).toBe(sealedLength(b4a.from('hi')))
+  })
+
+  it('opens to the exact payload: zeros and 0x80 at its end are the payload’s, not padding', () => {
+    const payloads = [
+      new Uint8Array(0),
+      b4a.from([0]),
+      b4a.from([0x80]),
+      b4a.from([1, 0x80, 0, 0]),
+      b4a.alloc(243, 0), // fills the 256 bucket exactly
+      b4a.alloc(244, 0x80), // one more: the 1 KiB bucket
+      b4a.alloc(5000, 0xff),
+      b4a.concat([b4a.alloc(70_000, 9), b4a.alloc(10, 0)])
+    ]
+    for (const payload of payloads) {
+      for (const recipient of [null, fill(32, 3)]) {
+        const opened = openEnvelope(decodeEnvelope(sealEnvelope({ ...input, payload, recipient })), channelKey)
+        expect(opened?.contentType).toBe('text/plain')
+        expect(hex(opened!.payload), `${payload.byteLength}`).toBe(hex(payload))
+      }
+    }
+  })
+
+  it('with maxEnvelopeBytes, pads only up to the limit; the channel’s largest payload still fits', () => {
+    for (const recipient of [null, fill(32, 3)]) {
+      // 10 KiB, the ephemeral extension's default: 5,000 and 9,000 bytes both fill it exactly.
+      expect(sealedLength(b4a.alloc(5000), { recipient, maxEnvelopeBytes: 10_240 })).toBe(10_240)
+      expect(sealedLength(b4a.alloc(9000), { recipient, maxEnvelopeBytes: 10_240 })).toBe(10_240)
+      // Below the limit, the buckets as usual.
+      expect(sealedLength(b4a.alloc(100), { recipient, maxEnvelopeBytes: 10_240 })).toBe(sealedLength(b4a.alloc(100), { recipient }))
+      // The largest payload a channel allows with this limit, with the longest content type.
+      const max = 10_240 - ENVELOPE_OVERHEAD_BYTES - 1 - MAX_CONTENT_TYPE_BYTES
+      const payload = b4a.alloc(max, 0x80)
+      const frame = sealEnvelope({ ...input, payload, recipient, contentType: 'x'.repeat(128), maxEnvelopeBytes: 10_240 })
+      expect(frame.byteLength).toBeLessThanOrEqual(10_240)
+      expect(hex(openEnvelope(decodeEnvelope(frame), channelKey)!.payload)).toBe(hex(payload))
+      // What cannot fit even unpadded is refused, not sent oversized.
+      expect(() => sealEnvelope({ ...input, recipient, payload: b4a.alloc(10_240), maxEnvelopeBytes: 10_240 })).toThrow(
+        expect.objectContaining({ code: 'ERR_PAYLOAD_TOO_LARGE' })
+      )
+    }
+    // Around the ciphertext length prefix's step from 3 to 5 bytes (65,535), the frame stays within
+    // the limit and fills it but for at most the 2 bytes the step costs (up to 65,720: from 65,721
+    // on, the 64 KiB bucket fits whole).
+    for (let limit = 65_600; limit <= 65_720; limit++) {
+      const length = sealedLength(b4a.alloc(30_000), { recipient: null, maxEnvelopeBytes: limit })
+      expect(length, `${limit}`).toBeLessThanOrEqual(limit)
+      expect(length, `${limit}`).toBeGreaterThanOrEqual(limit - 2)
+    }
+  })
+
+  it('refuses broken padding as malformed and altered padding as a failed decryption', () => {
+    const malformed = (plain: string) => {
+      const env = decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from(plain, 'hex')))
+      expect(verifyEnvelope(env)).toBe(true)
+      let caught: unknown
+      try {
+        openEnvelope(env, channelKey)
+      } catch (err) {
+        caught = err
+      }
+      expect(caught, plain).toBeInstanceOf(EnvelopeDecodeError)
+      expect((caught as EnvelopeDecodeError).reason, plain).toBe('malformed')
+    }
+    const content = '0178' + '6869' // content type 'x', payload 'hi'
+    malformed(content) // no padding at all
+    malformed(content + '0000') // zeros, no marker
+    malformed(content + '8001') // something after the marker
+    malformed(content + '81') // not the marker
+    malformed('00'.repeat(256)) // all zeros
+    malformed('') // nothing
+    malformed('80') // the marker, but no content type before it
+    // Well-formed padding of any length opens (a receiver cannot know the sender's limit).
+    const ok = openEnvelope(decodeEnvelope(sealRaw(channelKey, keyPair, b4a.from(content + '80' + '00'.repeat(5), 'hex'))), channelKey)
+    expect(ok).toEqual({ contentType: 'x', payload: b4a.from('hi') })
+
+    // The padding is inside the secretbox: changing one byte of it, even re-signed and re-tagged, fails the MAC.
+    const env = decodeEnvelope(sealEnvelope(input))
+    for (const at of [20, 100, env.ciphertext.byteLength - 1]) {
+      const ciphertext = b4a.from(env.ciphertext)
+      ciphertext[at]! ^= 1
+      const altered = decodeEnvelope(assembleEnvelope({ ...env, ciphertext }, { secretKey: keyPair.secretKey }, { memberKey }))
+      expect(verifyEnvelope(altered)).toBe(true)
+      expect(openEnvelope(altered, channelKey), `${at}`).toBeNull()
+    }
+    // Cutting the padding off (a shorter ciphertext) fails the same way.
+    const cut = decodeEnvelope(assembleEnvelope({ ...env, ciphertext: env.ciphertext.subarray(0, 16 + 20) }, { secretKey: keyPair.secretKey }, { memberKey }))
+    expect(openEnvelope(cut, channelKey)).toBeNull()
   })
 })

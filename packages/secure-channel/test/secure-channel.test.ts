@@ -221,13 +221,13 @@ describe('every bad envelope is rejected and reported', () => {
       })
 
     // Random bytes and truncations.
-    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 2]), text('not an envelope')])), 'malformed')
+    await expectRejected(b, c, () => inject(b4a.concat([b4a.from([4, 3]), text('not an envelope')])), 'malformed')
     const good = seal()
     await expectRejected(b, c, () => inject(good.subarray(0, good.byteLength - 1)), 'malformed')
     await expectRejected(b, c, () => inject(b4a.concat([good, b4a.from([0])])), 'malformed')
     await expectRejected(b, c, () => inject(new Uint8Array(0)), 'malformed')
-    // Version 1 (before member tags) and version 3 are refused.
-    for (const version of [1, 3]) {
+    // Version 1 (before member tags), version 2 (before padding) and version 4 are refused.
+    for (const version of [1, 2, 4]) {
       const other = b4a.from(good)
       other[1] = version
       await expectRejected(b, c, () => inject(other), 'unsupported-version')
@@ -275,14 +275,16 @@ describe('every bad envelope is rejected and reported', () => {
     // Well-formed and signed, but under another channel key.
     await expectRejected(b, c, () => inject(seal({ channelKey: createChannelKey() })), 'decrypt-failed')
     // Sealed with the key and signed, but its content type is not UTF-8 (03 ed a0 80: a lone surrogate).
-    await expectRejected(b, c, () => inject(sealRaw(net.channelKey, attacker, b4a.from('03eda0806869', 'hex'))), 'malformed')
+    await expectRejected(b, c, () => inject(sealRaw(net.channelKey, attacker, b4a.from('03eda080686980', 'hex'))), 'malformed')
+    // Sealed with the key and signed, but without the padding (0x80, zeros) at its end.
+    await expectRejected(b, c, () => inject(sealRaw(net.channelKey, attacker, b4a.from('01786869', 'hex'))), 'malformed')
     // Too old, and from too far in the future.
     await expectRejected(b, c, () => inject(seal({ timestamp: now - 10 * 60_000 })), 'expired')
     await expectRejected(b, c, () => inject(seal({ timestamp: now + 10 * 60_000 })), 'from-future')
 
     expect(b.channel.stats.rejected).toMatchObject({
-      malformed: 5,
-      'unsupported-version': 2,
+      malformed: 6,
+      'unsupported-version': 3,
       'not-a-member': 2,
       duplicate: 2,
       'bad-signature': 2,
