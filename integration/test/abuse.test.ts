@@ -1,7 +1,5 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
-import type { HyphaNode } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import {
   SECURE_CONTENT_TYPE,
   SecureChannelError,
@@ -12,16 +10,17 @@ import {
   type Rejection,
   type SecureMessage
 } from '@hypha/secure-channel'
-import { collect, nextEvent, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
+import { collect, nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { rootSecret, eventually } from '@hypha/adapter-tests'
+import { connectStranger, membersThroughRelay } from './fixtures.js'
 
 // A stranger who knows only the database's discovery key connects to an always-on node over real
-// TCP and abuses the ephemeral channel: a flood of self-signed envelopes stamped 29 s in the future
-// (the relay checks signatures, not membership, so it would accept them), and oversized frames.
-// The members' messages must keep flowing, and the stranger's connection must be closed.
+// TCP and abuses the ephemeral channel: a flood of envelopes stamped 29 s in the future, and
+// oversized frames. The members' messages must keep flowing, and the stranger's connection must be
+// closed (by the rate limit and the frame-size limit; its envelopes, from a connection that never
+// proved membership, are also refused as unproven-peer).
 
 const cleanups = cleanupsAfterEach(afterEach)
-const HOST = '127.0.0.1'
 const DEADLINE = 30_000
 
 let root: Uint8Array
@@ -29,60 +28,16 @@ beforeAll(async () => {
   root = await rootSecret('abuse account')
 })
 
-type Ephemeral = HyphaNode['ephemeral']
-interface StrangerLink {
-  ephemeral: Ephemeral
-  closed: () => boolean
-}
-
-/** Two members connected only through an always-on relay, over TCP on 127.0.0.1. */
+/** Two members (laptop, phone) connected only through an always-on relay, over TCP on 127.0.0.1. */
 async function setUp() {
-  const port = await freePort()
-  const client = () => tcpClient({ port, host: HOST, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })
-  const laptop = await startNodeWith({ role: 'origin', rootSecret: root, transports: [client()] }, cleanups)
-  const relay = await startNodeWith({ role: 'always-on', locator: laptop.locator, transports: [tcpServer({ port, host: HOST })] }, cleanups)
-  const phone = await startNodeWith({ role: 'read-only', rootSecret: root, databaseKey: laptop.key, transports: [client()] }, cleanups)
-  await eventually(
-    () => relay.ephemeral.peers.length === 2 && laptop.ephemeral.peers.length === 1 && phone.ephemeral.peers.length === 1,
-    'ephemeral channels open',
-    DEADLINE
-  )
+  const { port, origin: laptop, relay, phone } = await membersThroughRelay(root, cleanups, DEADLINE)
   return { port, laptop, relay, phone }
-}
-
-/**
- * The stranger: its own Noise key, a TCP connection to the relay, and the ephemeral protocol opened
- * for the relay's discovery key. Built from the same class the node runs (this package does not
- * depend on @hypha/ephemeral-ext directly); it never replicates anything.
- */
-async function connectStranger(relay: HyphaNode, port: number, maxPayloadBytes?: number): Promise<StrangerLink> {
-  const EphemeralClass = relay.ephemeral.constructor as new (options: { discoveryKey: Uint8Array; maxPayloadBytes?: number }) => Ephemeral
-  const ephemeral = new EphemeralClass({ discoveryKey: relay.discoveryKey, maxPayloadBytes })
-  const transport = tcpClient({ port, host: HOST, reconnect: false })
-  let closed = false
-  let connected = false
-  await transport.start({
-    topic: relay.topic,
-    keyPair: createKeyPair(),
-    onConnection: (stream) => {
-      connected = true
-      ;(stream as unknown as { once(e: string, f: () => void): void }).once('close', () => (closed = true))
-      ephemeral.attach(stream)
-    }
-  })
-  cleanups.push(async () => {
-    ephemeral.close()
-    await transport.stop()
-  })
-  await eventually(() => connected && ephemeral.peers.length === 1, 'the stranger to connect', DEADLINE)
-  await eventually(() => relay.ephemeral.peers.length === 3, 'the relay to open the stranger\'s channel', DEADLINE)
-  return { ephemeral, closed: () => closed }
 }
 
 describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }, () => {
   it('a flood of future-stamped junk: the member\'s message arrives, the stranger is dropped', async () => {
     const { port, laptop, relay, phone } = await setUp()
-    const stranger = await connectStranger(relay, port)
+    const stranger = await connectStranger(relay, port, cleanups, { deadlineMs: DEADLINE })
     const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
     const ephemeralDropped = collect<Error & { code: string; cause?: unknown }>(relay.ephemeral, 'peer-dropped')
     const rejected = collect<Rejection>(relay.channel, 'rejected')
@@ -140,7 +95,7 @@ describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }
 
   it('oversized frames: the first one closes the stranger\'s connection, members are unaffected', async () => {
     const { port, laptop, relay, phone } = await setUp()
-    const stranger = await connectStranger(relay, port, 16 * 1024 * 1024 - 1024)
+    const stranger = await connectStranger(relay, port, cleanups, { maxPayloadBytes: 16 * 1024 * 1024 - 1024, deadlineMs: DEADLINE })
     const dropped = collect<{ code: string }>(relay.ephemeral, 'peer-dropped')
     const big = new Uint8Array(1024 * 1024)
     for (let i = 0; i < 20; i++) stranger.ephemeral.broadcast(big, { contentType: 'x' })

@@ -1,10 +1,9 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
-import { collect, cleanupsAfterEach, freePort } from '@hypha/test-utils'
-import { SECURE_CONTENT_TYPE, MEMBER_PROOF_CONTENT_TYPE, createKeyPair, createMemberKey, encodeMemberProof, type PeerDropped } from '@hypha/secure-channel'
-import type { HyphaNode, HyphaNodeOptions } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
+import { collect, cleanupsAfterEach } from '@hypha/test-utils'
+import { SECURE_CONTENT_TYPE, MEMBER_PROOF_CONTENT_TYPE, createMemberKey, encodeMemberProof, type PeerDropped } from '@hypha/secure-channel'
+import { rootSecret, eventually } from '@hypha/adapter-tests'
+import { connectStranger, membersThroughRelay } from './fixtures.js'
 
 // The membership proof per connection, on a real always-on relay (given the member credential)
 // over TCP on 127.0.0.1: a connection that has not proven membership gets no member envelope, and
@@ -15,21 +14,8 @@ let root: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
 })
-const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
-const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
-type Ephemeral = HyphaNode['ephemeral']
-
 async function setUp() {
-  const port = await freePort()
-  const dial = () => tcpClient({ port, host: '127.0.0.1', reconnect: FAST })
-  const origin = await startNode({ role: 'origin', rootSecret: root, transports: [dial()] })
-  const blind = await startNode({
-    role: 'always-on',
-    memberCredential: origin.memberCredential,
-    transports: [tcpServer({ port, host: '127.0.0.1' })]
-  })
-  const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] })
-  await eventually(() => blind.ephemeral.peers.length === 2, 'two members on the always-on node')
+  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups)
   await eventually(
     () => blind.ephemeral.peers.every((p) => blind.channel.isProven(p)) && [origin, phone].every((m) => m.ephemeral.peers.every((p) => m.channel.isProven(p))),
     'the members and the always-on node to prove membership to each other'
@@ -37,27 +23,10 @@ async function setUp() {
   return { port, origin, blind, phone }
 }
 
-/** A stranger with its own Noise key on a TCP connection to the relay, speaking the ephemeral protocol, with no proof. */
-async function connectStranger(blind: HyphaNode, port: number) {
-  const EphemeralClass = blind.ephemeral.constructor as new (options: { discoveryKey: Uint8Array }) => Ephemeral
-  const ephemeral = new EphemeralClass({ discoveryKey: blind.discoveryKey })
-  const received: Array<{ contentType: string; payload: Uint8Array }> = []
-  ephemeral.on('message', (m) => received.push(m))
-  const transport = tcpClient({ port, host: '127.0.0.1', reconnect: false })
-  await transport.start({ topic: blind.topic, keyPair: createKeyPair(), onConnection: (stream) => void ephemeral.attach(stream) })
-  cleanups.push(async () => {
-    ephemeral.close()
-    await transport.stop()
-  })
-  await eventually(() => ephemeral.peers.length === 1, 'the stranger to connect')
-  await eventually(() => blind.ephemeral.peers.length === 3, "the relay to open the stranger's channel")
-  return { ephemeral, received }
-}
-
 describe('membership proof on the always-on relay', { timeout: 60_000 }, () => {
   it('a stranger connected to the relay receives no member envelope while the members talk through it', async () => {
     const { port, origin, blind, phone } = await setUp()
-    const stranger = await connectStranger(blind, port)
+    const stranger = await connectStranger(blind, port, cleanups)
     const atPhone = collect(phone.channel, 'message')
     const atOrigin = collect(origin.channel, 'message')
     const N = 20
@@ -82,7 +51,7 @@ describe('membership proof on the always-on relay', { timeout: 60_000 }, () => {
   it('a connection with a wrong proof (another account\'s member key) is dropped with ERR_NOT_A_MEMBER and sees nothing; members still talk', async () => {
     const { port, origin, blind, phone } = await setUp()
     const dropped = collect<PeerDropped>(blind.channel, 'peer-dropped')
-    const stranger = await connectStranger(blind, port)
+    const stranger = await connectStranger(blind, port, cleanups)
     const peer = stranger.ephemeral.peers[0]!
     stranger.ephemeral.send(peer, encodeMemberProof(createMemberKey(), peer, true)!, { contentType: MEMBER_PROOF_CONTENT_TYPE })
     await eventually(() => dropped.length === 1, 'the stranger to be dropped')

@@ -1,17 +1,15 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
-import { collect, cleanupsAfterEach, freePort, nextEvent } from '@hypha/test-utils'
+import { collect, cleanupsAfterEach, nextEvent } from '@hypha/test-utils'
 import { SECURE_CONTENT_TYPE, sealEnvelope, createKeyPair, createChannelKey, createMemberKey } from '@hypha/secure-channel'
 import {
   SEED_CONTENT_TYPE,
   SEED_CONTENT_TYPE_V1,
   encodeSeedAnnouncement,
-  type HyphaNode,
-  type HyphaNodeOptions,
   type SeedError
 } from '@hypha/node-core'
-import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { rootSecret, eventually, startNode as startNodeWith } from '@hypha/adapter-tests'
+import { rootSecret, eventually } from '@hypha/adapter-tests'
+import { connectStranger, membersThroughRelay } from './fixtures.js'
 
 // An always-on node given the member credential and two member devices, real nodes over TCP on
 // 127.0.0.1, and a stranger who knows the database key (and so the discovery key) but not the root
@@ -24,40 +22,13 @@ let root: Uint8Array
 beforeAll(async () => {
   root = await rootSecret()
 })
-const startNode = (options: HyphaNodeOptions) => startNodeWith(options, cleanups)
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
-const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
 const random32 = () => createChannelKey()
-type Ephemeral = HyphaNode['ephemeral']
-
-/** The stranger: its own Noise key, a TCP connection to the always-on node, the ephemeral protocol and no proof. */
-async function connectStranger(blind: HyphaNode, port: number): Promise<{ ephemeral: Ephemeral; discoveryKey: Uint8Array }> {
-  const EphemeralClass = blind.ephemeral.constructor as new (options: { discoveryKey: Uint8Array }) => Ephemeral
-  const ephemeral = new EphemeralClass({ discoveryKey: blind.discoveryKey })
-  const transport = tcpClient({ port, host: '127.0.0.1', reconnect: false })
-  await transport.start({ topic: blind.topic, keyPair: createKeyPair(), onConnection: (stream) => void ephemeral.attach(stream) })
-  cleanups.push(async () => {
-    ephemeral.close()
-    await transport.stop()
-  })
-  await eventually(() => ephemeral.peers.length === 1, 'the stranger to connect')
-  return { ephemeral, discoveryKey: blind.discoveryKey }
-}
 
 async function setUp() {
-  const port = await freePort()
-  const dial = () => tcpClient({ port, host: '127.0.0.1', reconnect: FAST })
-  const origin = await startNode({ role: 'origin', rootSecret: root, transports: [dial()] })
-  const blind = await startNode({
-    role: 'always-on',
-    memberCredential: origin.memberCredential,
-    transports: [tcpServer({ port, host: '127.0.0.1' })]
-  })
-  const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] })
-  await eventually(() => blind.ephemeral.peers.filter((p) => p.opened).length === 2, 'two members on the always-on node')
-  const stranger = await connectStranger(blind, port)
-  expect(hex(stranger.discoveryKey)).toBe(hex(origin.discoveryKey))
-  await eventually(() => blind.ephemeral.peers.filter((p) => p.opened).length === 3, 'three peers on the always-on node')
+  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups)
+  expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
+  const stranger = await connectStranger(blind, port, cleanups)
   return { origin, blind, phone, stranger }
 }
 

@@ -184,5 +184,8 @@ export function sealRaw(channelKey: Uint8Array, signer: KeyPair, plaintext: Uint
   return craft({ ...header, ttl: 4, ciphertext }, signer)
 }
 
+/** The reasons of everything `node` rejected, in order. */
+export const reasons = (node: TestNode) => node.rejected.map((r) => r.reason)
+
 export const text = (s: string) => b4a.from(s)
 export const str = (u: Uint8Array) => b4a.toString(u)

@@ -13,14 +13,12 @@ import {
   type PeerDropped
 } from '@hypha/secure-channel'
 import { until, settle, collect } from '@hypha/test-utils'
-import { Net, MEMBER_KEY, text, str, type TestNode } from './helpers.js'
+import { Net, MEMBER_KEY, reasons, text, str } from './helpers.js'
 
 let net: Net
 afterEach(async () => {
   await net?.destroy()
 })
-
-const reasons = (node: TestNode) => node.rejected.map((r) => r.reason)
 
 describe('membership proof per connection', () => {
   it('members prove themselves to each other on connect; a message sent before the proofs arrive waits for them', async () => {

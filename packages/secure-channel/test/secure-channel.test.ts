@@ -19,14 +19,12 @@ import {
   type RejectionReason
 } from '@hypha/secure-channel'
 import { until, settle, collect } from '@hypha/test-utils'
-import { Net, MEMBER_KEY, craft, sealRaw, text, str, type TestNode } from './helpers.js'
+import { Net, MEMBER_KEY, craft, sealRaw, reasons, text, str, type TestNode } from './helpers.js'
 
 let net: Net
 afterEach(async () => {
   await net?.destroy()
 })
-
-const reasons = (node: TestNode) => node.rejected.map((r) => r.reason)
 
 describe('between two keyed nodes', () => {
   it('delivers, authenticated by the sender key, with content type', async () => {
