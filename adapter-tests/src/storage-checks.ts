@@ -2,7 +2,7 @@
 // in Node (runStorageTests) and bundled into a Chromium page (the IndexedDB adapter). Each takes a
 // setup and throws on the first broken promise.
 import b4a from 'b4a'
-import { HyphaNode, type StorageFunction } from '@hypha/node-core'
+import { HyphaNode, memoryStorage, type StorageFunction } from '@hypha/node-core'
 
 export interface StorageSetup {
   /** The adapter's name, for test titles. */
@@ -73,6 +73,21 @@ const hex = (bytes: Uint8Array | null | undefined) => (bytes ? b4a.toString(byte
 
 function fail(what: string, actual: unknown, expected: unknown): never {
   throw new Error(`${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`)
+}
+
+/**
+ * The same storage, with `stat` of the named file answered `ms` later: a slow disk, on which a
+ * read that starts with a stat (as every whole-file read does) loses any race against a write.
+ */
+function slowToStat(storage: StorageFunction, name: string, ms: number): StorageFunction {
+  return ((file: string, ...rest: unknown[]) => {
+    const opened = (storage as (...args: unknown[]) => RasFile)(file, ...rest)
+    if (file === name || file.endsWith('/' + name)) {
+      const stat = opened.stat.bind(opened)
+      opened.stat = (cb) => void setTimeout(() => stat(cb), ms)
+    }
+    return opened
+  }) as StorageFunction
 }
 
 function same(actual: unknown, expected: unknown, what: string): void {
@@ -268,6 +283,37 @@ export const storageChecks = {
       same(await again.get('after/reopen'), 'yes', 'a write after reopening')
     } finally {
       await again.close()
+    }
+  },
+
+  async 'an always-on node on it keeps the cores it kept across restarts'(setup: StorageSetup, cleanups: Array<() => unknown>) {
+    const opener = await setup.fresh(cleanups)
+    const origin = new HyphaNode({ role: 'origin', rootSecret: crypto.getRandomValues(new Uint8Array(32)), storage: memoryStorage() })
+    cleanups.push(() => origin.close())
+    await origin.ready()
+    const others = [1, 2, 3].map((fill) => new Uint8Array(32).fill(fill))
+    const kept = [origin.key, ...others].map(hex).sort()
+    const start = async () => {
+      const storage = slowToStat(await opener(), 'hypha-kept-cores', 50)
+      const node = new HyphaNode({ role: 'always-on', memberCredential: origin.memberCredential, storage })
+      await node.ready()
+      return node
+    }
+    const first = await start()
+    try {
+      for (const key of others) await first.seed(key)
+    } finally {
+      await first.close()
+    }
+    // Several restarts with nobody to announce anything: the list comes from the storage alone,
+    // and starting (which keeps the database's own core first) must not overwrite it.
+    for (let restart = 1; restart <= 3; restart++) {
+      const again = await start()
+      try {
+        same(again.seeded().map((core) => hex(core.key)).sort(), kept, `kept cores after restart ${restart}`)
+      } finally {
+        await again.close()
+      }
     }
   }
 } satisfies Record<string, (setup: StorageSetup, cleanups: Array<() => unknown>) => Promise<void>>

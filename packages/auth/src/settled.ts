@@ -13,7 +13,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import type { CompactEncoding } from '@hypha/node-core'
+import { coalesced, type CompactEncoding } from '@hypha/node-core'
 
 /** A request is shown only within this long after its `createdAt` (the approver's clock): one day. */
 export const REQUEST_MAX_AGE_MS = 24 * 60 * 60_000
@@ -75,7 +75,6 @@ export class SettledRequests {
   /** Digest (hex) → until when it is kept (ms). */
   private readonly entries = new Map<string, number>()
   private writing: Promise<void> = Promise.resolve()
-  private queued = false
   /** Set when the stored file could not be read or decoded (it is then started afresh). */
   loadError: unknown = null
 
@@ -129,17 +128,13 @@ export class SettledRequests {
     }
   }
 
+  /** Writes the record out; runs coalesce. A failed write (closing node, failed storage) leaves the entries in memory for this run. */
+  private readonly write = coalesced(async () => {
+    const list = [...this.entries].map(([key, keepUntil]) => ({ digest: b4a.from(key, 'hex'), keepUntil }))
+    await this.file.write(c.encode(fileEncoding, list))
+  })
+
   private save(): void {
-    if (this.queued) return // a write is waiting already: it will write this too
-    this.queued = true
-    this.writing = this.writing.then(async () => {
-      this.queued = false
-      const list = [...this.entries].map(([key, keepUntil]) => ({ digest: b4a.from(key, 'hex'), keepUntil }))
-      try {
-        await this.file.write(c.encode(fileEncoding, list))
-      } catch {
-        // The node is closing, or its storage failed: the entries stay in memory for this run.
-      }
-    })
+    this.writing = this.write()
   }
 }

@@ -31,6 +31,8 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   private opened: Promise<void> | null = null
   private closing = false
   private saving: Promise<void> = Promise.resolve()
+  /** Whether the saved list was read back: cores kept before that are saved by the first save after. */
+  private restored = false
   /** Writes the kept keys to storage; runs coalesce. A failed write is retried at the next growth. */
   private readonly save = coalesced(
     async () => {
@@ -53,7 +55,15 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   }
 
   ready(): Promise<void> {
-    if (this.opened === null) this.opened = this.seed(this.key).then(() => this.restore())
+    if (this.opened === null) {
+      this.opened = this.seed(this.key)
+        .then(() => this.restore())
+        .then(() => {
+          // Saved only from here on: a save before the read would overwrite the list it reads.
+          this.restored = true
+          this.saving = this.save()
+        })
+    }
     return this.opened
   }
 
@@ -95,7 +105,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     }
     core.on('download', () => this.emit('update'))
     core.download({ start: 0, end: -1 })
-    if (this.opened !== null) this.saving = this.save()
+    if (this.restored) this.saving = this.save()
     return true
   }
 
