@@ -19,7 +19,9 @@ export interface MuxerMessage<T = unknown> {
 export interface MuxerChannelOptions {
   protocol: string
   id?: Uint8Array | null
-  onopen?: (handshake: unknown, channel: MuxerChannel) => void | Promise<void>
+  /** Encoding of the value given to `open(handshake)`; the remote's arrives as `onopen`'s first argument. */
+  handshake?: MuxerEncoding<any>
+  onopen?: (handshake: any, channel: MuxerChannel) => void | Promise<void>
   onclose?: (isRemote: boolean, channel: MuxerChannel) => void | Promise<void>
 }
 

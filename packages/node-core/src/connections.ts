@@ -1,8 +1,9 @@
 /**
  * A node's connections: starting and stopping its transports, and the encrypted connections they
- * bring. Every connection replicates the node's Corestore and carries the lookup channel at once;
- * the database's ephemeral channel is attached once the database is known (a lookup may come
- * first), so connections made before that are held until then.
+ * bring. A new connection first passes the membership gate (member-gate.ts): until the peer has
+ * proven it holds the member key nothing else runs on it. Then it replicates the node's Corestore
+ * and carries the lookup channel at once; the database's ephemeral channel is attached once the
+ * database is known (a lookup may come first), so connections made before that are held until then.
  */
 import type { EventEmitter } from 'events'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
@@ -10,6 +11,8 @@ import type { KeyPair } from './keys.js'
 import type { AccountLookup } from './lookup.js'
 import type { HyphaNodeEvents, NodeConnection } from './node-types.js'
 import { noop } from './node-values.js'
+import { HyphaNodeError } from './engine/errors.js'
+import { memberGate } from './member-gate.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
 /** The node, which reports the connections' events; once it is closing new connections end at once. */
@@ -17,8 +20,20 @@ export interface ConnectionsHost extends Pick<EventEmitter<HyphaNodeEvents>, 'em
   readonly closed: boolean
 }
 
+/** Limits on a node's connections (HyphaNodeOptions, checked there). */
+export interface ConnectionLimits {
+  /** Most connections at once, proven or not. */
+  maxConnections: number
+  /** Most connections at once that have not proven membership yet. */
+  maxUnprovenConnections: number
+  /** A connection that has not proven membership this long (ms) after it came is closed. */
+  memberProofTimeoutMs: number
+}
+
 export class NodeConnections {
   private readonly conns = new Set<NodeConnection>()
+  /** Connections at the membership gate. */
+  private readonly unproven = new Set<SecretStream>()
   /** Connections made before the database was known (during a lookup): attached once it is. */
   private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
   private readonly started: Transport[] = []
@@ -31,7 +46,10 @@ export class NodeConnections {
     private readonly host: ConnectionsHost,
     private readonly transports: readonly Transport[],
     private readonly store: any,
-    private readonly lookup: AccountLookup | null
+    private readonly lookup: AccountLookup | null,
+    /** The account's member key: what each connection must prove it holds. */
+    private readonly memberKey: Uint8Array,
+    private readonly limits: ConnectionLimits
   ) {}
 
   /** Open connections (with the database's channel attached). */
@@ -44,10 +62,10 @@ export class NodeConnections {
   }
 
   /** Starts every transport, once (later calls return at once); stops early if the node closes. */
-  async start(topic: Uint8Array, keyPair: KeyPair, memberKey: Uint8Array): Promise<void> {
+  async start(topic: Uint8Array, keyPair: KeyPair): Promise<void> {
     if (this.transportsStarted) return
     this.transportsStarted = true
-    const context = { topic, keyPair, memberKey, onConnection: this.add }
+    const context = { topic, keyPair, memberKey: this.memberKey, onConnection: this.add }
     for (const transport of this.transports) {
       if (this.host.closed) return
       // Every transport (TransportBase) reports what it recovers from as 'connection-error'; a
@@ -68,6 +86,31 @@ export class NodeConnections {
     }
     // Errors end the connection ('close' follows); without a listener they would crash the process.
     stream.on('error', noop)
+    const { maxConnections, maxUnprovenConnections, memberProofTimeoutMs } = this.limits
+    const count = this.conns.size + this.early.size + this.unproven.size
+    if (count >= maxConnections || this.unproven.size >= maxUnprovenConnections) {
+      stream.destroy()
+      const why = count >= maxConnections ? `${maxConnections} connections` : `${maxUnprovenConnections} connections not yet proven`
+      this.host.emit('peer-refused', new HyphaNodeError('ERR_TOO_MANY_CONNECTIONS', `connection refused: ${why}`), info)
+      return
+    }
+    this.unproven.add(stream)
+    memberGate(stream, this.memberKey, memberProofTimeoutMs).then(
+      () => {
+        this.unproven.delete(stream)
+        if (this.host.closed) stream.destroy()
+        else this.admit(stream, info)
+      },
+      (error: HyphaNodeError) => {
+        this.unproven.delete(stream)
+        // A connection that just closed (the peer went, the node is closing) is not a refusal.
+        if (error.code !== 'ERR_CLOSED' && !this.host.closed) this.host.emit('peer-refused', error, info)
+      }
+    )
+  }
+
+  /** A connection that proved membership: replication, the lookup channel and the database's channel. */
+  private admit(stream: SecretStream, info: ConnectionInfo): void {
     this.store.replicate(stream)
     this.lookup?.attach(stream)
     if (this.ephemeral) {
@@ -95,6 +138,7 @@ export class NodeConnections {
   destroyAll(): void {
     for (const conn of this.conns) conn.stream.destroy()
     for (const { stream } of this.early) stream.destroy()
+    for (const stream of this.unproven) stream.destroy()
   }
 
   private attach(stream: SecretStream, info: ConnectionInfo): void {

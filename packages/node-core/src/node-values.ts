@@ -19,6 +19,8 @@ import type { StorageFunction } from './storage/types.js'
 import type { EngineEntry, EngineRange } from './engine/types.js'
 import { decodeMemberCredential, type MemberCredential } from './lookup.js'
 import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
+import { DEFAULT_MEMBER_PROOF_TIMEOUT_MS } from './member-gate.js'
+import type { ConnectionLimits } from './connections.js'
 import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, HyphaNodeOptions, Key, Range, Value } from './node-types.js'
 
 const encoder = new TextEncoder()
@@ -119,9 +121,28 @@ export function checkOptions(options: HyphaNodeOptions): { credential: MemberCre
   }
   checkStorage(options.storage)
   checkTransports(options.transports)
+  connectionLimits(options)
   if (options.role === 'always-on') return { credential: checkAlwaysOnOptions(options) }
   checkFullNodeOptions(options)
   return { credential: null }
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 1024
+export const DEFAULT_MAX_UNPROVEN_CONNECTIONS = 64
+
+/** The connection limits a node's options give (checked: `ERR_INVALID_ARGUMENT` naming the bad one). */
+export function connectionLimits(options: HyphaNodeOptions): ConnectionLimits {
+  checkMs(options.memberProofTimeoutMs, 'memberProofTimeoutMs', 1)
+  const count = (value: unknown, name: string, fallback: number): number => {
+    if (value === undefined) return fallback
+    if (!Number.isSafeInteger(value) || (value as number) < 1) throw invalid(`${name} must be a positive integer`)
+    return value as number
+  }
+  return {
+    memberProofTimeoutMs: options.memberProofTimeoutMs ?? DEFAULT_MEMBER_PROOF_TIMEOUT_MS,
+    maxConnections: count(options.maxConnections, 'maxConnections', DEFAULT_MAX_CONNECTIONS),
+    maxUnprovenConnections: count(options.maxUnprovenConnections, 'maxUnprovenConnections', DEFAULT_MAX_UNPROVEN_CONNECTIONS)
+  }
 }
 
 /** Checks an always-on node's own options; its member credential, decoded. */

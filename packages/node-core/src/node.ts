@@ -24,7 +24,7 @@ import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
-import { checkKey32, checkMs, checkOptions, checkedStorage, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
+import { checkKey32, checkMs, checkOptions, checkedStorage, connectionLimits, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
 import type { AddWriterOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
 import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer } from './node-types.js'
 
@@ -65,7 +65,8 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     }
     const storage = options.storage ?? memoryStorage()
     this.store = new Corestore(typeof storage === 'function' ? checkedStorage(storage) : storage)
-    this.links = new NodeConnections(this, this.transports, this.store, this.lookup)
+    const memberKey = (this.account ?? this.givenCredential!).memberKey
+    this.links = new NodeConnections(this, this.transports, this.store, this.lookup, memberKey, connectionLimits(options))
     const { account, lookup, givenCredential, store, links } = this
     this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links })
     registerNode(this, { store, engine: () => this.life.engine, use: () => this.life.use() })

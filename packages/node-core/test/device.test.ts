@@ -23,6 +23,7 @@ import {
   DEVICE_FILE_MAX_BYTES,
   type Device,
   type InvalidOp,
+  memberGate,
   type HyphaNodeOptions
 } from '../src/index.js'
 import { encodeOp } from '../src/engine/ops.js'
@@ -69,7 +70,12 @@ async function entries(n: HyphaNode): Promise<string[]> {
  * A peer that only speaks the lookup channel, answering with whatever locator payload it is given:
  * a stranger who knows the lookup topic (not hard: it is in every always-on node's locator).
  */
-function lookupPeer(topic: Uint8Array, answer?: { databaseKey: Uint8Array; proof: Uint8Array }) {
+/**
+ * A bare lookup channel on the account's topic that passes the membership gate with `memberKey`
+ * (default: the account's; what a stolen always-on credential gives), to show what the lookup
+ * itself checks.
+ */
+function lookupPeer(topic: Uint8Array, answer?: { databaseKey: Uint8Array; proof: Uint8Array }, memberKey = deriveAccountKeys(root).memberKey) {
   const lookup = new AccountLookup({ topic, lookupKey: null })
   cleanups.push(() => lookup.close())
   if (answer) lookup.answerWith(answer.databaseKey, answer.proof)
@@ -90,7 +96,7 @@ function lookupPeer(topic: Uint8Array, answer?: { databaseKey: Uint8Array; proof
       const b = new NoiseSecretStream(false, undefined, { keyPair: NoiseSecretStream.keyPair() })
       a.on('error', () => {})
       a.rawStream.pipe(b.rawStream).pipe(a.rawStream)
-      lookup.attach(a)
+      memberGate(a, memberKey).then(() => lookup.attach(a), () => {})
       n.addConnection(b, { transport: 'test', isInitiator: false })
       cleanups.push(() => {
         a.destroy()

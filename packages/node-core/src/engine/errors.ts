@@ -23,6 +23,12 @@ export type HyphaNodeErrorCode =
   | 'ERR_ACCOUNT_EXISTS'
   /** Reading or writing the storage failed, or what it holds is corrupt. */
   | 'ERR_STORAGE'
+  /** A connection's membership proof was wrong, or it sent too much before proving (member-gate.ts). */
+  | 'ERR_NOT_A_MEMBER'
+  /** A connection did not prove membership in time (`memberProofTimeoutMs`). */
+  | 'ERR_MEMBER_PROOF_TIMEOUT'
+  /** A connection was refused: the node has `maxConnections` (or `maxUnprovenConnections` not yet proven). */
+  | 'ERR_TOO_MANY_CONNECTIONS'
 
 export class HyphaNodeError extends Error {
   override name = 'HyphaNodeError'

@@ -1,0 +1,156 @@
+// The membership gate on every connection (member-gate.ts), on real nodes over real Noise streams:
+// a stranger who knows the database key (and so the discovery key) but not the member key gets
+// nothing on its connection — no block, no lookup answer, no ephemeral message — and is closed.
+import { describe, it, expect, afterEach } from 'vitest'
+import b4a from 'b4a'
+import Corestore from 'corestore'
+import Hypercore from 'hypercore'
+import RAM from 'random-access-memory'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { collect, cleanupsAfterEach } from '@hypha/test-utils'
+import c from 'compact-encoding'
+import { EphemeralExtension, muxerOf } from '@hypha/ephemeral-ext'
+import {
+  HyphaNode,
+  HyphaNodeError,
+  MAX_UNPROVEN_BYTES,
+  deriveAccountKeys,
+  memberGate,
+  type HyphaNodeOptions
+} from '../src/index.js'
+import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
+
+const cleanups = cleanupsAfterEach(afterEach)
+const root = rootSecret()
+const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
+
+/**
+ * A peer that knows the database key and the account's lookup topic and speaks every protocol a
+ * member does — replication of the database core, the database's ephemeral channel, the lookup
+ * channel — on a real Noise stream to `target`. With `memberKey` it runs the gate with that key
+ * first (another account's, to show a wrong proof); without, it sends no proof at all.
+ */
+function stranger(target: HyphaNode, options: { memberKey?: Uint8Array } = {}) {
+  const a = new NoiseSecretStream(true, undefined, { keyPair: NoiseSecretStream.keyPair() })
+  const b = new NoiseSecretStream(false, undefined, { keyPair: NoiseSecretStream.keyPair() })
+  a.on('error', () => {})
+  a.rawStream.pipe(b.rawStream).pipe(a.rawStream)
+  const store = new Corestore(RAM.reusable())
+  const core = store.get({ key: target.key })
+  const ephemeral = new EphemeralExtension({ discoveryKey: target.discoveryKey })
+  const lookup = new EphemeralExtension({ discoveryKey: lookupDiscoveryKey() })
+  const received: string[] = []
+  ephemeral.on('message', (m) => received.push(m.contentType))
+  lookup.on('message', (m) => received.push(m.contentType))
+  let closed = false
+  a.once('close', () => (closed = true))
+  const speak = () => {
+    store.replicate(a)
+    ephemeral.attach(a)
+    lookup.attach(a)
+    core.ready().then(() => core.download({ start: 0, end: -1 }), () => {})
+  }
+  const gate = options.memberKey ? memberGate(a, options.memberKey) : null
+  if (gate) gate.then(speak, () => {})
+  else speak()
+  target.addConnection(b, { transport: 'test', isInitiator: false })
+  cleanups.push(async () => {
+    a.destroy()
+    b.destroy()
+    ephemeral.close()
+    lookup.close()
+    await store.close()
+  })
+  return { stream: a, core, ephemeral, received, gate, closed: () => closed }
+}
+
+/** The lookup channel's id: the discovery key of the account's lookup topic (lookup.ts). */
+function lookupDiscoveryKey(): Uint8Array {
+  return Hypercore.discoveryKey(deriveAccountKeys(root).lookupTopic)
+}
+
+describe('the membership gate', { timeout: 30_000 }, () => {
+  it('a stranger without a proof gets no block, no lookup answer and no message, and is closed at the timeout', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, memberProofTimeoutMs: 1_500 })
+    await origin.put('secret', 'for members')
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, memberProofTimeoutMs: 1_500 })
+    const member = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    cleanups.push(connect(origin, blind), connect(member, blind))
+    await eventually(() => blind.seeded()[0]!.contiguousLength > 0, 'the always-on node to hold the origin core')
+
+    for (const target of [origin, blind]) {
+      const refused = collect<HyphaNodeError>(target, 'peer-refused')
+      const connections = collect(target, 'connection')
+      const s = stranger(target)
+      // Members talk meanwhile: the stranger hears none of it.
+      origin.channel.send(b4a.from('members only'))
+      await eventually(() => s.closed(), 'the stranger to be closed')
+      expect(refused).toHaveLength(1)
+      expect(refused[0]!).toBeInstanceOf(HyphaNodeError)
+      expect(refused[0]!.code).toBe('ERR_MEMBER_PROOF_TIMEOUT')
+      expect(connections).toHaveLength(0)
+      expect(s.core.contiguousLength).toBe(0)
+      expect(s.received).toEqual([]) // neither the locator answer nor any ephemeral message
+    }
+    // The members never noticed.
+    expect(blind.ephemeral.peers.filter((p) => p.opened)).toHaveLength(2)
+  })
+
+  it("a wrong proof (another account's member key) is refused at once with ERR_NOT_A_MEMBER, on both sides", async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const refused = collect<HyphaNodeError>(origin, 'peer-refused')
+    const s = stranger(origin, { memberKey: deriveAccountKeys(rootSecret('someone else')).memberKey })
+    // The stranger's side finds the node's proof wrong too, unless the node closed the connection first.
+    const error = await s.gate!.then(() => null, (err: HyphaNodeError) => err)
+    expect(['ERR_NOT_A_MEMBER', 'ERR_CLOSED']).toContain(error?.code)
+    await eventually(() => refused.length === 1, 'the refusal')
+    expect(refused[0]!.code).toBe('ERR_NOT_A_MEMBER')
+    expect(s.closed()).toBe(true)
+    expect(s.core.contiguousLength).toBe(0)
+  })
+
+  it(`a peer sending over ${MAX_UNPROVEN_BYTES} bytes before proving is closed at once`, async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const refused = collect<HyphaNodeError>(origin, 'peer-refused')
+    const s = stranger(origin)
+    // Well-formed Protomux messages on a channel the node never pairs: Protomux would hold them all.
+    const channel = muxerOf(s.stream).createChannel({ protocol: 'anything' })!
+    const message = channel.addMessage({ encoding: c.raw })
+    channel.open()
+    for (let i = 0; i < 20; i++) message.send(b4a.alloc(8 * 1024, i))
+    await eventually(() => s.closed(), 'the stranger to be closed')
+    expect(refused.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER'])
+  })
+
+  it('caps connections still at the gate and connections in all; members connect again once there is room', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root, maxUnprovenConnections: 2, maxConnections: 3, memberProofTimeoutMs: 1_000 })
+    const refused = collect<HyphaNodeError>(origin, 'peer-refused')
+    const strangers = [stranger(origin), stranger(origin), stranger(origin)]
+    await eventually(() => refused.length === 1, 'the third stranger refused')
+    expect(refused[0]!.code).toBe('ERR_TOO_MANY_CONNECTIONS')
+    expect(strangers[2]!.closed()).toBe(true)
+    await eventually(() => strangers.every((s) => s.closed()), 'the others timed out')
+
+    const members = [
+      await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key }),
+      await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key }),
+      await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    ]
+    for (const [i, m] of members.entries()) {
+      cleanups.push(connect(m, origin))
+      await eventually(() => origin.connections.length === i + 1, `member ${i + 1} connected`)
+    }
+    const before = refused.length
+    cleanups.push(connect(await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key }), origin))
+    await eventually(() => refused.length === before + 1, 'the fourth refused')
+    expect(refused.at(-1)!.code).toBe('ERR_TOO_MANY_CONNECTIONS')
+    expect(origin.connections).toHaveLength(3)
+  })
+
+  it('checks its options', () => {
+    const base = { role: 'origin' as const, rootSecret: root }
+    for (const bad of [{ memberProofTimeoutMs: 0 }, { maxConnections: 0 }, { maxUnprovenConnections: 1.5 }, { maxConnections: '8' }]) {
+      expect(() => new HyphaNode({ ...base, ...(bad as object) })).toThrow(HyphaNodeError)
+    }
+  })
+})
