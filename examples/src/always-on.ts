@@ -172,6 +172,7 @@ async function main(): Promise<void> {
   started.on('seeded', (key) => log(`[seed] keeping core ${short(key)}`))
   started.on('seed-refused', (key, err) => log(`[seed] refused core ${short(key)}: ${message(err)}`))
   started.on('bad-announcement', (err) => log(`[seed] ignored a bad announcement: ${err.message}`))
+  started.on('peer-refused', (err, info) => log(`[gate] refused a ${info.transport} connection${info.remote ? ` from ${info.remote}` : ''}: ${err.code}`))
   started.on('transport-error', (err, transport) => log(`[transport] ${transport.name}: ${message(err)}`))
   started.on('error', (err) => log(`[error] ${message(err)}`))
 

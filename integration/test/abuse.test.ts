@@ -12,13 +12,13 @@ import {
 } from '@hypha/secure-channel'
 import { collect, nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
 import { rootSecret, eventually } from '@hypha/adapter-tests'
-import { connectStranger, membersThroughRelay } from './fixtures.js'
+import { connectRaw, membersThroughRelay } from './fixtures.js'
 
-// A stranger who knows only the database's discovery key connects to an always-on node over real
-// TCP and abuses the ephemeral channel: a flood of envelopes stamped 29 s in the future, and
-// oversized frames. The members' messages must keep flowing, and the stranger's connection must be
-// closed (by the rate limit and the frame-size limit; its envelopes, from a connection that never
-// proved membership, are also refused as unproven-peer).
+// A passphrase holder (it has the member key, so it passes the membership gate) connects to an
+// always-on node over real TCP and abuses the ephemeral channel: a flood of envelopes stamped 29 s
+// in the future, and oversized frames. The members' messages must keep flowing, and the abuser's
+// connection must be closed (by the rate limit and the frame-size limit). A stranger without the
+// member key gets no further than the gate (integration/test/strangers.test.ts; here: big frames).
 
 const cleanups = cleanupsAfterEach(afterEach)
 const DEADLINE = 30_000
@@ -34,10 +34,10 @@ async function setUp() {
   return { port, laptop, relay, phone }
 }
 
-describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }, () => {
+describe('a passphrase holder abusing the always-on relay over TCP', { timeout: 120_000 }, () => {
   it('a flood of future-stamped junk: the member\'s message arrives, the stranger is dropped', async () => {
     const { port, laptop, relay, phone } = await setUp()
-    const stranger = await connectStranger(relay, port, cleanups, { deadlineMs: DEADLINE })
+    const stranger = await connectRaw(relay, port, cleanups, { memberKey: laptop.memberKey, deadlineMs: DEADLINE })
     const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
     const ephemeralDropped = collect<Error & { code: string; cause?: unknown }>(relay.ephemeral, 'peer-dropped')
     const rejected = collect<Rejection>(relay.channel, 'rejected')
@@ -52,9 +52,8 @@ describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }
     })
 
     // Signed in advance so the flood is fast; after the first round the copies are duplicates,
-    // which the relay's rate limit counts the same. Tagged with the account's member key (a
-    // passphrase holder's flood, the harder case): a stranger's untagged junk would be refused
-    // as not-a-member before the duplicate filter (integration/test/strangers.test.ts).
+    // which the relay's rate limit counts the same. Tagged with the account's member key, so the
+    // member tag check lets them through to the duplicate filter.
     const memberKey = laptop.memberKey
     const key = createKeyPair()
     const junkKey = createChannelKey()
@@ -93,9 +92,13 @@ describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }
     expect(b4a.toString((await atPhone)[0].payload)).toBe('after the flood')
   })
 
-  it('oversized frames: the first one closes the stranger\'s connection, members are unaffected', async () => {
+  it('oversized frames: the first one closes the abuser\'s connection, members are unaffected', async () => {
     const { port, laptop, relay, phone } = await setUp()
-    const stranger = await connectStranger(relay, port, cleanups, { maxPayloadBytes: 16 * 1024 * 1024 - 1024, deadlineMs: DEADLINE })
+    const stranger = await connectRaw(relay, port, cleanups, {
+      memberKey: laptop.memberKey,
+      maxPayloadBytes: 16 * 1024 * 1024 - 1024,
+      deadlineMs: DEADLINE
+    })
     const dropped = collect<{ code: string }>(relay.ephemeral, 'peer-dropped')
     const big = new Uint8Array(1024 * 1024)
     for (let i = 0; i < 20; i++) stranger.ephemeral.broadcast(big, { contentType: 'x' })
@@ -110,5 +113,17 @@ describe('a stranger abusing the always-on relay over TCP', { timeout: 120_000 }
     phone.channel.send(b4a.from('still connected'))
     expect(b4a.toString((await atLaptop)[0].payload)).toBe('still connected')
     expect(error).toBeInstanceOf(Error)
+  })
+
+  it('a stranger\'s big frames: closed at the membership gate on the first one', async () => {
+    const { port, laptop, relay, phone } = await setUp()
+    const refused = collect<{ code: string }>(relay, 'peer-refused')
+    const stranger = await connectRaw(relay, port, cleanups, { deadlineMs: DEADLINE })
+    for (let i = 0; i < 20 && !stranger.closed(); i++) stranger.sendRaw(new Uint8Array(1024 * 1024))
+    await eventually(() => stranger.closed(), 'the stranger\'s connection to close', DEADLINE)
+    expect(refused.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER'])
+    const atLaptop = nextEvent<[SecureMessage]>(laptop.channel, 'message')
+    phone.channel.send(b4a.from('still connected'))
+    expect(b4a.toString((await atLaptop)[0].payload)).toBe('still connected')
   })
 })

@@ -1,9 +1,9 @@
 // Set-ups shared by the always-on abuse tests: an account's two members connected only through an
-// always-on relay, and a stranger on a raw connection to that relay.
+// always-on relay, and a raw connection to that relay (a stranger's, or a passphrase holder's).
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { createKeyPair } from '@hypha/secure-channel'
 import { freePort } from '@hypha/test-utils'
-import type { HyphaNode } from '@hypha/node-core'
+import { memberGate, type HyphaNode, type HyphaNodeOptions } from '@hypha/node-core'
 import { eventually, startNode } from '@hypha/adapter-tests'
 
 export type Ephemeral = HyphaNode['ephemeral']
@@ -17,12 +17,12 @@ const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
  * an always-on relay (given the origin's member credential) over TCP on 127.0.0.1; resolves once
  * both members' ephemeral channels to the relay are open.
  */
-export async function membersThroughRelay(root: Uint8Array, cleanups: Cleanups, deadlineMs?: number) {
+export async function membersThroughRelay(root: Uint8Array, cleanups: Cleanups, deadlineMs?: number, relayOptions: Partial<HyphaNodeOptions> = {}) {
   const port = await freePort()
   const dial = () => tcpClient({ port, host: HOST, reconnect: FAST })
   const origin = await startNode({ role: 'origin', rootSecret: root, transports: [dial()] }, cleanups)
   const relay = await startNode(
-    { role: 'always-on', memberCredential: origin.memberCredential, transports: [tcpServer({ port, host: HOST })] },
+    { ...relayOptions, role: 'always-on', memberCredential: origin.memberCredential, transports: [tcpServer({ port, host: HOST })] } as HyphaNodeOptions,
     cleanups
   )
   const phone = await startNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] }, cleanups)
@@ -37,47 +37,85 @@ export async function membersThroughRelay(root: Uint8Array, cleanups: Cleanups, 
   return { port, origin, relay, phone }
 }
 
-export interface Stranger {
+export interface RawPeer {
   ephemeral: Ephemeral
   /** Every ephemeral message the relay sent it. */
   received: Array<{ contentType: string; payload: Uint8Array }>
+  /** Its connection to the relay (a Noise secret stream), once made. */
+  stream(): any
   /** True once its connection to the relay closed. */
   closed(): boolean
+  /**
+   * Sends `payload` as a well-formed Protomux message on a channel of its own: what a stranger can
+   * put on the wire when the relay opens none of its channels (the relay would hold them all).
+   */
+  sendRaw(payload: Uint8Array): void
+}
+
+/** Raw bytes as a compact-encoding, for Protomux messages. */
+const rawBytes = {
+  preencode(state: { end: number }, bytes: Uint8Array) {
+    state.end += bytes.byteLength
+  },
+  encode(state: { start: number; buffer: Uint8Array }, bytes: Uint8Array) {
+    state.buffer.set(bytes, state.start)
+    state.start += bytes.byteLength
+  },
+  decode(state: { start: number; end: number; buffer: Uint8Array }) {
+    const bytes = state.buffer.subarray(state.start, state.end)
+    state.start = state.end
+    return bytes
+  }
 }
 
 /**
- * A stranger: its own Noise key, a TCP connection to `relay` and the ephemeral protocol opened for
- * the relay's discovery key, with no membership proof. Built from the class the node runs (this
- * package does not depend on @hypha/ephemeral-ext directly); it never replicates anything.
- * Resolves once the relay has opened the stranger's channel (its third peer, after two members).
+ * A peer on a raw connection to `relay` (TCP on 127.0.0.1, its own Noise key), speaking the
+ * ephemeral protocol directly for the relay's discovery key; it never replicates anything.
+ * With `memberKey` it first passes the membership gate with it (a passphrase holder writing its
+ * own frames) and resolves once the relay opened its channel (its third peer, after two members);
+ * without, it is a stranger that sends no proof, and resolves once connected.
  */
-export async function connectStranger(
+export async function connectRaw(
   relay: HyphaNode,
   port: number,
   cleanups: Cleanups,
-  options: { maxPayloadBytes?: number; deadlineMs?: number } = {}
-): Promise<Stranger> {
+  options: { memberKey?: Uint8Array; maxPayloadBytes?: number; deadlineMs?: number } = {}
+): Promise<RawPeer> {
   const EphemeralClass = relay.ephemeral.constructor as new (options: { discoveryKey: Uint8Array; maxPayloadBytes?: number }) => Ephemeral
   const ephemeral = new EphemeralClass({ discoveryKey: relay.discoveryKey, maxPayloadBytes: options.maxPayloadBytes })
-  const received: Stranger['received'] = []
+  const received: RawPeer['received'] = []
   ephemeral.on('message', (m) => received.push(m))
   const transport = tcpClient({ port, host: HOST, reconnect: false })
-  let connected = false
+  let connection: any = null
   let closed = false
   await transport.start({
     topic: relay.topic,
     keyPair: createKeyPair(),
     onConnection: (stream) => {
-      connected = true
+      connection = stream
       ;(stream as unknown as { once(e: string, f: () => void): void }).once('close', () => (closed = true))
-      ephemeral.attach(stream)
+      if (options.memberKey) memberGate(stream, options.memberKey).then(() => ephemeral.attach(stream), () => {})
+      else ephemeral.attach(stream)
     }
   })
   cleanups.push(async () => {
     ephemeral.close()
     await transport.stop()
   })
-  await eventually(() => connected && ephemeral.peers.length === 1, 'the stranger to connect', options.deadlineMs)
-  await eventually(() => relay.ephemeral.peers.filter((p) => p.opened).length === 3, "the relay to open the stranger's channel", options.deadlineMs)
-  return { ephemeral, received, closed: () => closed }
+  await eventually(() => connection !== null, 'the raw peer to connect', options.deadlineMs)
+  if (options.memberKey) {
+    await eventually(() => ephemeral.peers.length === 1, "the raw peer's channel to open", options.deadlineMs)
+    await eventually(() => relay.ephemeral.peers.filter((p) => p.opened).length === 3, "the relay to open the raw peer's channel", options.deadlineMs)
+  }
+  let raw: { send(payload: Uint8Array): boolean } | null = null
+  const sendRaw = (payload: Uint8Array) => {
+    if (raw === null) {
+      // The Protomux the ephemeral channel put on the stream (secret-stream keeps it as userData).
+      const channel = connection.userData.createChannel({ protocol: 'raw-peer/junk' })
+      raw = channel.addMessage({ encoding: rawBytes })
+      channel.open()
+    }
+    raw!.send(payload)
+  }
+  return { ephemeral, received, stream: () => connection, closed: () => closed, sendRaw }
 }

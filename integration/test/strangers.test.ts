@@ -1,21 +1,15 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
-import { collect, cleanupsAfterEach, nextEvent } from '@hypha/test-utils'
-import { SECURE_CONTENT_TYPE, sealEnvelope, createKeyPair, createChannelKey, createMemberKey } from '@hypha/secure-channel'
-import {
-  SEED_CONTENT_TYPE,
-  SEED_CONTENT_TYPE_V1,
-  encodeSeedAnnouncement,
-  type SeedError
-} from '@hypha/node-core'
+import { collect, cleanupsAfterEach } from '@hypha/test-utils'
+import { sealEnvelope, createKeyPair, createChannelKey, createMemberKey } from '@hypha/secure-channel'
+import { encodeSeedAnnouncement, deriveAccountKeys, type HyphaNodeError } from '@hypha/node-core'
 import { rootSecret, eventually } from '@hypha/adapter-tests'
-import { connectStranger, membersThroughRelay } from './fixtures.js'
+import { connectRaw, membersThroughRelay } from './fixtures.js'
 
 // An always-on node given the member credential and two member devices, real nodes over TCP on
 // 127.0.0.1, and a stranger who knows the database key (and so the discovery key) but not the root
-// secret. The stranger speaks the ephemeral protocol directly and sends no membership proof: a
-// stranger running a node of its own account would send a wrong one and be dropped at once
-// (integration/test/member-proof.test.ts), so it could not show what follows.
+// secret. The membership gate (node-core's member-gate.ts) stands before everything on a
+// connection: the stranger gets nothing and changes nothing, and its connection is closed.
 
 const cleanups = cleanupsAfterEach(afterEach)
 let root: Uint8Array
@@ -23,62 +17,69 @@ beforeAll(async () => {
   root = await rootSecret()
 })
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
-const random32 = () => createChannelKey()
+const PROOF_TIMEOUT_MS = 1_500
 
 async function setUp() {
-  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups)
+  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups, undefined, { memberProofTimeoutMs: PROOF_TIMEOUT_MS })
   expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
-  const stranger = await connectStranger(blind, port, cleanups)
-  return { origin, blind, phone, stranger }
+  const refused = collect<HyphaNodeError>(blind, 'peer-refused')
+  return { port, origin, blind, phone, refused }
 }
 
 describe('an always-on node serves members only', { timeout: 60_000 }, () => {
-  it("drops a stranger's envelopes (unproven-peer) before any decoding; members never see them", async () => {
-    const { origin, blind, phone, stranger } = await setUp()
-    const N = 2000
-    const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
-    for (let i = 0; i < N; i++) {
-      const frame = sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() })
-      stranger.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE })
-    }
-    // Its connection never proved membership: refused on that alone, before decoding.
-    await eventually(() => blind.channel.stats.rejected['unproven-peer'] === N, `${N} unproven-peer at the always-on node`)
-    expect(blind.channel.stats.rejected['not-a-member']).toBe(0)
-    expect(blind.channel.stats.relayed).toBe(0)
-    expect(blind.channel.stats.rejected['bad-signature']).toBe(0) // no ed25519 verify was run for them
+  it('a stranger that sends nothing gets nothing (no locator, no block, no message) and is closed at the proof timeout', async () => {
+    const { port, origin, blind, phone, refused } = await setUp()
+    const stranger = await connectRaw(blind, port, cleanups)
+    const atPhone = collect(phone.channel, 'message')
+    origin.channel.send(b4a.from('for my devices'))
+    await eventually(() => atPhone.length === 1, 'the phone gets the origin message')
+    await eventually(() => stranger.closed(), 'the stranger to be closed')
+    expect(refused.map((e) => e.code)).toEqual(['ERR_MEMBER_PROOF_TIMEOUT'])
+    expect(stranger.received).toEqual([])
+    expect(blind.ephemeral.peers.filter((p) => p.opened)).toHaveLength(2)
+  })
 
-    // Members' traffic keeps flowing through it.
+  it("a stranger's envelopes and seed announcements never reach the channel: closed at the gate, members untouched", async () => {
+    const { port, origin, blind, phone, refused } = await setUp()
+    const stranger = await connectRaw(blind, port, cleanups)
+    const seeded = collect<Uint8Array>(blind, 'seeded')
+    const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
+    // 255 random core keys, as a seed announcement sealed with a key of its own, then junk envelopes.
+    const keys = Array.from({ length: 255 }, createChannelKey)
+    stranger.sendRaw(encodeSeedAnnouncement(keys, strangerKeys.memberKey))
+    for (let i = 0; i < 2000 && !stranger.closed(); i++) {
+      stranger.sendRaw(sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() }))
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await eventually(() => stranger.closed(), 'the stranger to be closed')
+    // Closed for what it sent before proving (over 64 KiB), long before the proof timeout.
+    expect(refused.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER'])
+    // Nothing reached the secure channel or the seeder: no decoding, no verify, no relay.
+    expect(blind.channel.stats.relayed).toBe(0)
+    expect(Object.values(blind.channel.stats.rejected).every((n) => n === 0)).toBe(true)
+    expect(seeded).toEqual([])
+    expect(blind.seeded().map((c) => hex(c.key))).toEqual([hex(origin.key)])
+
+    // Members' traffic keeps flowing, and only theirs reached the members.
     const got = collect(phone.channel, 'message')
     origin.channel.send(b4a.from('for my devices'))
     await eventually(() => got.length === 1, 'the phone gets the origin message')
-    expect(b4a.toString(got[0].payload)).toBe('for my devices')
-    // The members received the member envelope only: no decryption ran for the stranger's.
     for (const member of [origin, phone]) {
-      expect(member.channel.stats.rejected['decrypt-failed']).toBe(0)
-      expect(member.channel.stats.rejected['not-a-member']).toBe(0)
+      expect(Object.values(member.channel.stats.rejected).every((n) => n === 0)).toBe(true)
     }
-    expect(phone.channel.stats.received).toBe(1)
-    expect(origin.channel.stats.received).toBe(0)
   })
 
-  it("ignores a stranger's seed announcements (255 random keys); a real writer's core is still seeded after", async () => {
-    const { origin, blind, phone, stranger } = await setUp()
-    const keys = Array.from({ length: 255 }, random32)
-    const seeded = collect<Uint8Array>(blind, 'seeded')
-    const bad = collect<SeedError>(blind, 'bad-announcement')
-    // The old unauthenticated format, and the new one sealed with a key that is not the account's.
-    const plain = b4a.concat([b4a.from([0xfd, 255, 0]), ...keys]) // compact uint 255 ‖ keys
-    stranger.ephemeral.broadcast(plain, { contentType: SEED_CONTENT_TYPE_V1 })
-    stranger.ephemeral.broadcast(encodeSeedAnnouncement(keys, createMemberKey()), { contentType: SEED_CONTENT_TYPE })
-    await eventually(() => bad.length === 2, 'two bad announcements')
-    expect(bad.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER'])
-    expect(seeded.some((k) => keys.some((x) => b4a.equals(x, k)))).toBe(false)
-    expect(blind.seeded().map((c) => hex(c.key))).toEqual([hex(origin.key)])
-
-    // A real writer added now is announced by the origin and kept.
-    const phoneSeeded = nextEvent<[Uint8Array]>(blind, 'seeded', (k) => hex(k) === hex(phone.writerKey))
-    await origin.addWriter(phone.writerKey!)
-    await phoneSeeded
-    expect(blind.seeded().map((c) => hex(c.key)).sort()).toEqual([hex(origin.key), hex(phone.writerKey)].sort())
+  it("another account's device is refused at once (ERR_NOT_A_MEMBER) and sees nothing", async () => {
+    const { port, origin, blind, phone, refused } = await setUp()
+    const other = await connectRaw(blind, port, cleanups, { memberKey: deriveAccountKeys(await rootSecret('another account')).memberKey, deadlineMs: 3_000 }).catch(
+      (err) => err
+    )
+    // The raw peer waits for the relay's channel, which never opens: it fails, and the relay refused it.
+    expect(other).toBeInstanceOf(Error)
+    await eventually(() => refused.length === 1, 'the refusal')
+    expect(refused[0]!.code).toBe('ERR_NOT_A_MEMBER')
+    const atPhone = collect(phone.channel, 'message')
+    origin.channel.send(b4a.from('for my devices'))
+    await eventually(() => atPhone.length === 1, 'the phone gets the origin message')
   })
 })
