@@ -310,7 +310,9 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     member.joining = true
     void verdict.then((admitted) => {
       member.joining = false
-      if (!member.closing) this.enter(member, room, peer, admitted)
+      if (member.closing) return
+      // A key added for the room meanwhile decides instead, as addRoom does for the members already in.
+      this.enter(member, room, peer, this.roomKeys.has(room) ? this.admits(member, room, peer) === true : admitted)
     })
   }
 
@@ -390,6 +392,7 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   }
 
   private onClose(member: Member): void {
+    member.closing = true // a pending authorise must not seat a socket that is gone
     this.members.delete(member)
     this.pending.delete(member)
     if (member.joinTimer) clearTimeout(member.joinTimer)

@@ -639,6 +639,28 @@ describe('signallingServer', () => {
     expect(server.roomSize(roomB)).toBe(1)
   })
 
+  it('an authorise answer that comes late counts only for a socket still there, and a key added meanwhile decides instead', async () => {
+    const room = 'c3'.repeat(32)
+    const answers: Array<(admitted: boolean) => void> = []
+    const { url, server } = await sharedServer({ authorise: () => new Promise<boolean>((resolve) => answers.push(resolve)) })
+    const gone = await client(url)
+    gone.join(room, 'peer-gone', MEMBER_KEY)
+    await until(() => answers.length === 1)
+    gone.ws.terminate()
+    await gone.closed
+    const outdated = await client(url)
+    outdated.join(room, 'peer-old1', OTHER_KEY)
+    await until(() => answers.length === 2)
+    server.addRoom(room, MEMBER_KEY) // the room's key is MEMBER_KEY now, whatever authorise says
+    answers[0]!(true)
+    answers[1]!(true)
+    expect(await outdated.closed).toBe(4403)
+    // Neither left a member behind (a dead socket in the room would hold its id and a place).
+    expect(server.roomSize(room)).toBe(0)
+    await joined(url, room, 'peer-gone', MEMBER_KEY)
+    expect(server.roomSize(room)).toBe(1)
+  })
+
   it('with no member key it is open (tests, dev); adding a room key drops the members that cannot prove it', async () => {
     const room = '12'.repeat(32)
     const { url, server, rejected } = await sharedServer({})
