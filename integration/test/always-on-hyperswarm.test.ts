@@ -4,14 +4,16 @@ import createTestnet from 'hyperdht/testnet'
 import type { HyphaNode, HyphaNodeOptions } from '@hypha/node-core'
 import { autobaseOf } from '@hypha/node-core/debug'
 import { hyperswarmTransport } from '@hypha/transport-hyperswarm'
+import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { rootSecret, eventually, startNode } from '@hypha/adapter-tests'
-import { cleanupsAfterEach } from '@hypha/test-utils'
+import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
 
 // Two always-on nodes of one account that are given no address of anything: every node (the
 // origin, the phone, both always-on nodes, the new device) is on Hyperswarm only, on a local DHT
 // testnet bound to 127.0.0.1. The always-on nodes find each other and the writers on the account's
 // topic, keep both writers' cores, and either one alone serves a new device everything while the
-// writers and the other always-on node are offline.
+// writers and the other always-on node are offline. And both ways at once: a configured TCP address
+// and Hyperswarm, so two connections between the same pair.
 
 const cleanups = cleanupsAfterEach(afterEach)
 let root: Uint8Array
@@ -120,6 +122,41 @@ describe('always-on nodes on Hyperswarm', { timeout: 120_000 }, () => {
     // A fresh device given no database key: it looks the database up, and only A2 can answer.
     const fresh = await start({ role: 'read-only', rootSecret: root, lookupTimeoutMs: DEADLINE })
     expect(hex(fresh.key)).toBe(hex(a2.key))
+    await eventually(async () => (await count(fresh, 'o/')) === N, "the origin's entries from A2", DEADLINE)
+    await eventually(async () => (await count(fresh, 'p/')) === N, "the phone's entries from A2", DEADLINE)
+    await expectAll(fresh, 'o/', N)
+    await expectAll(fresh, 'p/', N)
+  })
+
+  it('always-on nodes linked both by a configured TCP address and on Hyperswarm (two connections between them) serve a Hyperswarm-only device', async () => {
+    const N = 200
+    const testnet = await createTestnet(3, { host: '127.0.0.1' })
+    cleanups.push(() => testnet.destroy())
+    const swarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+    const start = (options: HyphaNodeOptions) => startNode(options, cleanups)
+    const port = await freePort()
+    const dial = () => tcpClient({ port, host: '127.0.0.1', reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })
+
+    // The origin is on Hyperswarm only, the phone dials A1's address only; A2 does both.
+    const origin = await start({ role: 'origin', rootSecret: root, transports: [swarm()] })
+    const a1 = await start({ role: 'always-on', memberCredential: origin.memberCredential, transports: [tcpServer({ port, host: '127.0.0.1' }), swarm()] })
+    const a2 = await start({ role: 'always-on', memberCredential: origin.memberCredential, transports: [dial(), swarm()] })
+    const phone = await start({ role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [dial()] })
+    await origin.addWriter(phone.writerKey!)
+    await eventually(() => phone.writable, 'the phone becomes a writer', DEADLINE)
+    await eventually(
+      () => a2.connections.filter((c) => hex(c.stream.remotePublicKey!) === hex(a1.noiseKeyPair.publicKey)).map((c) => c.info.transport).sort().join() === 'hyperswarm,tcp',
+      'A2 linked to A1 both ways',
+      DEADLINE
+    )
+    await writeEntries(origin, 'o/', N)
+    await writeEntries(phone, 'p/', N)
+    for (const node of [a1, a2]) for (const writer of [origin, phone]) await eventually(() => holdsAll(node, writer), "an always-on node holds a writer's oplog", DEADLINE)
+    await origin.close()
+    await phone.close()
+    await a1.close()
+
+    const fresh = await start({ role: 'read-only', rootSecret: root, lookupTimeoutMs: DEADLINE, transports: [swarm()] })
     await eventually(async () => (await count(fresh, 'o/')) === N, "the origin's entries from A2", DEADLINE)
     await eventually(async () => (await count(fresh, 'p/')) === N, "the phone's entries from A2", DEADLINE)
     await expectAll(fresh, 'o/', N)
