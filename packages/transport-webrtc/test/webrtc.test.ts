@@ -572,7 +572,7 @@ describe('signallingServer', () => {
     const { url, rejected } = await sharedServer({
       rooms: [[room, MEMBER_KEY]],
       authorise: () => new Promise<boolean>(() => {}), // never settles
-      joinTimeoutMs: 300
+      joinTimeoutMs: 1500 // long enough for the member to join on a busy machine
     })
     const member = await joined(url, room, 'peer-memb')
     const idle = await client(url)
