@@ -356,7 +356,10 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     }
     try {
       const verdict = this.authorise({ room, peer, proves })
-      return verdict instanceof Promise ? verdict.then((admitted) => admitted === true, refused) : verdict === true
+      if (typeof verdict === 'boolean') return verdict
+      // Any thenable (a Promise from another realm or library too); anything else refuses.
+      if (typeof (verdict as PromiseLike<boolean> | null)?.then !== 'function') return false
+      return Promise.resolve(verdict).then((admitted) => admitted === true, refused)
     } catch (cause) {
       return refused(cause)
     }
