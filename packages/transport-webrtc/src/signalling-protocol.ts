@@ -32,6 +32,8 @@ export const SIGNAL_CLOSE = {
   JOIN_TIMEOUT: 4408,
   DUPLICATE_PEER: 4409,
   ROOM_FULL: 4429,
+  /** A text frame that is not valid UTF-8 (the WebSocket code for bad payload data). */
+  NOT_UTF8: 1007,
   MESSAGE_TOO_LARGE: 1009
 } as const
 

@@ -4,6 +4,8 @@
 // signals (SDP offers and answers, ICE candidates) between members of the same room. It never
 // carries data. A join without a valid proof is refused before it learns any id, so strangers can
 // neither fill a room nor see who is in it. A server given no member key at all is open (tests, dev).
+// Sockets that have not joined yet are capped (maxPendingSockets) and timed out (joinTimeoutMs), so
+// a flood of idle connections neither grows without bound nor touches the members already in.
 //
 // Node only (uses `ws` and `node:http`). The protocol is documented in signalling-protocol.ts.
 import { randomBytes } from 'node:crypto'
@@ -46,14 +48,17 @@ export interface SignallingServerOptions {
   rooms?: Iterable<readonly [room: string, memberKey: Uint8Array]>
   /**
    * Decides joins to rooms not in `rooms` (e.g. a server for many accounts that looks keys up):
-   * true admits the join. `join.proves(memberKey)` checks the join's proof against a key. Given
-   * this, the server is closed even without `rooms`.
+   * true (or a Promise of true) admits the join; anything else, a throw or a rejection refuses it.
+   * `join.proves(memberKey)` checks the join's proof against a key. Given this, the server is
+   * closed even without `rooms`.
    */
-  authorise?: (join: SignallingJoin) => boolean
+  authorise?: (join: SignallingJoin) => boolean | Promise<boolean>
   /** Most members in one room (only proven members join a room that has a key). Default 64. */
   maxRoomSize?: number
-  /** A socket that has not joined by then is closed. Default 10 s. */
+  /** A socket that has not joined by then (including a pending `authorise`) is closed (4408). Default 10 s. */
   joinTimeoutMs?: number
+  /** Most sockets connected but not yet joined; more are refused at the upgrade (HTTP 503). Default 256. */
+  maxPendingSockets?: number
   /** Ping interval; a socket that missed the previous pong is dropped. Default 30 s. */
   heartbeatMs?: number
 }
@@ -92,6 +97,8 @@ interface Member {
   proof: Uint8Array | null
   room: string | null
   id: string | null
+  /** A join is waiting for `authorise`. */
+  joining: boolean
   alive: boolean
   closing: boolean
   joinTimer: ReturnType<typeof setTimeout> | null
@@ -104,10 +111,13 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   private readonly ownsServer: boolean
   private readonly rooms = new Map<string, Map<string, Member>>()
   private readonly members = new Set<Member>()
+  /** Connected, not joined yet: what maxPendingSockets counts. */
+  private readonly pending = new Set<Member>()
   private readonly roomKeys = new Map<string, Uint8Array>()
-  private readonly authorise: ((join: SignallingJoin) => boolean) | null
+  private readonly authorise: ((join: SignallingJoin) => boolean | Promise<boolean>) | null
   private readonly maxRoomSize: number
   private readonly joinTimeoutMs: number
+  private readonly maxPendingSockets: number
   private readonly heartbeat: ReturnType<typeof setInterval>
   private closed = false
 
@@ -126,10 +136,12 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     this.authorise = options.authorise ?? null
     this.maxRoomSize = positiveInt(options.maxRoomSize ?? 64, 'maxRoomSize')
     this.joinTimeoutMs = positiveInt(options.joinTimeoutMs ?? 10_000, 'joinTimeoutMs')
+    this.maxPendingSockets = positiveInt(options.maxPendingSockets ?? 256, 'maxPendingSockets')
     const maxPayload = positiveInt(options.maxMessageBytes ?? MAX_SIGNAL_MESSAGE_BYTES, 'maxMessageBytes')
     // noServer + our own 'upgrade' handler: the same HTTP server also serves a web page and a
     // WebSocket replication endpoint on other paths.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload })
+    // skipUTF8Validation: the one UTF-8 check is the strict decode in onMessage (closes with 1007).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload, skipUTF8Validation: true })
     this.ownsServer = !options.server
     this.httpServer =
       options.server ??
@@ -182,7 +194,10 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   addRoom(room: string, memberKey: Uint8Array): void {
     this.setRoomKey(room, memberKey)
     for (const member of this.members) {
-      if (member.room !== null && member.id !== null && !this.isMember(member, member.room, member.id)) {
+      if (member.room === null || member.id === null) continue
+      // Admitted by `authorise` to a room without a key: nothing it was admitted on has changed.
+      if (!this.roomKeys.has(member.room) && this.authorise) continue
+      if (this.admits(member, member.room, member.id) !== true) {
         this.reject(member, 'ERR_NOT_A_MEMBER', 'not a member of the room (checked when its key was added)', SIGNAL_CLOSE.NOT_A_MEMBER)
       }
     }
@@ -224,13 +239,20 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
       return
     }
     socket.on('error', () => {}) // a client resetting mid-upgrade must not crash the server
+    if (this.pending.size >= this.maxPendingSockets) {
+      // Refused before the upgrade: a flood of sockets that never join costs no WebSocket state.
+      this.emit('rejected', new TransportError('ERR_TOO_MANY_PENDING', `${this.pending.size} sockets have not joined yet`))
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws))
   }
 
   private onSocket(socket: WebSocket): void {
     const challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES))
-    const member: Member = { socket, challenge, proof: null, room: null, id: null, alive: true, closing: false, joinTimer: null }
+    const member: Member = { socket, challenge, proof: null, room: null, id: null, joining: false, alive: true, closing: false, joinTimer: null }
     this.members.add(member)
+    this.pending.add(member)
     sendJson(socket, { type: 'challenge', challenge: toHex(challenge) })
     member.joinTimer = setTimeout(() => {
       if (member.room === null) this.reject(member, 'ERR_JOIN_TIMEOUT', 'no join in time', SIGNAL_CLOSE.JOIN_TIMEOUT)
@@ -254,9 +276,15 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   private onMessage(member: Member, data: RawData, isBinary: boolean): void {
     if (member.closing) return
     if (isBinary) return this.reject(member, 'ERR_BAD_SIGNAL', 'binary frame')
+    let text: string
+    try {
+      text = utf8.decode(rawBytes(data))
+    } catch {
+      return this.reject(member, 'ERR_BAD_SIGNAL', 'not UTF-8', SIGNAL_CLOSE.NOT_UTF8)
+    }
     let msg: unknown
     try {
-      msg = JSON.parse(rawToString(data))
+      msg = JSON.parse(text)
     } catch {
       return this.reject(member, 'ERR_BAD_SIGNAL', 'not JSON')
     }
@@ -270,32 +298,50 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   }
 
   private onJoin(member: Member, m: Record<string, unknown>): void {
-    if (member.room !== null) return this.reject(member, 'ERR_ALREADY_JOINED', 'already in a room')
+    if (member.room !== null || member.joining) return this.reject(member, 'ERR_ALREADY_JOINED', 'already in a room')
     if (!isValidRoom(m.room)) return this.reject(member, 'ERR_BAD_SIGNAL', 'room must be 64 lowercase hex chars')
     if (!isValidPeerId(m.peer)) return this.reject(member, 'ERR_BAD_SIGNAL', 'peer id must be 8-64 of [0-9A-Za-z_-]')
+    const { room, peer } = m
     // Membership first: a stranger learns nothing (not even whether an id is taken or the room full).
     member.proof = m.proof === undefined ? null : parseHex(m.proof, MEMBER_PROOF_BYTES)
-    if (!this.isMember(member, m.room, m.peer)) {
+    const verdict = this.admits(member, room, peer)
+    if (typeof verdict === 'boolean') return this.enter(member, room, peer, verdict)
+    // The join timer keeps running: a slow `authorise` cannot hold a socket past joinTimeoutMs.
+    member.joining = true
+    void verdict.then((admitted) => {
+      member.joining = false
+      if (member.closing) return
+      // A key added for the room meanwhile decides instead, as addRoom does for the members already in.
+      this.enter(member, room, peer, this.roomKeys.has(room) ? this.admits(member, room, peer) === true : admitted)
+    })
+  }
+
+  private enter(member: Member, roomId: string, peer: string, admitted: boolean): void {
+    if (!admitted) {
       return this.reject(member, 'ERR_NOT_A_MEMBER', 'no valid proof of membership for the room', SIGNAL_CLOSE.NOT_A_MEMBER)
     }
-    const room = this.rooms.get(m.room) ?? new Map<string, Member>()
-    if (room.has(m.peer)) {
+    const room = this.rooms.get(roomId) ?? new Map<string, Member>()
+    if (room.has(peer)) {
       return this.reject(member, 'ERR_DUPLICATE_PEER', 'peer id already in the room', SIGNAL_CLOSE.DUPLICATE_PEER)
     }
     if (room.size >= this.maxRoomSize) return this.reject(member, 'ERR_ROOM_FULL', 'room is full', SIGNAL_CLOSE.ROOM_FULL)
     const existing = [...room.keys()]
-    room.set(m.peer, member)
-    this.rooms.set(m.room, room)
-    member.room = m.room
-    member.id = m.peer
+    room.set(peer, member)
+    this.rooms.set(roomId, room)
+    member.room = roomId
+    member.id = peer
+    this.pending.delete(member)
     if (member.joinTimer) clearTimeout(member.joinTimer)
     member.joinTimer = null
     sendJson(member.socket, { type: 'peers', peers: existing })
-    this.emit('join', m.room, m.peer)
+    this.emit('join', roomId, peer)
   }
 
-  /** Open server: anyone. Otherwise: a room with a key, and a proof under it for this socket's challenge. */
-  private isMember(member: Member, room: string, peer: string): boolean {
+  /**
+   * Open server: anyone. Otherwise: a room with a key, and a proof under it for this socket's
+   * challenge; for other rooms, what `authorise` says (a Promise only when it returns one).
+   */
+  private admits(member: Member, room: string, peer: string): boolean | Promise<boolean> {
     if (this.open) return true
     const proof = member.proof
     if (proof === null) return false
@@ -304,11 +350,18 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
     const memberKey = this.roomKeys.get(room)
     if (memberKey) return proves(memberKey)
     if (!this.authorise) return false
-    try {
-      return this.authorise({ room, peer, proves }) === true
-    } catch (cause) {
-      this.emit('rejected', new TransportError('ERR_HANDLER', 'authorise threw', { cause }))
+    const refused = (cause: unknown): false => {
+      this.emit('rejected', new TransportError('ERR_HANDLER', 'authorise threw or rejected', { cause }))
       return false
+    }
+    try {
+      const verdict = this.authorise({ room, peer, proves })
+      if (typeof verdict === 'boolean') return verdict
+      // Any thenable (a Promise from another realm or library too); anything else refuses.
+      if (typeof (verdict as PromiseLike<boolean> | null)?.then !== 'function') return false
+      return Promise.resolve(verdict).then((admitted) => admitted === true, refused)
+    } catch (cause) {
+      return refused(cause)
     }
   }
 
@@ -342,7 +395,9 @@ export class SignallingServer extends EventEmitter<SignallingServerEvents> {
   }
 
   private onClose(member: Member): void {
+    member.closing = true // a pending authorise must not seat a socket that is gone
     this.members.delete(member)
+    this.pending.delete(member)
     if (member.joinTimer) clearTimeout(member.joinTimer)
     const { room: roomId, id } = member
     if (roomId === null || id === null) return
@@ -398,10 +453,13 @@ function sendJson(socket: WebSocket, message: object): void {
   if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
 }
 
-function rawToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8')
-  return data.toString('utf8')
+// fatal: a malformed sequence is refused, never decoded to U+FFFD (which would let two different
+// byte strings read as the same JSON).
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function rawBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data
 }
 
 function positiveInt(value: number, name: string): number {

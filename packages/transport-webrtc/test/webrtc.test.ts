@@ -21,7 +21,7 @@ import {
   type Signal
 } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
-import { signallingServer, type SignallingServer, type SignallingServerOptions, type RelayedSignal } from '../src/signalling-server.js'
+import { signallingServer, SignallingServer, type SignallingServerOptions, type RelayedSignal } from '../src/signalling-server.js'
 import { TransportError, type ConnectionInfo, type TransportContext } from '@hypha/node-core'
 import { memberProof } from '@hypha/node-core/transport'
 
@@ -528,6 +528,137 @@ describe('signallingServer', () => {
     third.join(room, 'peer-mem3', MEMBER_KEY)
     expect(await third.closed).toBe(4429)
     expect(rejected.map((e) => e.code)).toEqual([...Array(5).fill('ERR_NOT_A_MEMBER'), 'ERR_ROOM_FULL'])
+  })
+
+  /** Opens a socket the server refuses at the upgrade; resolves with the HTTP status it answered. */
+  async function refusedStatus(url: string): Promise<number> {
+    const ws = new WebSocket(url)
+    ws.on('error', () => {}) // terminate() below, while connecting
+    const [, res] = await once(ws, 'unexpected-response')
+    ws.terminate()
+    return (res as http.IncomingMessage).statusCode!
+  }
+
+  it('caps sockets that have not joined: a flood beyond maxPendingSockets is refused (503) while members keep signalling and join', async () => {
+    const room = '56'.repeat(32)
+    const { url, server, rejected } = await sharedServer({ rooms: [[room, MEMBER_KEY]], maxPendingSockets: 4 })
+    const x = await joined(url, room, 'peer-xxxx') // joined members do not count
+    const y = await client(url) // a member that connected before the flood: pending, 1 of 4
+    const idle: Client[] = []
+    for (let i = 0; i < 3; i++) idle.push(await client(url))
+    for (let i = 0; i < 20; i++) expect(await refusedStatus(url)).toBe(503)
+    expect(rejected.map((e) => e.code)).toEqual(Array(20).fill('ERR_TOO_MANY_PENDING'))
+
+    // The member that got in before the flood still joins, and signals reach the members.
+    y.join(room, 'peer-yyyy', MEMBER_KEY)
+    expect(await y.next()).toEqual({ type: 'peers', peers: ['peer-xxxx'] })
+    y.ws.send(JSON.stringify({ type: 'signal', to: 'peer-xxxx', signal: { type: 'offer', sdp: 'v=0' } }))
+    expect(await x.next()).toEqual({ type: 'signal', from: 'peer-yyyy', to: 'peer-xxxx', signal: { type: 'offer', sdp: 'v=0' } })
+    // Its join freed a place: one more socket gets in, the next is refused again.
+    const z = await client(url)
+    expect(await refusedStatus(url)).toBe(503)
+    z.join(room, 'peer-zzzz', MEMBER_KEY)
+    expect(await z.next()).toEqual({ type: 'peers', peers: ['peer-xxxx', 'peer-yyyy'] })
+    // Idle sockets that go away free their places too.
+    for (const c of idle) c.ws.terminate()
+    await until(() => joined(url, room, 'peer-wwww').then(() => true, () => false))
+    expect(server.roomSize(room)).toBe(4)
+    expect(() => new SignallingServer({ maxPendingSockets: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+  })
+
+  it('closes a socket that has not joined within joinTimeoutMs (4408), also one whose authorise never answers', async () => {
+    const room = '78'.repeat(32)
+    const slowRoom = '9a'.repeat(32)
+    const { url, rejected } = await sharedServer({
+      rooms: [[room, MEMBER_KEY]],
+      authorise: () => new Promise<boolean>(() => {}), // never settles
+      joinTimeoutMs: 1500 // long enough for the member to join on a busy machine
+    })
+    const member = await joined(url, room, 'peer-memb')
+    const idle = await client(url)
+    const waiting = await client(url)
+    waiting.join(slowRoom, 'peer-slow', MEMBER_KEY)
+    expect(await idle.closed).toBe(4408)
+    expect(await waiting.closed).toBe(4408)
+    expect(waiting.messages).toEqual([])
+    expect(rejected.map((e) => e.code)).toEqual(['ERR_JOIN_TIMEOUT', 'ERR_JOIN_TIMEOUT'])
+    expect(member.ws.readyState).toBe(WebSocket.OPEN) // the timeout is for joining only
+  })
+
+  it('decodes frames as strict UTF-8: a malformed one closes that socket with 1007 (ERR_BAD_SIGNAL)', async () => {
+    const room = 'bc'.repeat(32)
+    const { url, rejected } = await sharedServer({ rooms: [[room, MEMBER_KEY]] })
+    const x = await joined(url, room, 'peer-xxxx')
+    const y = await joined(url, room, 'peer-yyyy')
+    // 0xff never occurs in UTF-8; a lenient decoder would relay it to x as U+FFFD.
+    const bad = Buffer.concat([Buffer.from('{"type":"signal","to":"peer-xxxx","signal":{"type":"offer","sdp":"'), Buffer.from([0xff]), Buffer.from('"}}')])
+    y.ws.send(bad, { binary: false })
+    expect(await y.closed).toBe(1007)
+    const before = await client(url)
+    before.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false }) // a truncated 2-byte sequence, before any join
+    expect(await before.closed).toBe(1007)
+    expect(rejected.map((e) => e.code)).toEqual(['ERR_BAD_SIGNAL', 'ERR_BAD_SIGNAL'])
+    expect(x.messages).toEqual([{ type: 'left', peer: 'peer-yyyy' }])
+  })
+
+  it('authorise may answer with a Promise: resolved true admits, false or a rejection refuses (4403); each account\'s room has its own limit', async () => {
+    const roomA = 'a1'.repeat(32)
+    const roomB = 'b2'.repeat(32)
+    const keys = new Map([[roomA, MEMBER_KEY], [roomB, OTHER_KEY]])
+    const { url, server, rejected } = await sharedServer({
+      maxRoomSize: 2,
+      // A server for many accounts that looks each room's key up (a database, here a timer).
+      authorise: async (join) => {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        if (join.peer.startsWith('peer-boom')) throw new Error('lookup failed')
+        const key = keys.get(join.room)
+        return key !== undefined && join.proves(key)
+      }
+    })
+    await joined(url, roomA, 'peer-a001', MEMBER_KEY)
+    await joined(url, roomA, 'peer-a002', MEMBER_KEY)
+    const refuse = async (room: string, peer: string, key: Uint8Array | undefined, code: number) => {
+      const c = await client(url)
+      c.join(room, peer, key)
+      expect(await c.closed).toBe(code)
+      expect(c.messages).toEqual([])
+    }
+    await refuse(roomA, 'peer-a003', MEMBER_KEY, 4429) // account A's room is full...
+    await joined(url, roomB, 'peer-b001', OTHER_KEY) // ...account B's is not
+    await refuse(roomB, 'peer-b002', MEMBER_KEY, 4403) // A's key opens only A's room
+    await refuse(roomB, 'peer-b003', undefined, 4403)
+    await refuse(roomB, 'peer-boom1', OTHER_KEY, 4403) // a rejection is a refusal
+    expect(rejected.map((e) => e.code)).toEqual(['ERR_ROOM_FULL', 'ERR_NOT_A_MEMBER', 'ERR_NOT_A_MEMBER', 'ERR_HANDLER', 'ERR_NOT_A_MEMBER'])
+    expect([server.roomSize(roomA), server.roomSize(roomB)]).toEqual([2, 1])
+
+    // A second join or a signal while the first waits for authorise closes the socket, as after a join.
+    const eager = await client(url)
+    eager.join(roomB, 'peer-b004', OTHER_KEY)
+    eager.join(roomB, 'peer-b005', OTHER_KEY)
+    expect(await eager.closed).toBe(4400)
+    expect(server.roomSize(roomB)).toBe(1)
+  })
+
+  it('an authorise answer that comes late counts only for a socket still there, and a key added meanwhile decides instead', async () => {
+    const room = 'c3'.repeat(32)
+    const answers: Array<(admitted: boolean) => void> = []
+    const { url, server } = await sharedServer({ authorise: () => new Promise<boolean>((resolve) => answers.push(resolve)) })
+    const gone = await client(url)
+    gone.join(room, 'peer-gone', MEMBER_KEY)
+    await until(() => answers.length === 1)
+    gone.ws.terminate()
+    await gone.closed
+    const outdated = await client(url)
+    outdated.join(room, 'peer-old1', OTHER_KEY)
+    await until(() => answers.length === 2)
+    server.addRoom(room, MEMBER_KEY) // the room's key is MEMBER_KEY now, whatever authorise says
+    answers[0]!(true)
+    answers[1]!(true)
+    expect(await outdated.closed).toBe(4403)
+    // Neither left a member behind (a dead socket in the room would hold its id and a place).
+    expect(server.roomSize(room)).toBe(0)
+    await joined(url, room, 'peer-gone', MEMBER_KEY)
+    expect(server.roomSize(room)).toBe(1)
   })
 
   it('with no member key it is open (tests, dev); adding a room key drops the members that cannot prove it', async () => {

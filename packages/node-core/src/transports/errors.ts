@@ -45,6 +45,8 @@ export type TransportErrorCode =
   | 'ERR_ROOM_FULL'
   /** A signalling client did not join within the server's joinTimeoutMs. */
   | 'ERR_JOIN_TIMEOUT'
+  /** The signalling server already holds maxPendingSockets sockets that have not joined: a new one is refused. */
+  | 'ERR_TOO_MANY_PENDING'
   /** A signal was addressed to an id that is not (or no longer) in the sender's room. */
   | 'ERR_UNKNOWN_PEER'
   /** A WebRTC peer left the room before its connection was up. */
