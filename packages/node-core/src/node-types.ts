@@ -79,6 +79,17 @@ export interface AlwaysOnNodeOptions extends CommonOptions {
   noiseKeyPair?: KeyPair
   /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
   maxSeededCores?: number
+  /**
+   * Most bytes of one kept core (1 to 2^53 − 1): a writer core known to be longer is no longer
+   * downloaded or stored (`seed-refused`, `ERR_SEED_BUDGET`). The origin's core is exempt. Default 1 GiB (2^30).
+   */
+  maxCoreBytes?: number
+  /**
+   * Most bytes of all kept cores together, the origin's included (1 to 2^53 − 1): a writer core
+   * whose addition or growth takes the total past it is refused like one past `maxCoreBytes`
+   * (the origin's core counts but is never refused). Default 8 GiB (2^33).
+   */
+  maxKeptBytes?: number
 }
 
 export type HyphaNodeOptions = FullNodeOptions | AlwaysOnNodeOptions
