@@ -171,7 +171,11 @@ export interface HyphaNodeEvents {
   disconnection: [connection: NodeConnection]
   /** Always-on: it now keeps this core (announced by a peer, or given to `seed`). */
   seeded: [key: Uint8Array]
-  /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */
+  /**
+   * Always-on: an announced core, or one saved before a restart, was not kept (`ERR_SEED_LIMIT`,
+   * `ERR_SEED_BUDGET`, or opening it failed), or a kept one was dropped past a byte budget
+   * (`ERR_SEED_BUDGET`, once per core).
+   */
   'seed-refused': [key: Uint8Array, error: unknown]
   /**
    * Always-on: a peer's seed announcement was ignored: not made with the member key

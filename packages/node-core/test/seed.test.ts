@@ -13,6 +13,7 @@ import {
   seedKey,
   encodeSeedAnnouncement as encodeWith,
   decodeSeedAnnouncement as decodeWith,
+  memoryStorage,
   type HyphaNodeOptions } from '../src/index.js'
 import { corestoreOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
@@ -355,6 +356,47 @@ describe('an always-on node keeps cores within byte budgets', () => {
     await phone.put('d', 'one more')
     expect(hex((await phoneRefused)[0])).toBe(hex(phone.writerKey))
     expect(keys(blind)).toEqual([hex(origin.key)])
+  })
+
+  it('does not save a refused core as kept; restarted, it refuses it at once when a member announces it', async () => {
+    const storage = memoryStorage()
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const options = { role: 'always-on', memberCredential: origin.memberCredential, maxCoreBytes: 64 * KiB, storage } as const
+    const blind = await node(options)
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    const refused = nextEvent<[Uint8Array, SeedError]>(blind, 'seed-refused')
+    await phone.put('big', new Uint8Array(100 * KiB))
+    await refused
+    await blind.close()
+
+    const again = await node(options)
+    expect(keys(again)).toEqual([hex(origin.key)])
+    const refusedAgain = nextEvent<[Uint8Array, SeedError]>(again, 'seed-refused')
+    link(origin, again) // the origin announces every writer on connecting
+    const [refusedKey, error] = await refusedAgain
+    expect(hex(refusedKey)).toBe(hex(phone.writerKey))
+    expect(error.code).toBe('ERR_SEED_BUDGET')
+    expect(keys(again)).toEqual([hex(origin.key)])
+  })
+
+  it('restarted with a lower budget, reports the saved cores now past it and keeps the rest', async () => {
+    const storage = memoryStorage()
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, storage })
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    await phone.put('k', 'v')
+    await keptWhole(blind, phone)
+    await blind.close()
+
+    const again = new HyphaNode({ role: 'always-on', memberCredential: origin.memberCredential, storage, maxCoreBytes: 1 })
+    cleanups.push(() => again.close())
+    const refusals: Array<[Uint8Array, unknown]> = []
+    again.on('seed-refused', (k, err) => refusals.push([k, err]))
+    await again.ready()
+    expect(refusals.map(([k, err]) => [hex(k), (err as SeedError).code])).toEqual([[hex(phone.writerKey), 'ERR_SEED_BUDGET']])
+    expect(keys(again)).toEqual([hex(origin.key)])
   })
 
   it('takes maxCoreBytes and maxKeptBytes as positive integers (bytes) only', () => {

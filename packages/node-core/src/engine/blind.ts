@@ -87,7 +87,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     return this.opened
   }
 
-  /** Keeps again the cores kept before a restart (those still within the bound). */
+  /** Keeps again the cores kept before a restart; those now past a bound (lowered since) are reported. */
   private async restore(): Promise<void> {
     let keys: Uint8Array[] = []
     try {
@@ -96,7 +96,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     } catch {
       // Unreadable or torn: members and the other always-on nodes announce the cores again.
     }
-    for (const key of keys) await this.seed(key).catch(() => false)
+    for (const key of keys) await this.seed(key).catch((err) => this.emit('seed-refused', key, err))
   }
 
   /** Whether this core is kept (or being opened), or was refused for its size. */

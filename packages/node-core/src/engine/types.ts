@@ -4,7 +4,6 @@
  */
 import type { EventEmitter } from 'events'
 import type { Op } from './ops.js'
-import type { SeedError } from '../seed-announce.js'
 
 /** A raw view entry: the user key and the tagged value bytes (see ops.ts). */
 export interface EngineEntry {
@@ -96,8 +95,11 @@ export interface EngineEvents {
   /** This node became a writer (true) or stopped being one (false). */
   writable: [writable: boolean]
   'invalid-op': [op: InvalidOp]
-  /** Blind engine: a kept core grew past a byte budget and was dropped (`SeedError` `ERR_SEED_BUDGET`). */
-  'seed-refused': [key: Uint8Array, error: SeedError]
+  /**
+   * Blind engine: a kept core grew past a byte budget and was dropped (`SeedError` `ERR_SEED_BUDGET`),
+   * or one kept before a restart was not kept again (past a bound lowered since, or opening it failed).
+   */
+  'seed-refused': [key: Uint8Array, error: unknown]
   error: [error: unknown]
 }
 
