@@ -175,7 +175,8 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
 
   /**
    * Fetches the core up to its length now, checked within the budgets. Not to the end (-1): that
-   * range would request blocks of the next length as soon as it is verified, before 'append' says so.
+   * range requests the blocks of a new length as soon as it is verified, before a refusal could
+   * cancel it (destroying a range takes a tick), and a block requested is stored when it comes.
    */
   private fetch(id: string, core: any): void {
     this.downloads.get(id)?.destroy()
