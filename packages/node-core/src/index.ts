@@ -24,6 +24,8 @@ export {
   SEED_CONTENT_TYPE_V1,
   MAX_ANNOUNCED_KEYS,
   DEFAULT_MAX_SEEDED_CORES,
+  DEFAULT_MAX_CORE_BYTES,
+  DEFAULT_MAX_KEPT_BYTES,
   SeedError,
   encodeSeedAnnouncement,
   decodeSeedAnnouncement,

@@ -111,7 +111,8 @@ export class NodeLifecycle {
     if (options.role === 'always-on') {
       const key = this.parts.givenCredential!.databaseKey
       const noiseKeyPair = options.noiseKeyPair ?? (await store.createKeyPair(DEVICE_KEY_NAMES.noise))
-      this.engine = new BlindEngine({ store, databaseKey: key, maxSeededCores: options.maxSeededCores })
+      const { maxSeededCores, maxCoreBytes, maxKeptBytes } = options
+      this.engine = new BlindEngine({ store, databaseKey: key, maxSeededCores, maxCoreBytes, maxKeptBytes })
       this.setUp('always-on', key, noiseKeyPair, null, false)
       await this.engine.ready()
       await this.startTransports(noiseKeyPair)
@@ -180,6 +181,7 @@ export class NodeLifecycle {
       })
     }
     engine.on('invalid-op', (op) => node.emit('invalid-op', op))
+    engine.on('seed-refused', (key, err) => node.emit('seed-refused', key, err))
     engine.on('error', (err) => node.emit('error', err))
     this.parts.links.attachDatabase(ephemeral)
   }

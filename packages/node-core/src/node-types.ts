@@ -92,6 +92,17 @@ export interface AlwaysOnNodeOptions extends CommonOptions {
   noiseKeyPair?: KeyPair
   /** Most cores kept (the origin's included); announced keys past it are refused. Default 256. */
   maxSeededCores?: number
+  /**
+   * Most bytes of one kept core (1 to 2^53 − 1): a writer core known to be longer is no longer
+   * downloaded or stored (`seed-refused`, `ERR_SEED_BUDGET`). The origin's core is exempt. Default 1 GiB (2^30).
+   */
+  maxCoreBytes?: number
+  /**
+   * Most bytes of all kept cores together, the origin's included (1 to 2^53 − 1): a writer core
+   * whose addition or growth takes the total past it is refused like one past `maxCoreBytes`
+   * (the origin's core counts but is never refused). Default 8 GiB (2^33).
+   */
+  maxKeptBytes?: number
 }
 
 export type HyphaNodeOptions = FullNodeOptions | AlwaysOnNodeOptions
@@ -180,7 +191,11 @@ export interface HyphaNodeEvents {
   'peer-refused': [error: HyphaNodeError, info: ConnectionInfo]
   /** Always-on: it now keeps this core (announced by a peer, or given to `seed`). */
   seeded: [key: Uint8Array]
-  /** Always-on: an announced core was not kept (`ERR_SEED_LIMIT`, or opening it failed). */
+  /**
+   * Always-on: an announced core, or one saved before a restart, was not kept (`ERR_SEED_LIMIT`,
+   * `ERR_SEED_BUDGET`, or opening it failed), or a kept one was dropped past a byte budget
+   * (`ERR_SEED_BUDGET`, once per core).
+   */
   'seed-refused': [key: Uint8Array, error: unknown]
   /**
    * Always-on: a peer's seed announcement was ignored: not made with the member key

@@ -18,7 +18,6 @@ import type { Op } from './engine/ops.js'
 import type { StorageFunction } from './storage/types.js'
 import type { EngineEntry, EngineRange } from './engine/types.js'
 import { decodeMemberCredential, type MemberCredential } from './lookup.js'
-import { DEFAULT_MAX_SEEDED_CORES } from './seed-announce.js'
 import { DEFAULT_MEMBER_PROOF_TIMEOUT_MS } from './member-gate.js'
 import type { ConnectionLimits } from './connections.js'
 import type { AlwaysOnNodeOptions, BatchOp, Entry, FullNodeOptions, HyphaNodeOptions, Key, Range, Value } from './node-types.js'
@@ -44,6 +43,12 @@ export function checkMs(value: unknown, name: string, min: 0 | 1): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
     throw invalid(`${name} must be an integer from ${min} to ${MAX_TIMER_MS} (ms)`)
   }
+}
+
+/** A bound: undefined (the default), or an integer from 1 to 2^53 − 1. */
+function checkPositive(value: unknown, name: string, unit = ''): void {
+  if (value === undefined) return
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw invalid(`${name} must be a positive integer${unit}`)
 }
 
 /** An option that is a flag: undefined (the default) or a boolean. */
@@ -166,10 +171,9 @@ function checkAlwaysOnOptions(options: AlwaysOnNodeOptions): MemberCredential {
     throw invalid(`${name} is for another database than databaseKey`)
   }
   checkSigningKeyPair(options.noiseKeyPair, 'noiseKeyPair')
-  const maxSeededCores: unknown = options.maxSeededCores === undefined ? DEFAULT_MAX_SEEDED_CORES : options.maxSeededCores
-  if (!Number.isSafeInteger(maxSeededCores) || (maxSeededCores as number) < 1) {
-    throw invalid('maxSeededCores must be a positive integer')
-  }
+  checkPositive(options.maxSeededCores, 'maxSeededCores')
+  checkPositive(options.maxCoreBytes, 'maxCoreBytes', ' (bytes)')
+  checkPositive(options.maxKeptBytes, 'maxKeptBytes', ' (bytes)')
   return credential
 }
 

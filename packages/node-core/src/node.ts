@@ -375,7 +375,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
    * Always-on only: also keep the core with this key (e.g. another writer's) downloaded and served.
    * Peers announce writer cores by themselves; this is for cores nobody connected announces. The
    * core is announced to the peers in turn, as announced ones are (other always-on nodes keep it).
-   * Throws `SeedError` `ERR_SEED_LIMIT` when `maxSeededCores` are kept already.
+   * Throws `SeedError` `ERR_SEED_LIMIT` when `maxSeededCores` are kept already, `ERR_SEED_BUDGET`
+   * for a core known to be past `maxCoreBytes` or `maxKeptBytes` (or refused for it before); one
+   * that grows past them later is dropped and reported as 'seed-refused'.
    */
   async seed(coreKey: Uint8Array): Promise<void> {
     checkKey32(coreKey, 'coreKey')

@@ -28,6 +28,10 @@ const MAC_BYTES = 16
 export const MAX_ANNOUNCED_KEYS = 256
 /** Default bound on the cores an always-on node seeds (the origin's included). */
 export const DEFAULT_MAX_SEEDED_CORES = 256
+/** Default bound on the bytes of one core an always-on node keeps (1 GiB). */
+export const DEFAULT_MAX_CORE_BYTES = 2 ** 30
+/** Default bound on the bytes of all the cores an always-on node keeps, the origin's included (8 GiB). */
+export const DEFAULT_MAX_KEPT_BYTES = 2 ** 33
 const KEY_BYTES = 32
 
 export type SeedErrorCode =
@@ -39,6 +43,8 @@ export type SeedErrorCode =
   | 'ERR_NOT_A_MEMBER'
   /** The always-on node already seeds its maximum number of cores. */
   | 'ERR_SEED_LIMIT'
+  /** The core is, or grew, past `maxCoreBytes`, or keeping it would take the kept cores past `maxKeptBytes`. */
+  | 'ERR_SEED_BUDGET'
 
 export class SeedError extends Error {
   override name = 'SeedError'

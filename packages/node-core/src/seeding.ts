@@ -7,8 +7,9 @@
  *   announces the cores it keeps in turn (sealed the same way, it holds the member key): to every
  *   new peer, and to every peer whenever its set grows. So several always-on nodes, in a chain or
  *   any other shape, end up keeping the same cores. Announcing only on growth, coalesced, bounds
- *   the traffic: a set only grows, at most to maxSeededCores, and an announcement that adds nothing
- *   is not passed on, so announcements cannot circulate in a loop.
+ *   the traffic: a set grows at most to maxSeededCores, a core dropped from it past a byte budget is
+ *   not taken again (until restart), and an announcement that adds nothing is not passed on, so
+ *   announcements cannot circulate in a loop.
  */
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
@@ -98,7 +99,8 @@ export interface SeedReports {
 
 /**
  * Always-on: keep every core a member (or another always-on node of the account) announces that it
- * does not have yet, up to the seeder's bound (maxSeededCores). Announcements not sealed with the
+ * does not have yet (nor refused for its size), up to the seeder's bounds (maxSeededCores, and the
+ * byte budgets maxCoreBytes and maxKeptBytes). Announcements not sealed with the
  * member key are reported and change nothing. Announces the cores it keeps (see {@link announceKept}).
  * Returns the trigger to call when a core was added otherwise (`node.seed(key)`).
  */

@@ -114,7 +114,9 @@ describe('HyphaNode options', () => {
       ['noiseKeyPair', { ...alwaysOn, noiseKeyPair: { publicKey: pair.publicKey, secretKey: new Uint8Array(32) } }],
       ['noiseKeyPair', { ...alwaysOn, noiseKeyPair: { publicKey: signKeyPair().publicKey, secretKey: pair.secretKey } }]
     ]
-    for (const maxSeededCores of [0, -1, 1.5, NaN, Infinity, 2 ** 53, '5', null]) blind.push(['maxSeededCores', { ...alwaysOn, maxSeededCores }])
+    for (const bound of ['maxSeededCores', 'maxCoreBytes', 'maxKeptBytes']) {
+      for (const value of [0, -1, 1.5, NaN, Infinity, 2 ** 53, '5', null]) blind.push([bound, { ...alwaysOn, [bound]: value }])
+    }
     return [
       ['options', undefined],
       ['options', null],
@@ -156,6 +158,8 @@ describe('HyphaNode options', () => {
       { role: 'origin', rootSecret: root, storage: dir, transports: [], writerKeyPair: undefined },
       { role: 'always-on', memberCredential: credential(), noiseKeyPair: pair, maxSeededCores: 1, transports: undefined, storage: undefined },
       { role: 'always-on', memberCredential: credential(), maxSeededCores: Number.MAX_SAFE_INTEGER, locator: undefined },
+      { role: 'always-on', memberCredential: credential(), maxCoreBytes: 1, maxKeptBytes: Number.MAX_SAFE_INTEGER },
+      { role: 'always-on', memberCredential: credential(), maxCoreBytes: Number.MAX_SAFE_INTEGER, maxKeptBytes: 1 },
       { role: 'always-on', locator: credential(), databaseKey: new Uint8Array(32), memberCredential: undefined }
     ]
     // Constructing opens nothing: each closes without ready().

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
-import { nextEvent, cleanupsAfterEach } from '@hypha/test-utils'
+import { nextEvent, cleanupsAfterEach, settle } from '@hypha/test-utils'
 import {
   HyphaNode,
   HyphaNodeError,
@@ -13,6 +13,7 @@ import {
   seedKey,
   encodeSeedAnnouncement as encodeWith,
   decodeSeedAnnouncement as decodeWith,
+  memoryStorage,
   type HyphaNodeOptions } from '../src/index.js'
 import { corestoreOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
@@ -241,5 +242,170 @@ describe('an always-on node learns writer cores from announcements', () => {
     expect(blind.closed).toBe(false)
 
     expect(() => new HyphaNode({ role: 'always-on', memberCredential: origin.memberCredential, maxSeededCores: 0 })).toThrow(HyphaNodeError)
+  })
+})
+
+describe('an always-on node keeps cores within byte budgets', () => {
+  let root: Uint8Array
+  beforeAll(async () => {
+    root = rootSecret('byte budgets')
+  })
+
+  const cleanups = cleanupsAfterEach(afterEach)
+  const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
+  const link = (x: HyphaNode, y: HyphaNode) => cleanups.push(connect(x, y))
+  const KiB = 1024
+
+  /** A writer added by the origin, writable, and seeded by `blind`. */
+  async function writer(origin: HyphaNode, blind: HyphaNode): Promise<HyphaNode> {
+    const n = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    link(n, origin)
+    link(n, blind)
+    const seeded = nextEvent<[Uint8Array]>(blind, 'seeded', (k) => hex(k) === hex(n.writerKey))
+    await origin.addWriter(n.writerKey!)
+    await seeded
+    await eventually(() => n.writable, 'writer writable')
+    return n
+  }
+
+  /** How many blocks of a core `n` holds (through a passive session on its store: it fetches nothing). */
+  async function heldBlocks(n: HyphaNode, coreKey: Uint8Array): Promise<number> {
+    const core = corestoreOf(n).get({ key: coreKey })
+    await core.ready()
+    let held = 0
+    for (let i = 0; i < core.length; i++) if (await core.has(i)) held++
+    await core.close()
+    return held
+  }
+
+  /** The length of `of`'s own writer core, once `blind` holds all of it. */
+  async function keptWhole(blind: HyphaNode, of: HyphaNode): Promise<void> {
+    const core = corestoreOf(of).get({ key: of.writerKey })
+    await core.ready()
+    const length: number = core.length
+    await core.close()
+    await eventually(
+      () => blind.seeded().some((kept) => hex(kept.key) === hex(of.writerKey) && kept.contiguousLength >= length),
+      'always-on holds the whole core'
+    )
+  }
+
+  const keys = (blind: HyphaNode) => blind.seeded().map((core) => hex(core.key)).sort()
+
+  it('refuses a writer core that grows past maxCoreBytes once, stops fetching it and clears it; the others keep syncing', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, maxCoreBytes: 64 * KiB })
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    await phone.put('small', 'within the budget')
+    await keptWhole(blind, phone)
+    expect(blind.seeded().find((core) => hex(core.key) === hex(phone.writerKey))!.byteLength).toBeGreaterThan(0)
+
+    const refusals: Array<[Uint8Array, SeedError]> = []
+    blind.on('seed-refused', (k, err) => refusals.push([k, err as SeedError]))
+    await phone.put('big', new Uint8Array(100 * KiB))
+    await eventually(() => refusals.length > 0, 'refused past maxCoreBytes')
+    const [refusedKey, error] = refusals[0]!
+    expect(hex(refusedKey)).toBe(hex(phone.writerKey))
+    expect(error).toBeInstanceOf(SeedError)
+    expect(error.code).toBe('ERR_SEED_BUDGET')
+    expect(error.message).toMatch(/maxCoreBytes/)
+    expect(keys(blind)).toEqual([hex(origin.key)])
+    await expect(blind.seed(phone.writerKey!)).rejects.toMatchObject({ code: 'ERR_SEED_BUDGET' })
+
+    // Writes go on: the origin's core still syncs, the phone's is not fetched (nor held: it was cleared).
+    await phone.put('more', new Uint8Array(10 * KiB))
+    await origin.put('after', 'the refusal')
+    await keptWhole(blind, origin)
+    await eventually(async () => (await heldBlocks(origin, phone.writerKey!)) >= 3, 'the origin has the phone\'s writes')
+    expect(await heldBlocks(blind, phone.writerKey!)).toBe(0)
+
+    // Announced again (a new connection announces every writer): ignored, not refused twice.
+    const announced = nextEvent(blind.ephemeral, 'message', ({ contentType }) => contentType === SEED_CONTENT_TYPE)
+    link(phone, blind)
+    await announced
+    await settle()
+    expect(refusals).toHaveLength(1)
+    expect(keys(blind)).toEqual([hex(origin.key)])
+  })
+
+  it('refuses the writer core that would take the kept cores past maxKeptBytes; the origin\'s core counts but is never refused', async () => {
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, maxKeptBytes: 160 * KiB })
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    const laptop = await writer(origin, blind)
+
+    await phone.put('a', new Uint8Array(100 * KiB))
+    await keptWhole(blind, phone)
+    const refused = nextEvent<[Uint8Array, SeedError]>(blind, 'seed-refused')
+    await laptop.put('b', new Uint8Array(100 * KiB))
+    const [laptopKey, error] = await refused
+    expect(hex(laptopKey)).toBe(hex(laptop.writerKey))
+    expect(error.code).toBe('ERR_SEED_BUDGET')
+    expect(error.message).toMatch(/maxKeptBytes/)
+    expect(keys(blind)).toEqual([hex(origin.key), hex(phone.writerKey)].sort())
+    expect(blind.seeded().reduce((sum, core) => sum + core.byteLength, 0)).toBeLessThanOrEqual(160 * KiB)
+    expect(await heldBlocks(blind, laptop.writerKey!)).toBe(0)
+
+    // The origin's core takes the total past the budget and is still kept; the phone's next write is refused.
+    await origin.put('c', new Uint8Array(100 * KiB))
+    await keptWhole(blind, origin)
+    expect(blind.seeded().reduce((sum, core) => sum + core.byteLength, 0)).toBeGreaterThan(160 * KiB)
+    const phoneRefused = nextEvent<[Uint8Array, SeedError]>(blind, 'seed-refused')
+    await phone.put('d', 'one more')
+    expect(hex((await phoneRefused)[0])).toBe(hex(phone.writerKey))
+    expect(keys(blind)).toEqual([hex(origin.key)])
+  })
+
+  it('does not save a refused core as kept; restarted, it refuses it at once when a member announces it', async () => {
+    const storage = memoryStorage()
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const options = { role: 'always-on', memberCredential: origin.memberCredential, maxCoreBytes: 64 * KiB, storage } as const
+    const blind = await node(options)
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    const refused = nextEvent<[Uint8Array, SeedError]>(blind, 'seed-refused')
+    await phone.put('big', new Uint8Array(100 * KiB))
+    await refused
+    await blind.close()
+
+    const again = await node(options)
+    expect(keys(again)).toEqual([hex(origin.key)])
+    const refusedAgain = nextEvent<[Uint8Array, SeedError]>(again, 'seed-refused')
+    link(origin, again) // the origin announces every writer on connecting
+    const [refusedKey, error] = await refusedAgain
+    expect(hex(refusedKey)).toBe(hex(phone.writerKey))
+    expect(error.code).toBe('ERR_SEED_BUDGET')
+    expect(keys(again)).toEqual([hex(origin.key)])
+  })
+
+  it('restarted with a lower budget, reports the saved cores now past it and keeps the rest', async () => {
+    const storage = memoryStorage()
+    const origin = await node({ role: 'origin', rootSecret: root })
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, storage })
+    link(origin, blind)
+    const phone = await writer(origin, blind)
+    await phone.put('k', 'v')
+    await keptWhole(blind, phone)
+    await blind.close()
+
+    const again = new HyphaNode({ role: 'always-on', memberCredential: origin.memberCredential, storage, maxCoreBytes: 1 })
+    cleanups.push(() => again.close())
+    const refusals: Array<[Uint8Array, unknown]> = []
+    again.on('seed-refused', (k, err) => refusals.push([k, err]))
+    await again.ready()
+    expect(refusals.map(([k, err]) => [hex(k), (err as SeedError).code])).toEqual([[hex(phone.writerKey), 'ERR_SEED_BUDGET']])
+    expect(keys(again)).toEqual([hex(origin.key)])
+  })
+
+  it('takes maxCoreBytes and maxKeptBytes as positive integers (bytes) only', () => {
+    const credential = '01' + '00'.repeat(128)
+    for (const name of ['maxCoreBytes', 'maxKeptBytes']) {
+      for (const value of [0, -1, 1.5, NaN, Infinity, 2 ** 53, '5', null]) {
+        const options = { role: 'always-on', memberCredential: credential, [name]: value } as unknown as HyphaNodeOptions
+        expect(() => new HyphaNode(options), `${name}: ${String(value)}`).toThrow(new RegExp(name))
+      }
+    }
   })
 })

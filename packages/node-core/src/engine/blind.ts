@@ -3,7 +3,10 @@
  * runs no Autobase (which could only fail to decode ciphertext). It keeps whole cores downloaded
  * and serves them: the origin's oplog from the start, and any other writer core it is told
  * about, by a peer's seed announcement or `seed(key)` (writer keys are in the encrypted system
- * view, which it cannot read). Anyone who connects can announce keys, so the count is bounded.
+ * view, which it cannot read). Only members can announce keys (seed-announce.ts), and what they
+ * announce is bounded: in count (maxSeededCores) and in bytes, per core (maxCoreBytes) and for all
+ * kept cores together (maxKeptBytes). A core past a byte budget is refused: no longer downloaded,
+ * its blocks cleared, forgotten (not listed, announced or saved) and not taken again until restart.
  * The node announces what it keeps in turn (seeding.ts), so several always-on nodes keep the same cores.
  * The keys it keeps are saved in its storage (file `hypha-kept-cores`): restarted, it keeps (and
  * announces) them again without waiting for a member to announce them.
@@ -12,9 +15,10 @@ import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import { HyphaNodeError } from './errors.js'
-import { DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
+import { DEFAULT_MAX_CORE_BYTES, DEFAULT_MAX_KEPT_BYTES, DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
 import { readWholeFile, writeWholeFile } from '../device.js'
 import { coalesced } from '../coalesce.js'
+import { noop } from '../node-values.js'
 import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, SeededCore, WriterInfo } from './types.js'
 
 export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
@@ -27,7 +31,15 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   readonly key: Uint8Array
   /** Most cores kept, the origin's included. */
   readonly maxSeededCores: number
+  /** Most bytes of one kept core; the origin's is exempt. */
+  readonly maxCoreBytes: number
+  /** Most bytes of all kept cores, the origin's included (it counts but is never refused). */
+  readonly maxKeptBytes: number
   private readonly cores = new Map<string, any>()
+  /** The download of each kept core, destroyed when the core is refused for its size. */
+  private readonly downloads = new Map<string, any>()
+  /** Cores refused for their size: announcements of them are ignored, so each is refused once. */
+  private readonly refused = new Set<string>()
   private opened: Promise<void> | null = null
   private closing = false
   private saving: Promise<void> = Promise.resolve()
@@ -43,10 +55,18 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   )
 
   /** `store`: a Corestore this engine now owns (it closes it). */
-  constructor(options: { store: any; databaseKey: Uint8Array; maxSeededCores?: number }) {
+  constructor(options: {
+    store: any
+    databaseKey: Uint8Array
+    maxSeededCores?: number
+    maxCoreBytes?: number
+    maxKeptBytes?: number
+  }) {
     super()
     this.key = options.databaseKey
     this.maxSeededCores = options.maxSeededCores ?? DEFAULT_MAX_SEEDED_CORES
+    this.maxCoreBytes = options.maxCoreBytes ?? DEFAULT_MAX_CORE_BYTES
+    this.maxKeptBytes = options.maxKeptBytes ?? DEFAULT_MAX_KEPT_BYTES
     this.store = options.store
   }
 
@@ -67,7 +87,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     return this.opened
   }
 
-  /** Keeps again the cores kept before a restart (those still within the bound). */
+  /** Keeps again the cores kept before a restart; those now past a bound (lowered since) are reported. */
   private async restore(): Promise<void> {
     let keys: Uint8Array[] = []
     try {
@@ -76,20 +96,24 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     } catch {
       // Unreadable or torn: members and the other always-on nodes announce the cores again.
     }
-    for (const key of keys) await this.seed(key).catch(() => false)
+    for (const key of keys) await this.seed(key).catch((err) => this.emit('seed-refused', key, err))
   }
 
-  /** Whether this core is kept (or being opened). */
+  /** Whether this core is kept (or being opened), or was refused for its size. */
   has(key: Uint8Array): boolean {
-    return this.cores.has(b4a.toString(key, 'hex'))
+    const id = b4a.toString(key, 'hex')
+    return this.cores.has(id) || this.refused.has(id)
   }
 
   /**
-   * Keeps the core with this key downloaded (all of it, and whatever is appended later).
-   * Resolves false if it was kept already; throws `SeedError` `ERR_SEED_LIMIT` past `maxSeededCores`.
+   * Keeps the core with this key downloaded (all of it, and whatever is appended later, within
+   * the byte budgets). Resolves false if it was kept already; throws `SeedError` `ERR_SEED_LIMIT`
+   * past `maxSeededCores`, `ERR_SEED_BUDGET` for a core already known to be past a byte budget
+   * (or refused for it before). Growth past a budget later is reported as 'seed-refused'.
    */
   async seed(key: Uint8Array): Promise<boolean> {
     const id = b4a.toString(key, 'hex')
+    if (this.refused.has(id)) throw new SeedError('ERR_SEED_BUDGET', 'this core was refused for its size')
     if (this.cores.has(id)) return false
     if (this.cores.size >= this.maxSeededCores) {
       throw new SeedError('ERR_SEED_LIMIT', `already seeding the maximum of ${this.maxSeededCores} cores`)
@@ -103,8 +127,15 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
       this.cores.delete(id)
       throw err
     }
+    // A core stored before (a restart, or a budget lowered) may be past a budget already.
+    const over = this.overBudget(core)
+    if (over !== null) {
+      this.forget(id, core)
+      throw over
+    }
     core.on('download', () => this.emit('update'))
-    core.download({ start: 0, end: -1 })
+    core.on('append', () => this.grew(id))
+    this.fetch(id, core)
     if (this.restored) this.saving = this.save()
     return true
   }
@@ -113,8 +144,59 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     return [...this.cores.values()].map((core) => ({
       key: core.key,
       length: core.length,
-      contiguousLength: core.contiguousLength
+      contiguousLength: core.contiguousLength,
+      byteLength: core.byteLength
     }))
+  }
+
+  /** Why this core may not be kept (SeedError `ERR_SEED_BUDGET`), or null. Byte lengths are the verified ones. */
+  private overBudget(core: any): SeedError | null {
+    if (b4a.equals(core.key, this.key)) return null
+    if (core.byteLength > this.maxCoreBytes) {
+      return new SeedError('ERR_SEED_BUDGET', `the core is ${core.byteLength} bytes long, more than maxCoreBytes (${this.maxCoreBytes})`)
+    }
+    let total = 0
+    for (const kept of this.cores.values()) total += kept.byteLength
+    if (total > this.maxKeptBytes) {
+      return new SeedError('ERR_SEED_BUDGET', `the kept cores would be ${total} bytes long, more than maxKeptBytes (${this.maxKeptBytes})`)
+    }
+    return null
+  }
+
+  /** A kept core's verified length grew (the upgrade comes before its blocks): fetch them, or refuse it. */
+  private grew(id: string): void {
+    const core = this.cores.get(id)
+    if (core === undefined || this.closing) return
+    const over = this.overBudget(core)
+    if (over === null) return this.fetch(id, core)
+    this.forget(id, core)
+    this.emit('seed-refused', core.key, over)
+  }
+
+  /**
+   * Fetches the core up to its length now, checked within the budgets. Not to the end (-1): that
+   * range requests the blocks of a new length as soon as it is verified, before a refusal could
+   * cancel it (destroying a range takes a tick), and a block requested is stored when it comes.
+   */
+  private fetch(id: string, core: any): void {
+    this.downloads.get(id)?.destroy()
+    this.downloads.set(id, core.download({ start: 0, end: core.length }))
+  }
+
+  /**
+   * Drops a core refused for its size: it is no longer fetched, listed, announced or saved, and
+   * what it holds is cleared (the budgets bound what is stored, not only what is fetched).
+   */
+  private forget(id: string, core: any): void {
+    this.downloads.get(id)?.destroy()
+    this.downloads.delete(id)
+    this.cores.delete(id)
+    this.refused.add(id)
+    if (this.restored) this.saving = this.save()
+    void core
+      .clear(0, core.length)
+      .finally(() => core.close())
+      .catch(noop)
   }
 
   async close(): Promise<void> {

@@ -69,6 +69,8 @@ export interface SeededCore {
   length: number
   /** Blocks held locally from the start without a gap. */
   contiguousLength: number
+  /** Bytes of the `length` blocks (what counts toward `maxCoreBytes` and `maxKeptBytes`). */
+  byteLength: number
 }
 
 /**
@@ -80,7 +82,8 @@ export interface CoreSeeder {
   has(key: Uint8Array): boolean
   /**
    * Keeps the core with this key downloaded (all of it, and whatever is appended later).
-   * Resolves false if it was kept already; rejects with `SeedError` `ERR_SEED_LIMIT` past the bound.
+   * Resolves false if it was kept already; rejects with `SeedError` `ERR_SEED_LIMIT` past the bound,
+   * `ERR_SEED_BUDGET` for a core known to be past a byte budget (or refused for it before).
    */
   seed(key: Uint8Array): Promise<boolean>
   seeded(): SeededCore[]
@@ -92,6 +95,11 @@ export interface EngineEvents {
   /** This node became a writer (true) or stopped being one (false). */
   writable: [writable: boolean]
   'invalid-op': [op: InvalidOp]
+  /**
+   * Blind engine: a kept core grew past a byte budget and was dropped (`SeedError` `ERR_SEED_BUDGET`),
+   * or one kept before a restart was not kept again (past a bound lowered since, or opening it failed).
+   */
+  'seed-refused': [key: Uint8Array, error: unknown]
   error: [error: unknown]
 }
 
