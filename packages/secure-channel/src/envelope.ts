@@ -135,13 +135,14 @@ export interface SealInput {
   nonce?: Uint8Array
 }
 
-export class EnvelopeDecodeError extends Error {
+export class EnvelopeDecodeError extends SecureChannelError {
   constructor(
+    /** The `rejected` reason a channel reports for it. */
     readonly reason: 'malformed' | 'unsupported-version',
     message: string,
     options?: { cause?: unknown }
   ) {
-    super(message, options)
+    super(reason === 'malformed' ? 'ERR_MALFORMED_ENVELOPE' : 'ERR_UNSUPPORTED_VERSION', message, options)
     this.name = 'EnvelopeDecodeError'
   }
 }

@@ -7,8 +7,15 @@ export type SecureChannelErrorCode =
   | 'ERR_RATE_LIMITED'
   /** A connection sent a membership proof that is not right for the account's member key; it was dropped. */
   | 'ERR_NOT_A_MEMBER'
+  /** `decodeEnvelope`: the bytes are not an envelope (EnvelopeDecodeError, `reason` 'malformed'). */
+  | 'ERR_MALFORMED_ENVELOPE'
+  /** `decodeEnvelope`: an envelope of a version this package does not read (`reason` 'unsupported-version'). */
+  | 'ERR_UNSUPPORTED_VERSION'
 
-/** Thrown by SecureChannel's constructor and `send`. Received envelopes are never thrown: see `rejected`. */
+/**
+ * Thrown by SecureChannel's constructor and `send`, and (as EnvelopeDecodeError) by `decodeEnvelope`.
+ * Received envelopes are never thrown: see `rejected`.
+ */
 export class SecureChannelError extends Error {
   readonly code: SecureChannelErrorCode
 

@@ -106,7 +106,10 @@ describe('envelope wire format', () => {
         decodeEnvelope(bytes)
       } catch (err) {
         expect(err).toBeInstanceOf(EnvelopeDecodeError)
-        return (err as EnvelopeDecodeError).reason
+        expect(err).toBeInstanceOf(SecureChannelError) // the package's typed error, with a code
+        const { reason, code } = err as EnvelopeDecodeError
+        expect(code).toBe(reason === 'malformed' ? 'ERR_MALFORMED_ENVELOPE' : 'ERR_UNSUPPORTED_VERSION')
+        return reason
       }
       return 'decoded'
     }
