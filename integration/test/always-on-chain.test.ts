@@ -5,10 +5,10 @@ import path from 'node:path'
 import b4a from 'b4a'
 import { fileStorage } from '@hypha/storage-file'
 import { HyphaNode, type HyphaNodeOptions } from '@hypha/node-core'
-import { autobaseOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { rootSecret, eventually, startNode } from '@hypha/adapter-tests'
 import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
+import { count, expectAll, holdsAll, writeEntries } from './fixtures.js'
 
 // Several always-on nodes for one account, real nodes over real TCP on 127.0.0.1. Each always-on
 // node announces (sealed with the member key) the writer cores it keeps, so an announcement made
@@ -27,38 +27,6 @@ const DEADLINE = 30_000
 const start = (options: HyphaNodeOptions) => startNode(options, cleanups)
 const dial = (port: number) => tcpClient({ port, host: HOST, reconnect: FAST })
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
-
-async function writeEntries(node: HyphaNode, prefix: string, count: number, batch = 250): Promise<void> {
-  for (let i = 0; i < count; i += batch) {
-    const ops = []
-    for (let j = i; j < Math.min(count, i + batch); j++) {
-      ops.push({ type: 'put' as const, key: `${prefix}${String(j).padStart(6, '0')}`, value: `v${j}` })
-    }
-    await node.batch(ops)
-  }
-}
-
-async function count(node: HyphaNode, prefix: string): Promise<number> {
-  await node.update()
-  return (await node.list({ gte: prefix, lt: prefix + '\xff' })).length
-}
-
-/** Every entry under `prefix` is there exactly once with its value. */
-async function expectAll(node: HyphaNode, prefix: string, n: number): Promise<void> {
-  const entries = await node.list({ gte: prefix, lt: prefix + '\xff' })
-  expect(entries).toHaveLength(n)
-  entries.forEach((e, i) => {
-    expect(e.key).toBe(`${prefix}${String(i).padStart(6, '0')}`)
-    expect(e.value).toBe(`v${i}`)
-  })
-}
-
-/** The always-on node holds this writer's whole oplog as the writer has it now. */
-function holdsAll(alwaysOn: HyphaNode, writer: HyphaNode): boolean {
-  const length = autobaseOf(writer).local.length as number
-  const core = alwaysOn.seeded().find((c) => hex(c.key) === hex(writer.writerKey!))
-  return core !== undefined && core.contiguousLength >= length
-}
 
 /**
  * The origin, a second writer (the phone) and three always-on nodes, connected as `links` says

@@ -2,11 +2,11 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
 import createTestnet from 'hyperdht/testnet'
 import type { HyphaNode, HyphaNodeOptions } from '@hypha/node-core'
-import { autobaseOf } from '@hypha/node-core/debug'
 import { hyperswarmTransport } from '@hypha/transport-hyperswarm'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { rootSecret, eventually, startNode } from '@hypha/adapter-tests'
 import { cleanupsAfterEach, freePort } from '@hypha/test-utils'
+import { count, expectAll, holdsAll, writeEntries } from './fixtures.js'
 
 // Two always-on nodes of one account that are given no address of anything: every node (the
 // origin, the phone, both always-on nodes, the new device) is on Hyperswarm only, on a local DHT
@@ -24,41 +24,19 @@ beforeAll(async () => {
 const DEADLINE = 30_000
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
 
-async function writeEntries(node: HyphaNode, prefix: string, count: number): Promise<void> {
-  const ops = []
-  for (let j = 0; j < count; j++) ops.push({ type: 'put' as const, key: `${prefix}${String(j).padStart(6, '0')}`, value: `v${j}` })
-  await node.batch(ops)
-}
-
-async function count(node: HyphaNode, prefix: string): Promise<number> {
-  await node.update()
-  return (await node.list({ gte: prefix, lt: prefix + '\xff' })).length
-}
-
-/** Every entry under `prefix` is there exactly once with its value. */
-async function expectAll(node: HyphaNode, prefix: string, n: number): Promise<void> {
-  const entries = await node.list({ gte: prefix, lt: prefix + '\xff' })
-  expect(entries).toHaveLength(n)
-  entries.forEach((e, i) => {
-    expect(e.key).toBe(`${prefix}${String(i).padStart(6, '0')}`)
-    expect(e.value).toBe(`v${i}`)
-  })
-}
-
-/** The always-on node holds this writer's whole oplog as the writer has it now. */
-function holdsAll(alwaysOn: HyphaNode, writer: HyphaNode): boolean {
-  const length = autobaseOf(writer).local.length as number
-  const core = alwaysOn.seeded().find((c) => hex(c.key) === hex(writer.writerKey!))
-  return core !== undefined && core.contiguousLength >= length
+/** A local DHT testnet on 127.0.0.1, a Hyperswarm transport on it, and nodes started on that alone. */
+async function swarmNetwork() {
+  const testnet = await createTestnet(3, { host: '127.0.0.1' })
+  cleanups.push(() => testnet.destroy())
+  const swarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+  const start = (options: HyphaNodeOptions) => startNode({ ...options, transports: [swarm()] }, cleanups)
+  return { swarm, start }
 }
 
 describe('always-on nodes on Hyperswarm', { timeout: 120_000 }, () => {
   it('find each other and the writers on the topic; one alone serves a new device with the writers and the other node offline', async () => {
     const N = 200
-    const testnet = await createTestnet(3, { host: '127.0.0.1' })
-    cleanups.push(() => testnet.destroy())
-    const swarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
-    const start = (options: HyphaNodeOptions) => startNode({ ...options, transports: [swarm()] }, cleanups)
+    const { swarm, start } = await swarmNetwork()
 
     const origin = await start({ role: 'origin', rootSecret: root })
     const phone = await start({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
@@ -95,10 +73,7 @@ describe('always-on nodes on Hyperswarm', { timeout: 120_000 }, () => {
 
   it('a second always-on node started after the writers went offline keeps every core from the first alone, then serves a new device by itself', async () => {
     const N = 200
-    const testnet = await createTestnet(3, { host: '127.0.0.1' })
-    cleanups.push(() => testnet.destroy())
-    const swarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
-    const start = (options: HyphaNodeOptions) => startNode({ ...options, transports: [swarm()] }, cleanups)
+    const { swarm, start } = await swarmNetwork()
 
     const origin = await start({ role: 'origin', rootSecret: root })
     const a1 = await start({ role: 'always-on', memberCredential: origin.memberCredential })
@@ -130,9 +105,7 @@ describe('always-on nodes on Hyperswarm', { timeout: 120_000 }, () => {
 
   it('always-on nodes linked both by a configured TCP address and on Hyperswarm (two connections between them) serve a Hyperswarm-only device', async () => {
     const N = 200
-    const testnet = await createTestnet(3, { host: '127.0.0.1' })
-    cleanups.push(() => testnet.destroy())
-    const swarm = () => hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })
+    const { swarm } = await swarmNetwork()
     const start = (options: HyphaNodeOptions) => startNode(options, cleanups)
     const port = await freePort()
     const dial = () => tcpClient({ port, host: '127.0.0.1', reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })

@@ -1,7 +1,11 @@
-// Set-ups shared by the always-on abuse tests: an account's two members connected only through an
-// always-on relay, and a raw connection to that relay (a stranger's, or a passphrase holder's).
+// Set-ups shared by the always-on tests: an account's two members connected only through an
+// always-on relay, a raw connection to that relay (a stranger's, or a passphrase holder's), and
+// numbered entries to write and check.
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
+import { expect } from 'vitest'
+import b4a from 'b4a'
 import { createKeyPair } from '@hypha/secure-channel'
+import { autobaseOf } from '@hypha/node-core/debug'
 import { freePort } from '@hypha/test-utils'
 import { memberGate, type HyphaNode, type HyphaNodeOptions } from '@hypha/node-core'
 import { eventually, startNode } from '@hypha/adapter-tests'
@@ -118,4 +122,40 @@ export async function connectRaw(
     raw!.send(payload)
   }
   return { ephemeral, received, stream: () => connection, closed: () => closed, sendRaw }
+}
+
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
+
+/** Writes `count` entries `<prefix>000000`… with values `v0`…, in batches of `batch`. */
+export async function writeEntries(node: HyphaNode, prefix: string, count: number, batch = 250): Promise<void> {
+  for (let i = 0; i < count; i += batch) {
+    const ops = []
+    for (let j = i; j < Math.min(count, i + batch); j++) {
+      ops.push({ type: 'put' as const, key: `${prefix}${String(j).padStart(6, '0')}`, value: `v${j}` })
+    }
+    await node.batch(ops)
+  }
+}
+
+/** How many entries under `prefix` the node reads now (after an update). */
+export async function count(node: HyphaNode, prefix: string): Promise<number> {
+  await node.update()
+  return (await node.list({ gte: prefix, lt: prefix + '\xff' })).length
+}
+
+/** Every entry `writeEntries` wrote under `prefix` is there exactly once with its value. */
+export async function expectAll(node: HyphaNode, prefix: string, n: number): Promise<void> {
+  const entries = await node.list({ gte: prefix, lt: prefix + '\xff' })
+  expect(entries).toHaveLength(n)
+  entries.forEach((e, i) => {
+    expect(e.key).toBe(`${prefix}${String(i).padStart(6, '0')}`)
+    expect(e.value).toBe(`v${i}`)
+  })
+}
+
+/** The always-on node holds this writer's whole oplog as the writer has it now. */
+export function holdsAll(alwaysOn: HyphaNode, writer: HyphaNode): boolean {
+  const length = autobaseOf(writer).local.length as number
+  const core = alwaysOn.seeded().find((c) => hex(c.key) === hex(writer.writerKey!))
+  return core !== undefined && core.contiguousLength >= length
 }
