@@ -33,7 +33,8 @@ export interface ConnectionLimits {
 export class NodeConnections {
   private readonly conns = new Set<NodeConnection>()
   /** Connections at the membership gate. */
-  private readonly unproven = new Set<SecretStream>()
+  /** Connections at the membership gate, oldest first. */
+  private readonly unproven = new Map<SecretStream, ConnectionInfo>()
   /** Connections made before the database was known (during a lookup): attached once it is. */
   private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
   private readonly started: Transport[] = []
@@ -87,23 +88,31 @@ export class NodeConnections {
     // Errors end the connection ('close' follows); without a listener they would crash the process.
     stream.on('error', noop)
     const { maxConnections, maxUnprovenConnections, memberProofTimeoutMs } = this.limits
-    const count = this.conns.size + this.early.size + this.unproven.size
-    if (count >= maxConnections || this.unproven.size >= maxUnprovenConnections) {
+    const full = () => this.conns.size + this.early.size + this.unproven.size >= maxConnections
+    // Room is made by closing the connection longest at the gate: a member proves within a round
+    // trip, so a stranger must keep opening connections faster than that to keep a member out.
+    if (this.unproven.size >= maxUnprovenConnections || (full() && this.unproven.size > 0)) {
+      const [oldest, oldestInfo] = this.unproven.entries().next().value!
+      this.unproven.delete(oldest)
+      oldest.destroy()
+      this.host.emit('peer-refused', tooMany('it was the longest at the membership gate when another came'), oldestInfo)
+    }
+    if (full()) {
       stream.destroy()
-      const why = count >= maxConnections ? `${maxConnections} connections` : `${maxUnprovenConnections} connections not yet proven`
-      this.host.emit('peer-refused', new HyphaNodeError('ERR_TOO_MANY_CONNECTIONS', `connection refused: ${why}`), info)
+      this.host.emit('peer-refused', tooMany(`the node has ${maxConnections} connections`), info)
       return
     }
-    this.unproven.add(stream)
+    this.unproven.set(stream, info)
     memberGate(stream, this.memberKey, memberProofTimeoutMs).then(
       () => {
         this.unproven.delete(stream)
-        if (this.host.closed) stream.destroy()
+        // Closed meanwhile (evicted above, or the node is closing): nothing to admit.
+        if (this.host.closed || stream.destroyed) stream.destroy()
         else this.admit(stream, info)
       },
       (error: HyphaNodeError) => {
         this.unproven.delete(stream)
-        // A connection that just closed (the peer went, the node is closing) is not a refusal.
+        // A connection that just closed (the peer went, the node is closing, or it was evicted above) is not a refusal.
         if (error.code !== 'ERR_CLOSED' && !this.host.closed) this.host.emit('peer-refused', error, info)
       }
     )
@@ -138,7 +147,7 @@ export class NodeConnections {
   destroyAll(): void {
     for (const conn of this.conns) conn.stream.destroy()
     for (const { stream } of this.early) stream.destroy()
-    for (const stream of this.unproven) stream.destroy()
+    for (const stream of this.unproven.keys()) stream.destroy()
   }
 
   private attach(stream: SecretStream, info: ConnectionInfo): void {
@@ -151,4 +160,8 @@ export class NodeConnections {
     })
     this.host.emit('connection', conn)
   }
+}
+
+function tooMany(why: string): HyphaNodeError {
+  return new HyphaNodeError('ERR_TOO_MANY_CONNECTIONS', `connection closed: ${why}`)
 }

@@ -27,11 +27,15 @@ interface CommonOptions {
    * closed (`peer-refused`, `ERR_MEMBER_PROOF_TIMEOUT`). ms, 1 to 2^31 − 1. Default 10 000.
    */
   memberProofTimeoutMs?: number
-  /** Most connections at once; more are closed as they come (`ERR_TOO_MANY_CONNECTIONS`). Default 1024. */
+  /**
+   * Most connections at once: when all have proven membership, a new one is closed
+   * (`ERR_TOO_MANY_CONNECTIONS`); otherwise the one longest at the gate makes room. Default 1024.
+   */
   maxConnections?: number
   /**
-   * Most connections at once still at the membership gate; more are closed as they come
-   * (`ERR_TOO_MANY_CONNECTIONS`), so a stranger's connections cannot crowd out the members'. Default 64.
+   * Most connections at once still at the membership gate: one more closes the one there longest
+   * (`ERR_TOO_MANY_CONNECTIONS`), so a stranger's idle connections cannot crowd out the members'
+   * (who prove within a round trip). Default 64.
    */
   maxUnprovenConnections?: number
 }
