@@ -66,7 +66,8 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly settledKeys = new Map<string, number>()
   /** Digests of the requests settled here, in the device's storage: never shown twice, even after a restart. */
   private readonly settledRequests: SettledRequests
-  private readonly loaded: Promise<void>
+  /** @internal The record of settled requests read (signUp / signIn wait for it). */
+  readonly loaded: Promise<void>
   /** 'too-many-requests' was emitted, and not every prompt opened since has settled yet. */
   private floodReported = false
   private readonly prompts = new Map<string, AuthorisationPrompt>()
@@ -180,6 +181,18 @@ export class Account extends EventEmitter<AccountEvents> {
     const own = this.node.writerKey
     const devices = await this.node.devices()
     return devices.map((d) => ({ ...d, current: own !== null && b4a.equals(d.writerKey, own) }))
+  }
+
+  /**
+   * Null, or why the record of settled requests (device file `auth-settled`) could not be read
+   * when the account opened (`AuthError` `ERR_NODE`, the storage's error or the decoding error as
+   * `cause`). It was then started empty: a request this device settled before the restart could
+   * be shown again (tell the person; the request must still be approved by them).
+   */
+  get settledRecordError(): AuthError | null {
+    const cause = this.settledRequests.loadError
+    if (cause === null) return null
+    return new AuthError('ERR_NODE', 'the record of settled requests could not be read: it was started empty', { cause })
   }
 
   async close(): Promise<void> {

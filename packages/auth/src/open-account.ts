@@ -36,14 +36,14 @@ export async function signUp(options: SignUpOptions): Promise<Account> {
     await node.registerDevice(options.nodeName)
     const recoveryCode = generateRecoveryCode()
     await addRecoveryKey(node, recoveryCode)
-    return new Account(node, {
+    return await opened(new Account(node, {
       nodeName: options.nodeName,
       passphrase: options.passphrase === undefined ? passphrase : null,
       recoveryCode,
       promptTimeoutMs: options.promptTimeoutMs,
       maxPendingPerDevice: options.maxPendingPerDevice,
       maxOpenPrompts: options.maxOpenPrompts
-    })
+    }))
   } catch (err) {
     await node.close()
     throw wrapError(err)
@@ -68,12 +68,20 @@ export async function signIn(options: SignInOptions): Promise<Account> {
     lookupTimeoutMs: options.lookupTimeoutMs,
     lookupSettleMs: options.lookupSettleMs
   })
-  return new Account(node, {
-    nodeName: options.nodeName,
-    promptTimeoutMs: options.promptTimeoutMs,
-    maxPendingPerDevice: options.maxPendingPerDevice,
-    maxOpenPrompts: options.maxOpenPrompts
-  })
+  return opened(
+    new Account(node, {
+      nodeName: options.nodeName,
+      promptTimeoutMs: options.promptTimeoutMs,
+      maxPendingPerDevice: options.maxPendingPerDevice,
+      maxOpenPrompts: options.maxOpenPrompts
+    })
+  )
+}
+
+/** The account once its record of settled requests is read (so `settledRecordError` is known). */
+async function opened(account: Account): Promise<Account> {
+  await account.loaded
+  return account
 }
 
 /** Root secrets of the nodes opened here, for recovery only (kept off the public objects). */

@@ -15,6 +15,7 @@ import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { randomBytes, openEnvelope, decodeEnvelope, sealEnvelope, createKeyPair, SECURE_CONTENT_TYPE } from '@hypha/secure-channel'
 import {
   signUp,
+  AuthError,
   signIn,
   recover,
   deriveRootSecret,
@@ -525,6 +526,21 @@ describe('5d. a settled request is never shown twice', () => {
     expect((await fresh).status).toBe('pending')
     second.cancel()
   }, 30_000)
+
+  it('an unreadable record of settled requests is reported (settledRecordError), not silently started afresh', async () => {
+    const storage = memoryStorage()
+    const laptop = await origin({ storage })
+    expect(laptop.settledRecordError).toBeNull()
+    // What a torn write or a bad disk leaves: bytes that are not the record.
+    await laptop.node.writeDeviceFile('auth-settled', b4a.from([9, 9, 9]))
+    await laptop.close()
+    const again = await signIn({ passphrase: PASSPHRASE, name: PERSON, nodeName: 'Laptop', kdf: KDF, storage })
+    cleanups.push(() => again.close())
+    const error = again.settledRecordError
+    expect(error).toBeInstanceOf(AuthError)
+    expect(error!.code).toBe('ERR_NODE')
+    expect(String((error!.cause as Error).message)).toMatch(/version/)
+  })
 
   it('a request made more than a day ago, or more than 10 minutes ahead, is refused as stale and its requester told so', async () => {
     const laptop = await origin()
