@@ -494,16 +494,20 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     // costs nothing more and goes nowhere.
     if (!verifyMemberTag(envelope, this.memberKey)) return this.reject('not-a-member', peer, frame)
 
-    // Keyed by sender too, so nobody can burn another node's message id before it arrives.
+    // Keyed by sender too, so nobody can burn another node's message id before it arrives. A relay
+    // (no channel key) checks no signature (below), so it keys by the member tag as well: a member
+    // who copies another sender's id onto bytes of its own makes a different entry.
     const sender = hex(envelope.sender)
-    const id = hex(envelope.id)
+    const id = this.channelKey ? hex(envelope.id) : hex(envelope.id) + hex(envelope.tag)
     if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floorOf(sender)) {
       return this.reject('expired', peer, frame, envelope)
     }
     // Before the filter: a future timestamp never enters it (nor moves its floor).
     if (envelope.timestamp > now + this.maxClockSkewMs) return this.reject('from-future', peer, frame, envelope)
     if (this.seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
-    if (!verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
+    // Only where it is delivered: a relay forwards on the member tag alone (one keyed BLAKE2b instead
+    // of an ed25519 verify), and every receiver checks the signature before it delivers.
+    if (this.channelKey && !verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
 
     let opened: { contentType: string; payload: Uint8Array } | null = null
     if (this.channelKey) {

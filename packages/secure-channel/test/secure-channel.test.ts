@@ -298,6 +298,34 @@ describe('every bad envelope is rejected and reported', () => {
     expect(b.messages.map((m) => str(m.payload)).sort()).toEqual(['hostile', 'still fine'])
   })
 
+  it('a keyless relay forwards on the member tag alone: a bad signature is caught where it is delivered, and a forged copy of a sender\'s id burns nothing', async () => {
+    net = new Net()
+    const a = await net.node('A')
+    const relay = await net.node('relay', { keyless: true })
+    const c = await net.node('C')
+    await net.connect(a, relay)
+    await net.connect(relay, c)
+    const inject = await net.hostile(relay) // a member-key holder on the relay
+    const genuine = sealEnvelope({ channelKey: net.channelKey, memberKey: net.memberKey, keyPair: a.keyPair!, contentType: 'text/plain', payload: text('genuine'), ttl: 4, timestamp: Date.now() })
+    // The same sender and id as the genuine one, other bytes, a garbage signature, tagged by a member.
+    const fields = { ...decodeEnvelope(genuine), ttl: 4 }
+    const forged = craft({ ...fields, nonce: b4a.alloc(24, 3) }, a.keyPair!, b4a.alloc(64, 9))
+
+    inject(forged)
+    await until(() => c.rejected.length === 1, 5000, 'the forged copy rejected at C')
+    expect(reasons(c)).toEqual(['bad-signature']) // the relay ran no ed25519 verify: C did
+    expect(relay.channel.stats.rejected['bad-signature']).toBe(0)
+    expect(relay.relayed).toHaveLength(1)
+
+    // The genuine envelope with that sender and id still goes through the relay, once.
+    inject(genuine)
+    await until(() => c.messages.length === 1, 5000, 'the genuine message at C')
+    expect(str(c.messages[0]!.payload)).toBe('genuine')
+    inject(genuine)
+    await until(() => relay.rejected.some((r) => r.reason === 'duplicate'), 5000, 'the replay refused at the relay')
+    expect(c.messages).toHaveLength(1)
+  })
+
   it('oversized envelopes are refused by the channel limit, and by the ephemeral limit below it', async () => {
     const { b, c, inject, attacker } = await setup({ maxEnvelopeBytes: 2048 })
     const big = sealEnvelope({
