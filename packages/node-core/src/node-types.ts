@@ -118,12 +118,20 @@ export interface BatchOp {
   value?: Value
 }
 
+/**
+ * Keys compare bytewise (strings as UTF-8). Bounds may be empty ('' is below every key) and at most
+ * MAX_KEY_BYTES; `prefix` (every key that starts with it) cannot be combined with the bounds.
+ */
 export interface Range {
   gt?: Key
   gte?: Key
   lt?: Key
   lte?: Key
+  /** Every key that starts with these bytes ('' or none: every key). */
+  prefix?: Key
+  /** Most entries given (0 or more). Default: all. */
   limit?: number
+  /** Descending key order. Default false. */
   reverse?: boolean
 }
 

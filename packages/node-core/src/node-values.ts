@@ -275,14 +275,34 @@ export function engineRange(range: Range): EngineRange {
   if (range.limit !== undefined && (!Number.isInteger(range.limit) || range.limit < 0)) {
     throw invalid('limit must be a non-negative integer')
   }
-  return {
-    gt: range.gt === undefined ? undefined : keyBytes(range.gt),
-    gte: range.gte === undefined ? undefined : keyBytes(range.gte),
-    lt: range.lt === undefined ? undefined : keyBytes(range.lt),
-    lte: range.lte === undefined ? undefined : keyBytes(range.lte),
-    limit: range.limit,
-    reverse: range.reverse
+  const bound = (key: Key | undefined, name: string) => (key === undefined ? undefined : boundBytes(key, name))
+  const { limit, reverse } = range
+  if (range.prefix !== undefined) {
+    if (range.gt !== undefined || range.gte !== undefined || range.lt !== undefined || range.lte !== undefined) {
+      throw invalid('prefix cannot be combined with gt, gte, lt or lte')
+    }
+    const prefix = boundBytes(range.prefix, 'prefix')
+    return { gte: prefix, lt: prefixEnd(prefix) ?? undefined, limit, reverse }
   }
+  return { gt: bound(range.gt, 'gt'), gte: bound(range.gte, 'gte'), lt: bound(range.lt, 'lt'), lte: bound(range.lte, 'lte'), limit, reverse }
+}
+
+/** A range bound: like a key, but it may be empty ('' is below every key). */
+function boundBytes(key: Key, name: string): Uint8Array {
+  const bytes = typeof key === 'string' ? utf8(key, name) : key
+  if (!(bytes instanceof Uint8Array)) throw invalid(`${name} must be a string or a Uint8Array`)
+  if (bytes.byteLength > MAX_KEY_BYTES) throw invalid(`${name} must be at most ${MAX_KEY_BYTES} bytes`)
+  return bytes
+}
+
+/** The first key after every key that starts with `prefix` (null: none, the prefix is all 0xff or empty). */
+function prefixEnd(prefix: Uint8Array): Uint8Array | null {
+  let end = prefix.byteLength
+  while (end > 0 && prefix[end - 1] === 0xff) end--
+  if (end === 0) return null
+  const out = new Uint8Array(prefix.subarray(0, end)) // a copy: Buffer's slice would share bytes
+  out[end - 1]!++
+  return out
 }
 
 export function decodeEntry({ key, value }: EngineEntry): Entry {
