@@ -57,6 +57,7 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
       () => finish(new HyphaNodeError('ERR_MEMBER_PROOF_TIMEOUT', `the peer did not prove membership within ${timeoutMs} ms`)),
       timeoutMs
     )
+    if (stream.destroyed) return closed()
     stream.on('data', count)
     stream.once('close', closed)
     // A stream handed over before its Noise handshake (an in-process pair) is proven once it is done.
