@@ -1,0 +1,388 @@
+// One file on purpose: the flooder's child process is this same file run with `--flooder`, and a
+// benchmark's set-up, runs and printed table read best top to bottom.
+// Under a flood of BENCH_FLOOD (200,000) envelopes at an always-on relay: a member's latency beside
+// its unloaded latency in the same run, and the relay's peak memory. TCP on 127.0.0.1, real parts:
+//
+//   - an origin HyphaNode and a second member device (a read-only HyphaNode of the same account),
+//     both tcpClients of
+//   - an always-on HyphaNode relay (role 'always-on', given origin.memberCredential) in a child
+//     process (relay-child.ts), so its memory is its own: RSS and V8 heap sampled every 50 ms (peak)
+//     and the kernel's lifetime maxRSS (process.resourceUsage().maxRSS);
+//   - a flooder in a second child process (this file with `--flooder`), so that its own work does not
+//     slow the members' process. It dials the relay, re-dialling whenever the relay closes it (50–200
+//     ms), and sends envelopes as fast as the connection drains until it has handed BENCH_FLOOD to
+//     the socket or BENCH_FLOOD_SECONDS (60) have passed.
+//
+// The member latency is the round trip of a secure-channel ping addressed from the device to the
+// origin and answered by a pong, both relayed: auth's messages (sign-in request, challenge, reveal,
+// approval) are such addressed secure-channel messages over the same connections, so this is the
+// transport of a prompt, not a whole sign-in (which the benchmark would have to repeat with fresh
+// devices under the flood; auth-latency.ts measures it unloaded). Unloaded: BENCH_PINGS (200) pings
+// one after another; under flood: pings one after another for as long as the flood lasts (each gets
+// 5 s, a ping without a pong counts as lost).
+//
+// Two floods:
+//   stranger   knows the database's discovery key (anyone given the database key does), not the
+//              member key: its own Noise key, the ephemeral protocol opened for that discovery key, no
+//              membership proof, and envelopes sealed with random channel and member keys (a pool of
+//              1,000 different ones, sent round and round).
+//   member     holds the passphrase (so the member key and channel key): a light peer whose channel
+//              proves membership, flooding valid envelopes (a pool of BENCH_FLOOD_POOL, 10,000,
+//              sealed beforehand, sent round and round: past the pool the relay sees duplicates) —
+//              what only the relay's per-connection token bucket (maxEnvelopesPerSecond 1000, burst
+//              5000, maxExcessEnvelopes 10,000) stands against: it drops the excess as `rate-limited`
+//              and then the connection (peer-dropped, ERR_RATE_LIMITED).
+// Reported per flood: envelopes the flooder handed to its sockets, connections it made and how many
+// opened an ephemeral channel; what the relay counted (received, rejected by reason, dropped
+// connections, relayed); the relay's CPU; member ping p50/p99 unloaded vs under flood and the ratio;
+// the relay's peak RSS and heap during the flood beside its idle reading. Verified: the members are
+// still connected and answer after each flood, nothing of the flood reached them as a stranger's.
+// Prints; no thresholds.
+//
+//   npx tsc -b bench && node bench/dist/flood.js
+//   env: BENCH_FLOOD (200000), BENCH_FLOOD_SECONDS (60), BENCH_FLOOD_POOL (10000), BENCH_PINGS (200),
+//        BENCH_FLOODS ("stranger,member")
+import b4a from 'b4a'
+import { HyphaNode, memoryStorage } from '@hypha/node-core'
+import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
+import { EphemeralExtension } from '@hypha/ephemeral-ext'
+import { SecureChannel, SECURE_CONTENT_TYPE, createChannelKey, createKeyPair, createMemberKey, randomBytes, sealEnvelope } from '@hypha/secure-channel'
+import { tcpClient } from '@hypha/transport-tcp'
+import {
+  Child,
+  RelayProcess,
+  VerificationError,
+  compiledPath,
+  machineLine,
+  noop,
+  p50p99,
+  serveParent,
+  startTransportFor,
+  until,
+  withTimeout,
+  type RelayState
+} from './common.js'
+
+const FLOOD = Number(process.env.BENCH_FLOOD ?? 200_000)
+const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 60)
+const POOL = Number(process.env.BENCH_FLOOD_POOL ?? 10_000)
+const PINGS = Number(process.env.BENCH_PINGS ?? 200)
+const FLOODS = (process.env.BENCH_FLOODS ?? 'stranger,member').split(',').map((s) => s.trim()) as Mode[]
+const KDF = { iterations: 1, memoryKiB: 64 } // not measured
+const RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 }
+const PING = 'bench/ping'
+const PONG = 'bench/pong'
+const PING_TIMEOUT_MS = 5_000
+const PAYLOAD_BYTES = 200
+/** Envelopes sent before looking at the socket's backpressure. */
+const BATCH = 256
+
+type Mode = 'stranger' | 'member'
+
+// ================================================================================================
+// The flooder (child process, `--flooder`)
+// ================================================================================================
+
+interface FloodReport {
+  /** Envelopes handed to a socket whose ephemeral channel was open. */
+  written: number
+  connections: number
+  /** Connections on which the relay opened the ephemeral channel (and, for a member, accepted the proof). */
+  channels: number
+  /** Connections the relay (or the network) closed. */
+  closed: number
+  /** Most envelopes handed to one connection. */
+  mostOnOne: number
+  ms: number
+  sealMs: number
+}
+
+function flooderMain(): void {
+  let ephemeral: EphemeralExtension
+  let channel: SecureChannel | null = null
+  let transport: ReturnType<typeof tcpClient>
+  const pool: Uint8Array[] = []
+  let connections = 0
+  let closed = 0
+  let sealMs = 0
+  serveParent(
+    {
+      prepare: async (msg: { mode: Mode; port: number; discoveryKey: string; channelKey?: string; memberKey?: string }) => {
+        const discoveryKey = b4a.from(msg.discoveryKey, 'hex')
+        ephemeral = new EphemeralExtension({ discoveryKey })
+        const keyPair = createKeyPair()
+        const member = msg.mode === 'member'
+        const keys = member
+          ? { channelKey: b4a.from(msg.channelKey!, 'hex'), memberKey: b4a.from(msg.memberKey!, 'hex'), keyPair }
+          : { channelKey: createChannelKey(), memberKey: createMemberKey(), keyPair }
+        // Answers the relay's membership proof request (a member); nothing of the flood goes through it.
+        if (member) channel = new SecureChannel({ ephemeral, ...keys, relay: false })
+        const start = performance.now()
+        const size = member ? POOL : 1000
+        for (let i = 0; i < size; i++) {
+          pool.push(sealEnvelope({ ...keys, contentType: 'x', payload: randomBytes(PAYLOAD_BYTES), ttl: 4, timestamp: Date.now() }))
+        }
+        sealMs = performance.now() - start
+        transport = tcpClient({ port: msg.port, reconnect: RECONNECT })
+        await transport.start({
+          topic: discoveryKey,
+          keyPair: createKeyPair(),
+          onConnection: (stream) => {
+            connections++
+            stream.on('error', noop)
+            stream.on('close', () => closed++)
+            ephemeral.attach(stream)
+          }
+        })
+        return {}
+      },
+      flood: async () => {
+        let written = 0
+        let channels = 0
+        let mostOnOne = 0
+        let current: unknown = null
+        let onThis = 0
+        const start = performance.now()
+        const deadline = start + FLOOD_SECONDS * 1000
+        while (written < FLOOD && performance.now() < deadline) {
+          const peer = ephemeral.peers[0]
+          if (!peer || (channel && !channel.isProven(peer))) {
+            await new Promise((r) => setTimeout(r, 2))
+            continue
+          }
+          if (peer !== current) ((current = peer), (onThis = 0), channels++)
+          try {
+            for (let i = 0; i < BATCH && written < FLOOD; i++) {
+              ephemeral.send(peer, pool[written % pool.length]!, { contentType: SECURE_CONTENT_TYPE })
+              written++
+              onThis++
+            }
+          } catch {
+            // The channel closed under us: wait for the next connection.
+          }
+          mostOnOne = Math.max(mostOnOne, onThis)
+          const mux = (peer as unknown as { muxer?: { drained: boolean; stream: any } }).muxer
+          if (mux && !mux.drained && mux.stream) {
+            await new Promise<void>((resolve) => {
+              const done = () => (clearTimeout(timer), mux.stream.off('drain', done), mux.stream.off('close', done), resolve())
+              const timer = setTimeout(done, 1000)
+              mux.stream.on('drain', done)
+              mux.stream.on('close', done)
+            })
+          } else {
+            await new Promise((r) => setImmediate(r))
+          }
+        }
+        const report: FloodReport = { written, connections, channels, closed, mostOnOne, ms: performance.now() - start, sealMs }
+        return report
+      },
+      close: async () => {
+        await transport?.stop()
+        channel?.close()
+        ephemeral?.close()
+        return {}
+      }
+    },
+    {}
+  )
+}
+
+// ================================================================================================
+// The members (this process)
+// ================================================================================================
+
+const encoder = new TextEncoder()
+let pingSeq = 0
+
+/** Answers secure-channel pings (addressed to this node) with a pong to the sender. */
+function answerPings(node: HyphaNode): void {
+  node.channel.on('message', ({ sender, contentType, payload }) => {
+    if (contentType === PING) node.channel.send(payload, { contentType: PONG, to: sender })
+  })
+}
+
+/** One ping from `from` to the node with channel key `to`: its round trip in ms, or null if no pong within PING_TIMEOUT_MS. */
+async function ping(from: HyphaNode, to: Uint8Array): Promise<number | null> {
+  const id = `${++pingSeq}`
+  let on: (m: { contentType: string; payload: Uint8Array }) => void = noop
+  const pong = new Promise<void>((resolve) => {
+    on = ({ contentType, payload }) => {
+      if (contentType === PONG && b4a.toString(payload) === id) resolve()
+    }
+    from.channel.on('message', on)
+  })
+  const start = performance.now()
+  from.channel.send(encoder.encode(id), { contentType: PING, to })
+  try {
+    await withTimeout(pong, 'a pong', PING_TIMEOUT_MS)
+    return performance.now() - start
+  } catch {
+    return null
+  } finally {
+    from.channel.off('message', on)
+  }
+}
+
+function rejectedDelta(before: RelayState, after: RelayState): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [reason, n] of Object.entries(after.stats.rejected)) {
+    const d = n - (before.stats.rejected[reason] ?? 0)
+    if (d) out[reason] = d
+  }
+  return out
+}
+
+interface FloodResult {
+  mode: Mode
+  report: FloodReport
+  rtts: number[]
+  lost: number
+  received: number
+  rejected: Record<string, number>
+  dropped: number
+  relayed: number
+  forwardLimited: number
+  relayCpuMs: number
+  peak: { peakRss: number; peakHeap: number; maxRss: number }
+}
+
+async function main(): Promise<void> {
+  console.log(`flood: ${FLOOD.toLocaleString('en')} envelopes (at most ${FLOOD_SECONDS} s) at an always-on HyphaNode relay (child process) ` +
+    'between two member HyphaNodes; member latency = secure-channel ping round trip device → relay → origin → relay → device; TCP on 127.0.0.1')
+  console.log(machineLine())
+  const rootSecret = await deriveRootSecret(generatePassphrase(), 'flood@example.com', KDF)
+  const origin = new HyphaNode({ role: 'origin', rootSecret, storage: memoryStorage() })
+  await origin.ready()
+  const relay = await RelayProcess.start({ kind: 'tcp', relay: 'node', memberCredential: origin.memberCredential })
+  const originClient = tcpClient({ port: relay.port, reconnect: RECONNECT })
+  const phone = new HyphaNode({ role: 'read-only', rootSecret, databaseKey: origin.key, storage: memoryStorage(), transports: [tcpClient({ port: relay.port, reconnect: RECONNECT })] })
+  const results: FloodResult[] = []
+  try {
+    if (!b4a.equals(relay.discoveryKey, origin.discoveryKey)) throw new VerificationError('the relay is on another discovery key')
+    await startTransportFor(origin, originClient)
+    await phone.ready()
+    const proven = (n: HyphaNode) => n.ephemeral.peers.length === 1 && n.channel.isProven(n.ephemeral.peers[0]!)
+    await until(() => proven(origin) && proven(phone), 'both members to connect to the relay and prove membership')
+    answerPings(origin)
+    const originKey = origin.channel.publicKey!
+    for (let i = 0; i < 20; i++) if ((await ping(phone, originKey)) === null) throw new VerificationError('a warm-up ping got no pong')
+
+    const idle = await relay.memory()
+    await relay.peak(true)
+    const unloaded: number[] = []
+    for (let i = 0; i < PINGS; i++) {
+      const rtt = await ping(phone, originKey)
+      if (rtt === null) throw new VerificationError('an unloaded ping got no pong')
+      unloaded.push(rtt)
+    }
+    const unloadedPeak = await relay.peak(true)
+
+    for (const mode of FLOODS) {
+      const flooder = await Child.fork(compiledPath(import.meta.url), ['--flooder'], {}, `the ${mode} flooder`)
+      try {
+        await flooder.ask('prepare', {
+          mode,
+          port: relay.port,
+          discoveryKey: b4a.toString(origin.discoveryKey, 'hex'),
+          ...(mode === 'member' ? { channelKey: b4a.toString(origin.channelKey!, 'hex'), memberKey: b4a.toString(origin.memberKey!, 'hex') } : {})
+        })
+        const before = await relay.state()
+        const cpu0 = await relay.cpuMs()
+        await relay.peak(true)
+        let done = false
+        const flood = flooder.ask('flood', {}, (FLOOD_SECONDS + 60) * 1000).finally(() => (done = true))
+        const rtts: number[] = []
+        let lost = 0
+        while (!done) {
+          const rtt = await ping(phone, originKey)
+          if (rtt === null) lost++
+          else rtts.push(rtt)
+        }
+        const report = (await flood) as FloodReport
+        const peak = await relay.peak(true)
+        // Let the relay finish what is queued before reading its counters.
+        await new Promise((r) => setTimeout(r, 1000))
+        const after = await relay.state()
+        const relayCpuMs = (await relay.cpuMs()) - cpu0
+        // Still connected, still answering.
+        await until(() => proven(origin) && proven(phone), `the members to be connected after the ${mode} flood`)
+        if ((await ping(phone, originKey)) === null) throw new VerificationError(`no pong after the ${mode} flood`)
+        results.push({
+          mode,
+          report,
+          rtts,
+          lost,
+          received: after.stats.received - before.stats.received,
+          rejected: rejectedDelta(before, after),
+          dropped: after.stats.droppedPeers - before.stats.droppedPeers,
+          relayed: after.stats.relayed - before.stats.relayed,
+          forwardLimited: after.stats.forwardLimited - before.stats.forwardLimited,
+          relayCpuMs,
+          peak
+        })
+      } finally {
+        await flooder.close()
+      }
+    }
+    for (const member of [origin, phone]) {
+      if (member.channel.stats.rejected['not-a-member'] !== 0) throw new VerificationError("a stranger's envelope reached a member")
+    }
+
+    // ---- table -------------------------------------------------------------------------------------
+    const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1))
+    const MiB = (b: number) => (b / 2 ** 20).toFixed(1)
+    const base = p50p99(unloaded)
+    const rows: Record<string, string | number>[] = [
+      {
+        case: 'no flood (baseline)',
+        pings: unloaded.length,
+        'p50 / p99 (ms)': `${ms(base.p50)} / ${ms(base.p99)}`,
+        'p50 / p99 vs baseline': '1.00 / 1.00',
+        'relay peak RSS / heap (MiB)': `${MiB(unloadedPeak.peakRss)} / ${MiB(unloadedPeak.peakHeap)}`
+      }
+    ]
+    for (const r of results) {
+      const q = r.rtts.length ? p50p99(r.rtts) : { p50: NaN, p99: NaN }
+      rows.push({
+        case: `${r.mode === 'stranger' ? "stranger's" : "member-key holder's"} flood`,
+        pings: `${r.rtts.length} (+${r.lost} lost)`,
+        'p50 / p99 (ms)': `${ms(q.p50)} / ${ms(q.p99)}`,
+        'p50 / p99 vs baseline': `${(q.p50 / base.p50).toFixed(2)} / ${(q.p99 / base.p99).toFixed(2)}`,
+        'relay peak RSS / heap (MiB)': `${MiB(r.peak.peakRss)} / ${MiB(r.peak.peakHeap)}`
+      })
+    }
+    console.table(rows)
+    console.log(`relay idle (after a full GC): RSS ${MiB(idle.rss)} MiB, heap ${MiB(idle.heapUsed)} MiB; its lifetime maxRSS (kernel) ${MiB(results.at(-1)?.peak.maxRss ?? unloadedPeak.maxRss)} MiB`)
+    for (const r of results) {
+      const f = r.report
+      const rejected = Object.entries(r.rejected).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ') || 'none'
+      console.log(`${r.mode}: handed ${f.written.toLocaleString('en')} envelopes to its sockets in ${(f.ms / 1000).toFixed(1)} s ` +
+        `(${Math.round(f.written / (f.ms / 1000)).toLocaleString('en')}/s; at most ${f.mostOnOne.toLocaleString('en')} on one connection) over ${f.connections} connections ` +
+        `(${f.channels} with an open ephemeral channel${r.mode === 'member' ? ' and a verified proof' : ''}; ${f.closed} closed); ` +
+        `the relay received ${r.received.toLocaleString('en')} (${((100 * r.received) / Math.max(1, f.written)).toFixed(0)}%), rejected: ${rejected}; ` +
+        `relayed ${r.relayed.toLocaleString('en')} (forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
+        `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +
+        `${((1000 * r.relayCpuMs) / Math.max(1, r.received)).toFixed(1)} µs per envelope received; pool sealed in ${(f.sealMs / 1000).toFixed(1)} s`)
+    }
+    console.log('Latency: round trip of an addressed secure-channel ping, device → relay → origin and back (performance.now(), one process). ' +
+      'Ratios: under flood ÷ no flood, same run. Peak RSS / heap: the relay process, sampled every 50 ms during the unloaded pings and during each flood.')
+    console.log('verified: both members stayed connected, answered after each flood, and no stranger envelope reached them')
+  } finally {
+    await phone.close()
+    await originClient.stop()
+    await origin.close()
+    await relay.close()
+  }
+}
+
+if (process.argv.includes('--flooder')) {
+  flooderMain()
+} else {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
+      process.exit(1)
+    }
+  )
+}
