@@ -241,6 +241,8 @@ interface FloodResult {
   rejected: Record<string, number>
   dropped: number
   relayed: number
+  /** Pings sent during the flood (each ping and its pong are relayed too). */
+  pings: number
   forwardLimited: number
   relayCpuMs: number
   peak: { peakRss: number; peakHeap: number; maxRss: number }
@@ -316,6 +318,7 @@ async function main(): Promise<void> {
           rejected: rejectedDelta(before, after),
           dropped: after.stats.droppedPeers - before.stats.droppedPeers,
           relayed: after.stats.relayed - before.stats.relayed,
+          pings: rtts.length + lost + 1,
           forwardLimited: after.stats.forwardLimited - before.stats.forwardLimited,
           relayCpuMs,
           peak
@@ -323,6 +326,13 @@ async function main(): Promise<void> {
       } finally {
         await flooder.close()
       }
+    }
+    // Unloaded again: how far the machine itself drifted during the run.
+    const unloadedAfter: number[] = []
+    for (let i = 0; i < PINGS; i++) {
+      const rtt = await ping(phone, originKey)
+      if (rtt === null) throw new VerificationError('an unloaded ping after the floods got no pong')
+      unloadedAfter.push(rtt)
     }
     for (const member of [origin, phone]) {
       if (member.channel.stats.rejected['not-a-member'] !== 0) throw new VerificationError("a stranger's envelope reached a member")
@@ -351,6 +361,14 @@ async function main(): Promise<void> {
         'relay peak RSS / heap (MiB)': `${MiB(r.peak.peakRss)} / ${MiB(r.peak.peakHeap)}`
       })
     }
+    const again = p50p99(unloadedAfter)
+    rows.push({
+      case: 'no flood, again after the floods',
+      pings: unloadedAfter.length,
+      'p50 / p99 (ms)': `${ms(again.p50)} / ${ms(again.p99)}`,
+      'p50 / p99 vs baseline': `${(again.p50 / base.p50).toFixed(2)} / ${(again.p99 / base.p99).toFixed(2)}`,
+      'relay peak RSS / heap (MiB)': ''
+    })
     console.table(rows)
     console.log(`relay idle (after a full GC): RSS ${MiB(idle.rss)} MiB, heap ${MiB(idle.heapUsed)} MiB; its lifetime maxRSS (kernel) ${MiB(results.at(-1)?.peak.maxRss ?? unloadedPeak.maxRss)} MiB`)
     for (const r of results) {
@@ -360,7 +378,7 @@ async function main(): Promise<void> {
         `(${Math.round(f.written / (f.ms / 1000)).toLocaleString('en')}/s; at most ${f.mostOnOne.toLocaleString('en')} on one connection) over ${f.connections} connections ` +
         `(${f.channels} with an open ephemeral channel${r.mode === 'member' ? ' and a verified proof' : ''}; ${f.closed} closed); ` +
         `the relay received ${r.received.toLocaleString('en')} (${((100 * r.received) / Math.max(1, f.written)).toFixed(0)}%), rejected: ${rejected}; ` +
-        `relayed ${r.relayed.toLocaleString('en')} (forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
+        `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
         `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +
         `${((1000 * r.relayCpuMs) / Math.max(1, r.received)).toFixed(1)} µs per envelope received; pool sealed in ${(f.sealMs / 1000).toFixed(1)} s`)
     }
