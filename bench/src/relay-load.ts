@@ -28,7 +28,7 @@
 //     (padded to the 1 KiB bucket inside the envelope); every other peer must receive every message
 //     (verified per message and per peer, in every process: each message reaches exactly N-1 peers,
 //     each peer gets every message it did not send, nothing rejected, the relay relayed each once and
-//     opened none). At most BENCH_WINDOW (4000) deliveries in flight (the receivers report their
+//     opened none). At most BENCH_WINDOW (20,000: 40 messages at 500 peers) deliveries in flight (the receivers report their
 //     progress every 5 ms). msg/s = messages / (last delivery − first send); deliveries/s = msg/s × (N−1).
 //   - latency: a shared clock across processes: the sender writes performance.timeOrigin +
 //     performance.now() (wall-clock ms, sub-ms precision) in the payload, the receiver subtracts it
@@ -44,7 +44,7 @@
 //
 //   npx tsc -b bench && node bench/dist/relay-load.js
 //   env: BENCH_PEERS ("500"), BENCH_PROCS (4), BENCH_RELAYS ("raw,open,proof,node"), BENCH_MESSAGES (500),
-//        BENCH_SENDERS (4), BENCH_WINDOW (4000), BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp")
+//        BENCH_SENDERS (4), BENCH_WINDOW (20000), BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp")
 //
 // File descriptors: the relay holds one socket per peer; each process one per peer it holds. Sizes
 // that do not fit the soft `ulimit -n` are skipped and said so.
@@ -85,7 +85,7 @@ const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 4))
 const RELAYS = (process.env.BENCH_RELAYS ?? 'raw,open,proof,node').split(',').map((s) => s.trim()) as RelayKind[]
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500)
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 4)
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000)
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 20000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 20)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp').split(',').map((s) => s.trim()) as Kind[]
 const KDF = { iterations: 1, memoryKiB: 64 } // not measured
