@@ -506,7 +506,8 @@ async function main(): Promise<void> {
   console.log('deliveries/s: messages ÷ (last delivery − first send) × receivers (N−1; 1 for the pair). Latency: receive − send on a shared ' +
     'clock (performance.timeOrigin + performance.now(), wall-clock ms) written in the payload, nearest rank, over all deliveries; "one at a ' +
     `time": ${PINGS} messages, each sent once the previous one reached every peer. Relay CPU µs/delivery: its CPU time during the load run ` +
-    '÷ deliveries (10⁶ ÷ that = deliveries/s it could do on one core); peers CPU µs/delivery: the same for all peer processes together (the senders' sealing and the receivers' verify + decrypt). Relay memory: after − before the peers connected (full GC before each ' +
+    '÷ deliveries (10⁶ ÷ that = deliveries/s it could do on one core); peers CPU µs/delivery: the same for all peer ' +
+    'processes together (the senders sealing, the receivers verifying and decrypting). Relay memory: after − before the peers connected (full GC before each ' +
     'reading), ÷ N. CPU %: process CPU time ÷ wall time of the load run (100% = one core); "busiest peers" is the busiest of the peer processes.')
   for (const r of results) {
     if (r.connectMs !== undefined) console.log(`${label[r.kind]} ${r.relay} ×${r.peers}: peers connected (Noise handshake + channel open + proof) in ${(r.connectMs / 1000).toFixed(1)} s`)
