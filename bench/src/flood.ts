@@ -194,12 +194,20 @@ function flooderMain(): void {
 const encoder = new TextEncoder()
 let pingSeq = 0
 
+/** Ids of the pings the origin received (to tell, for a lost ping, which way it was lost). */
+const pingsReceived = new Set<string>()
+
 /** Answers secure-channel pings (addressed to this node) with a pong to the sender. */
 function answerPings(node: HyphaNode): void {
   node.channel.on('message', ({ sender, contentType, payload }) => {
-    if (contentType === PING) node.channel.send(payload, { contentType: PONG, to: sender })
+    if (contentType !== PING) return
+    pingsReceived.add(b4a.toString(payload))
+    node.channel.send(payload, { contentType: PONG, to: sender })
   })
 }
+
+/** Ids of the pings that got no pong in time. */
+const lostPings: string[] = []
 
 /** One ping from `from` to the node with channel key `to`: its round trip in ms, or null if no pong within PING_TIMEOUT_MS. */
 async function ping(from: HyphaNode, to: Uint8Array): Promise<number | null> {
@@ -217,6 +225,7 @@ async function ping(from: HyphaNode, to: Uint8Array): Promise<number | null> {
     await withTimeout(pong, 'a pong', PING_TIMEOUT_MS)
     return performance.now() - start
   } catch {
+    lostPings.push(id)
     return null
   } finally {
     from.channel.off('message', on)
@@ -384,6 +393,10 @@ async function main(): Promise<void> {
     }
     console.log('Latency: round trip of an addressed secure-channel ping, device → relay → origin and back (performance.now(), one process). ' +
       'Ratios: under flood ÷ no flood, same run. Peak RSS / heap: the relay process, sampled every 50 ms during the unloaded pings and during each flood.')
+    if (lostPings.length) {
+      const there = lostPings.filter((id) => pingsReceived.has(id)).length
+      console.log(`lost pings: ${lostPings.length}, of which ${there} reached the origin (so their pong was lost) and ${lostPings.length - there} did not`)
+    }
     console.log('verified: both members stayed connected, answered after each flood, and no stranger envelope reached them')
   } finally {
     await phone.close()
