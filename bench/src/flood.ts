@@ -3,8 +3,8 @@
 // Under a flood of BENCH_FLOOD (200,000) envelopes at an always-on relay: a member's latency beside
 // its unloaded latency in the same run, and the relay's peak memory. TCP on 127.0.0.1, real parts:
 //
-//   - an origin HyphaNode and a second member device (a read-only HyphaNode of the same account),
-//     both tcpClients of
+//   - an origin (@hypha/auth signUp) and member devices (signIn: read-only HyphaNodes of the same
+//     account, not approved as writers), all tcpClients of
 //   - an always-on HyphaNode relay (role 'always-on', given origin.memberCredential) in a child
 //     process (relay-child.ts), so its memory is its own: RSS and V8 heap sampled every 50 ms (peak)
 //     and the kernel's lifetime maxRSS (process.resourceUsage().maxRSS);
@@ -13,11 +13,14 @@
 //     ms), and sends envelopes as fast as the connection drains until it has handed BENCH_FLOOD to
 //     the socket or BENCH_FLOOD_SECONDS (60) have passed.
 //
-// The member latency is the round trip of a secure-channel ping addressed from the device to the
-// origin and answered by a pong, both relayed: auth's messages (sign-in request, challenge, reveal,
-// approval) are such addressed secure-channel messages over the same connections, so this is the
-// transport of a prompt, not a whole sign-in (which the benchmark would have to repeat with fresh
-// devices under the flood; auth-latency.ts measures it unloaded). Unloaded: BENCH_PINGS (200) pings
+// Member latency, two measures:
+//   - a real prompt: a signed-in device calls requestAuthorisation() and the clock runs until the
+//     prompt appears on the origin (request, challenge, reveal: addressed secure-channel messages
+//     through the relay). BENCH_PROMPTS (10) fresh devices per case, signed in before the flood (the
+//     sign-in's lookup settle window is not measured), asking one after another from 0.3 s into the
+//     flood while it lasts: few samples, so p50 and max;
+//   - the round trip of a secure-channel ping addressed from one device ('Phone') to the origin and
+//     answered by a pong, both relayed: many samples. Unloaded: BENCH_PINGS (200) pings
 // one after another; under flood: pings one after another for as long as the flood lasts (each gets
 // 5 s, a ping without a pong counts as lost). Pings start at least 5 ms apart (≤ 200/s, under the
 // relay's forward limit of 250/s per connection).
@@ -42,10 +45,10 @@
 //
 //   npx tsc -b bench && node bench/dist/flood.js
 //   env: BENCH_FLOOD (200000), BENCH_FLOOD_SECONDS (60), BENCH_FLOOD_POOL (10000), BENCH_PINGS (200),
-//        BENCH_FLOODS ("stranger,member")
+//        BENCH_PROMPTS (10), BENCH_FLOODS ("stranger,member")
 import b4a from 'b4a'
-import { HyphaNode, memoryStorage } from '@hypha/node-core'
-import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
+import type { HyphaNode } from '@hypha/node-core'
+import { generatePassphrase, signIn, signUp, type Account } from '@hypha/auth'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createChannelKey, createKeyPair, createMemberKey, randomBytes, sealEnvelope } from '@hypha/secure-channel'
 import { tcpClient } from '@hypha/transport-tcp'
@@ -68,6 +71,7 @@ const FLOOD = Number(process.env.BENCH_FLOOD ?? 200_000)
 const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 60)
 const POOL = Number(process.env.BENCH_FLOOD_POOL ?? 10_000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 200)
+const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 10)
 const FLOODS = (process.env.BENCH_FLOODS ?? 'stranger,member').split(',').map((s) => s.trim()) as Mode[]
 const KDF = { iterations: 1, memoryKiB: 64 } // not measured
 const RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 }
@@ -253,11 +257,42 @@ function rejectedDelta(before: RelayState, after: RelayState): Record<string, nu
   return out
 }
 
+// ---- real prompts --------------------------------------------------------------------------------
+
+/** When each device's prompt appeared on the origin (performance.now()), by node name. */
+const promptsAt = new Map<string, number>()
+let deviceSeq = 0
+
+/** `count` fresh devices signed in through the relay (unapproved, connected, membership proven). */
+async function signInDevices(count: number, world: { name: string; passphrase: string; port: number }): Promise<Account[]> {
+  const devices: Account[] = []
+  for (let i = 0; i < count; i++) {
+    const device = await signIn({ passphrase: world.passphrase, name: world.name, nodeName: `Device ${++deviceSeq}`, kdf: KDF, transports: [tcpClient({ port: world.port, reconnect: false })] })
+    devices.push(device)
+    await until(() => device.node.ephemeral.peers.length === 1 && device.node.channel.isProven(device.node.ephemeral.peers[0]!), `${device.nodeName} to connect`)
+  }
+  return devices
+}
+
+/** A signed-in device asks for authorisation: ms until its prompt appears on the origin, or null after 10 s. */
+async function promptLatency(device: Account): Promise<number | null> {
+  const start = performance.now()
+  device.requestAuthorisation()
+  try {
+    await until(() => promptsAt.has(device.nodeName), `the prompt for ${device.nodeName}`, 10_000)
+    return promptsAt.get(device.nodeName)! - start
+  } catch {
+    return null
+  }
+}
+
 interface FloodResult {
   mode: Mode
   report: FloodReport
   rtts: number[]
   lost: number
+  prompts: number[]
+  promptsLost: number
   received: number
   rejected: Record<string, number>
   dropped: number
@@ -273,17 +308,22 @@ async function main(): Promise<void> {
   console.log(`flood: ${FLOOD.toLocaleString('en')} envelopes (at most ${FLOOD_SECONDS} s) at an always-on HyphaNode relay (child process) ` +
     'between two member HyphaNodes; member latency = secure-channel ping round trip device → relay → origin → relay → device; TCP on 127.0.0.1')
   console.log(machineLine())
-  const rootSecret = await deriveRootSecret(generatePassphrase(), 'flood@example.com', KDF)
-  const origin = new HyphaNode({ role: 'origin', rootSecret, storage: memoryStorage() })
-  await origin.ready()
+  const name = 'flood@example.com'
+  const passphrase = generatePassphrase()
+  const originAccount = await signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: [], existingAccountCheckMs: 0 })
+  const origin = originAccount.node
+  originAccount.on('authorisation-request', (prompt) => promptsAt.set(prompt.nodeName, performance.now()))
   const relay = await RelayProcess.start({ kind: 'tcp', relay: 'node', memberCredential: origin.memberCredential })
   const originClient = tcpClient({ port: relay.port, reconnect: RECONNECT })
-  const phone = new HyphaNode({ role: 'read-only', rootSecret, databaseKey: origin.key, storage: memoryStorage(), transports: [tcpClient({ port: relay.port, reconnect: RECONNECT })] })
+  const world = { name, passphrase, port: relay.port }
+  let phoneAccount: Account | null = null
   const results: FloodResult[] = []
   try {
     if (!b4a.equals(relay.discoveryKey, origin.discoveryKey)) throw new VerificationError('the relay is on another discovery key')
     await startTransportFor(origin, originClient)
-    await phone.ready()
+    // The pinging member: a device signed in through the relay (a member: it holds the keys; not approved as a writer).
+    phoneAccount = await signIn({ passphrase, name, nodeName: 'Phone', kdf: KDF, transports: [tcpClient({ port: relay.port, reconnect: RECONNECT })] })
+    const phone = phoneAccount.node
     const proven = (n: HyphaNode) => n.ephemeral.peers.length === 1 && n.channel.isProven(n.ephemeral.peers[0]!)
     await until(() => proven(origin) && proven(phone), 'both members to connect to the relay and prove membership')
     answerPings(origin)
@@ -299,9 +339,17 @@ async function main(): Promise<void> {
       unloaded.push(rtt)
     }
     const unloadedPeak = await relay.peak(true)
+    const unloadedPrompts: number[] = []
+    for (const device of await signInDevices(PROMPTS, world)) {
+      const ms = await promptLatency(device)
+      if (ms === null) throw new VerificationError(`no prompt for ${device.nodeName} without a flood`)
+      unloadedPrompts.push(ms)
+      await device.close()
+    }
 
     for (const mode of FLOODS) {
       const flooder = await Child.fork(compiledPath(import.meta.url), ['--flooder'], {}, `the ${mode} flooder`)
+      const devices = await signInDevices(PROMPTS, world)
       try {
         await flooder.ask('prepare', {
           mode,
@@ -316,11 +364,24 @@ async function main(): Promise<void> {
         const flood = flooder.ask('flood', {}, (FLOOD_SECONDS + 60) * 1000).finally(() => (done = true))
         const rtts: number[] = []
         let lost = 0
+        const prompts: number[] = []
+        let promptsLost = 0
+        // Beside the pings: the devices ask one after another, from 0.3 s into the flood, while it lasts.
+        const asking = (async () => {
+          await new Promise((r) => setTimeout(r, 300))
+          for (const device of devices) {
+            if (done) break
+            const ms = await promptLatency(device)
+            if (ms === null) promptsLost++
+            else prompts.push(ms)
+          }
+        })()
         while (!done) {
           const rtt = await ping(phone, originKey)
           if (rtt === null) lost++
           else rtts.push(rtt)
         }
+        await asking
         const report = (await flood) as FloodReport
         const peak = await relay.peak(true)
         // Let the relay finish what is queued before reading its counters.
@@ -335,6 +396,8 @@ async function main(): Promise<void> {
           report,
           rtts,
           lost,
+          prompts,
+          promptsLost,
           received: after.stats.received - before.stats.received,
           rejected: rejectedDelta(before, after),
           dropped: after.stats.droppedPeers - before.stats.droppedPeers,
@@ -346,6 +409,7 @@ async function main(): Promise<void> {
         })
       } finally {
         await flooder.close()
+        for (const device of devices) await device.close()
       }
     }
     // Unloaded again: how far the machine itself drifted during the run.
@@ -369,6 +433,9 @@ async function main(): Promise<void> {
         pings: unloaded.length,
         'p50 / p99 (ms)': `${ms(base.p50)} / ${ms(base.p99)}`,
         'p50 / p99 vs baseline': '1.00 / 1.00',
+        prompts: unloadedPrompts.length,
+        'prompt p50 / max (ms)': `${ms(p50p99(unloadedPrompts).p50)} / ${ms(Math.max(...unloadedPrompts))}`,
+        'prompt p50 vs baseline': '1.00',
         'relay peak RSS / heap (MiB)': `${MiB(unloadedPeak.peakRss)} / ${MiB(unloadedPeak.peakHeap)}`
       }
     ]
@@ -379,6 +446,9 @@ async function main(): Promise<void> {
         pings: `${r.rtts.length} (+${r.lost} lost)`,
         'p50 / p99 (ms)': `${ms(q.p50)} / ${ms(q.p99)}`,
         'p50 / p99 vs baseline': `${(q.p50 / base.p50).toFixed(2)} / ${(q.p99 / base.p99).toFixed(2)}`,
+        prompts: `${r.prompts.length} (+${r.promptsLost} lost)`,
+        'prompt p50 / max (ms)': r.prompts.length ? `${ms(p50p99(r.prompts).p50)} / ${ms(Math.max(...r.prompts))}` : '',
+        'prompt p50 vs baseline': r.prompts.length ? (p50p99(r.prompts).p50 / p50p99(unloadedPrompts).p50).toFixed(2) : '',
         'relay peak RSS / heap (MiB)': `${MiB(r.peak.peakRss)} / ${MiB(r.peak.peakHeap)}`
       })
     }
@@ -399,11 +469,12 @@ async function main(): Promise<void> {
         `(${Math.round(f.written / (f.ms / 1000)).toLocaleString('en')}/s; at most ${f.mostOnOne.toLocaleString('en')} on one connection) over ${f.connections} connections ` +
         `(${f.channels} with an open ephemeral channel${r.mode === 'member' ? ' and a verified proof' : ''}; ${f.closed} closed); ` +
         `the relay received ${r.received.toLocaleString('en')} (${((100 * r.received) / Math.max(1, f.written)).toFixed(0)}%), rejected: ${rejected}; ` +
-        `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
+        `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs, and the prompts' requests, challenges and reveals; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
         `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +
         `${((1000 * r.relayCpuMs) / Math.max(1, r.received)).toFixed(1)} µs per envelope received; pool sealed in ${(f.sealMs / 1000).toFixed(1)} s`)
     }
-    console.log('Latency: round trip of an addressed secure-channel ping, device → relay → origin and back (performance.now(), one process). ' +
+    console.log(`Prompt: a signed-in device's requestAuthorisation() until the prompt appears on the origin (request, challenge, reveal through the relay); ${PROMPTS} fresh devices per case, signed in before the flood, asking one after another from 0.3 s into it while it lasts. ` +
+      'Latency: round trip of an addressed secure-channel ping, device → relay → origin and back (performance.now(), one process). ' +
       'Ratios: under flood ÷ no flood, same run. Peak RSS / heap: the relay process, sampled every 50 ms during the unloaded pings and during each flood.')
     if (lostPings.length) {
       const there = lostPings.filter((id) => pingsReceived.has(id)).length
@@ -411,9 +482,9 @@ async function main(): Promise<void> {
     }
     console.log('verified: both members stayed connected, answered after each flood, and no stranger envelope reached them')
   } finally {
-    await phone.close()
+    await phoneAccount?.close()
     await originClient.stop()
-    await origin.close()
+    await originAccount.close()
     await relay.close()
   }
 }
