@@ -16,9 +16,9 @@
 // Member latency, two measures:
 //   - a real prompt: a signed-in device calls requestAuthorisation() and the clock runs until the
 //     prompt appears on the origin (request, challenge, reveal: addressed secure-channel messages
-//     through the relay). BENCH_PROMPTS (10) fresh devices per case, signed in before the flood (the
-//     sign-in's lookup settle window is not measured), asking one after another from 0.3 s into the
-//     flood while it lasts: few samples, so p50 and max;
+//     through the relay; the origin denies it at once). Fresh devices, one at a time: each signs in
+//     (not timed: its lookup has a 250 ms settle window), asks, and closes. BENCH_PROMPTS (10)
+//     unloaded; under flood, as many as fit while it lasts: few samples, so p50 and max;
 //   - the round trip of a secure-channel ping addressed from one device ('Phone') to the origin and
 //     answered by a pong, both relayed: many samples. Unloaded: BENCH_PINGS (200) pings
 // one after another; under flood: pings one after another for as long as the flood lasts (each gets
@@ -277,7 +277,7 @@ async function signInDevices(count: number, world: { name: string; passphrase: s
 /** A signed-in device asks for authorisation: ms until its prompt appears on the origin, or null after 10 s. */
 async function promptLatency(device: Account): Promise<number | null> {
   const start = performance.now()
-  device.requestAuthorisation()
+  device.requestAuthorisation().done.catch(noop) // denied
   try {
     await until(() => promptsAt.has(device.nodeName), `the prompt for ${device.nodeName}`, 10_000)
     return promptsAt.get(device.nodeName)! - start
@@ -312,7 +312,11 @@ async function main(): Promise<void> {
   const passphrase = generatePassphrase()
   const originAccount = await signUp({ name, passphrase, nodeName: 'Origin', kdf: KDF, transports: [], existingAccountCheckMs: 0 })
   const origin = originAccount.node
-  originAccount.on('authorisation-request', (prompt) => promptsAt.set(prompt.nodeName, performance.now()))
+  originAccount.on('authorisation-request', (prompt) => {
+    promptsAt.set(prompt.nodeName, performance.now())
+    // Answered at once: the origin keeps at most 16 open prompts (maxOpenPrompts) and refuses more.
+    prompt.deny()
+  })
   const relay = await RelayProcess.start({ kind: 'tcp', relay: 'node', memberCredential: origin.memberCredential })
   const originClient = tcpClient({ port: relay.port, reconnect: RECONNECT })
   const world = { name, passphrase, port: relay.port }
@@ -340,16 +344,16 @@ async function main(): Promise<void> {
     }
     const unloadedPeak = await relay.peak(true)
     const unloadedPrompts: number[] = []
-    for (const device of await signInDevices(PROMPTS, world)) {
-      const ms = await promptLatency(device)
-      if (ms === null) throw new VerificationError(`no prompt for ${device.nodeName} without a flood`)
+    for (let i = 0; i < PROMPTS; i++) {
+      const [device] = await signInDevices(1, world)
+      const ms = await promptLatency(device!)
+      await device!.close()
+      if (ms === null) throw new VerificationError(`no prompt for ${device!.nodeName} without a flood`)
       unloadedPrompts.push(ms)
-      await device.close()
     }
 
     for (const mode of FLOODS) {
       const flooder = await Child.fork(compiledPath(import.meta.url), ['--flooder'], {}, `the ${mode} flooder`)
-      const devices = await signInDevices(PROMPTS, world)
       try {
         await flooder.ask('prepare', {
           mode,
@@ -366,14 +370,18 @@ async function main(): Promise<void> {
         let lost = 0
         const prompts: number[] = []
         let promptsLost = 0
-        // Beside the pings: the devices ask one after another, from 0.3 s into the flood, while it lasts.
+        // Beside the pings, while the flood lasts: a fresh device signs in (not timed) and asks.
         const asking = (async () => {
-          await new Promise((r) => setTimeout(r, 300))
-          for (const device of devices) {
-            if (done) break
-            const ms = await promptLatency(device)
-            if (ms === null) promptsLost++
-            else prompts.push(ms)
+          while (!done) {
+            const [device] = await signInDevices(1, world)
+            try {
+              if (done) break
+              const ms = await promptLatency(device!)
+              if (ms === null) promptsLost++
+              else prompts.push(ms)
+            } finally {
+              await device!.close()
+            }
           }
         })()
         while (!done) {
@@ -409,7 +417,6 @@ async function main(): Promise<void> {
         })
       } finally {
         await flooder.close()
-        for (const device of devices) await device.close()
       }
     }
     // Unloaded again: how far the machine itself drifted during the run.
@@ -473,7 +480,7 @@ async function main(): Promise<void> {
         `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +
         `${((1000 * r.relayCpuMs) / Math.max(1, r.received)).toFixed(1)} µs per envelope received; pool sealed in ${(f.sealMs / 1000).toFixed(1)} s`)
     }
-    console.log(`Prompt: a signed-in device's requestAuthorisation() until the prompt appears on the origin (request, challenge, reveal through the relay); ${PROMPTS} fresh devices per case, signed in before the flood, asking one after another from 0.3 s into it while it lasts. ` +
+    console.log(`Prompt: a signed-in device's requestAuthorisation() until the prompt appears on the origin (request, challenge, reveal through the relay); fresh devices one at a time, each signed in (not timed) then asking; ${PROMPTS} unloaded, as many as fit in each flood. ` +
       'Latency: round trip of an addressed secure-channel ping, device → relay → origin and back (performance.now(), one process). ' +
       'Ratios: under flood ÷ no flood, same run. Peak RSS / heap: the relay process, sampled every 50 ms during the unloaded pings and during each flood.')
     if (lostPings.length) {
