@@ -306,7 +306,8 @@ interface FloodResult {
 
 async function main(): Promise<void> {
   console.log(`flood: ${FLOOD.toLocaleString('en')} envelopes (at most ${FLOOD_SECONDS} s) at an always-on HyphaNode relay (child process) ` +
-    'between two member HyphaNodes; member latency = secure-channel ping round trip device → relay → origin → relay → device; TCP on 127.0.0.1')
+    'between member HyphaNodes (origin and devices, @hypha/auth); member latency = a sign-in prompt (requestAuthorisation → prompt on the origin) ' +
+    'and a secure-channel ping round trip device → relay → origin → relay → device; TCP on 127.0.0.1')
   console.log(machineLine())
   const name = 'flood@example.com'
   const passphrase = generatePassphrase()
