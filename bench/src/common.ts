@@ -354,6 +354,8 @@ export interface RelayState {
   peerCount: number
   ephemeralPeers: number
   stats: { received: number; relayed: number; delivered: number; rejected: Record<string, number>; droppedPeers: number; provenPeers: number; forwardLimited: number }
+  /** Connections the relay's channel closed for abuse, by reason and error code. */
+  drops: Record<string, number>
 }
 
 export class RelayProcess {

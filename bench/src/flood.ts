@@ -38,7 +38,8 @@
 //              and then the connection (peer-dropped, ERR_RATE_LIMITED).
 // Reported per flood: envelopes the flooder handed to its sockets, connections it made and how many
 // opened an ephemeral channel; what the relay counted (received, rejected by reason, dropped
-// connections, relayed); the relay's CPU; member ping p50/p99 unloaded vs under flood and the ratio;
+// connections and why, relayed); the relay's CPU; member prompt p50/max and ping p50/p99 unloaded vs
+// under flood and the ratios;
 // the relay's peak RSS and heap during the flood beside its idle reading. Verified: the members are
 // still connected and answer after each flood, nothing of the flood reached them as a stranger's.
 // Prints; no thresholds.
@@ -296,6 +297,8 @@ interface FloodResult {
   received: number
   rejected: Record<string, number>
   dropped: number
+  /** Of those, by reason and error code. */
+  dropReasons: Record<string, number>
   relayed: number
   /** Pings sent during the flood (each ping and its pong are relayed too). */
   pings: number
@@ -410,6 +413,7 @@ async function main(): Promise<void> {
           received: after.stats.received - before.stats.received,
           rejected: rejectedDelta(before, after),
           dropped: after.stats.droppedPeers - before.stats.droppedPeers,
+          dropReasons: Object.fromEntries(Object.entries(after.drops).map(([k, v]) => [k, v - (before.drops[k] ?? 0)]).filter(([, v]) => v !== 0)),
           relayed: after.stats.relayed - before.stats.relayed,
           pings: rtts.length + lost + 1,
           forwardLimited: after.stats.forwardLimited - before.stats.forwardLimited,
@@ -477,7 +481,7 @@ async function main(): Promise<void> {
         `(${Math.round(f.written / (f.ms / 1000)).toLocaleString('en')}/s; at most ${f.mostOnOne.toLocaleString('en')} on one connection) over ${f.connections} connections ` +
         `(${f.channels} with an open ephemeral channel${r.mode === 'member' ? ' and a verified proof' : ''}; ${f.closed} closed); ` +
         `the relay received ${r.received.toLocaleString('en')} (${((100 * r.received) / Math.max(1, f.written)).toFixed(0)}%), rejected: ${rejected}; ` +
-        `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs, and the prompts' requests, challenges and reveals; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped}; ` +
+        `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs, and the prompts' requests, challenges and reveals; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped} (${Object.entries(r.dropReasons).map(([k, v]) => `${k} ×${v}`).join(', ') || '–'}); ` +
         `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +
         `${((1000 * r.relayCpuMs) / Math.max(1, r.received)).toFixed(1)} µs per envelope received; pool sealed in ${(f.sealMs / 1000).toFixed(1)} s`)
     }

@@ -18,12 +18,20 @@ async function main(): Promise<void> {
   let state: () => RelayState
   let close: () => Promise<void>
   let discoveryKey: Uint8Array
+  /** Connections the channel closed for abuse, by reason and error code ("rate-limited ERR_RATE_LIMITED"). */
+  const drops: Record<string, number> = {}
+  const countDrops = (channel: SecureChannel) =>
+    channel.on('peer-dropped', ({ reason, error }) => {
+      const key = `${reason} ${error.code}`
+      drops[key] = (drops[key] ?? 0) + 1
+    })
 
   if (relayKind === 'node') {
     const node = new HyphaNode({ role: 'always-on', memberCredential: process.env.RELAY_MEMBER_CREDENTIAL!, transports: [server] })
     await node.ready()
     discoveryKey = node.discoveryKey
-    state = () => ({ peerCount: node.peerCount, ephemeralPeers: node.ephemeral.peers.length, stats: node.channel.stats })
+    countDrops(node.channel)
+    state = () => ({ peerCount: node.peerCount, ephemeralPeers: node.ephemeral.peers.length, stats: node.channel.stats, drops })
     close = () => node.close()
   } else {
     discoveryKey = b4a.from(process.env.RELAY_DISCOVERY_KEY!, 'hex')
@@ -49,7 +57,7 @@ async function main(): Promise<void> {
         stats.received++
         if (ephemeral.broadcast(payload, { contentType, except: peer }) > 0) stats.relayed++
       })
-      state = () => ({ peerCount: connections, ephemeralPeers: ephemeral.peers.length, stats })
+      state = () => ({ peerCount: connections, ephemeralPeers: ephemeral.peers.length, stats, drops })
       close = async () => {
         ephemeral.close()
         await store.close()
@@ -61,7 +69,8 @@ async function main(): Promise<void> {
         relay: true,
         requireMemberProof: relayKind === 'proof'
       })
-      state = () => ({ peerCount: connections, ephemeralPeers: ephemeral.peers.length, stats: channel.stats })
+      countDrops(channel)
+      state = () => ({ peerCount: connections, ephemeralPeers: ephemeral.peers.length, stats: channel.stats, drops })
       close = async () => {
         channel.close()
         ephemeral.close()
