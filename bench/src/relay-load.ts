@@ -1,348 +1,323 @@
-// One file on purpose (over 400 lines): the relay child process is this same file run with
-// `--relay`, and a benchmark's set-up, runs and printed table read best top to bottom.
-// Load on an always-on relay: one always-on HyphaNode (tcpServer or webSocketServer) relays
-// the secure channel among N connected peers (BENCH_PEERS, default 100 and 500), once over TCP and
-// once over WebSocket, all on 127.0.0.1.
+// One file on purpose (over 400 lines): the peer groups' child processes are this same file run with
+// `--peers`, and a benchmark's set-up, runs and printed table read best top to bottom.
+// Load on a relay: one relay process relays the secure channel among N light peers (BENCH_PEERS,
+// default 500) on 127.0.0.1, over TCP (and WebSocket with BENCH_TRANSPORTS=tcp,ws).
 //
-// The relay runs in a child process (this file with `--relay`), so its memory is its own: it reports
-// process.memoryUsage() (after a full GC) before and after the peers connect, and its CPU time.
-// The peers run in this process. They are light nodes, not HyphaNodes (500 Autobases would measure
-// Autobase, not the relay): each is a Corestore on random-access-memory + an EphemeralExtension on
-// the database's discovery key + a keyed SecureChannel (channel and member keys derived from the same root
-// secret; `relay: false`, so only the always-on node relays), dialling the relay with the real
-// transports (tcpClient / webSocketClient with ws's WebSocket) through a TransportContext whose
-// onConnection does `store.replicate(stream)` and `ephemeral.attach(stream)`.
+// Processes, so that the relay and not the receivers sets the pace:
+//   - the relay, alone in a child process (relay-child.ts): its memory and CPU are its own;
+//   - the receivers, spread over BENCH_PROCS (4) child processes (this file with `--peers`);
+//   - the senders (BENCH_SENDERS, 4) in this process, which also drives the runs.
+// Peers are light nodes, not HyphaNodes (500 Autobases would measure Autobase, not the relay): a
+// Corestore on random-access-memory + an EphemeralExtension on the database's discovery key + a
+// keyed SecureChannel (`relay: false`), dialling the relay with the real transports (tcpClient /
+// webSocketClient with ws's WebSocket).
+//
+// Relays (BENCH_RELAYS, default "raw,open,proof,node"), "before and after member authentication":
+//   raw    forwards every secure-channel frame to every other connection, checking nothing (a floor:
+//          what relaying costs with no authentication at all);
+//   open   a light relay (Corestore + ephemeral + a relay-only SecureChannel) with
+//          `requireMemberProof: false`: no per-connection membership proof, but each envelope's member
+//          tag (one keyed BLAKE2b) and ed25519 signature are checked before it is forwarded — "before"
+//          the membership proof (the member tag is part of envelope v3 and cannot be switched off);
+//   proof  the same light relay with `requireMemberProof: true` — the same relay, "after";
+//   node   the real always-on HyphaNode given the member credential (proof, tag, signature).
+// The peers send proofs when the relay asks for them (proof, node) and not otherwise (raw, open).
 //
 // Measured per case:
-//   - throughput: BENCH_SENDERS peers (4) take turns broadcasting BENCH_MESSAGES (500) messages of 256
-//     bytes; every other peer must receive every message (verified per message and per peer: each
-//     message reaches exactly N-1 peers, each peer gets every message it did not send, no rejections,
-//     the relay relayed each once and opened none). At most BENCH_WINDOW (2000) deliveries in flight.
-//     msg/s = messages / time from the first send to the last delivery; deliveries/s = msg/s × (N-1).
-//   - latency: the sender's performance.now() inside the payload vs the receiver's (same process, same
-//     clock), p50/p99 over all deliveries, under that load and for BENCH_PINGS (20) messages sent one
-//     at a time (each waits until all N-1 peers have it).
-//   - relay memory per peer: (RSS after − RSS before) / N and the same for the V8 heap.
-// Baseline, same run: the same messages over a direct connection between two light peers (one
-// listens with tcpServer / webSocketServer, the other dials), no relay.
+//   - throughput: the senders take turns broadcasting BENCH_MESSAGES (500) messages of 256 bytes
+//     (padded to the 1 KiB bucket inside the envelope); every other peer must receive every message
+//     (verified per message and per peer, in every process: each message reaches exactly N-1 peers,
+//     each peer gets every message it did not send, nothing rejected, the relay relayed each once and
+//     opened none). At most BENCH_WINDOW (20,000: 40 messages at 500 peers) deliveries in flight (the receivers report their
+//     progress every 5 ms). msg/s = messages / (last delivery − first send); deliveries/s = msg/s × (N−1).
+//   - latency: a shared clock across processes: the sender writes performance.timeOrigin +
+//     performance.now() (wall-clock ms, sub-ms precision) in the payload, the receiver subtracts it
+//     from its own; p50/p99 over all deliveries, under that load and for BENCH_PINGS (20) messages
+//     sent one at a time (each waits until all N−1 peers have it).
+//   - relay CPU µs per delivery: its CPU time during the load run ÷ deliveries, and the same for all
+//     peer processes together; CPU % of the relay and of the busiest peer process (100% = one core).
+//     On a 2-core machine the receivers' verify + decrypt per delivery outweighs the relay's work, so
+//     the machine, not the relay, sets the pace: the relay's µs per delivery is the relay-bound figure.
+//   - relay memory per peer: (RSS after − RSS before the peers connected) / N and the same for the V8
+//     heap (full GC before each reading).
+// Baseline, same run: the same messages over a direct connection between two light peers (the sender
+// here listens, one receiver in a child process dials), no relay.
 // Prints; no thresholds. Exits non-zero if any verification fails.
 //
 //   npx tsc -b bench && node bench/dist/relay-load.js
-//   env: BENCH_PEERS ("100,500"), BENCH_MESSAGES (500), BENCH_SENDERS (4), BENCH_WINDOW (2000),
-//        BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp,ws")
+//   env: BENCH_PEERS ("500"), BENCH_PROCS (4), BENCH_RELAYS ("raw,open,proof,node"), BENCH_MESSAGES (500),
+//        BENCH_SENDERS (4), BENCH_WINDOW (20000), BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp")
 //
-// File descriptors: the relay holds one socket per peer and so does this process (per peer: one
-// socket here, one in the child). Sizes that do not fit the soft `ulimit -n` are skipped and said so.
-import os from 'node:os'
+// File descriptors: the relay holds one socket per peer; each process one per peer it holds. Sizes
+// that do not fit the soft `ulimit -n` are skipped and said so.
 import fs from 'node:fs'
-import v8 from 'node:v8'
-import vm from 'node:vm'
-import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { WebSocket as WsWebSocket } from 'ws'
 import b4a from 'b4a'
-import { EphemeralExtension } from '@hypha/ephemeral-ext'
-import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
-import {
-  HyphaNode,
-  deriveAccountKeys,
-  encodeMemberCredential,
-  lookupProof,
-  writerCoreKey,
-  type Transport,
-  type TransportContext,
-  type WebSocketConstructor
-} from '@hypha/node-core'
+import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
-import { webSocketClient } from '@hypha/transport-websocket'
-import { webSocketServer } from '@hypha/transport-websocket/server'
-import { tcpClient, tcpServer } from '@hypha/transport-tcp'
-import { createStore } from '@hypha/test-utils'
-import { STEP_TIMEOUT_MS, VerificationError, quantile, until, withTimeout } from './common.js'
-
-const WebSocket = WsWebSocket as unknown as WebSocketConstructor
+import {
+  Child,
+  RelayProcess,
+  STEP_TIMEOUT_MS,
+  VerificationError,
+  closeLightPeer,
+  compiledPath,
+  cpuMs,
+  dialler,
+  lightAccountKeys,
+  listener,
+  machineLine,
+  makeLightPeer,
+  p50p99,
+  rejectedCount,
+  serveParent,
+  tellParent,
+  until,
+  wallNow,
+  withTimeout,
+  type BenchKeys,
+  type Kind,
+  type LightPeer,
+  type MemoryReading,
+  type RelayKind
+} from './common.js'
 
 const MESSAGE_BYTES = 256
-const PEERS = (process.env.BENCH_PEERS ?? '100,500').split(',').map((s) => Number(s.trim())).filter((n) => n >= 2)
+const PEERS = (process.env.BENCH_PEERS ?? '500').split(',').map((s) => Number(s.trim())).filter((n) => n >= 2)
+const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 4))
+const RELAYS = (process.env.BENCH_RELAYS ?? 'raw,open,proof,node').split(',').map((s) => s.trim()) as RelayKind[]
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500)
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 4)
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000)
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 20000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 20)
-const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp,ws').split(',').map((s) => s.trim()) as Kind[]
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp').split(',').map((s) => s.trim()) as Kind[]
 const KDF = { iterations: 1, memoryKiB: 64 } // not measured
-
-type Kind = 'tcp' | 'ws'
-
-// A full GC before each memory reading (same as node --expose-gc).
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-const noop = () => {}
+/** Peers dialled at once per process (a listen backlog, and hundreds of Noise handshakes at once, are no test of relaying). */
+const DIAL_BATCH = 25
 
 // ================================================================================================
-// The relay (child process)
+// Deliveries, counted in whichever process the receiving peer lives
 // ================================================================================================
 
-interface RelayMemory {
-  rss: number
-  heapUsed: number
-  external: number
-  arrayBuffers: number
-}
+/** One process's count of the current run's deliveries. */
+class Tally {
+  readonly perMessage: Uint16Array
+  readonly perPeer = new Map<number, number>()
+  readonly latencies: number[] = []
+  deliveries = 0
+  stray = 0
+  lastAt = 0
+  onDelivery: () => void = () => {}
 
-type ToRelay = { id: number; type: 'memory' | 'state' | 'cpu' | 'close' }
-
-async function relayMain(): Promise<void> {
-  const kind = process.env.RELAY_TRANSPORT as Kind
-  const memberCredential = process.env.RELAY_MEMBER_CREDENTIAL!
-  const server = kind === 'tcp' ? tcpServer({ port: 0 }) : webSocketServer({ port: 0 })
-  const node = new HyphaNode({ role: 'always-on', memberCredential, transports: [server] })
-  await node.ready()
-  const send = (msg: unknown) => process.send!(msg)
-  const memory = async (): Promise<RelayMemory> => {
-    await new Promise((r) => setTimeout(r, 100))
-    gc()
-    gc()
-    const m = process.memoryUsage()
-    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
-  }
-  process.on('message', (msg: ToRelay) => {
-    void (async () => {
-      if (msg.type === 'memory') send({ id: msg.id, memory: await memory() })
-      else if (msg.type === 'cpu') {
-        const c = process.cpuUsage()
-        send({ id: msg.id, cpuMs: (c.user + c.system) / 1000 })
-      } else if (msg.type === 'state') {
-        send({
-          id: msg.id,
-          peerCount: node.peerCount,
-          ephemeralPeers: node.ephemeral.peers.length,
-          stats: node.channel.stats
-        })
-      } else if (msg.type === 'close') {
-        await node.close()
-        send({ id: msg.id })
-        process.exit(0)
-      }
-    })()
-  })
-  process.on('disconnect', () => process.exit(0))
-  send({ id: 0, port: server.port, discoveryKey: b4a.toString(node.discoveryKey, 'hex') })
-}
-
-// ---- the parent's handle on the relay ------------------------------------------------------------
-
-class Relay {
-  private seq = 0
-  private readonly waiting = new Map<number, (msg: any) => void>()
-  port = 0
-  discoveryKey: Uint8Array = new Uint8Array(32)
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (msg: any) => {
-      const resolve = this.waiting.get(msg.id)
-      this.waiting.delete(msg.id)
-      resolve?.(msg)
-    })
+  constructor(readonly count: number) {
+    this.perMessage = new Uint16Array(count)
   }
 
-  static async start(kind: Kind, memberCredential: string): Promise<Relay> {
-    const child = fork(fileURLToPath(import.meta.url), ['--relay'], {
-      env: { ...process.env, RELAY_TRANSPORT: kind, RELAY_MEMBER_CREDENTIAL: memberCredential },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-    })
-    const relay = new Relay(child)
-    const ready = await withTimeout(
-      new Promise<any>((resolve, reject) => {
-        relay.waiting.set(0, resolve)
-        child.once('exit', (code) => reject(new VerificationError(`the relay process exited (${code})`)))
-      }),
-      'the relay process to start'
-    )
-    relay.port = ready.port
-    relay.discoveryKey = b4a.from(ready.discoveryKey, 'hex')
-    return relay
-  }
-
-  ask(type: ToRelay['type']): Promise<any> {
-    const id = ++this.seq
-    return withTimeout(
-      new Promise((resolve) => {
-        this.waiting.set(id, resolve)
-        this.child.send({ id, type })
-      }),
-      `the relay to answer '${type}'`
-    )
-  }
-
-  async close(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    await this.ask('close').catch(() => this.child.kill())
-    await exited
+  add(peer: LightPeer, payload: Uint8Array): void {
+    const now = wallNow()
+    if (payload.byteLength !== MESSAGE_BYTES) return void this.stray++
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
+    const seq = view.getUint32(0)
+    if (seq >= this.count) return void this.stray++
+    this.latencies.push(now - view.getFloat64(4))
+    this.perMessage[seq]!++
+    this.perPeer.set(peer.index, (this.perPeer.get(peer.index) ?? 0) + 1)
+    this.deliveries++
+    this.lastAt = now
+    this.onDelivery()
   }
 }
 
-// ================================================================================================
-// Light peers (this process)
-// ================================================================================================
-
-interface Peer {
-  index: number
-  store: any
-  ephemeral: EphemeralExtension
-  channel: SecureChannel
-  transport: Transport
-}
-
-/** Where deliveries of the current run are counted. */
-interface Run {
-  count: number
-  /** Deliveries expected per message (N-1, or 1 for the direct pair). */
-  fanOut: number
-  perMessage: Uint16Array
-  perPeer: Uint32Array
-  /** Messages sent by each peer. */
-  sentBy: Uint32Array
-  latencies: Float64Array
+/** What a process reports at the end of a run. */
+interface TallyReport {
   deliveries: number
-  /** Deliveries of messages outside this run (must stay 0). */
+  perMessage: number[]
+  perPeer: Array<[number, number]>
+  latencies: number[]
   stray: number
-  target: number
-  reached: (() => void) | null
+  lastAt: number
+  rejected: number
 }
 
-let run: Run | null = null
-
-function onDelivery(peer: Peer, payload: Uint8Array): void {
-  const now = performance.now()
-  const r = run
-  if (!r || payload.byteLength !== MESSAGE_BYTES) {
-    if (r) r.stray++
-    return
-  }
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const seq = view.getUint32(0)
-  if (seq >= r.count) {
-    r.stray++
-    return
-  }
-  r.latencies[r.deliveries] = now - view.getFloat64(4)
-  r.perMessage[seq]!++
-  r.perPeer[peer.index]!++
-  r.deliveries++
-  if (r.reached && r.deliveries >= r.target) {
-    const resolve = r.reached
-    r.reached = null
-    resolve()
-  }
+let tally: Tally | null = null
+const deliver = (peer: LightPeer, payload: Uint8Array) => {
+  if (tally) tally.add(peer, payload)
 }
 
-async function makePeer(
-  index: number,
-  discoveryKey: Uint8Array,
-  keys: Keys,
-  transport: Transport
-): Promise<Peer> {
-  const { store } = await createStore()
-  const keyPair = createKeyPair()
-  const ephemeral = new EphemeralExtension({ discoveryKey })
-  const channel = new SecureChannel({ ephemeral, channelKey: keys.channelKey, memberKey: keys.memberKey, keyPair, relay: false })
-  const peer: Peer = { index, store, ephemeral, channel, transport }
-  channel.on('message', ({ payload }) => onDelivery(peer, payload))
-  const context: TransportContext = {
-    // TCP and WebSocket ignore the topic.
-    topic: discoveryKey,
-    keyPair,
-    onConnection: (stream) => {
-      stream.on('error', noop)
-      store.replicate(stream)
-      ephemeral.attach(stream)
+// ================================================================================================
+// A group of receivers (child process, `--peers`)
+// ================================================================================================
+
+interface SetUpMessage {
+  kind: Kind
+  port: number
+  from: number
+  to: number
+  keys: BenchKeys
+  discoveryKey: string
+  requireMemberProof: boolean
+}
+
+async function connectPeers(options: SetUpMessage, what: string): Promise<LightPeer[]> {
+  const peers: LightPeer[] = []
+  const discoveryKey = b4a.from(options.discoveryKey, 'hex')
+  for (let i = options.from; i < options.to; i += DIAL_BATCH) {
+    const batch: Promise<LightPeer>[] = []
+    for (let j = i; j < Math.min(options.to, i + DIAL_BATCH); j++) {
+      batch.push(makeLightPeer({ index: j, discoveryKey, keys: options.keys, transport: dialler(options.kind, options.port), requireMemberProof: options.requireMemberProof, onMessage: deliver }))
     }
+    peers.push(...(await Promise.all(batch)))
   }
-  await transport.start(context)
-  return peer
+  await until(() => peers.every((p) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)), what, 2 * STEP_TIMEOUT_MS)
+  return peers
 }
 
-async function closePeer(peer: Peer): Promise<void> {
-  await peer.transport.stop()
-  peer.channel.close()
-  peer.ephemeral.close()
-  await peer.store.close()
+function peersMain(): void {
+  let peers: LightPeer[] = []
+  let progress: ReturnType<typeof setInterval> | null = null
+  let rejectedBefore = 0
+  serveParent(
+    {
+      setup: async (msg: SetUpMessage) => {
+        peers = await connectPeers(msg, `peers ${msg.from}–${msg.to - 1} to connect and prove membership`)
+        return {}
+      },
+      begin: (msg: { count: number }) => {
+        tally = new Tally(msg.count)
+        rejectedBefore = rejectedCount(peers.map((p) => p.channel))
+        let told = 0
+        progress = setInterval(() => {
+          if (tally && tally.deliveries !== told) tellParent({ delivered: (told = tally.deliveries) })
+        }, 5)
+        return {}
+      },
+      end: () => {
+        clearInterval(progress!)
+        const t = tally!
+        tally = null
+        const report: TallyReport = {
+          deliveries: t.deliveries,
+          perMessage: Array.from(t.perMessage),
+          perPeer: [...t.perPeer],
+          latencies: t.latencies,
+          stray: t.stray,
+          lastAt: t.lastAt,
+          rejected: rejectedCount(peers.map((p) => p.channel)) - rejectedBefore
+        }
+        return report
+      },
+      cpu: () => ({ cpuMs: cpuMs() }),
+      close: async () => {
+        for (const p of peers) await closeLightPeer(p)
+        return {}
+      }
+    },
+    {}
+  )
 }
 
-function rejectedCount(peers: Peer[]): number {
-  let n = 0
-  for (const p of peers) for (const v of Object.values(p.channel.stats.rejected)) n += v
-  return n
+// ================================================================================================
+// A run (this process): senders here, receivers here and in the groups
+// ================================================================================================
+
+interface Group {
+  child: Child
+  /** Peer indices it holds. */
+  from: number
+  to: number
+  delivered: number
 }
 
 /**
- * `senders` take turns sending `count` messages; at most `window` deliveries are outstanding (sending
+ * `senders` take turns sending `count` messages, each to reach all `n` − 1 other peers (`local` here
+ * — the senders themselves — and the groups'); at most `window` deliveries outstanding (sending
  * resumes when half have arrived; window = fan-out: one message at a time). Verifies every delivery.
  */
-async function blast(peers: Peer[], senders: Peer[], count: number, window: number, what: string) {
-  const fanOut = peers.length - 1
-  const r: Run = {
-    count,
-    fanOut,
-    perMessage: new Uint16Array(count),
-    perPeer: new Uint32Array(peers.length),
-    sentBy: new Uint32Array(peers.length),
-    latencies: new Float64Array(count * fanOut),
-    deliveries: 0,
-    stray: 0,
-    target: 0,
-    reached: null
+async function blast(n: number, local: LightPeer[], senders: LightPeer[], groups: Group[], count: number, window: number, what: string) {
+  const fanOut = n - 1
+  const sentBy = new Map<number, number>()
+  const mine = new Tally(count)
+  await Promise.all(groups.map((g) => g.child.ask('begin', { count })))
+  for (const g of groups) g.delivered = 0
+  const rejectedBefore = rejectedCount(local.map((p) => p.channel))
+  let reached: { target: number; resolve: () => void } | null = null
+  const total = () => mine.deliveries + groups.reduce((sum, g) => sum + g.delivered, 0)
+  const check = () => {
+    if (reached && total() >= reached.target) {
+      const { resolve } = reached
+      reached = null
+      resolve()
+    }
   }
-  const rejectedBefore = rejectedCount(peers)
-  run = r
+  mine.onDelivery = check
+  for (const g of groups) g.child.onEvent = (msg) => ((g.delivered = msg.delivered), check())
+  tally = mine
+  const waitFor = (target: number) =>
+    total() >= target
+      ? Promise.resolve()
+      : withTimeout(new Promise<void>((resolve) => (reached = { target, resolve })), `${what}: ${target} deliveries (have ${total()})`)
+
   const limit = Math.max(window, fanOut)
   const lowWater = limit === fanOut ? 0 : Math.floor(limit / 2)
-  const waitFor = (target: number) =>
-    r.deliveries >= target
-      ? Promise.resolve()
-      : withTimeout(new Promise<void>((resolve) => ((r.target = target), (r.reached = resolve))), `${what}: ${target} deliveries (have ${r.deliveries})`)
-
   const payload = b4a.alloc(MESSAGE_BYTES, 0x61)
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const start = performance.now()
+  const start = wallNow()
   for (let seq = 0; seq < count; seq++) {
-    if ((seq + 1) * fanOut - r.deliveries > limit) await waitFor(seq * fanOut - lowWater)
+    if ((seq + 1) * fanOut - total() > limit) await waitFor(seq * fanOut - lowWater)
     const sender = senders[seq % senders.length]!
     view.setUint32(0, seq)
-    view.setFloat64(4, performance.now())
+    view.setFloat64(4, wallNow())
     const { peers: handedTo } = sender.channel.send(payload)
     if (handedTo !== 1) throw new VerificationError(`${what}: a sender has ${handedTo} connections, expected 1`)
-    r.sentBy[sender.index]!++
+    sentBy.set(sender.index, (sentBy.get(sender.index) ?? 0) + 1)
   }
   await waitFor(count * fanOut)
-  const ms = performance.now() - start
   // Anything extra (duplicates, strays) would show up now.
   await new Promise((resolve) => setTimeout(resolve, 200))
-  run = null
+  tally = null
+  const reports: TallyReport[] = [
+    { deliveries: mine.deliveries, perMessage: Array.from(mine.perMessage), perPeer: [...mine.perPeer], latencies: mine.latencies, stray: mine.stray, lastAt: mine.lastAt, rejected: rejectedCount(local.map((p) => p.channel)) - rejectedBefore },
+    ...(await Promise.all(groups.map((g) => g.child.ask('end') as Promise<TallyReport>)))
+  ]
 
   // ---- verification ------------------------------------------------------------------------------
-  if (r.deliveries !== count * fanOut) throw new VerificationError(`${what}: ${r.deliveries} deliveries, expected ${count * fanOut}`)
+  const deliveries = reports.reduce((s, r) => s + r.deliveries, 0)
+  if (deliveries !== count * fanOut) throw new VerificationError(`${what}: ${deliveries} deliveries, expected ${count * fanOut}`)
   for (let i = 0; i < count; i++) {
-    if (r.perMessage[i] !== fanOut) throw new VerificationError(`${what}: message ${i} reached ${r.perMessage[i]} peers, expected ${fanOut}`)
+    const reached = reports.reduce((s, r) => s + r.perMessage[i]!, 0)
+    if (reached !== fanOut) throw new VerificationError(`${what}: message ${i} reached ${reached} peers, expected ${fanOut}`)
   }
-  for (const p of peers) {
-    const expected = count - r.sentBy[p.index]!
-    if (r.perPeer[p.index] !== expected) throw new VerificationError(`${what}: peer ${p.index} got ${r.perPeer[p.index]} messages, expected ${expected}`)
+  const perPeer = new Map<number, number>()
+  for (const r of reports) for (const [index, got] of r.perPeer) perPeer.set(index, got)
+  for (let index = 0; index < n; index++) {
+    const expected = count - (sentBy.get(index) ?? 0)
+    if ((perPeer.get(index) ?? 0) !== expected) throw new VerificationError(`${what}: peer ${index} got ${perPeer.get(index) ?? 0} messages, expected ${expected}`)
   }
-  if (r.stray !== 0) throw new VerificationError(`${what}: ${r.stray} unexpected messages`)
-  const rejected = rejectedCount(peers) - rejectedBefore
+  const stray = reports.reduce((s, r) => s + r.stray, 0)
+  if (stray !== 0) throw new VerificationError(`${what}: ${stray} unexpected messages`)
+  const rejected = reports.reduce((s, r) => s + r.rejected, 0)
   if (rejected !== 0) throw new VerificationError(`${what}: ${rejected} envelopes rejected by peers`)
-  return { ms, latencies: Array.from(r.latencies) }
+  const lastAt = Math.max(...reports.map((r) => r.lastAt))
+  return { ms: lastAt - start, latencies: reports.flatMap((r) => r.latencies) }
 }
 
-function dialler(kind: Kind, port: number): Transport {
-  return kind === 'tcp'
-    ? tcpClient({ port, reconnect: false })
-    : webSocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket, reconnect: false })
+/** Forks the groups and has them connect peers `first`…`n`−1 (split evenly) to `port`. */
+async function startGroups(kind: Kind, port: number, first: number, n: number, procs: number, keys: BenchKeys, discoveryKey: Uint8Array, requireMemberProof: boolean): Promise<Group[]> {
+  const groups: Group[] = []
+  const per = Math.ceil((n - first) / procs)
+  for (let from = first; from < n; from += per) {
+    const child = await Child.fork(compiledPath(import.meta.url), ['--peers'], {}, 'a peer group')
+    groups.push({ child, from, to: Math.min(n, from + per), delivered: 0 })
+  }
+  await Promise.all(
+    groups.map((g) =>
+      g.child.ask('setup', { kind, port, from: g.from, to: g.to, keys, discoveryKey: b4a.toString(discoveryKey, 'hex'), requireMemberProof }, 3 * STEP_TIMEOUT_MS)
+    )
+  )
+  return groups
 }
 
-async function waitOpen(peers: Peer[], what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  await until(() => peers.every((p) => p.ephemeral.peers.length === 1), what, timeoutMs)
+async function childrenCpuMs(groups: Group[]): Promise<number[]> {
+  return Promise.all(groups.map(async (g) => (await g.child.ask('cpu')).cpuMs as number))
 }
 
 // ================================================================================================
@@ -351,116 +326,113 @@ async function waitOpen(peers: Peer[], what: string, timeoutMs = STEP_TIMEOUT_MS
 
 interface Result {
   kind: Kind
+  relay: RelayKind | 'direct'
   peers: number
   msgPerS: number
   deliveriesPerS: number
-  loadP50: number
-  loadP99: number
-  pingP50: number
-  pingP99: number
+  load: { p50: number; p99: number }
+  ping: { p50: number; p99: number }
   connectMs?: number
   rssPerPeer?: number
   heapPerPeer?: number
-  externalPerPeer?: number
   relayCpuPct?: number
   /** Relay CPU time per delivery (µs): what one delivery costs the relay alone. */
   relayUsPerDelivery?: number
-  parentCpuPct: number
+  /** The busiest peer process (the receivers' groups and this one). */
+  peersCpuPct: number
+  /** CPU time of all peer processes (senders and receivers) per delivery, µs. */
+  peersUsPerDelivery: number
 }
 
-interface Keys {
-  databaseKey: Uint8Array
-  channelKey: Uint8Array
-  memberKey: Uint8Array
-  /** What the relay is given (hex). */
-  memberCredential: string
-}
-
-async function direct(kind: Kind, keys: Keys, discoveryKey: Uint8Array): Promise<Result> {
-  const server = kind === 'tcp' ? tcpServer({ port: 0 }) : webSocketServer({ port: 0 })
-  const a = await makePeer(0, discoveryKey, keys, server)
-  const b = await makePeer(1, discoveryKey, keys, dialler(kind, server.port!))
-  await waitOpen([a, b], `${kind} direct: the pair to connect`)
-  const pings = await blast([a, b], [a], PINGS, 1, `${kind} direct, one at a time`)
-  const cpu0 = process.cpuUsage()
-  const load = await blast([a, b], [a], MESSAGES, WINDOW, `${kind} direct, load`)
-  const cpu = process.cpuUsage(cpu0)
-  await closePeer(b)
-  await closePeer(a)
-  return {
-    kind,
-    peers: 2,
-    msgPerS: MESSAGES / (load.ms / 1000),
-    deliveriesPerS: MESSAGES / (load.ms / 1000),
-    loadP50: quantile(load.latencies, 0.5),
-    loadP99: quantile(load.latencies, 0.99),
-    pingP50: quantile(pings.latencies, 0.5),
-    pingP99: quantile(pings.latencies, 0.99),
-    parentCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / load.ms
+async function direct(kind: Kind, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
+  const server = listener(kind)
+  const a = await makeLightPeer({ index: 0, discoveryKey, keys, transport: server, onMessage: deliver })
+  const groups = await startGroups(kind, server.port!, 1, 2, 1, keys, discoveryKey, true)
+  try {
+    await until(() => a.ephemeral.peers.length === 1 && a.channel.isProven(a.ephemeral.peers[0]!), `${kind} direct: the pair to connect`)
+    const pings = await blast(2, [a], [a], groups, PINGS, 1, `${kind} direct, one at a time`)
+    const cpu0 = cpuMs()
+    const groupCpu0 = await childrenCpuMs(groups)
+    const load = await blast(2, [a], [a], groups, MESSAGES, WINDOW, `${kind} direct, load`)
+    const cpus = [cpuMs() - cpu0, ...(await childrenCpuMs(groups)).map((c, i) => c - groupCpu0[i]!)]
+    return {
+      kind,
+      relay: 'direct',
+      peers: 2,
+      msgPerS: MESSAGES / (load.ms / 1000),
+      deliveriesPerS: MESSAGES / (load.ms / 1000),
+      load: p50p99(load.latencies),
+      ping: p50p99(pings.latencies),
+      peersCpuPct: (100 * Math.max(...cpus)) / load.ms,
+      peersUsPerDelivery: (1000 * cpus.reduce((x, y) => x + y, 0)) / MESSAGES
+    }
+  } finally {
+    for (const g of groups) await g.child.close()
+    await closeLightPeer(a)
   }
 }
 
-async function relayed(kind: Kind, n: number, keys: Keys): Promise<Result> {
-  const relay = await Relay.start(kind, keys.memberCredential)
-  const peers: Peer[] = []
+async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
+  const proofs = relayKind === 'node' || relayKind === 'proof'
+  const relay = await RelayProcess.start({ kind, relay: relayKind, memberCredential: keys.memberCredential, memberKey: keys.memberKey, discoveryKey })
+  const senders: LightPeer[] = []
+  let groups: Group[] = []
+  const what = `${kind} ${relayKind} relay ×${n}`
   try {
-    const before: RelayMemory = (await relay.ask('memory')).memory
+    if (!b4a.equals(relay.discoveryKey, discoveryKey)) throw new VerificationError(`${what}: the relay is on another discovery key`)
+    const before: MemoryReading = await relay.memory()
     const connectStart = performance.now()
-    // Dial in batches of 50 (a listen backlog, and 500 Noise handshakes at once, are no test of relaying).
-    for (let i = 0; i < n; i += 50) {
-      const batch: Promise<Peer>[] = []
-      for (let j = i; j < Math.min(n, i + 50); j++) batch.push(makePeer(j, relay.discoveryKey, keys, dialler(kind, relay.port)))
-      peers.push(...(await Promise.all(batch)))
-      await waitOpen(peers, `${kind} relay: peers ${i}–${i + batch.length - 1} to connect`)
+    const senderCount = Math.min(SENDERS, n - 1)
+    for (let i = 0; i < senderCount; i++) {
+      senders.push(await makeLightPeer({ index: i, discoveryKey, keys, transport: dialler(kind, relay.port), requireMemberProof: proofs, onMessage: deliver }))
     }
+    groups = await startGroups(kind, relay.port, senderCount, n, PROCS, keys, discoveryKey, proofs)
+    await until(() => senders.every((p) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)), `${what}: the senders to connect`)
     const connectMs = performance.now() - connectStart
-    const state = await relay.ask('state')
+    const state = await relay.state()
     if (state.peerCount !== n || state.ephemeralPeers !== n) {
-      throw new VerificationError(`${kind} relay: the relay has ${state.peerCount} connections (${state.ephemeralPeers} open channels), expected ${n}`)
+      throw new VerificationError(`${what}: the relay has ${state.peerCount} connections (${state.ephemeralPeers} open channels), expected ${n}`)
     }
-    const after: RelayMemory = (await relay.ask('memory')).memory
+    const after: MemoryReading = await relay.memory()
 
-    const senders = peers.slice(0, Math.min(SENDERS, n))
-    const pings = await blast(peers, senders.slice(0, 1), PINGS, n - 1, `${kind} relay ×${n}, one at a time`)
-    const relayCpu0: number = (await relay.ask('cpu')).cpuMs
-    const cpu0 = process.cpuUsage()
-    const load = await blast(peers, senders, MESSAGES, WINDOW, `${kind} relay ×${n}, load`)
-    const cpu = process.cpuUsage(cpu0)
-    const relayCpuMs: number = (await relay.ask('cpu')).cpuMs - relayCpu0
+    const pings = await blast(n, senders, senders.slice(0, 1), groups, PINGS, n - 1, `${what}, one at a time`)
+    const relayCpu0 = await relay.cpuMs()
+    const cpu0 = cpuMs()
+    const groupCpu0 = await childrenCpuMs(groups)
+    const load = await blast(n, senders, senders, groups, MESSAGES, WINDOW, `${what}, load`)
+    const cpus = [cpuMs() - cpu0, ...(await childrenCpuMs(groups)).map((c, i) => c - groupCpu0[i]!)]
+    const relayCpuMs = (await relay.cpuMs()) - relayCpu0
 
-    const end = await relay.ask('state')
-    const stats = end.stats as { relayed: number; delivered: number; rejected: Record<string, number> }
-    const relayRejected = Object.values(stats.rejected).reduce((x, y) => x + y, 0)
-    if (stats.relayed !== PINGS + MESSAGES) throw new VerificationError(`${kind} relay ×${n}: relayed ${stats.relayed} envelopes, expected ${PINGS + MESSAGES}`)
-    if (stats.delivered !== 0) throw new VerificationError(`${kind} relay ×${n}: the relay opened ${stats.delivered} messages`)
-    if (relayRejected !== 0) throw new VerificationError(`${kind} relay ×${n}: the relay rejected ${relayRejected} envelopes`)
-    if (end.peerCount !== n) throw new VerificationError(`${kind} relay ×${n}: ${n - end.peerCount} peers dropped during the run`)
+    const end = await relay.state()
+    const relayRejected = Object.values(end.stats.rejected).reduce((x, y) => x + y, 0)
+    if (end.stats.relayed !== PINGS + MESSAGES) throw new VerificationError(`${what}: relayed ${end.stats.relayed} envelopes, expected ${PINGS + MESSAGES}`)
+    if (end.stats.delivered !== 0) throw new VerificationError(`${what}: the relay opened ${end.stats.delivered} messages`)
+    if (relayRejected !== 0) throw new VerificationError(`${what}: the relay rejected ${relayRejected} envelopes`)
+    if (end.peerCount !== n) throw new VerificationError(`${what}: ${n - end.peerCount} peers dropped during the run`)
 
     const msgPerS = MESSAGES / (load.ms / 1000)
     return {
       kind,
+      relay: relayKind,
       peers: n,
       msgPerS,
       deliveriesPerS: msgPerS * (n - 1),
-      loadP50: quantile(load.latencies, 0.5),
-      loadP99: quantile(load.latencies, 0.99),
-      pingP50: quantile(pings.latencies, 0.5),
-      pingP99: quantile(pings.latencies, 0.99),
+      load: p50p99(load.latencies),
+      ping: p50p99(pings.latencies),
       connectMs,
       rssPerPeer: (after.rss - before.rss) / n,
       heapPerPeer: (after.heapUsed - before.heapUsed) / n,
-      externalPerPeer: (after.external - before.external) / n,
       relayCpuPct: (100 * relayCpuMs) / load.ms,
       relayUsPerDelivery: (1000 * relayCpuMs) / (MESSAGES * (n - 1)),
-      parentCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / load.ms
+      peersCpuPct: (100 * Math.max(...cpus)) / load.ms,
+      peersUsPerDelivery: (1000 * cpus.reduce((x, y) => x + y, 0)) / (MESSAGES * (n - 1))
     }
   } finally {
-    for (const p of peers) await closePeer(p)
+    for (const g of groups) await g.child.close()
+    for (const p of senders) await closeLightPeer(p)
     await relay.close()
   }
 }
-
-// ---- helpers -------------------------------------------------------------------------------------
 
 /** The soft limit on open files (Linux /proc; null elsewhere). */
 function openFileLimit(): number | null {
@@ -477,37 +449,29 @@ function openFileLimit(): number | null {
 // main
 // ================================================================================================
 
+const RELAY_LABEL: Record<RelayKind | 'direct', string> = {
+  direct: 'direct pair, no relay (baseline)',
+  raw: 'raw forwarding, no checks',
+  open: 'light relay, no membership proof (before)',
+  proof: 'light relay, membership proof (after)',
+  node: 'always-on HyphaNode (after)'
+}
+
 async function main(): Promise<void> {
   const limit = openFileLimit()
-  console.log(`relay load: one always-on HyphaNode (child process) relaying the secure channel among N light peers; ` +
+  console.log(`relay load: one relay (child process) relaying the secure channel among N light peers spread over ${PROCS} processes; ` +
     `${MESSAGES} × ${MESSAGE_BYTES}-byte messages from ${SENDERS} senders, ≤ ${WINDOW} deliveries in flight; 127.0.0.1`)
-  console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
-    `${os.platform()} ${os.release()}, node ${process.version}, ulimit -n ${limit ?? 'unlimited'}, ${new Date().toISOString()}`)
-  // Each process needs one descriptor per peer, plus its own (stdio, epoll, pipes…): keep 100 spare.
+  console.log(`${machineLine()}, ulimit -n ${limit ?? 'unlimited'}`)
   const sizes: number[] = []
   for (const n of PEERS) {
-    if (limit !== null && n + 100 > limit) console.log(`skipped: ${n} peers need about ${n + 100} open files per process; ulimit -n is ${limit}`)
+    if (limit !== null && n + 100 > limit) console.log(`skipped: ${n} peers need about ${n + 100} open files in the relay; ulimit -n is ${limit}`)
     else sizes.push(n)
   }
 
   const rootSecret = await deriveRootSecret(generatePassphrase(), 'relay-load@example.com', KDF)
-  // The database key is an origin's writer core key (from its random key pair, held in its storage);
-  // no origin runs here (the peers are light), so one is made the same way. The channel key still
-  // and member keys still come from the root secret; the relay gets the member credential.
-  const account = deriveAccountKeys(rootSecret)
-  const databaseKey = writerCoreKey(createKeyPair().publicKey)
-  const memberCredential = b4a.toString(
-    encodeMemberCredential({
-      topic: account.lookupTopic,
-      databaseKey,
-      proof: lookupProof(account.lookupKey, databaseKey),
-      memberKey: account.memberKey
-    }),
-    'hex'
-  )
-  const keys: Keys = { databaseKey, channelKey: account.channelKey, memberKey: account.memberKey, memberCredential }
-  // The discovery key, as the node computes it (direct pairs need it before any relay exists).
-  const probe = new HyphaNode({ role: 'always-on', memberCredential })
+  const keys = lightAccountKeys(rootSecret)
+  // The discovery key, as the node computes it (for the direct pairs and the light relays).
+  const probe = new HyphaNode({ role: 'always-on', memberCredential: keys.memberCredential })
   await probe.ready()
   const discoveryKey = probe.discoveryKey
   await probe.close()
@@ -517,50 +481,43 @@ async function main(): Promise<void> {
   for (const kind of TRANSPORTS) {
     await direct(kind, keys, discoveryKey) // warm-up, not counted
     results.push(await direct(kind, keys, discoveryKey))
-    for (const n of sizes) results.push(await relayed(kind, n, keys))
+    for (const n of sizes) for (const r of RELAYS) results.push(await relayed(kind, r, n, keys, discoveryKey))
   }
 
   const label = { tcp: 'TCP', ws: 'WebSocket' }
   const kB = (bytes: number | undefined) => (bytes === undefined ? '' : (bytes / 1024).toFixed(1))
   const rows = results.map((r) => {
-    const base = results.find((x) => x.kind === r.kind && x.peers === 2)!
+    const base = results.find((x) => x.kind === r.kind && x.relay === 'direct')!
+    const node = results.find((x) => x.kind === r.kind && x.relay === 'node' && x.peers === r.peers)
     return {
-      case: r.peers === 2 ? `${label[r.kind]}, direct pair, no relay (baseline)` : `${label[r.kind]}, relay, ${r.peers} peers`,
-      'msg/s': Math.round(r.msgPerS),
-      'msg/s vs direct': (r.msgPerS / base.msgPerS).toFixed(2),
+      case: `${label[r.kind]}, ${RELAY_LABEL[r.relay]}${r.relay === 'direct' ? '' : `, ${r.peers} peers`}`,
       'deliveries/s': Math.round(r.deliveriesPerS),
-      'deliv./s vs direct': (r.deliveriesPerS / base.deliveriesPerS).toFixed(2),
-      'p50/p99 loaded (ms)': `${r.loadP50.toFixed(1)} / ${r.loadP99.toFixed(1)}`,
-      'p50/p99 one at a time (ms)': `${r.pingP50.toFixed(2)} / ${r.pingP99.toFixed(2)}`,
-      'relay RSS/peer (KiB)': kB(r.rssPerPeer),
-      'relay heap/peer (KiB)': kB(r.heapPerPeer),
-      'CPU relay / peers': `${r.relayCpuPct === undefined ? '–' : r.relayCpuPct.toFixed(0) + '%'} / ${r.parentCpuPct.toFixed(0)}%`,
-      'relay CPU µs/delivery': r.relayUsPerDelivery === undefined ? '' : r.relayUsPerDelivery.toFixed(1)
+      'vs direct': (r.deliveriesPerS / base.deliveriesPerS).toFixed(2),
+      'node relay vs this': r.relay === 'direct' || !node ? '' : (node.deliveriesPerS / r.deliveriesPerS).toFixed(2),
+      'p50/p99 loaded (ms)': `${r.load.p50.toFixed(1)} / ${r.load.p99.toFixed(1)}`,
+      'p50/p99 one at a time (ms)': `${r.ping.p50.toFixed(2)} / ${r.ping.p99.toFixed(2)}`,
+      'relay CPU µs/delivery': r.relayUsPerDelivery === undefined ? '' : r.relayUsPerDelivery.toFixed(1),
+      'peers CPU µs/delivery': r.peersUsPerDelivery.toFixed(1),
+      'relay RSS/heap per peer (KiB)': r.rssPerPeer === undefined ? '' : `${kB(r.rssPerPeer)} / ${kB(r.heapPerPeer)}`,
+      'CPU relay / busiest peers': `${r.relayCpuPct === undefined ? '–' : r.relayCpuPct.toFixed(0) + '%'} / ${r.peersCpuPct.toFixed(0)}%`
     }
   })
   console.table(rows)
-  console.log('msg/s: messages sent ÷ time from the first send to the last delivery; deliveries/s: msg/s × receivers (N−1; 1 for the pair). ' +
-    'Latency: receive − send time (performance.now() in the payload), nearest rank, over all deliveries; "one at a time": ' +
-    `${PINGS} messages, each sent once the previous one reached every peer. Relay memory: after − before the peers connected ` +
-    '(full GC before each reading), ÷ N. CPU: process CPU time ÷ wall time during the load run (100% = one core); the peers (all ' +
-    'senders and receivers) share this one process, so with the relay at well under one core the figures are bounded by the ' +
-    'receivers, not the relay; relay CPU µs/delivery (its CPU time during the load run ÷ deliveries) bounds what the relay alone could do: ' +
-    '10⁶ ÷ that = deliveries/s on one core.')
+  console.log('deliveries/s: messages ÷ (last delivery − first send) × receivers (N−1; 1 for the pair). Latency: receive − send on a shared ' +
+    'clock (performance.timeOrigin + performance.now(), wall-clock ms) written in the payload, nearest rank, over all deliveries; "one at a ' +
+    `time": ${PINGS} messages, each sent once the previous one reached every peer. Relay CPU µs/delivery: its CPU time during the load run ` +
+    '÷ deliveries (10⁶ ÷ that = deliveries/s it could do on one core); peers CPU µs/delivery: the same for all peer ' +
+    'processes together (the senders sealing, the receivers verifying and decrypting). Relay memory: after − before the peers connected (full GC before each ' +
+    'reading), ÷ N. CPU %: process CPU time ÷ wall time of the load run (100% = one core); "busiest peers" is the busiest of the peer processes.')
   for (const r of results) {
-    if (r.connectMs !== undefined) {
-      console.log(`${label[r.kind]} ×${r.peers}: ${r.peers} peers connected (Noise handshake + channel open, batches of 50) in ${(r.connectMs / 1000).toFixed(1)} s; ` +
-        `relay external memory/peer ${kB(r.externalPerPeer)} KiB`)
-    }
+    if (r.connectMs !== undefined) console.log(`${label[r.kind]} ${r.relay} ×${r.peers}: peers connected (Noise handshake + channel open + proof) in ${(r.connectMs / 1000).toFixed(1)} s`)
   }
   console.log(`verified: every message reached every other peer exactly once (per message and per peer), nothing rejected, ` +
     `the relay relayed each envelope once and opened none (${((performance.now() - startAll) / 1000).toFixed(1)} s)`)
 }
 
-if (process.argv.includes('--relay')) {
-  relayMain().catch((err) => {
-    console.error('relay process:', err)
-    process.exit(1)
-  })
+if (process.argv.includes('--peers')) {
+  peersMain()
 } else {
   main().then(
     () => process.exit(0),
