@@ -8,7 +8,7 @@ import vm from 'node:vm'
 import b4a from 'b4a'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, createKeyPair } from '@hypha/secure-channel'
-import { deriveAccountKeys, encodeMemberCredential, lookupProof, writerCoreKey, type Transport, type TransportContext, type WebSocketConstructor } from '@hypha/node-core'
+import { deriveAccountKeys, encodeMemberCredential, lookupProof, memberGate, writerCoreKey, type Transport, type TransportContext, type WebSocketConstructor } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { webSocketClient } from '@hypha/transport-websocket'
 import { webSocketServer } from '@hypha/transport-websocket/server'
@@ -287,15 +287,24 @@ export interface LightPeer {
   keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
 }
 
+/** See makeLightPeer's `membership`. */
+export type Membership = 'gate' | 'channel' | 'none'
+
 export async function makeLightPeer(options: {
   index: number
   discoveryKey: Uint8Array
   keys: BenchKeys
   transport: Transport
-  requireMemberProof?: boolean
+  /**
+   * How the peer proves membership: 'gate' (node-core's membership gate on the connection, then no
+   * per-channel proof: what a HyphaNode does, and what a HyphaNode relay requires), 'channel' (the
+   * secure channel's own per-connection proof) or 'none'. Default 'gate'.
+   */
+  membership?: Membership
   onMessage?: (peer: LightPeer, payload: Uint8Array) => void
 }): Promise<LightPeer> {
   const { index, discoveryKey, keys, transport } = options
+  const membership = options.membership ?? 'gate'
   const { store } = await createStore()
   const keyPair = createKeyPair()
   const ephemeral = new EphemeralExtension({ discoveryKey })
@@ -305,7 +314,7 @@ export async function makeLightPeer(options: {
     memberKey: b4a.from(keys.memberKey, 'hex'),
     keyPair,
     relay: false,
-    requireMemberProof: options.requireMemberProof ?? true
+    requireMemberProof: membership === 'channel'
   })
   const peer: LightPeer = { index, store, ephemeral, channel, transport, keyPair }
   const onMessage = options.onMessage
@@ -316,8 +325,12 @@ export async function makeLightPeer(options: {
     keyPair,
     onConnection: (stream) => {
       stream.on('error', noop)
-      store.replicate(stream)
-      ephemeral.attach(stream)
+      const attach = () => {
+        store.replicate(stream)
+        ephemeral.attach(stream)
+      }
+      if (membership === 'gate') memberGate(stream, b4a.from(keys.memberKey, 'hex')).then(attach, noop)
+      else attach()
     }
   }
   await transport.start(context)

@@ -27,11 +27,13 @@
 //
 // Two floods:
 //   stranger   knows the database's discovery key (anyone given the database key does), not the
-//              member key: its own Noise key, the ephemeral protocol opened for that discovery key, no
-//              membership proof, and envelopes sealed with random channel and member keys (a pool of
-//              1,000 different ones, sent round and round).
-//   member     holds the passphrase (so the member key and channel key): a light peer whose channel
-//              proves membership, flooding valid envelopes (a pool of BENCH_FLOOD_POOL, 10,000,
+//              member key: its own Noise key, no membership proof, and envelopes sealed with random
+//              channel and member keys (a pool of 1,000 different ones, sent round and round). The
+//              relay's membership gate opens none of its channels, so it writes them as raw Protomux
+//              messages on a channel of its own (what it can still put on the wire) until the gate
+//              closes the connection (over 64 KiB before a proof), and re-dials.
+//   member     holds the passphrase (so the member key and channel key): a light peer that passes
+//              the membership gate, flooding valid envelopes (a pool of BENCH_FLOOD_POOL, 10,000,
 //              sealed beforehand, sent round and round: past the pool the relay sees duplicates) —
 //              what only the relay's per-connection token bucket (maxEnvelopesPerSecond 1000, burst
 //              5000, maxExcessEnvelopes 10,000) stands against: it drops the excess as `rate-limited`
@@ -48,11 +50,12 @@
 //   env: BENCH_FLOOD (200000), BENCH_FLOOD_SECONDS (60), BENCH_FLOOD_POOL (10000), BENCH_PINGS (200),
 //        BENCH_PROMPTS (10), BENCH_FLOODS ("stranger,member")
 import b4a from 'b4a'
-import type { HyphaNode } from '@hypha/node-core'
+import { memberGate, type HyphaNode } from '@hypha/node-core'
 import { generatePassphrase, signIn, signUp, type Account } from '@hypha/auth'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel, SECURE_CONTENT_TYPE, createChannelKey, createKeyPair, createMemberKey, randomBytes, sealEnvelope } from '@hypha/secure-channel'
 import { tcpClient } from '@hypha/transport-tcp'
+import { rawSender } from '@hypha/test-utils'
 import {
   Child,
   RelayProcess,
@@ -103,9 +106,24 @@ interface FloodReport {
   sealMs: number
 }
 
+/** Where the flooder writes on its current connection. */
+interface Sink {
+  stream: any
+  send(frame: Uint8Array): unknown
+}
+
 function flooderMain(): void {
   let ephemeral: EphemeralExtension
   let channel: SecureChannel | null = null
+  let strangerSink: Sink | null = null
+  /** A member writes on its open ephemeral channel; a stranger, which gets none, raw on its connection. */
+  const currentSink = (): Sink | null => {
+    if (channel === null) return strangerSink
+    const peer = ephemeral.peers[0]
+    if (!peer) return null
+    const stream = (peer as unknown as { muxer: { stream: any } }).muxer.stream
+    return { stream, send: (frame) => ephemeral.send(peer, frame, { contentType: SECURE_CONTENT_TYPE }) }
+  }
   let transport: ReturnType<typeof tcpClient>
   const pool: Uint8Array[] = []
   let connections = 0
@@ -121,8 +139,8 @@ function flooderMain(): void {
         const keys = member
           ? { channelKey: b4a.from(msg.channelKey!, 'hex'), memberKey: b4a.from(msg.memberKey!, 'hex'), keyPair }
           : { channelKey: createChannelKey(), memberKey: createMemberKey(), keyPair }
-        // Answers the relay's membership proof request (a member); nothing of the flood goes through it.
-        if (member) channel = new SecureChannel({ ephemeral, ...keys, relay: false })
+        // A member's channel (it proves at the gate, so no per-channel proof); nothing of the flood goes through it.
+        if (member) channel = new SecureChannel({ ephemeral, ...keys, relay: false, requireMemberProof: false })
         const start = performance.now()
         const size = member ? POOL : 1000
         for (let i = 0; i < size; i++) {
@@ -137,7 +155,18 @@ function flooderMain(): void {
             connections++
             stream.on('error', noop)
             stream.on('close', () => closed++)
+            if (member) {
+              // Through the relay's membership gate first, as a HyphaNode does.
+              memberGate(stream, keys.memberKey).then(() => ephemeral.attach(stream), noop)
+              return
+            }
+            // A stranger gets no channel opened: it writes its envelopes as raw Protomux messages.
             ephemeral.attach(stream)
+            const sink = { stream, send: rawSender(stream) }
+            strangerSink = sink
+            stream.on('close', () => {
+              if (strangerSink === sink) strangerSink = null
+            })
           }
         })
         return {}
@@ -151,23 +180,23 @@ function flooderMain(): void {
         const start = performance.now()
         const deadline = start + FLOOD_SECONDS * 1000
         while (written < FLOOD && performance.now() < deadline) {
-          const peer = ephemeral.peers[0]
-          if (!peer || (channel && !channel.isProven(peer))) {
+          const sink = currentSink()
+          if (!sink) {
             await new Promise((r) => setTimeout(r, 2))
             continue
           }
-          if (peer !== current) ((current = peer), (onThis = 0), channels++)
+          if (sink.stream !== current) ((current = sink.stream), (onThis = 0), channels++)
           try {
             for (let i = 0; i < BATCH && written < FLOOD; i++) {
-              ephemeral.send(peer, pool[written % pool.length]!, { contentType: SECURE_CONTENT_TYPE })
+              sink.send(pool[written % pool.length]!)
               written++
               onThis++
             }
           } catch {
-            // The channel closed under us: wait for the next connection.
+            // The connection closed under us: wait for the next one.
           }
           mostOnOne = Math.max(mostOnOne, onThis)
-          const mux = (peer as unknown as { muxer?: { drained: boolean; stream: any } }).muxer
+          const mux = sink.stream.userData as { drained: boolean; stream: any } | undefined
           if (mux && !mux.drained && mux.stream) {
             await new Promise<void>((resolve) => {
               const done = () => (clearTimeout(timer), mux.stream.off('drain', done), mux.stream.off('close', done), resolve())

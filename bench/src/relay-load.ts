@@ -17,11 +17,14 @@
 //          what relaying costs with no authentication at all);
 //   open   a light relay (Corestore + ephemeral + a relay-only SecureChannel) with
 //          `requireMemberProof: false`: no per-connection membership proof, but each envelope's member
-//          tag (one keyed BLAKE2b) and ed25519 signature are checked before it is forwarded — "before"
-//          the membership proof (the member tag is part of envelope v3 and cannot be switched off);
-//   proof  the same light relay with `requireMemberProof: true` — the same relay, "after";
-//   node   the real always-on HyphaNode given the member credential (proof, tag, signature).
-// The peers send proofs when the relay asks for them (proof, node) and not otherwise (raw, open).
+//          tag (one keyed BLAKE2b) is checked before it is forwarded — "before" the membership proof
+//          (the member tag is part of envelope v3 and cannot be switched off);
+//   proof  the same light relay with `requireMemberProof: true` (the secure channel's own proof) —
+//          the same relay, "after";
+//   node   the real always-on HyphaNode given the member credential: node-core's membership gate on
+//          each connection, then the member tag per envelope (its channel needs no proof of its own).
+// Keyless relays verify no ed25519 signature (the receivers do). The peers prove membership the way
+// each relay asks: the gate (node), the channel's proof (proof), nothing (raw, open).
 //
 // Measured per case:
 //   - throughput: the senders take turns broadcasting BENCH_MESSAGES (500) messages of 256 bytes
@@ -77,6 +80,7 @@ import {
   type BenchKeys,
   type Kind,
   type LightPeer,
+  type Membership,
   type MemoryReading,
   type RelayKind
 } from './common.js'
@@ -154,7 +158,7 @@ interface SetUpMessage {
   to: number
   keys: BenchKeys
   discoveryKey: string
-  requireMemberProof: boolean
+  membership: Membership
 }
 
 async function connectPeers(options: SetUpMessage, what: string): Promise<LightPeer[]> {
@@ -163,7 +167,7 @@ async function connectPeers(options: SetUpMessage, what: string): Promise<LightP
   for (let i = options.from; i < options.to; i += DIAL_BATCH) {
     const batch: Promise<LightPeer>[] = []
     for (let j = i; j < Math.min(options.to, i + DIAL_BATCH); j++) {
-      batch.push(makeLightPeer({ index: j, discoveryKey, keys: options.keys, transport: dialler(options.kind, options.port), requireMemberProof: options.requireMemberProof, onMessage: deliver }))
+      batch.push(makeLightPeer({ index: j, discoveryKey, keys: options.keys, transport: dialler(options.kind, options.port), membership: options.membership, onMessage: deliver }))
     }
     peers.push(...(await Promise.all(batch)))
   }
@@ -301,7 +305,7 @@ async function blast(n: number, local: LightPeer[], senders: LightPeer[], groups
 }
 
 /** Forks the groups and has them connect peers `first`…`n`−1 (split evenly) to `port`. */
-async function startGroups(kind: Kind, port: number, first: number, n: number, procs: number, keys: BenchKeys, discoveryKey: Uint8Array, requireMemberProof: boolean): Promise<Group[]> {
+async function startGroups(kind: Kind, port: number, first: number, n: number, procs: number, keys: BenchKeys, discoveryKey: Uint8Array, membership: Membership): Promise<Group[]> {
   const groups: Group[] = []
   const per = Math.ceil((n - first) / procs)
   for (let from = first; from < n; from += per) {
@@ -310,7 +314,7 @@ async function startGroups(kind: Kind, port: number, first: number, n: number, p
   }
   await Promise.all(
     groups.map((g) =>
-      g.child.ask('setup', { kind, port, from: g.from, to: g.to, keys, discoveryKey: b4a.toString(discoveryKey, 'hex'), requireMemberProof }, 3 * STEP_TIMEOUT_MS)
+      g.child.ask('setup', { kind, port, from: g.from, to: g.to, keys, discoveryKey: b4a.toString(discoveryKey, 'hex'), membership }, 3 * STEP_TIMEOUT_MS)
     )
   )
   return groups
@@ -346,8 +350,8 @@ interface Result {
 
 async function direct(kind: Kind, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
   const server = listener(kind)
-  const a = await makeLightPeer({ index: 0, discoveryKey, keys, transport: server, onMessage: deliver })
-  const groups = await startGroups(kind, server.port!, 1, 2, 1, keys, discoveryKey, true)
+  const a = await makeLightPeer({ index: 0, discoveryKey, keys, transport: server, membership: 'gate', onMessage: deliver })
+  const groups = await startGroups(kind, server.port!, 1, 2, 1, keys, discoveryKey, 'gate')
   try {
     await until(() => a.ephemeral.peers.length === 1 && a.channel.isProven(a.ephemeral.peers[0]!), `${kind} direct: the pair to connect`)
     const pings = await blast(2, [a], [a], groups, PINGS, 1, `${kind} direct, one at a time`)
@@ -373,7 +377,8 @@ async function direct(kind: Kind, keys: BenchKeys, discoveryKey: Uint8Array): Pr
 }
 
 async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
-  const proofs = relayKind === 'node' || relayKind === 'proof'
+  // What each relay asks of its peers: a HyphaNode the membership gate, the light relays theirs.
+  const membership: Membership = relayKind === 'node' ? 'gate' : relayKind === 'proof' ? 'channel' : 'none'
   const relay = await RelayProcess.start({ kind, relay: relayKind, memberCredential: keys.memberCredential, memberKey: keys.memberKey, discoveryKey })
   const senders: LightPeer[] = []
   let groups: Group[] = []
@@ -384,9 +389,9 @@ async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchK
     const connectStart = performance.now()
     const senderCount = Math.min(SENDERS, n - 1)
     for (let i = 0; i < senderCount; i++) {
-      senders.push(await makeLightPeer({ index: i, discoveryKey, keys, transport: dialler(kind, relay.port), requireMemberProof: proofs, onMessage: deliver }))
+      senders.push(await makeLightPeer({ index: i, discoveryKey, keys, transport: dialler(kind, relay.port), membership, onMessage: deliver }))
     }
-    groups = await startGroups(kind, relay.port, senderCount, n, PROCS, keys, discoveryKey, proofs)
+    groups = await startGroups(kind, relay.port, senderCount, n, PROCS, keys, discoveryKey, membership)
     await until(() => senders.every((p) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)), `${what}: the senders to connect`)
     const connectMs = performance.now() - connectStart
     const state = await relay.state()

@@ -6,7 +6,7 @@ import { expect } from 'vitest'
 import b4a from 'b4a'
 import { createKeyPair } from '@hypha/secure-channel'
 import { autobaseOf } from '@hypha/node-core/debug'
-import { freePort } from '@hypha/test-utils'
+import { freePort, rawSender } from '@hypha/test-utils'
 import { memberGate, type HyphaNode, type HyphaNodeOptions } from '@hypha/node-core'
 import { eventually, startNode } from '@hypha/adapter-tests'
 
@@ -56,22 +56,6 @@ export interface RawPeer {
   sendRaw(payload: Uint8Array): void
 }
 
-/** Raw bytes as a compact-encoding, for Protomux messages. */
-const rawBytes = {
-  preencode(state: { end: number }, bytes: Uint8Array) {
-    state.end += bytes.byteLength
-  },
-  encode(state: { start: number; buffer: Uint8Array }, bytes: Uint8Array) {
-    state.buffer.set(bytes, state.start)
-    state.start += bytes.byteLength
-  },
-  decode(state: { start: number; end: number; buffer: Uint8Array }) {
-    const bytes = state.buffer.subarray(state.start, state.end)
-    state.start = state.end
-    return bytes
-  }
-}
-
 /**
  * A peer on a raw connection to `relay` (TCP on 127.0.0.1, its own Noise key), speaking the
  * ephemeral protocol directly for the relay's discovery key; it never replicates anything.
@@ -111,15 +95,10 @@ export async function connectRaw(
     await eventually(() => ephemeral.peers.length === 1, "the raw peer's channel to open", options.deadlineMs)
     await eventually(() => relay.ephemeral.peers.filter((p) => p.opened).length === 3, "the relay to open the raw peer's channel", options.deadlineMs)
   }
-  let raw: { send(payload: Uint8Array): boolean } | null = null
+  let send: ((payload: Uint8Array) => boolean) | null = null
   const sendRaw = (payload: Uint8Array) => {
-    if (raw === null) {
-      // The Protomux the ephemeral channel put on the stream (secret-stream keeps it as userData).
-      const channel = connection.userData.createChannel({ protocol: 'raw-peer/junk' })
-      raw = channel.addMessage({ encoding: rawBytes })
-      channel.open()
-    }
-    raw!.send(payload)
+    send ??= rawSender(connection)
+    send(payload)
   }
   return { ephemeral, received, stream: () => connection, closed: () => closed, sendRaw }
 }

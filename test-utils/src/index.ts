@@ -153,3 +153,32 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve))
   return port
 }
+
+/** Raw bytes as a compact-encoding (the whole rest of a message). */
+const rawBytes = {
+  preencode(state: { end: number }, bytes: Uint8Array) {
+    state.end += bytes.byteLength
+  },
+  encode(state: { start: number; buffer: Uint8Array }, bytes: Uint8Array) {
+    state.buffer.set(bytes, state.start)
+    state.start += bytes.byteLength
+  },
+  decode(state: { start: number; end: number; buffer: Uint8Array }) {
+    const bytes = state.buffer.subarray(state.start, state.end)
+    state.start = state.end
+    return bytes
+  }
+}
+
+/**
+ * A sender of well-formed Protomux messages on a channel of its own (protocol `raw/junk`), on a
+ * Noise stream that already carries a Protomux (secret-stream keeps it as `userData`, e.g. once an
+ * ephemeral channel was attached): what a peer can put on the wire when the other side opens none
+ * of its channels (a stranger at a membership gate). Returns false once the stream is congested.
+ */
+export function rawSender(stream: { userData: any }): (payload: Uint8Array) => boolean {
+  const channel = stream.userData.createChannel({ protocol: 'raw/junk' })
+  const message = channel.addMessage({ encoding: rawBytes })
+  channel.open()
+  return (payload) => message.send(payload)
+}
