@@ -508,7 +508,7 @@ async function main(): Promise<void> {
       const rejected = Object.entries(r.rejected).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ') || 'none'
       console.log(`${r.mode}: handed ${f.written.toLocaleString('en')} envelopes to its sockets in ${(f.ms / 1000).toFixed(1)} s ` +
         `(${Math.round(f.written / (f.ms / 1000)).toLocaleString('en')}/s; at most ${f.mostOnOne.toLocaleString('en')} on one connection) over ${f.connections} connections ` +
-        `(${f.channels} with an open ephemeral channel${r.mode === 'member' ? ' and a verified proof' : ''}; ${f.closed} closed); ` +
+        `(${r.mode === 'member' ? `${f.channels} through the membership gate` : `${f.channels} written on`}; ${f.closed} closed); ` +
         `the relay received ${r.received.toLocaleString('en')} (${((100 * r.received) / Math.max(1, f.written)).toFixed(0)}%), rejected: ${rejected}; ` +
         `relayed ${r.relayed.toLocaleString('en')} (of which the members' ${r.pings} pings and their pongs, and the prompts' requests, challenges and reveals; forward-limited ${r.forwardLimited.toLocaleString('en')}); connections dropped ${r.dropped} (${Object.entries(r.dropReasons).map(([k, v]) => `${k} ×${v}`).join(', ') || '–'}); ` +
         `relay CPU ${(r.relayCpuMs / 1000).toFixed(1)} s (${((100 * r.relayCpuMs) / (f.ms + 1000)).toFixed(0)}% of a core), ` +

@@ -26,12 +26,19 @@ async function main(): Promise<void> {
       drops[key] = (drops[key] ?? 0) + 1
     })
 
+  let gateRefused = 0
   if (relayKind === 'node') {
     const node = new HyphaNode({ role: 'always-on', memberCredential: process.env.RELAY_MEMBER_CREDENTIAL!, transports: [server] })
     await node.ready()
     discoveryKey = node.discoveryKey
     countDrops(node.channel)
-    state = () => ({ peerCount: node.peerCount, ephemeralPeers: node.ephemeral.peers.length, stats: node.channel.stats, drops })
+    // Connections the membership gate closed (no channel of the node ever ran on them).
+    node.on('peer-refused', (error) => {
+      const key = `gate ${error.code}`
+      drops[key] = (drops[key] ?? 0) + 1
+      gateRefused++
+    })
+    state = () => ({ peerCount: node.peerCount, ephemeralPeers: node.ephemeral.peers.length, stats: { ...node.channel.stats, droppedPeers: node.channel.stats.droppedPeers + gateRefused }, drops })
     close = () => node.close()
   } else {
     discoveryKey = b4a.from(process.env.RELAY_DISCOVERY_KEY!, 'hex')
