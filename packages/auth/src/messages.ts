@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import { isWellFormed, strictUtf8, MAX_DEVICE_NAME_BYTES, type CompactEncoding } from '@hypha/node-core'
+import { decodeCanonical, isWellFormed, strictUtf8, MAX_DEVICE_NAME_BYTES, type CompactEncoding } from '@hypha/node-core'
 
 /**
  * Messages of the authorisation flow. They travel inside the secure channel (content type
@@ -329,7 +329,7 @@ export function encodeAuthMessage(message: AuthMessage): Uint8Array {
 /** Decodes one message; throws {@link AuthMessageError} for anything else. Never reads past `bytes`. */
 export function decodeAuthMessage(bytes: Uint8Array): AuthMessage {
   try {
-    return c.decode(authMessageEncoding, bytes)
+    return decodeCanonical(authMessageEncoding, bytes)
   } catch (err) {
     if (err instanceof AuthMessageError) throw err
     throw new AuthMessageError('auth message is truncated or malformed', { cause: err })

@@ -13,7 +13,7 @@
  */
 import c from 'compact-encoding'
 import b4a from 'b4a'
-import { coalesced, type CompactEncoding } from '@hypha/node-core'
+import { coalesced, decodeCanonical, type CompactEncoding } from '@hypha/node-core'
 
 /** A request is shown only within this long after its `createdAt` (the approver's clock): one day. */
 export const REQUEST_MAX_AGE_MS = 24 * 60 * 60_000
@@ -92,7 +92,7 @@ export class SettledRequests {
     try {
       const bytes = await this.file.read()
       if (bytes === null) return
-      for (const e of c.decode(fileEncoding, bytes)) this.entries.set(b4a.toString(e.digest, 'hex'), e.keepUntil)
+      for (const e of decodeCanonical(fileEncoding, bytes)) this.entries.set(b4a.toString(e.digest, 'hex'), e.keepUntil)
       this.prune()
     } catch (err) {
       this.loadError = err

@@ -83,7 +83,7 @@ describe('auth messages', () => {
     expect(() => encodeAuthMessage({ ...request, nodeName: '' })).toThrow(AuthMessageError)
     // A refusal reason outside REFUSAL_REASONS, on the wire or given to encode.
     const refuse = (n: string) => b4a.from(['07', '01'.repeat(16), '03'.repeat(32), n].join(''), 'hex')
-    for (const n of ['00', '07', 'fd0001']) expect(() => decodeAuthMessage(refuse(n))).toThrow(AuthMessageError)
+    for (const n of ['00', '07', 'fd0001', 'fe01000000']) expect(() => decodeAuthMessage(refuse(n))).toThrow(AuthMessageError)
     expect(() => encodeAuthMessage({ type: 'refuse', requestId: request.requestId, requestDigest: b4a.alloc(32), reason: 'busy' as never })).toThrow(AuthMessageError)
   })
 

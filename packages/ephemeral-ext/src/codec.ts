@@ -11,6 +11,10 @@
  *     in that typed error, with the original as its cause.
  *   - Every text field is {@link strictUtf8} (never `c.string`, `c.utf8` or a lenient TextDecoder),
  *     given the package's typed error.
+ *   - A whole message is read with {@link decodeCanonical}: one value, one encoding. compact-encoding
+ *     reads a uint written in more bytes than it needs (`fd 01 00` for 1) and rounds one above 2^53;
+ *     without the check one message would have several encodings (and ids or digests over its bytes
+ *     could differ for the same value).
  *
  * The type lives here, in the lowest package, so that every package above names the same one.
  */
@@ -81,4 +85,18 @@ export function strictUtf8(
       }
     }
   }
+}
+
+/**
+ * `c.decode(encoding, bytes)`, refusing bytes that are not the one encoding of what they decode to
+ * (re-encoded, they must come back byte for byte): a uint in more bytes than it needs, a number
+ * past 2^53 (rounded), trailing bytes an encoding ignores, flag bits it drops. Throws compact-
+ * encoding's own error for truncation and `Error('not in canonical form')` otherwise: the caller
+ * wraps either in its package's typed error.
+ */
+export function decodeCanonical<T>(encoding: CompactEncoding<T>, bytes: Uint8Array): T {
+  const value = c.decode(encoding, bytes)
+  const again = c.encode(encoding, value)
+  if (again.byteLength !== bytes.byteLength || !again.every((b, i) => b === bytes[i])) throw new Error('not in canonical form')
+  return value
 }

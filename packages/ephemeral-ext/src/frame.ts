@@ -1,4 +1,5 @@
 import c from 'compact-encoding'
+import { decodeCanonical } from './codec.js'
 import { EphemeralError } from './errors.js'
 import { isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from './codec.js'
 
@@ -68,7 +69,7 @@ export function decodeFrame(bytes: Uint8Array, maxPayloadBytes: number): Frame {
   }
   let frame: Frame
   try {
-    frame = c.decode(frameEncoding, bytes)
+    frame = decodeCanonical(frameEncoding, bytes)
   } catch (err) {
     if (err instanceof EphemeralError) throw err
     throw new EphemeralError('ERR_MALFORMED_FRAME', 'frame is truncated or malformed', { cause: err })

@@ -72,3 +72,12 @@ describe('content type text', () => {
     )
   })
 })
+
+describe('one encoding per frame', () => {
+  it('refuses a length or version in more bytes than it needs (the same frame would have several encodings)', () => {
+    expect(decodeFrame(b4a.from('01016100', 'hex'), 1024).contentType).toBe('a')
+    for (const bad of ['01fd01006100', 'fd01000161' + '00', '0101' + '61' + 'fd0000']) {
+      expect(() => decodeFrame(b4a.from(bad, 'hex'), 1024), bad).toThrow(EphemeralError)
+    }
+  })
+})

@@ -14,7 +14,7 @@
  * packages on top keep with the device, never replicated.
  */
 import c from 'compact-encoding'
-import type { CompactEncoding } from '@hypha/ephemeral-ext'
+import { decodeCanonical, type CompactEncoding } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './engine/errors.js'
 import type { KeyPair } from './keys.js'
 
@@ -71,7 +71,8 @@ export const deviceRecordEncoding: CompactEncoding<DeviceRecord> = {
     const accountId = c.fixed32.decode(state)
     const databaseKey = c.fixed32.decode(state)
     const flags = c.uint.decode(state)
-    return { accountId, databaseKey, created: (flags & 1) === 1 }
+    if (flags > 1) throw new HyphaNodeError('ERR_STORAGE', `unknown device record flags ${flags}`)
+    return { accountId, databaseKey, created: flags === 1 }
   }
 }
 
@@ -102,7 +103,7 @@ export async function readDeviceRecord(storage: StorageFn): Promise<DeviceRecord
   const bytes = await readWholeFile(storage, DEVICE_RECORD_FILE)
   if (bytes === null) return null
   try {
-    return c.decode(deviceRecordEncoding, bytes)
+    return decodeCanonical(deviceRecordEncoding, bytes)
   } catch (err) {
     throw new HyphaNodeError('ERR_STORAGE', 'the device record in this storage is corrupt', { cause: err })
   }

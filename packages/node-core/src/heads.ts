@@ -15,7 +15,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import { withCore } from './cores.js'
-import type { CompactEncoding, EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
+import { decodeCanonical, type CompactEncoding, type EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { Engine } from './engine/types.js'
 
 export const HEADS_CONTENT_TYPE = 'hypha/heads/1'
@@ -93,7 +93,7 @@ export const headsEncoding: CompactEncoding<Head[]> = {
 export function decodeHeads(payload: Uint8Array): Head[] {
   if (!(payload instanceof Uint8Array)) throw new HeadsError('ERR_MALFORMED_HEADS', 'not bytes')
   try {
-    return c.decode(headsEncoding, payload)
+    return decodeCanonical(headsEncoding, payload)
   } catch (err) {
     if (err instanceof HeadsError) throw err
     throw new HeadsError('ERR_MALFORMED_HEADS', 'a truncated or malformed heads message', { cause: err })

@@ -62,7 +62,7 @@ export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, DEVICE_FILE_MAX_BYTES, type Devic
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
 export type { DeviceInfo } from './engine/types.js'
 export { HEADS_CONTENT_TYPE, HeadsError, type HeadsErrorCode } from './heads.js'
-export { strictUtf8 } from '@hypha/ephemeral-ext'
+export { strictUtf8, decodeCanonical } from '@hypha/ephemeral-ext'
 export type { CompactEncoding, CompactState } from '@hypha/ephemeral-ext'
 export { CHANNEL_PROOF_BYTES, signChannelProof, verifyChannelProof } from './channel-proof.js'
 export { coalesced, type CoalescedOptions } from './coalesce.js'

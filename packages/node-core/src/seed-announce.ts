@@ -16,7 +16,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import type { CompactEncoding } from '@hypha/ephemeral-ext'
+import { decodeCanonical, type CompactEncoding } from '@hypha/ephemeral-ext'
 
 export const SEED_CONTENT_TYPE = 'hypha/seed/2'
 /** The unauthenticated announcements of earlier versions: an always-on node refuses them. */
@@ -128,7 +128,7 @@ export function decodeSeedAnnouncement(payload: Uint8Array, memberKey: Uint8Arra
     throw new SeedError('ERR_NOT_A_MEMBER', 'the announcement was not sealed with the account\'s member key')
   }
   try {
-    return c.decode(seedAnnouncementEncoding, list)
+    return decodeCanonical(seedAnnouncementEncoding, list)
   } catch (err) {
     if (err instanceof SeedError) throw err
     throw new SeedError('ERR_MALFORMED_ANNOUNCEMENT', 'truncated key count', { cause: err })

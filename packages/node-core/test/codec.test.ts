@@ -8,8 +8,8 @@ import { encodeOp, decodeOp, MalformedOpError, type Op } from '../src/engine/ops
 import { memberRecordEncoding, type DeviceRecordInView } from '../src/engine/registry.js'
 import { deviceRecordEncoding, type DeviceRecord } from '../src/device.js'
 import { decodeEntry, decodeValue, encodeValue, keyBytes } from '../src/node-values.js'
-import { headsEncoding, MAX_HEADS_PER_MESSAGE, type Head } from '../src/heads.js'
-import { encodeSeedAnnouncement, decodeSeedAnnouncement, encodeLocator, decodeLocator, HyphaNodeError } from '../src/index.js'
+import { headsEncoding, decodeHeads, MAX_HEADS_PER_MESSAGE, type Head } from '../src/heads.js'
+import { encodeSeedAnnouncement, decodeSeedAnnouncement, encodeLocator, decodeLocator, decodeCanonical, HeadsError, HyphaNodeError } from '../src/index.js'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
 const fill = (n: number, v: number) => b4a.alloc(n, v)
@@ -215,5 +215,25 @@ describe('storage records', () => {
     expect(hex(bytes)).toBe(['01', '05', '05', hex(b4a.from('Phone')), '02'.repeat(32), '03'.repeat(32), 'fde803', '00'.repeat(32), '00'].join(''))
     expect(plain(c.decode(memberRecordEncoding, bytes))).toEqual(plain(record))
     expect(() => c.decode(memberRecordEncoding, b4a.concat([b4a.from([2]), bytes.subarray(1)]))).toThrow()
+  })
+})
+
+describe('one encoding per value (the fuzz bench found several)', () => {
+  const hex = (s: string) => b4a.from(s.replace(/\s/g, ''), 'hex')
+  const zeros = (n: number) => '00'.repeat(n)
+  it('refuses a uint in more bytes than it needs, a number past 2^53, trailing bytes and unknown flags', () => {
+    // An op: version 2, type 2 (del), key 'a'; then the same with the type in three bytes.
+    expect(() => decodeOp(hex('02 02 01 61'))).not.toThrow()
+    expect(() => decodeOp(hex('02 fd0200 01 61'))).toThrow(MalformedOpError)
+    // Heads: an empty list, and the same count (0) in three bytes.
+    expect(decodeHeads(hex('00'))).toEqual([])
+    expect(() => decodeHeads(hex('fd0000'))).toThrow(HeadsError)
+    // A head whose length is 2^64 − 1 (read as a rounded float before).
+    expect(() => decodeHeads(hex(`01 ${zeros(32)} ff ffffffffffffffff ${zeros(32)}`))).toThrow(HeadsError)
+    // The device record: trailing bytes, and flag bits it does not know.
+    const record = `01 ${zeros(32)} ${zeros(32)}`
+    expect(decodeCanonical(deviceRecordEncoding, hex(`${record} 01`)).created).toBe(true)
+    expect(() => decodeCanonical(deviceRecordEncoding, hex(`${record} 01 ff`))).toThrow()
+    expect(() => decodeCanonical(deviceRecordEncoding, hex(`${record} 02`))).toThrow(HyphaNodeError)
   })
 })

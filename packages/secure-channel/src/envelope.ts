@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
-import { isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding, type CompactState } from '@hypha/ephemeral-ext'
+import { decodeCanonical, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding, type CompactState } from '@hypha/ephemeral-ext'
 import { SecureChannelError } from './errors.js'
 
 /**
@@ -190,7 +190,8 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
     const id = fixed16.decode(state)
     const sender = c.fixed32.decode(state)
     const flags = c.uint.decode(state)
-    if ((flags & ~FLAG_RECIPIENT) !== 0) throw new EnvelopeDecodeError('malformed', `unknown flags ${flags}`)
+    // Compared, not masked: `&` sees only the low 32 bits, so 2^32 would pass as 0.
+    if (flags !== 0 && flags !== FLAG_RECIPIENT) throw new EnvelopeDecodeError('malformed', `unknown flags ${flags}`)
     const recipient = flags & FLAG_RECIPIENT ? c.fixed32.decode(state) : null
     return { version, id, sender, recipient, timestamp: c.uint.decode(state), nonce: fixed24.decode(state) }
   }
@@ -383,7 +384,7 @@ export function encodeHeader(fields: HeaderFields): Uint8Array {
 export function decodeEnvelope(frame: Uint8Array): Envelope {
   try {
     // The explicit type: this encoding's decode gives an Envelope, views included.
-    return c.decode<Envelope>(envelopeEncoding, frame)
+    return decodeCanonical<Envelope>(envelopeEncoding, frame)
   } catch (err) {
     if (err instanceof EnvelopeDecodeError) throw err
     throw new EnvelopeDecodeError('malformed', 'envelope is truncated or malformed', { cause: err })
@@ -438,7 +439,7 @@ function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload:
     throw new EnvelopeDecodeError('malformed', 'sealed content has no padding marker (0x80 then zeros)')
   }
   try {
-    return c.decode(plaintextEncoding, plaintext.subarray(0, end))
+    return decodeCanonical(plaintextEncoding, plaintext.subarray(0, end))
   } catch (err) {
     if (err instanceof EnvelopeDecodeError) throw err
     throw new EnvelopeDecodeError('malformed', 'sealed content is truncated or malformed', { cause: err })

@@ -311,3 +311,19 @@ describe('padding to size buckets', () => {
     expect(openEnvelope(cut, channelKey)).toBeNull()
   })
 })
+
+describe('one encoding per envelope', () => {
+  it('refuses flags of 2^32 (a mask would read them as 0) and a timestamp in more bytes than it needs', () => {
+    const frame = sealEnvelope(input)
+    const env = decodeEnvelope(frame)
+    // The flags sit after ttl, version, id (16) and sender (32): 1 byte, 0 or 1 (a recipient).
+    const at = 1 + 1 + 16 + 32
+    const flags = frame[at]!
+    expect(flags).toBe(env.recipient ? 1 : 0)
+    // The same low bits with 2^32 added, as a uint64; and the same value in three bytes.
+    const wide = b4a.concat([frame.subarray(0, at), b4a.from([0xff, flags, 0, 0, 0, 1, 0, 0, 0]), frame.subarray(at + 1)])
+    expect(() => decodeEnvelope(wide)).toThrow(EnvelopeDecodeError)
+    const padded = b4a.concat([frame.subarray(0, at), b4a.from([0xfd, flags, 0]), frame.subarray(at + 1)])
+    expect(() => decodeEnvelope(padded)).toThrow(EnvelopeDecodeError)
+  })
+})

@@ -19,6 +19,7 @@ import { verifyChannelProof } from '../channel-proof.js'
 import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
+import { decodeCanonical } from '@hypha/ephemeral-ext'
 import type { KeyPair } from '../keys.js'
 import { registerEngine } from '../debug-registry.js'
 
@@ -61,7 +62,7 @@ const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
 const channelBindingHolds = (channelKey: Uint8Array, proof: Uint8Array, databaseKey: Uint8Array, writerKey: Uint8Array) =>
   isNoKey(channelKey) || verifyChannelProof(proof, channelKey, databaseKey, writerKey)
 
-const decodeRecord = (bytes: Uint8Array): DeviceRecordInView => c.decode(memberRecordEncoding, bytes)
+const decodeRecord = (bytes: Uint8Array): DeviceRecordInView => decodeCanonical(memberRecordEncoding, bytes)
 const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecordEncoding, r)
 
 export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine {

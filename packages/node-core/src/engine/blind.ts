@@ -14,6 +14,7 @@
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import c from 'compact-encoding'
+import { decodeCanonical } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './errors.js'
 import { DEFAULT_MAX_CORE_BYTES, DEFAULT_MAX_KEPT_BYTES, DEFAULT_MAX_SEEDED_CORES, SeedError } from '../seed-announce.js'
 import { readWholeFile, writeWholeFile } from '../device.js'
@@ -92,7 +93,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     let keys: Uint8Array[] = []
     try {
       const bytes = await readWholeFile(this.store.storage, KEPT_CORES_FILE)
-      if (bytes !== null) keys = c.decode(keptCoresEncoding, bytes)
+      if (bytes !== null) keys = decodeCanonical(keptCoresEncoding, bytes)
     } catch {
       // Unreadable or torn: members and the other always-on nodes announce the cores again.
     }

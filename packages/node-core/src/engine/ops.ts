@@ -20,7 +20,7 @@
  * on anything unexpected; apply skips what does not decode.
  */
 import c from 'compact-encoding'
-import { decodeUtf8, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from '@hypha/ephemeral-ext'
+import { decodeCanonical, decodeUtf8, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from '@hypha/ephemeral-ext'
 
 export { isWellFormed }
 
@@ -202,7 +202,7 @@ export function encodeOp(op: Op): Uint8Array {
 export function decodeOp(bytes: unknown): Op {
   if (!(bytes instanceof Uint8Array)) throw new MalformedOpError('not bytes')
   try {
-    return c.decode(opEncoding, bytes)
+    return decodeCanonical(opEncoding, bytes)
   } catch (err) {
     if (err instanceof MalformedOpError) throw err
     throw new MalformedOpError('truncated or malformed op', { cause: err })
