@@ -40,6 +40,8 @@ const MAX_SETTLED_PROMPTS = 256
 const MAX_HELD_ANSWERS = 32
 /** Requests refused here for clock skew, remembered so that `request-refused` fires once per request. */
 const MAX_SKEWED_REQUESTS = 64
+/** A requester refused for clock skew is told again at most this often (its re-sends come every `retryMs`). */
+const SKEW_REFUSAL_INTERVAL_MS = 1_000
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase()
@@ -76,8 +78,8 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly requests = new Map<string, AuthorisationRequest>()
   /** Challenges and denies whose signer this replica does not know as a writer yet. */
   private held: Array<{ message: AuthMessage; sender: Uint8Array; skewMs?: number }> = []
-  /** Digests of requests refused here for clock skew (most recent last). */
-  private readonly skewedRequests = new Set<string>()
+  /** Requests refused here for clock skew (digest → when the requester was last told), most recent last. */
+  private readonly skewedRequests = new Map<string, number>()
   private readonly onMessage = (message: SecureMessage) => this.receive(message)
   private readonly onClockSkew = (skew: ClockSkew) => this.receiveSkewed(skew)
   private readonly onUpdate = () => this.recheck()
@@ -318,12 +320,18 @@ export class Account extends EventEmitter<AccountEvents> {
     if (!this.node.writable) return
     const digest = requestDigest(request, requester)
     const key = hex(digest)
-    // Told every time (each re-send), reported here once per request (a replayed old request too: not shown either way).
-    if (!this.skewedRequests.has(key)) {
-      this.skewedRequests.add(key)
-      if (this.skewedRequests.size > MAX_SKEWED_REQUESTS) this.skewedRequests.delete(this.skewedRequests.values().next().value!)
+    // Reported here once per request (a replayed old request too: it is not shown either way); the
+    // requester told at most once a second, so re-sent or replayed copies cannot make this device flood.
+    const now = this.node.now()
+    const told = this.skewedRequests.get(key)
+    if (told === undefined) {
       this.emit('request-refused', { reason: 'clock-skew', requester, nodeName: request.nodeName, skewMs })
+    } else if (Math.abs(now - told) < SKEW_REFUSAL_INTERVAL_MS) {
+      return
     }
+    this.skewedRequests.delete(key)
+    this.skewedRequests.set(key, now)
+    if (this.skewedRequests.size > MAX_SKEWED_REQUESTS) this.skewedRequests.delete(this.skewedRequests.keys().next().value!)
     this.send({ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'clock-skew' }, requester)
   }
 

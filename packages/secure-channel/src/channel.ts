@@ -47,6 +47,8 @@ export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
  * proves; newer ones are dropped when full, all of them if the connection closes unproven).
  */
 export const MAX_PENDING_PER_PEER = 64
+/** Envelopes remembered as reported (`clock-skew`), so that a replayed one costs no verify and no second report. */
+const MAX_SKEW_REPORTED = 1024
 
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
@@ -308,6 +310,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   /** Per unproven connection: whether we answered its request, and envelopes waiting for its proof. */
   private readonly pending = new Map<EphemeralPeer, Uint8Array[]>()
   private readonly answered = new WeakSet<EphemeralPeer>()
+  /** Sender ‖ id of envelopes reported as `clock-skew` (most recent last, at most MAX_SKEW_REPORTED). */
+  private readonly skewReported = new Set<string>()
   private isClosed = false
 
   constructor(options: SecureChannelOptions) {
@@ -595,6 +599,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   private reportSkew(envelope: Envelope, peer: EphemeralPeer, now: number): void {
     if (!this.channelKey || !this.keyPair) return
     if (envelope.recipient && !b4a.equals(envelope.recipient, this.keyPair.publicKey)) return
+    const key = hex(envelope.sender) + hex(envelope.id)
+    if (this.skewReported.has(key)) return
     if (!verifyEnvelope(envelope)) return
     let opened: { contentType: string; payload: Uint8Array } | null = null
     try {
@@ -603,6 +609,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       return
     }
     if (!opened) return
+    this.skewReported.add(key)
+    if (this.skewReported.size > MAX_SKEW_REPORTED) this.skewReported.delete(this.skewReported.values().next().value!)
     this.stats.clockSkews++
     this.emit('clock-skew', {
       id: envelope.id,

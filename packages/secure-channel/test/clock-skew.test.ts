@@ -80,6 +80,20 @@ describe('senders whose clock is off', () => {
     expect(reasons(b)).toEqual(['from-future'])
     expect(skews).toHaveLength(0)
   })
+
+  it('a replayed skewed envelope is reported once (no second verify, no second report)', async () => {
+    net = new Net()
+    const b = await net.node('B')
+    const inject = await net.hostile(b)
+    const skews = collect<ClockSkew>(b.channel, 'clock-skew')
+    const frame = sealEnvelope({ channelKey: net.channelKey, memberKey: MEMBER_KEY, keyPair: createKeyPair(), contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + HOUR })
+    for (let i = 0; i < 3; i++) inject(frame)
+    await until(() => b.rejected.length === 3)
+    await settle(50)
+    expect(reasons(b)).toEqual(['from-future', 'from-future', 'from-future'])
+    expect(skews).toHaveLength(1)
+    expect(b.channel.stats.clockSkews).toBe(1)
+  })
 })
 
 describe('a claimed skew buys no replay', () => {
