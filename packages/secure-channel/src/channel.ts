@@ -182,8 +182,9 @@ export interface Rejection {
 /**
  * An envelope refused for its timestamp alone (`expired` by age, or `from-future`) that is
  * otherwise authentic: signed by `sender`, sealed with the channel key, for this node. Its clock
- * is probably off by about `skewMs`. Not deduplicated and not delivered: a replay of an old
- * envelope shows here too, so treat it as a hint (for example, to tell the sender), not a message.
+ * is probably off by about `skewMs`. Not delivered, and not in the duplicate filter (each envelope
+ * is reported once, of the last 1024): a replay of an old envelope never seen here shows too, so
+ * treat it as a hint (for example, to tell the sender), not a message.
  */
 export interface ClockSkew {
   id: Uint8Array
