@@ -42,6 +42,11 @@ export interface AccountOptions {
    * refusal emits `too-many-requests`. Default 16.
    */
   maxOpenPrompts?: number
+  /**
+   * This device's clock (ms since the epoch), for tests: a device whose clock is off. It stamps the
+   * secure channel's envelopes and requests' `createdAt`, and judges theirs. Default `Date.now`.
+   */
+  now?: () => number
 }
 
 export interface SignUpOptions extends AccountOptions {
@@ -90,10 +95,12 @@ export interface AccountEvents {
    * already has `maxPendingPerDevice` prompts open (`too-many-pending`), `maxOpenPrompts` are open
    * from all devices (`too-many-prompts`), its reveal did not match its commitment (`bad-reveal`:
    * someone tried to choose the code), its channel-key proof did not hold (`bad-channel-proof`),
-   * this device settled that very request before (`settled`, also across restarts), or its
-   * `createdAt` is over a day old or over 10 minutes ahead (`stale`).
+   * this device settled that very request before (`settled`, also across restarts), its
+   * `createdAt` is over a day old or over 10 minutes ahead (`stale`), or its envelope was refused
+   * by the secure channel for its timestamp (`clock-skew`: the clocks differ by more than it accepts;
+   * `skewMs` is the requester's clock minus this device's, emitted once per request).
    */
-  'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string }]
+  'request-refused': [refusal: { reason: RefusalReason; requester: Uint8Array; nodeName: string; skewMs?: number }]
   /**
    * The first request refused because `maxOpenPrompts` are open (emitted again only once every
    * prompt open by then settled): many devices are asking at once, so someone else may have the
@@ -154,6 +161,7 @@ export function checkAccountOptions(options: AccountOptions): void {
   checkTimerMs(options.promptTimeoutMs, 'promptTimeoutMs')
   checkCount(options.maxPendingPerDevice, 'maxPendingPerDevice')
   checkCount(options.maxOpenPrompts, 'maxOpenPrompts')
+  if (options.now !== undefined && typeof options.now !== 'function') throw invalid('now must be a function giving ms since the epoch')
 }
 
 export function checkRequestOptions(options: RequestOptions): void {

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import { coalesced, verifyChannelProof, type Device, type HyphaNode, type Writer } from '@hypha/node-core'
-import { randomBytes, type SecureMessage } from '@hypha/secure-channel'
+import { randomBytes, type ClockSkew, type SecureMessage } from '@hypha/secure-channel'
 import { AuthError, wrapError } from './errors.js'
 import {
   AUTH_CONTENT_TYPE,
@@ -38,6 +38,10 @@ const DEFAULT_MAX_OPEN_PROMPTS = 16
 const MAX_SETTLED_PROMPTS = 256
 /** Answers from keys not (yet) in this replica's registry, kept for a re-check on the next update. */
 const MAX_HELD_ANSWERS = 32
+/** Requests refused here for clock skew, remembered so that `request-refused` fires once per request. */
+const MAX_SKEWED_REQUESTS = 64
+/** A requester refused for clock skew is told again at most this often (its re-sends come every `retryMs`). */
+const SKEW_REFUSAL_INTERVAL_MS = 1_000
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase()
@@ -73,8 +77,11 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly prompts = new Map<string, AuthorisationPrompt>()
   private readonly requests = new Map<string, AuthorisationRequest>()
   /** Challenges and denies whose signer this replica does not know as a writer yet. */
-  private held: Array<{ message: AuthMessage; sender: Uint8Array }> = []
+  private held: Array<{ message: AuthMessage; sender: Uint8Array; skewMs?: number }> = []
+  /** Requests refused here for clock skew (digest → when the requester was last told), most recent last. */
+  private readonly skewedRequests = new Map<string, number>()
   private readonly onMessage = (message: SecureMessage) => this.receive(message)
+  private readonly onClockSkew = (skew: ClockSkew) => this.receiveSkewed(skew)
   private readonly onUpdate = () => this.recheck()
   private readonly onConflict = (key: Uint8Array) => this.emit('account-conflict', key)
   private readonly onWriterConflict = (key: Uint8Array) => this.emit('writer-conflict', key)
@@ -100,12 +107,16 @@ export class Account extends EventEmitter<AccountEvents> {
     this.promptTimeoutMs = options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS
     this.maxPendingPerDevice = options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE
     this.maxOpenPrompts = options.maxOpenPrompts ?? DEFAULT_MAX_OPEN_PROMPTS
-    this.settledRequests = new SettledRequests({
-      read: () => node.readDeviceFile(SETTLED_FILE),
-      write: (bytes) => node.writeDeviceFile(SETTLED_FILE, bytes)
-    })
+    this.settledRequests = new SettledRequests(
+      {
+        read: () => node.readDeviceFile(SETTLED_FILE),
+        write: (bytes) => node.writeDeviceFile(SETTLED_FILE, bytes)
+      },
+      () => node.now()
+    )
     this.loaded = this.settledRequests.load()
     node.channel.on('message', this.onMessage)
+    node.channel.on('clock-skew', this.onClockSkew)
     node.on('update', this.onUpdate)
     node.on('account-conflict', this.onConflict)
     node.on('writer-conflict', this.onWriterConflict)
@@ -141,7 +152,7 @@ export class Account extends EventEmitter<AccountEvents> {
       requestId: randomBytes(16),
       nodeName: this.nodeName,
       writerKey,
-      createdAt: Date.now(),
+      createdAt: this.node.now(),
       commitment: commitment(nonce),
       channelProof: this.node.channelProof()
     }
@@ -199,6 +210,7 @@ export class Account extends EventEmitter<AccountEvents> {
     if (this.isClosed) return
     this.isClosed = true
     this.node.channel.off('message', this.onMessage)
+    this.node.channel.off('clock-skew', this.onClockSkew)
     this.node.off('update', this.onUpdate)
     this.node.off('account-conflict', this.onConflict)
     this.node.off('writer-conflict', this.onWriterConflict)
@@ -229,7 +241,7 @@ export class Account extends EventEmitter<AccountEvents> {
     } else {
       // Kept a while to answer re-sends the same way (an approval again), and its digest for good
       // (in the storage, until the request is stale): never shown again, also after a restart.
-      this.settledKeys.set(key, Date.now())
+      this.settledKeys.set(key, this.node.now())
       this.pruneSettled()
       this.settledRequests.add(prompt.digest, prompt.createdAt)
     }
@@ -239,7 +251,7 @@ export class Account extends EventEmitter<AccountEvents> {
 
   /** Forgets settled prompts older than promptTimeoutMs, and the oldest past MAX_SETTLED_PROMPTS. */
   private pruneSettled(): void {
-    const old = Date.now() - this.promptTimeoutMs
+    const old = this.node.now() - this.promptTimeoutMs
     for (const [key, at] of this.settledKeys) {
       if (at >= old && this.settledKeys.size <= MAX_SETTLED_PROMPTS) break
       this.settledKeys.delete(key)
@@ -280,10 +292,64 @@ export class Account extends EventEmitter<AccountEvents> {
       if (err instanceof AuthMessageError) this.emit('bad-message', err, envelope.sender)
       return
     }
-    this.dispatch(message, envelope.sender).catch(() => {}) // failures surface on the prompt or request
+    // A refusal for clock skew that got through (the two channels accept different windows): its skew, measured here.
+    const skewMs = message.type === 'refuse' && message.reason === 'clock-skew' ? envelope.timestamp - this.node.now() : undefined
+    this.dispatch(message, envelope.sender, skewMs).catch(() => {}) // failures surface on the prompt or request
   }
 
-  private async dispatch(message: AuthMessage, sender: Uint8Array): Promise<void> {
+  /**
+   * An auth message the secure channel refused for its timestamp alone (authentic, for us): the
+   * sender's clock and ours differ by more than it accepts. A request: refused here as
+   * `clock-skew`, and the requester told. An answer to our own request: that request fails fast.
+   */
+  private receiveSkewed(skew: ClockSkew): void {
+    if (skew.contentType !== AUTH_CONTENT_TYPE || this.isClosed) return
+    let message: AuthMessage
+    try {
+      message = decodeAuthMessage(skew.payload)
+    } catch (err) {
+      if (err instanceof AuthMessageError) this.emit('bad-message', err, skew.sender)
+      return
+    }
+    if (message.type === 'request') return this.onSkewedRequest(message, skew.sender, skew.skewMs)
+    this.dispatch(message, skew.sender, skew.skewMs).catch(() => {})
+  }
+
+  private onSkewedRequest(request: AuthRequest, requester: Uint8Array, skewMs: number): void {
+    // Only writers answer requests; others stay silent.
+    if (!this.node.writable) return
+    const digest = requestDigest(request, requester)
+    const key = hex(digest)
+    // Reported here once per request (a replayed old request too: it is not shown either way); the
+    // requester told at most once a second, so re-sent or replayed copies cannot make this device flood.
+    const now = this.node.now()
+    const told = this.skewedRequests.get(key)
+    if (told === undefined) {
+      this.emit('request-refused', { reason: 'clock-skew', requester, nodeName: request.nodeName, skewMs })
+    } else if (Math.abs(now - told) < SKEW_REFUSAL_INTERVAL_MS) {
+      return
+    }
+    this.skewedRequests.delete(key)
+    this.skewedRequests.set(key, now)
+    if (this.skewedRequests.size > MAX_SKEWED_REQUESTS) this.skewedRequests.delete(this.skewedRequests.keys().next().value!)
+    this.send({ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'clock-skew' }, requester)
+  }
+
+  /**
+   * `skewMs` (the sender's clock minus ours) is given for a message the channel refused for its
+   * timestamp, or a refusal for clock skew: bound to our own request, from a current writer, it
+   * fails that request at once (`ERR_CLOCK_SKEW`).
+   */
+  private async dispatch(message: AuthMessage, sender: Uint8Array, skewMs?: number): Promise<void> {
+    if (skewMs !== undefined) {
+      if (message.type === 'request') return
+      const request = this.requests.get(hex(message.requestDigest))
+      if (!request) return
+      const approver = await this.writerBehind(sender)
+      if (approver) request.skewed(-skewMs, sender, approver.name)
+      else this.hold(message, sender, skewMs)
+      return
+    }
     if (message.type === 'request') return this.onRequest(message, sender)
     const key = hex(message.requestDigest)
     const request = this.requests.get(key)
@@ -326,8 +392,8 @@ export class Account extends EventEmitter<AccountEvents> {
   }
 
   /** An answer whose signer may be a writer this replica does not know yet: looked at again after the next update. */
-  private hold(message: AuthMessage, sender: Uint8Array): void {
-    if (this.held.length < MAX_HELD_ANSWERS) this.held.push({ message, sender })
+  private hold(message: AuthMessage, sender: Uint8Array, skewMs?: number): void {
+    if (this.held.length < MAX_HELD_ANSWERS) this.held.push({ message, sender, skewMs })
   }
 
   /**
@@ -342,7 +408,7 @@ export class Account extends EventEmitter<AccountEvents> {
       }
       const held = this.held
       this.held = []
-      for (const { message, sender } of held) await this.dispatch(message, sender)
+      for (const { message, sender, skewMs } of held) await this.dispatch(message, sender, skewMs)
     },
     { stopped: () => this.isClosed }
   )
@@ -369,7 +435,7 @@ export class Account extends EventEmitter<AccountEvents> {
     // Settled here before (also before a restart): never shown twice.
     if (this.settledRequests.has(digest)) return this.refuseRequest(request, digest, requester, 'settled')
     // Older than the settled record keeps (or from far ahead): refused by its timestamp.
-    if (!fresh(request.createdAt, Date.now())) return this.refuseRequest(request, digest, requester, 'stale')
+    if (!fresh(request.createdAt, this.node.now())) return this.refuseRequest(request, digest, requester, 'stale')
     // The registry will bind the requester's channel key to its writer key: its proof must hold.
     if (!verifyChannelProof(request.channelProof, requester, this.node.key, request.writerKey)) {
       return this.refuseRequest(request, digest, requester, 'bad-channel-proof')

@@ -25,14 +25,22 @@ export type AuthErrorCode =
   | 'ERR_KDF'
   /** The node under the account failed (storage, …): see `cause`. */
   | 'ERR_NODE'
+  /**
+   * An approving device refused the request because its clock and this device's differ by more
+   * than the secure channel accepts (10 minutes by default): see `skewMs`. Set the clock right and ask again.
+   */
+  | 'ERR_CLOCK_SKEW'
 
 export class AuthError extends Error {
   override name = 'AuthError'
   readonly code: AuthErrorCode
+  /** `ERR_CLOCK_SKEW` only: how far this device's clock is ahead of the approving device's (ms; negative: behind). */
+  readonly skewMs?: number
 
-  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown; skewMs?: number }) {
     super(message, options)
     this.code = code
+    if (options?.skewMs !== undefined) this.skewMs = options.skewMs
   }
 }
 

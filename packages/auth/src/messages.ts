@@ -107,7 +107,12 @@ export const REFUSAL_REASONS = [
   /** That device settled this very request already (approved, denied, cancelled, expired): never shown twice. */
   'settled',
   /** Its `createdAt` is more than a day old, or more than 10 minutes ahead, by that device's clock. */
-  'stale'
+  'stale',
+  /**
+   * Its envelope's timestamp is further from that device's clock than the secure channel accepts
+   * (10 minutes by default): one of the two clocks is off. The requester fails with `ERR_CLOCK_SKEW`.
+   */
+  'clock-skew'
 ] as const
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]
 

@@ -98,6 +98,7 @@ async function openNode(
       rootSecret,
       storage: options.storage,
       transports: options.transports,
+      now: options.now,
       existingAccountCheckMs: extra.existingAccountCheckMs,
       lookupTimeoutMs: extra.lookupTimeoutMs,
       lookupSettleMs: extra.lookupSettleMs

@@ -61,7 +61,8 @@ async function recoverWith(account: Account, codeBytes: Uint8Array, timeoutMs: n
     rootSecret: rootSecrets.get(node)!,
     databaseKey: node.key,
     writerKeyPair: keyPair,
-    storage: memoryStorage()
+    storage: memoryStorage(),
+    now: node.now
   })
   let disconnect = () => {}
   const claim = new ClaimContest(node, keyPair)

@@ -123,6 +123,26 @@ export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvent
     this.emit('refused', { approverName, approver, reason })
   }
 
+  /**
+   * @internal An approving device (a current writer) refused us for the clocks' difference
+   * (`skewMs`: our clock minus its). Fails the request at once unless another device has
+   * challenged already (its clock is fine: keep waiting for the person there).
+   */
+  skewed(skewMs: number, approver: Uint8Array, approverName: string): void {
+    if (this.settled) return
+    if (this.codes.length > 0) return this.refused('clock-skew', approver, approverName)
+    const minutes = Math.round(Math.abs(skewMs) / 60_000)
+    const way = skewMs > 0 ? 'ahead of' : 'behind'
+    this.fail(
+      new AuthError(
+        'ERR_CLOCK_SKEW',
+        `this device's clock is about ${minutes} min ${way} that of ${approverName || 'the approving device'}: set the clock right and ask again`,
+        { skewMs }
+      ),
+      true
+    )
+  }
+
   /** @internal */
   fail(error: AuthError, announce: boolean): void {
     if (this.settled) return

@@ -46,7 +46,8 @@ describe('auth message wire format', () => {
     ],
     // reason: its number in REFUSAL_REASONS, from 1
     [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'too-many-prompts' }, ['07', id, '03'.repeat(32), '02'].join('')],
-    [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'stale' }, ['07', id, '03'.repeat(32), '06'].join('')]
+    [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'stale' }, ['07', id, '03'.repeat(32), '06'].join('')],
+    [{ type: 'refuse', requestId: request.requestId, requestDigest: digest, reason: 'clock-skew' }, ['07', id, '03'.repeat(32), '07'].join('')]
   ]
   it.each(vectors.map(([m, bytes]) => [m.type, m, bytes] as const))('%s: byte for byte, and back', (_, message, bytes) => {
     expect(hex(encodeAuthMessage(message))).toBe(bytes)
@@ -83,7 +84,7 @@ describe('auth messages', () => {
     expect(() => encodeAuthMessage({ ...request, nodeName: '' })).toThrow(AuthMessageError)
     // A refusal reason outside REFUSAL_REASONS, on the wire or given to encode.
     const refuse = (n: string) => b4a.from(['07', '01'.repeat(16), '03'.repeat(32), n].join(''), 'hex')
-    for (const n of ['00', '07', 'fd0001', 'fe01000000']) expect(() => decodeAuthMessage(refuse(n))).toThrow(AuthMessageError)
+    for (const n of ['00', '08', 'fd0001', 'fe01000000']) expect(() => decodeAuthMessage(refuse(n))).toThrow(AuthMessageError)
     expect(() => encodeAuthMessage({ type: 'refuse', requestId: request.requestId, requestDigest: b4a.alloc(32), reason: 'busy' as never })).toThrow(AuthMessageError)
   })
 

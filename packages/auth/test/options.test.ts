@@ -28,7 +28,9 @@ describe('auth options', () => {
     ['maxOpenPrompts', { maxOpenPrompts: 1.5 }],
     ['kdf', { kdf: 'cheap' }],
     ['iterations', { kdf: { iterations: 0 } }],
-    ['memoryKiB', { kdf: { memoryKiB: 4 } }]
+    ['memoryKiB', { kdf: { memoryKiB: 4 } }],
+    ['now', { now: 5 }],
+    ['now', { now: 'Date.now' }]
   ] as const)('signUp refuses a bad %s with an AuthError naming it', async (what, extra) => {
     const err = await rejection(signUp({ ...base, ...(extra as Partial<SignUpOptions>) }))
     expect(err.message).toContain(what)

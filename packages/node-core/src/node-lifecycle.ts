@@ -160,7 +160,8 @@ export class NodeLifecycle {
       channelKey: this.parts.account?.channelKey ?? null,
       keyPair: device ? device.channelKeyPair : null,
       // Every connection the channel runs on proved membership at the node's gate already.
-      requireMemberProof: false
+      requireMemberProof: false,
+      now: this.parts.options.now
     })
     this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
     engine.on('update', () => node.emit('update'))

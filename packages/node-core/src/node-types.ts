@@ -38,6 +38,11 @@ interface CommonOptions {
    * (who prove within a round trip). Default 64.
    */
   maxUnprovenConnections?: number
+  /**
+   * This device's clock (ms since the epoch): what the secure channel stamps its envelopes with and
+   * judges theirs against, and what `node.now()` gives. Default `Date.now`; tests give a skewed one.
+   */
+  now?: () => number
 }
 
 export interface FullNodeOptions extends CommonOptions {

@@ -127,6 +127,7 @@ export function checkOptions(options: HyphaNodeOptions): { credential: MemberCre
   checkStorage(options.storage)
   checkTransports(options.transports)
   connectionLimits(options)
+  if (options.now !== undefined && typeof options.now !== 'function') throw invalid('now must be a function giving ms since the epoch')
   if (options.role === 'always-on') return { credential: checkAlwaysOnOptions(options) }
   checkFullNodeOptions(options)
   return { credential: null }

@@ -44,12 +44,15 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private readonly givenCredential: MemberCredential | null
   private readonly links: NodeConnections
   private readonly life: NodeLifecycle
+  /** This device's clock (the `now` option; default `Date.now`). */
+  readonly now: () => number
 
   constructor(options: HyphaNodeOptions) {
     super()
     // Every option is checked before anything is made: a bad one throws here, never later.
     const { credential } = checkOptions(options)
     this.options = options
+    this.now = options.now ?? Date.now
     this.transports = [...(options.transports ?? [])]
 
     if (options.role === 'always-on') {

@@ -67,6 +67,7 @@ describe('HyphaNode options', () => {
       common.push(['transports', { ...base, transports: [{ on() {}, stop() {} }] }]) // no `start`
       const twice = new FakeTransport()
       common.push(['transports', { ...base, transports: [twice, twice] }])
+      for (const now of [5, 'now', null, {}]) common.push(['now', { ...base, now }])
     }
     const full: Array<[string, Record<string, unknown>]> = []
     for (const base of [origin, joining]) {

@@ -29,7 +29,12 @@ export const SECURE_CONTENT_TYPE = 'hypha/secure/1'
 export { MAX_CONTENT_TYPE_BYTES }
 export const DEFAULT_MAX_HOPS = 4
 export const DEFAULT_MAX_AGE_MS = 2 * 60_000
-export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000
+/**
+ * How far a sender's clock may be from this node's, either way: devices' clocks differ by minutes
+ * in real life (issue 12). An envelope is accepted while its timestamp is within
+ * [now − maxAgeMs − maxClockSkewMs, now + maxClockSkewMs] by this node's clock.
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000
 export const DEFAULT_MAX_SEEN = 100_000
 /** Envelopes per second one connection may send (sustained), before its excess is dropped. */
 export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
@@ -42,6 +47,8 @@ export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
  * proves; newer ones are dropped when full, all of them if the connection closes unproven).
  */
 export const MAX_PENDING_PER_PEER = 64
+/** Envelopes remembered as reported (`clock-skew`), so that a replayed one costs no verify and no second report. */
+const MAX_SKEW_REPORTED = 1024
 
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
@@ -64,9 +71,15 @@ export interface SecureChannelOptions {
   relay?: boolean
   /** Hops a new envelope may travel (1: direct peers only). Default {@link DEFAULT_MAX_HOPS}. */
   maxHops?: number
-  /** Envelopes older than this are refused as expired. Default 2 minutes. */
+  /**
+   * Envelopes older than this by their sender's clock are refused as expired: older than
+   * `maxAgeMs + maxClockSkewMs` by this node's clock (the sender's may be that far behind). Default 2 minutes.
+   */
   maxAgeMs?: number
-  /** Envelopes stamped further than this in the future are refused. Default 30 s. */
+  /**
+   * How far a sender's clock may differ from this node's, either way: envelopes stamped further
+   * ahead are refused as `from-future`, and the age limit above is widened by it. Default 10 minutes.
+   */
   maxClockSkewMs?: number
   /** Most message ids remembered for duplicate and replay detection. Default 100,000. */
   maxSeen?: number
@@ -166,6 +179,26 @@ export interface Rejection {
   bytes: number
 }
 
+/**
+ * An envelope refused for its timestamp alone (`expired` by age, or `from-future`) that is
+ * otherwise authentic: signed by `sender`, sealed with the channel key, for this node. Its clock
+ * is probably off by about `skewMs`. Not delivered, and not in the duplicate filter (each envelope
+ * is reported once, of the last 1024): a replay of an old envelope never seen here shows too, so
+ * treat it as a hint (for example, to tell the sender), not a message.
+ */
+export interface ClockSkew {
+  id: Uint8Array
+  sender: Uint8Array
+  recipient: Uint8Array | null
+  /** Sender's clock, ms since the epoch. */
+  timestamp: number
+  /** `timestamp` minus this node's clock when it arrived: positive if the sender is ahead. */
+  skewMs: number
+  contentType: string
+  payload: Uint8Array
+  peer: EphemeralPeer
+}
+
 export interface Relayed {
   id: Uint8Array
   sender: Uint8Array
@@ -192,6 +225,8 @@ export interface SecureChannelStats {
   provenPeers: number
   /** Envelopes not sent to a connection that had not proven yet, its queue being full. */
   pendingDropped: number
+  /** `clock-skew` events emitted. */
+  clockSkews: number
 }
 
 export interface SecureChannelEvents {
@@ -208,6 +243,11 @@ export interface SecureChannelEvents {
   'peer-dropped': [dropped: PeerDropped]
   /** A connection's membership proof verified: envelopes now flow to and from it. */
   'peer-proven': [peer: EphemeralPeer]
+  /**
+   * (Nodes with the key) an authentic envelope for this node was refused for its timestamp alone:
+   * its sender's clock is off by more than `maxClockSkewMs` (after `rejected`).
+   */
+  'clock-skew': [skew: ClockSkew]
 }
 
 export interface SendOptions {
@@ -247,7 +287,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     forwardLimited: 0,
     droppedPeers: 0,
     provenPeers: 0,
-    pendingDropped: 0
+    pendingDropped: 0,
+    clockSkews: 0
   }
   readonly limits: RateLimits
 
@@ -270,6 +311,8 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
   /** Per unproven connection: whether we answered its request, and envelopes waiting for its proof. */
   private readonly pending = new Map<EphemeralPeer, Uint8Array[]>()
   private readonly answered = new WeakSet<EphemeralPeer>()
+  /** Sender ‖ id of envelopes reported as `clock-skew` (most recent last, at most MAX_SKEW_REPORTED). */
+  private readonly skewReported = new Set<string>()
   private isClosed = false
 
   constructor(options: SecureChannelOptions) {
@@ -499,11 +542,21 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
     // who copies another sender's id onto bytes of its own makes a different entry.
     const sender = hex(envelope.sender)
     const id = this.channelKey ? hex(envelope.id) : hex(envelope.id) + hex(envelope.tag)
-    if (envelope.timestamp < now - this.maxAgeMs || envelope.timestamp <= this.seen.floorOf(sender)) {
-      return this.reject('expired', peer, frame, envelope)
+    // The sender's clock may be up to maxClockSkewMs either way of ours: the window is widened by it
+    // on both sides, and the filter keeps ids for as long (maxAgeMs + maxClockSkewMs past their
+    // timestamp), so an envelope accepted once stays a duplicate for as long as it could be accepted.
+    const tooOld = envelope.timestamp < now - this.maxAgeMs - this.maxClockSkewMs
+    if (tooOld || envelope.timestamp <= this.seen.floorOf(sender)) {
+      this.reject('expired', peer, frame, envelope)
+      if (tooOld) this.reportSkew(envelope, peer, now)
+      return
     }
     // Before the filter: a future timestamp never enters it (nor moves its floor).
-    if (envelope.timestamp > now + this.maxClockSkewMs) return this.reject('from-future', peer, frame, envelope)
+    if (envelope.timestamp > now + this.maxClockSkewMs) {
+      this.reject('from-future', peer, frame, envelope)
+      this.reportSkew(envelope, peer, now)
+      return
+    }
     if (this.seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
     // Only where it is delivered: a relay forwards on the member tag alone (one keyed BLAKE2b instead
     // of an ed25519 verify), and every receiver checks the signature before it delivers.
@@ -534,6 +587,38 @@ export class SecureChannel extends EventEmitter<SecureChannelEvents> {
       sender: envelope.sender,
       recipient: envelope.recipient,
       timestamp: envelope.timestamp,
+      contentType: opened.contentType,
+      payload: opened.payload,
+      peer
+    })
+  }
+
+  /**
+   * An envelope refused for its timestamp: if it is authentic and for us (signature, channel key),
+   * tell the app its sender's clock is off (`clock-skew`). Costs what delivering it would have.
+   */
+  private reportSkew(envelope: Envelope, peer: EphemeralPeer, now: number): void {
+    if (!this.channelKey || !this.keyPair) return
+    if (envelope.recipient && !b4a.equals(envelope.recipient, this.keyPair.publicKey)) return
+    const key = hex(envelope.sender) + hex(envelope.id)
+    if (this.skewReported.has(key)) return
+    if (!verifyEnvelope(envelope)) return
+    let opened: { contentType: string; payload: Uint8Array } | null = null
+    try {
+      opened = openEnvelope(envelope, this.channelKey)
+    } catch {
+      return
+    }
+    if (!opened) return
+    this.skewReported.add(key)
+    if (this.skewReported.size > MAX_SKEW_REPORTED) this.skewReported.delete(this.skewReported.values().next().value!)
+    this.stats.clockSkews++
+    this.emit('clock-skew', {
+      id: envelope.id,
+      sender: envelope.sender,
+      recipient: envelope.recipient,
+      timestamp: envelope.timestamp,
+      skewMs: envelope.timestamp - now,
       contentType: opened.contentType,
       payload: opened.payload,
       peer

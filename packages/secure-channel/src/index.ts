@@ -20,6 +20,7 @@ export type {
   Rejection,
   RejectionReason,
   Relayed,
+  ClockSkew,
   RateLimits,
   PeerDropped,
   PeerDropReason

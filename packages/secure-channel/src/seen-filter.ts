@@ -12,7 +12,8 @@ interface SenderEntries {
  * most (a flooder pays for its own flood) and raises that sender's floor, so a forgotten message
  * cannot be replayed: a message not newer than its sender's floor is treated as expired. No floor
  * ever moves past `now − maxClockSkewMs`, whatever timestamps arrive: envelopes stamped in the
- * future (up to the skew) cannot push anybody's fresh envelopes out as expired. The price, only
+ * future (up to the skew) cannot push anybody's fresh envelopes out as expired, nor those of a
+ * sender whose clock is behind (by up to the skew: its envelopes are accepted, see README "Clocks"). The price, only
  * under a flood larger than `maxEntries` within the window: an id forgotten while newer than
  * `now − maxClockSkewMs` could be accepted once more.
  */

@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_ENVELOPES_PER_SECOND,
   DEFAULT_ENVELOPE_BURST,
   DEFAULT_MAX_EXCESS_ENVELOPES,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
   type PeerDropped,
   type RejectionReason
 } from '@hypha/secure-channel'
@@ -277,8 +278,9 @@ describe('every bad envelope is rejected and reported', () => {
     // Sealed with the key and signed, but without the padding (0x80, zeros) at its end.
     await expectRejected(b, c, () => inject(sealRaw(net.channelKey, attacker, b4a.from('01786869', 'hex'))), 'malformed')
     // Too old, and from too far in the future.
-    await expectRejected(b, c, () => inject(seal({ timestamp: now - 10 * 60_000 })), 'expired')
-    await expectRejected(b, c, () => inject(seal({ timestamp: now + 10 * 60_000 })), 'from-future')
+    // (past maxAgeMs + maxClockSkewMs, 12 minutes, and maxClockSkewMs, 10 minutes)
+    await expectRejected(b, c, () => inject(seal({ timestamp: now - 13 * 60_000 })), 'expired')
+    await expectRejected(b, c, () => inject(seal({ timestamp: now + 11 * 60_000 })), 'from-future')
 
     expect(b.channel.stats.rejected).toMatchObject({
       malformed: 6,
@@ -467,7 +469,7 @@ describe('sending', () => {
 
 // The floods below carry the member tag (MEMBER_KEY): a passphrase holder's flood, the case the
 // tag cannot stop. A stranger's untagged envelopes are refused as not-a-member before any of this.
-describe('a member key holder flooding the relay with envelopes stamped 29 s in the future', () => {
+describe('a member key holder flooding the relay with envelopes stamped just under the skew (10 minutes) in the future', () => {
   it('does not stall members: the filter stays within its cap and a member\'s message is delivered', async () => {
     net = new Net()
     const a = await net.node('A')
@@ -481,7 +483,7 @@ describe('a member key holder flooding the relay with envelopes stamped 29 s in 
     const stranger = createKeyPair()
     const strangerKey = createChannelKey()
     const total = 20_000
-    const future = Date.now() + 29_000
+    const future = Date.now() + DEFAULT_MAX_CLOCK_SKEW_MS - 1_000
     for (let i = 0; i < total; i++) {
       inject(
         sealEnvelope({ channelKey: strangerKey, memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('junk'), ttl: 1, timestamp: future })
@@ -503,7 +505,7 @@ describe('a member key holder flooding the relay with envelopes stamped 29 s in 
     const inject = await net.hostile(relay)
     const stranger = createKeyPair()
     for (let i = 0; i < 50; i++) {
-      inject(sealEnvelope({ channelKey: createChannelKey(), memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + 31_000 }))
+      inject(sealEnvelope({ channelKey: createChannelKey(), memberKey: MEMBER_KEY, keyPair: stranger, contentType: 'x', payload: text('j'), ttl: 1, timestamp: Date.now() + DEFAULT_MAX_CLOCK_SKEW_MS + 1_000 }))
     }
     await until(() => relay.channel.stats.rejected['from-future'] === 50, 10_000)
     expect(seenSize(relay)).toBe(0)
