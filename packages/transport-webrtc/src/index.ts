@@ -1,6 +1,8 @@
 export {
   webRtcTransport,
   WebRtcTransport,
+  DEFAULT_MESSAGE_BYTES,
+  MAX_MESSAGE_BYTES,
   type WebRtcTransportOptions,
   type WebRtcTransportEvents,
   type WebRtcConnectionInfo,
