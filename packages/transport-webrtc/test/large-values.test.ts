@@ -7,7 +7,8 @@ import * as datachannel from 'node-datachannel/polyfill'
 import b4a from 'b4a'
 import { MAX_VALUE_BYTES, type HyphaNode } from '@hypha/node-core'
 import { rootSecret, startNode } from '@hypha/adapter-tests'
-import { eventually } from '@hypha/test-utils'
+import { eventually, nextEvent } from '@hypha/test-utils'
+import { TransportError } from '@hypha/node-core/transport'
 import { webRtcTransport, candidateAddress, type WebRtcTransport } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
 import { signallingServer } from '../src/signalling-server.js'
@@ -106,5 +107,34 @@ describe('large values over WebRTC', { timeout: 180_000 }, () => {
     await arrives(reader, 'value', value)
     expect(dropped).toEqual([])
     expect(connections.sort()).toEqual(['origin', 'reader'])
+  })
+
+  it('a channel that fails on a send (as an oversized message did) is reported on that side as a TransportError, not a clean close; the reader re-dials', async () => {
+    const server = await signallingServer({ port: 0, host: '127.0.0.1' })
+    cleanups.push(() => server.close())
+    const root = rootSecret('webrtc: failed channel')
+    const originTransport = transport(server.url)
+    const origin = await startNode({ role: 'origin', rootSecret: root, transports: [originTransport] }, cleanups)
+    await origin.put('before', 'small')
+    const reader = await startNode({ role: 'read-only', rootSecret: root, lookupTimeoutMs: 30_000, transports: [transport(server.url)] }, cleanups)
+    await arrives(reader, 'before', 'small')
+
+    // The origin's data channel refuses the next message, as libdatachannel does one over its limit.
+    const [entry] = [...(originTransport as any).peers.values()]
+    entry.peer._channel.send = () => {
+      throw new Error('libdatachannel error while sending data channel message: Message size exceeds limit')
+    }
+    const closed = nextEvent<[string, TransportError | null]>(originTransport, 'peer-close')
+    const reported = nextEvent<[TransportError]>(originTransport, 'connection-error')
+    await origin.put('during', 'small')
+    const [, error] = await closed
+    expect(error).toBeInstanceOf(TransportError)
+    expect(error).toMatchObject({ code: 'ERR_CONNECTION', cause: { code: 'ERR_DATA_CHANNEL' } })
+    expect(error!.message).toMatch(/Message size exceeds limit/)
+    const [lost] = await reported
+    expect(lost).toMatchObject({ code: 'ERR_CONNECTION' })
+    expect(lost.message).toMatch(/Message size exceeds limit/)
+    // A new connection carries what was written meanwhile.
+    await arrives(reader, 'during', 'small')
   })
 })
