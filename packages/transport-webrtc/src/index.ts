@@ -3,6 +3,7 @@ export {
   WebRtcTransport,
   DEFAULT_MESSAGE_BYTES,
   MAX_MESSAGE_BYTES,
+  messageBytesFor,
   type WebRtcTransportOptions,
   type WebRtcTransportEvents,
   type WebRtcConnectionInfo,

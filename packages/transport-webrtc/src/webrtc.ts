@@ -431,11 +431,19 @@ function splitWrites(peer: SimplePeer.Instance): void {
   }
 }
 
-/** How large one data-channel message may be: the negotiated maximum, at most {@link MAX_MESSAGE_BYTES}. */
+/** How large one data-channel message of this peer connection may be (see {@link messageBytesFor}). */
 function messageBytes(peer: SimplePeer.Instance): number {
-  const limit = (peer as unknown as { _pc?: { sctp?: { maxMessageSize?: unknown } | null } })._pc?.sctp?.maxMessageSize
-  if (typeof limit !== 'number' || !(limit > 0)) return DEFAULT_MESSAGE_BYTES
-  return Math.min(Math.floor(limit), MAX_MESSAGE_BYTES)
+  return messageBytesFor((peer as unknown as { _pc?: { sctp?: { maxMessageSize?: unknown } | null } })._pc?.sctp?.maxMessageSize)
+}
+
+/**
+ * The size of the messages writes are split into, given `RTCSctpTransport.maxMessageSize` (null
+ * before the association is up, `Infinity` when the peer sets no limit, absent in old browsers):
+ * that limit, at most {@link MAX_MESSAGE_BYTES}; {@link DEFAULT_MESSAGE_BYTES} when it is unknown.
+ */
+export function messageBytesFor(maxMessageSize: unknown): number {
+  if (typeof maxMessageSize !== 'number' || !(maxMessageSize >= 1)) return DEFAULT_MESSAGE_BYTES
+  return Math.min(Math.floor(maxMessageSize), MAX_MESSAGE_BYTES)
 }
 
 /** simple-peer's errors (ICE or data channel failures, with their own `code`) as a TransportError. */

@@ -9,7 +9,7 @@ import { MAX_VALUE_BYTES, type HyphaNode } from '@hypha/node-core'
 import { rootSecret, startNode } from '@hypha/adapter-tests'
 import { eventually, nextEvent } from '@hypha/test-utils'
 import { TransportError } from '@hypha/node-core/transport'
-import { webRtcTransport, candidateAddress, type WebRtcTransport } from '../src/index.js'
+import { webRtcTransport, candidateAddress, messageBytesFor, DEFAULT_MESSAGE_BYTES, MAX_MESSAGE_BYTES, type WebRtcTransport } from '../src/index.js'
 import { nodeDatachannelWrtc } from '../src/node-datachannel.js'
 import { signallingServer } from '../src/signalling-server.js'
 
@@ -58,6 +58,18 @@ async function arrives(reader: HyphaNode, key: string, value: Uint8Array | strin
 }
 
 describe('large values over WebRTC', { timeout: 180_000 }, () => {
+  it("splits writes by the channel's maxMessageSize as browsers and node-datachannel report it", () => {
+    expect(DEFAULT_MESSAGE_BYTES).toBe(16 * 1024)
+    expect(MAX_MESSAGE_BYTES).toBe(64 * 1024)
+    expect(messageBytesFor(262_144)).toBe(MAX_MESSAGE_BYTES) // Chrome, libdatachannel
+    expect(messageBytesFor(1_073_741_823)).toBe(MAX_MESSAGE_BYTES) // Firefox
+    expect(messageBytesFor(Infinity)).toBe(MAX_MESSAGE_BYTES) // the peer sets no limit
+    expect(messageBytesFor(8192)).toBe(8192)
+    expect(messageBytesFor(1000.5)).toBe(1000)
+    // Unknown: not connected yet (null), no RTCPeerConnection.sctp (undefined), nonsense.
+    for (const unknown of [null, undefined, 0, 0.5, -1, NaN, '65536']) expect(messageBytesFor(unknown)).toBe(DEFAULT_MESSAGE_BYTES)
+  })
+
   it('a 256 KiB value, a 4 MiB one, a batch near the limit and a small value after all replicate on one connection', async () => {
     const server = await signallingServer({ port: 0, host: '127.0.0.1' })
     cleanups.push(() => server.close())
