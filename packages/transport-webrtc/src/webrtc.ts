@@ -410,7 +410,7 @@ export function webRtcTransport(options: WebRtcTransportOptions): WebRtcTranspor
 
 /**
  * simple-peer sends each write as one data-channel message, and one over the SCTP limit fails
- * (libdatachannel: "Message size exceeds limit", browsers: a TypeError), which dropped every
+ * (libdatachannel: "Message size exceeds limit"; browsers throw too), which dropped every
  * connection that carried a value near 256 KiB. The channel carries a byte stream (secret-stream
  * frames it with its own length prefixes; the receiver just concatenates), so writes are split
  * into messages of at most {@link messageBytes}, each through simple-peer's own `_write` and so
