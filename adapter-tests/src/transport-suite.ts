@@ -2,7 +2,7 @@
 // its own setup (as automerge-repo's network adapters each run its shared network tests).
 import { describe, expect, it } from 'vitest'
 import b4a from 'b4a'
-import { HyphaNode, type Transport } from '@hypha/node-core'
+import { HyphaNode, MAX_VALUE_BYTES, type Transport } from '@hypha/node-core'
 import { nextEvent, settle, until } from '@hypha/test-utils'
 import { cleanups, createPair, track, type Peer } from './transport-peer.js'
 import { expectEphemeralBothWays } from './exchange.js'
@@ -178,6 +178,36 @@ export function runTransportTests(setup: TransportSetup): void {
       expect(from).toBe(transport)
       expect(error).toBeInstanceOf(Error)
       expect(reported).toContain(error) // the very error the transport emitted, not a wrapper
+    })
+
+    it('replicates the largest value the API accepts (4 MiB) and a small one after it, on one connection', async () => {
+      const root = rootSecret(`transport suite: large values over ${setup.name}`)
+      const pair = await setup.pair(cleanups)
+      const first = pair.first()
+      const origin = await startNode({ role: 'origin', rootSecret: root, transports: [first] }, cleanups)
+      await origin.put('before', 'small')
+      const second = pair.second(first)
+      const reader = await startNode({ role: 'read-only', rootSecret: root, lookupTimeoutMs: 30_000, transports: [second] }, cleanups)
+      await eventually(async () => (await reader.get('before')) === 'small', `the first value over ${setup.name}`, 30_000)
+      // From here on the connection that is up must carry everything.
+      const handedOver: string[] = []
+      const dropped: string[] = []
+      for (const [side, transport] of [['first', first], ['second', second]] as const) {
+        transport.on('connection', () => handedOver.push(side))
+        transport.on('disconnect', () => dropped.push(`${side}: disconnect`))
+        transport.on('connection-error', (error: { code?: string; message?: string }) => dropped.push(`${side}: ${error.code} ${error.message}`))
+      }
+
+      const large = new Uint8Array(MAX_VALUE_BYTES)
+      for (let i = 0; i < large.byteLength; i++) large[i] = (i * 7) & 0xff
+      await origin.put('large', large)
+      await origin.put('after', 'small')
+      await eventually(async () => (await reader.get('after')) === 'small', `the value after the large one over ${setup.name}`, 45_000)
+      const got = await reader.get('large')
+      expect(got instanceof Uint8Array && b4a.equals(got, large)).toBe(true)
+      expect(dropped).toEqual([])
+      expect(handedOver).toEqual([])
+      expect(reader.connections).toHaveLength(1)
     })
 
     it('two HyphaNodes of one account meet over it and replicate entries both ways', async () => {

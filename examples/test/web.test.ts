@@ -425,6 +425,22 @@ describe('the web example in Chromium', () => {
       }
       expect([laptopPairs[0]!.peerId, firefoxPairs[0]!.peerId]).toEqual([firefoxId, laptopId])
 
+      // A value over a data channel's message limit (Chromium's max-message-size: 256 KiB) crosses
+      // the WebRTC connection without dropping it: the transport splits what it writes.
+      const webrtcWarnings = [laptop, firefox].map((web) => {
+        const seen: string[] = []
+        web.page.on('console', (msg) => {
+          if (msg.type() === 'warning' && msg.text().startsWith('webrtc:')) seen.push(msg.text())
+        })
+        return seen
+      })
+      const large = 'large value '.repeat(30 * 1024) // 360 KiB
+      await putInPage(laptop, 'shopping/large', large)
+      await waitForEntry(firefox, 'shopping/large', large)
+      expect(webrtcWarnings).toEqual([[], []])
+      expect(await firefox.page.evaluate(() => window.hypha.webrtcPeerId())).toBe(firefoxId)
+      expect((await connections(firefox)).filter((c) => c.transport === 'webrtc').map((c) => c.peerId)).toEqual([laptopId])
+
       // Every ICE candidate exchanged was a 127.0.0.1 one: as seen on the wire (the signalling
       // frames), and the pages' filters let through exactly the 127.0.0.1 candidates they saw.
       for (const web of [laptop, firefox]) {
@@ -456,7 +472,7 @@ describe('the web example in Chromium', () => {
       await putInPage(laptop, 'shopping/4', 'from the reloaded laptop')
       await waitForEntry(firefox, 'shopping/4', 'from the reloaded laptop')
       const entries = await firefox.page.evaluate(() => window.hypha.entries())
-      expect(entries.map((e) => e.key)).toEqual(['shopping/1', 'shopping/2', 'shopping/3', 'shopping/4'])
+      expect(entries.map((e) => e.key)).toEqual(['shopping/1', 'shopping/2', 'shopping/3', 'shopping/4', 'shopping/large'])
       await firefox.page.waitForFunction(() => window.hypha.connections().some((c) => c.transport === 'webrtc'))
 
       // Neither origin keeps the passphrase or the recovery code: not in localStorage (only the

@@ -1,6 +1,9 @@
 export {
   webRtcTransport,
   WebRtcTransport,
+  DEFAULT_MESSAGE_BYTES,
+  MAX_MESSAGE_BYTES,
+  messageBytesFor,
   type WebRtcTransportOptions,
   type WebRtcTransportEvents,
   type WebRtcConnectionInfo,

@@ -98,6 +98,19 @@ interface PeerEntry {
 const MAX_QUEUED_SIGNALS = 64
 
 /**
+ * Data-channel messages sent when the channel does not say how large they may be
+ * (`RTCPeerConnection.sctp.maxMessageSize` missing, or not yet known): 16 KiB, the size every
+ * WebRTC implementation has always received, from before max-message-size was negotiated.
+ */
+export const DEFAULT_MESSAGE_BYTES = 16 * 1024
+/**
+ * Data-channel messages are never larger than this, whatever the channel allows (libdatachannel
+ * and Chrome: 256 KiB, Firefox: 1 GiB, Infinity: no limit): 64 KiB, simple-peer's back-pressure
+ * threshold, so the queue stays near it and one message never holds the channel long.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024
+
+/**
  * Connects to every other member of the room. The newer joiner initiates, so each pair makes one
  * connection. A dropped connection is re-dialled by its initiator while the peer is in the room.
  */
@@ -288,6 +301,7 @@ export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implem
       wrtc: this.options.wrtc as SimplePeer.Options['wrtc'],
       config: { iceServers: this.options.iceServers, ...this.options.rtcConfig } as RTCConfiguration
     })
+    splitWrites(peer)
     let onClosed!: () => void
     const entry: PeerEntry = {
       id,
@@ -392,6 +406,44 @@ export class WebRtcTransport extends TransportBase<WebRtcTransportEvents> implem
 /** Creates a {@link WebRtcTransport}. */
 export function webRtcTransport(options: WebRtcTransportOptions): WebRtcTransport {
   return new WebRtcTransport(options)
+}
+
+/**
+ * simple-peer sends each write as one data-channel message, and one over the SCTP limit fails
+ * (libdatachannel: "Message size exceeds limit"; browsers throw too), which dropped every
+ * connection that carried a value near 256 KiB. The channel carries a byte stream (secret-stream
+ * frames it with its own length prefixes; the receiver just concatenates), so writes are split
+ * into messages of at most {@link messageBytes}, each through simple-peer's own `_write` and so
+ * its back-pressure: the next waits for 'bufferedamountlow' while over 64 KiB is queued.
+ */
+function splitWrites(peer: SimplePeer.Instance): void {
+  type Write = (chunk: Uint8Array, encoding: string, cb: (error?: Error | null) => void) => void
+  const stream = peer as unknown as { _write: Write }
+  const write = stream._write
+  stream._write = function (chunk, encoding, cb) {
+    const size = messageBytes(peer)
+    let offset = 0
+    const next = (error?: Error | null): void => {
+      if (error || offset >= chunk.byteLength) return cb(error)
+      write.call(this, chunk.subarray(offset, (offset += size)), encoding, next)
+    }
+    next()
+  }
+}
+
+/** How large one data-channel message of this peer connection may be (see {@link messageBytesFor}). */
+function messageBytes(peer: SimplePeer.Instance): number {
+  return messageBytesFor((peer as unknown as { _pc?: { sctp?: { maxMessageSize?: unknown } | null } })._pc?.sctp?.maxMessageSize)
+}
+
+/**
+ * The size of the messages writes are split into, given `RTCSctpTransport.maxMessageSize` (null
+ * before the association is up, `Infinity` when the peer sets no limit, absent in old browsers):
+ * that limit, at most {@link MAX_MESSAGE_BYTES}; {@link DEFAULT_MESSAGE_BYTES} when it is unknown.
+ */
+export function messageBytesFor(maxMessageSize: unknown): number {
+  if (typeof maxMessageSize !== 'number' || !(maxMessageSize >= 1)) return DEFAULT_MESSAGE_BYTES
+  return Math.min(Math.floor(maxMessageSize), MAX_MESSAGE_BYTES)
 }
 
 /** simple-peer's errors (ICE or data channel failures, with their own `code`) as a TransportError. */

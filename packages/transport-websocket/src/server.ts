@@ -16,9 +16,16 @@ export interface WebSocketServerOptions extends SecretStreamOptions {
   port?: number
   /** Address when not attached to `server`. Default '127.0.0.1'. */
   host?: string
-  /** Largest WebSocket message accepted. Default 32 MiB (a secret-stream frame is at most 16 MiB). */
+  /**
+   * Largest WebSocket message accepted: at least {@link MIN_MAX_PAYLOAD} (each message is one
+   * secret-stream frame, up to 16 MiB: a smaller limit drops every connection that carries a large
+   * value). Default 32 MiB.
+   */
   maxPayload?: number
 }
+
+/** The smallest `maxPayload`: the largest secret-stream frame (a 3-byte length and up to 2^24 - 1 bytes). */
+export const MIN_MAX_PAYLOAD = 3 + 0xffffff
 
 /**
  * Accepts WebSocket connections (Node only: uses `ws`) and runs the Noise responder on each.
@@ -39,7 +46,10 @@ export class WebSocketServerTransport extends SecretStreamTransport {
       throw new TransportError('ERR_INVALID_ARGUMENT', "path must start with '/'")
     }
     checkPort('port', options.port ?? 0)
-    checkNonNegative('maxPayload', options.maxPayload ?? 0)
+    const maxPayload = checkNonNegative('maxPayload', options.maxPayload ?? 0)
+    if (maxPayload !== 0 && maxPayload < MIN_MAX_PAYLOAD) {
+      throw new TransportError('ERR_INVALID_ARGUMENT', `maxPayload must be at least ${MIN_MAX_PAYLOAD} (a secret-stream frame)`)
+    }
     this.options = options
   }
 

@@ -6,7 +6,7 @@ import b4a from 'b4a'
 import { WebSocket, WebSocketServer } from 'ws'
 import { collect, settle, until } from '@hypha/test-utils'
 import { WebSocketStream, webSocketClient } from '../src/index.js'
-import { webSocketServer } from '../src/server.js'
+import { webSocketServer, MIN_MAX_PAYLOAD } from '../src/server.js'
 import { TransportError, type WebSocketConstructor, type WebSocketLike } from '@hypha/node-core'
 import { cleanups, createPair, track } from '@hypha/adapter-tests'
 // Compile-time: both the browser's WebSocket and ws's fit the client's `WebSocket` option.
@@ -163,5 +163,24 @@ describe('websocket transport', () => {
     expect(() => webSocketClient({ url: 'http://127.0.0.1:1', WebSocket })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     expect(() => webSocketClient({ url: 'not a url', WebSocket })).toThrow(TransportError)
     expect(() => webSocketServer({ path: 'hypha' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+  })
+
+  it('refuses a maxPayload below the largest secret-stream frame, and carries an 8 MiB block (client to server) at the minimum', async () => {
+    // With maxPayload 1 MiB a block over 1 MiB (values go up to 4 MiB) closed every connection it crossed (1009).
+    for (const maxPayload of [1024 * 1024, MIN_MAX_PAYLOAD - 1]) {
+      expect(() => webSocketServer({ maxPayload })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    expect(MIN_MAX_PAYLOAD).toBe(3 + 0xffffff) // a 3-byte length and at most 2^24 - 1 bytes
+    // The writer dials, so its blocks reach the server as client messages.
+    const { a, b, remoteCore } = await createPair()
+    const server = track(webSocketServer({ port: 0, maxPayload: MIN_MAX_PAYLOAD }))
+    await server.start(b.context)
+    const client = track(webSocketClient({ url: `ws://127.0.0.1:${server.port}`, WebSocket }))
+    await client.start(a.context)
+    const block = b4a.alloc(8 * 1024 * 1024, 1)
+    await a.core.append([block, b4a.from('after')])
+    expect(b4a.toString(await remoteCore.get(1))).toBe('after')
+    expect(b4a.equals(await remoteCore.get(0), block)).toBe(true)
+    expect(server.connectionCount + client.connectionCount).toBe(2)
   })
 })
