@@ -12,6 +12,7 @@
 //   BENCH_SEED=7 BENCH_CASES=1000000 node bench/dist/fuzz.js
 //   BENCH_REOPEN_CASES=200 node bench/dist/fuzz.js   node reopens per storage file (default 1,000)
 import os from 'node:os'
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import { decodeFrame, encodeFrame, EphemeralError } from '@hypha/ephemeral-ext'
@@ -59,6 +60,32 @@ const REOPEN_CASES = Number(process.env.BENCH_REOPEN_CASES ?? 1_000)
 const HANG_MS = 1_000
 /** A node reopen slower than this is a crash (a hang). */
 const REOPEN_HANG_MS = 15_000
+/**
+ * The cases run in a worker thread; the main thread is a watchdog: no case finished for this long
+ * (a decoder looping forever, which no timer inside the same thread could see) is a hang, reported
+ * with the input it was given.
+ */
+const WATCHDOG_MS = 60_000
+const INPUT_ROOM = 1 << 20
+
+/** [cases started, length of the current input]; then the current input's first INPUT_ROOM bytes. */
+const shared: SharedArrayBuffer | null = isMainThread ? null : (workerData as { shared: SharedArrayBuffer }).shared
+const beat = shared ? new Int32Array(shared, 0, 2) : null
+const current = shared ? new Uint8Array(shared, 8) : null
+
+/** Tells the watchdog a case starts, with its input. */
+function heartbeat(input: Uint8Array): void {
+  if (!beat || !current) return
+  current.set(input.subarray(0, INPUT_ROOM))
+  beat[1] = input.byteLength
+  Atomics.add(beat, 0, 1)
+}
+
+/** Output goes through the main thread, in order (a worker's own stdout can lose its last lines at exit). */
+function log(line = ''): void {
+  if (parentPort) parentPort.postMessage({ line })
+  else console.log(line)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness and mutations
@@ -296,6 +323,7 @@ interface Outcome {
 }
 
 function classify(target: SyncTarget, input: Uint8Array): Outcome {
+  heartbeat(input)
   try {
     const again = target.decode(input)
     const reference = target.reference ? target.reference(input) : input
@@ -661,6 +689,7 @@ async function runAsync(target: AsyncTarget): Promise<void> {
   const start = performance.now()
   for (let i = 0; i < target.cases; i++) {
     const input = target.make(rand, i)
+    heartbeat(input)
     const t0 = performance.now()
     try {
       const outcome = await withHangGuard(target.run(input), reopen ? REOPEN_HANG_MS : HANG_MS * 10)
@@ -906,68 +935,112 @@ async function reopenTargets(): Promise<AsyncTarget[]> {
 
 // ---------------------------------------------------------------------------------------------
 
-// Anything thrown outside a decode call (a timer, a stream of a node being closed) is a crash too.
-let stray = 0
-let currentTarget = '(between decoders)'
-process.on('uncaughtException', (err) => {
-  stray++
-  record(currentTarget, `uncaught: ${kindOf(describe(err))}`, new Uint8Array(0), describe(err))
-})
-process.on('unhandledRejection', (err) => {
-  stray++
-  record(currentTarget, `unhandled rejection: ${kindOf(describe(err))}`, new Uint8Array(0), describe(err))
-})
+async function main(): Promise<number> {
+  // Anything thrown outside a decode call (a timer, a stream of a node being closed) is a crash too.
+  let stray = 0
+  let currentTarget = '(between decoders)'
+  process.on('uncaughtException', (err) => {
+    stray++
+    record(currentTarget, `uncaught: ${kindOf(describe(err))}`, new Uint8Array(0), describe(err))
+  })
+  process.on('unhandledRejection', (err) => {
+    stray++
+    record(currentTarget, `unhandled rejection: ${kindOf(describe(err))}`, new Uint8Array(0), describe(err))
+  })
 
-const only = process.env.BENCH_FUZZ_ONLY // a substring of decoder names, to run a few
-const selected = <T extends { name: string }>(t: T) => !only || t.name.includes(only)
+  const only = process.env.BENCH_FUZZ_ONLY // a substring of decoder names, to run a few
+  const selected = <T extends { name: string }>(t: T) => !only || t.name.includes(only)
 
-console.log(`fuzz: seed ${SEED}, ${CASES.toLocaleString('en')} cases per decoder, ${REOPEN_CASES.toLocaleString('en')} per storage file reopened`)
-console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), Node ${process.version}, ${os.platform()} ${os.arch()}\n`)
+  log(`fuzz: seed ${SEED}, ${CASES.toLocaleString('en')} cases per decoder, ${REOPEN_CASES.toLocaleString('en')} per storage file reopened`)
+  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), Node ${process.version}, ${os.platform()} ${os.arch()}\n`)
 
-console.log(['decoder'.padEnd(52), 'cases'.padStart(9), 'accepted'.padStart(9), 'rejected'.padStart(9), 'crashes'.padStart(7), 're-encode'.padStart(9), 'time'.padStart(8)].join('  '))
-for (const target of [frames, envelopes, opened, proofs, seeds, heads, credentials, ops, auth].filter(selected)) {
-  currentTarget = target.name
-  runSync(target)
-  printRow(rows.at(-1)!)
-}
-for (const target of [deviceRecord, settled].filter(selected)) {
-  currentTarget = target.name
-  await runAsync(target)
-  printRow(rows.at(-1)!)
-}
-if (REOPEN_CASES > 0) {
-  const targets = (await reopenTargets()).filter(selected)
-  for (const target of targets) {
+  log(['decoder'.padEnd(52), 'cases'.padStart(9), 'accepted'.padStart(9), 'rejected'.padStart(9), 'crashes'.padStart(7), 're-encode'.padStart(9), 'time'.padStart(8)].join('  '))
+  for (const target of [frames, envelopes, opened, proofs, seeds, heads, credentials, ops, auth].filter(selected)) {
     currentTarget = target.name
+    parentPort?.postMessage({ target: target.name })
+    runSync(target)
+    printRow(rows.at(-1)!)
+  }
+  for (const target of [deviceRecord, settled].filter(selected)) {
+    currentTarget = target.name
+    parentPort?.postMessage({ target: target.name })
     await runAsync(target)
     printRow(rows.at(-1)!)
   }
-}
-// Let any late timer or stream error of the last nodes surface.
-await new Promise((resolve) => setTimeout(resolve, 500))
-
-function printRow(row: Row): void {
-  const cells = [
-    row.decoder.padEnd(52),
-    row.cases.toLocaleString('en').padStart(9),
-    row.accepted.toLocaleString('en').padStart(9),
-    row.rejected.toLocaleString('en').padStart(9),
-    row.crashes.toLocaleString('en').padStart(7),
-    row.mismatches.toLocaleString('en').padStart(9),
-    `${(row.ms / 1000).toFixed(1)} s`.padStart(8)
-  ]
-  console.log(cells.join('  ') + (row.note ? `   (${row.note})` : ''))
-}
-
-const crashes = rows.reduce((n, r) => n + r.crashes, 0) + stray
-const mismatches = rows.reduce((n, r) => n + r.mismatches, 0)
-const cases = rows.reduce((n, r) => n + r.cases, 0)
-console.log(`\n${cases.toLocaleString('en')} cases: ${crashes} crashes${stray ? ` (${stray} thrown outside a decode)` : ''}, ${mismatches} accepted inputs that do not re-encode to themselves (both must be 0)`)
-if (findings.size > 0) {
-  console.log('\nfindings (the smallest input of each kind):')
-  for (const f of findings.values()) {
-    const shown = b4a.toString(f.input, 'hex') || '(empty)'
-    console.log(`- ${f.decoder}: ${f.kind} ×${f.count}\n    ${f.minimized ? 'smallest found, shrunk' : 'smallest seen'} (${f.input.byteLength} bytes): ${shown}\n    ${f.detail.slice(0, 400)}`)
+  if (REOPEN_CASES > 0) {
+    const targets = (await reopenTargets()).filter(selected)
+    for (const target of targets) {
+      currentTarget = target.name
+      parentPort?.postMessage({ target: target.name })
+      await runAsync(target)
+      printRow(rows.at(-1)!)
+    }
   }
+  // Let any late timer or stream error of the last nodes surface.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+
+  function printRow(row: Row): void {
+    const cells = [
+      row.decoder.padEnd(52),
+      row.cases.toLocaleString('en').padStart(9),
+      row.accepted.toLocaleString('en').padStart(9),
+      row.rejected.toLocaleString('en').padStart(9),
+      row.crashes.toLocaleString('en').padStart(7),
+      row.mismatches.toLocaleString('en').padStart(9),
+      `${(row.ms / 1000).toFixed(1)} s`.padStart(8)
+    ]
+    log(cells.join('  ') + (row.note ? `   (${row.note})` : ''))
+  }
+
+  const crashes = rows.reduce((n, r) => n + r.crashes, 0) + stray
+  const mismatches = rows.reduce((n, r) => n + r.mismatches, 0)
+  const cases = rows.reduce((n, r) => n + r.cases, 0)
+  log(`\n${cases.toLocaleString('en')} cases: ${crashes} crashes${stray ? ` (${stray} thrown outside a decode)` : ''}, ${mismatches} accepted inputs that do not re-encode to themselves (both must be 0)`)
+  if (findings.size > 0) {
+    log('\nfindings (the smallest input of each kind):')
+    for (const f of findings.values()) {
+      const shown = b4a.toString(f.input, 'hex') || '(empty)'
+      log(`- ${f.decoder}: ${f.kind} ×${f.count}\n    ${f.minimized ? 'smallest found, shrunk' : 'smallest seen'} (${f.input.byteLength} bytes): ${shown}\n    ${f.detail.slice(0, 400)}`)
+    }
+  }
+  return crashes === 0 && mismatches === 0 ? 0 : 1
 }
-process.exit(crashes === 0 && mismatches === 0 ? 0 : 1)
+
+if (isMainThread) {
+  const memory = new SharedArrayBuffer(8 + INPUT_ROOM)
+  const beats = new Int32Array(memory, 0, 2)
+  const worker = new Worker(new URL(import.meta.url), { workerData: { shared: memory }, env: process.env })
+  let target = '(starting)'
+  let seen = -1
+  let since = Date.now()
+  const watchdog = setInterval(() => {
+    const n = Atomics.load(beats, 0)
+    if (n !== seen) {
+      seen = n
+      since = Date.now()
+      return
+    }
+    if (Date.now() - since < WATCHDOG_MS) return
+    const length = beats[1]!
+    const input = new Uint8Array(memory, 8, Math.min(length, INPUT_ROOM))
+    console.log(`\nHANG: ${target}: no case finished in ${WATCHDOG_MS / 1000} s`)
+    console.log(`    input (${length} bytes${length > INPUT_ROOM ? ', first MiB shown' : ''}): ${b4a.toString(input, 'hex') || '(empty)'}`)
+    void worker.terminate().then(() => process.exit(1))
+  }, 1000)
+  worker.on('message', (m: { line?: string; target?: string; done?: number }) => {
+    if (m.line !== undefined) console.log(m.line)
+    if (m.target !== undefined) target = m.target
+    if (m.done !== undefined) {
+      clearInterval(watchdog)
+      void worker.terminate().then(() => process.exit(m.done))
+    }
+  })
+  worker.on('error', (err) => {
+    console.log(`the fuzzing worker failed: ${err instanceof Error ? err.stack : String(err)}`)
+    clearInterval(watchdog)
+    process.exit(1)
+  })
+} else {
+  const code = await main()
+  parentPort!.postMessage({ done: code })
+}
