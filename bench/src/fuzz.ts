@@ -18,9 +18,7 @@ import sodium from 'sodium-universal'
 import { decodeFrame, encodeFrame, EphemeralError } from '@hypha/ephemeral-ext'
 import {
   assembleEnvelope,
-  createChannelKey,
   createKeyPair,
-  createMemberKey,
   decodeEnvelope,
   EnvelopeDecodeError,
   openEnvelope,
@@ -466,13 +464,15 @@ const frames: SyncTarget = {
 
 // --- secure-channel: envelopes, opened envelopes, member proofs
 
-const channelKey = createChannelKey()
-const memberKey = createMemberKey()
-const senderKeys = createKeyPair()
+// Fixed keys, ids and nonces: with the seed they make every case the same bytes on every run.
+const channelKey = bytes32(0xc1)
+const memberKey = bytes32(0xc2)
+const senderKeys = createKeyPair(bytes32(0xc3))
+const fixedIds = { id: b4a.alloc(16, 0xd1), nonce: b4a.alloc(24, 0xd2) }
 const envelopeSamples = [
-  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'text/plain', payload: b4a.from('hi'), ttl: 3, timestamp: 1_700_000_000_000 }),
-  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'hypha/auth/2', payload: seq(500), ttl: 0, timestamp: 0, recipient: bytes32(5) }),
-  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'a', payload: new Uint8Array(0), ttl: 255, timestamp: 2 ** 53 - 1 })
+  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'text/plain', payload: b4a.from('hi'), ttl: 3, timestamp: 1_700_000_000_000, ...fixedIds }),
+  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'hypha/auth/2', payload: seq(500), ttl: 0, timestamp: 0, recipient: bytes32(5), ...fixedIds }),
+  sealEnvelope({ channelKey, memberKey, keyPair: senderKeys, contentType: 'a', payload: new Uint8Array(0), ttl: 255, timestamp: 2 ** 53 - 1, ...fixedIds })
 ]
 const envelopes: SyncTarget = {
   name: 'secure-channel decodeEnvelope',
@@ -571,8 +571,17 @@ function seedList(keys: Uint8Array[]): Uint8Array {
   return b4a.concat([uint(keys.length), ...keys])
 }
 const seedListSamples = [seedList([]), seedList([bytes32(1)]), seedList([bytes32(1), bytes32(2), bytes32(3)]), seedList(Array.from({ length: 256 }, (_, i) => bytes32(i)))]
-const announcementSamples = [encodeSeedAnnouncement([bytes32(1)], memberKey), encodeSeedAnnouncement([bytes32(1), bytes32(2)], memberKey), encodeSeedAnnouncement([], memberKey)]
 const announceKey = seedKey(memberKey)
+/** As encodeSeedAnnouncement seals (nonce ‖ secretbox), with a given nonce instead of a random one. */
+function sealList(list: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const payload = b4a.alloc(24 + list.byteLength + 16)
+  payload.set(nonce.subarray(0, 24))
+  sodium.crypto_secretbox_easy(payload.subarray(24), list, payload.subarray(0, 24), announceKey)
+  return payload
+}
+const announcementSamples = [seedList([bytes32(1)]), seedList([bytes32(1), bytes32(2)]), seedList([])].map((list, i) => sealList(list, b4a.alloc(24, i)))
+// The same format as the package's own sealing (checked once: it opens with the package's decoder).
+if (decodeSeedAnnouncement(encodeSeedAnnouncement([bytes32(1)], memberKey), memberKey).length !== 1) throw new Error('seed announcement sealing differs')
 const sealedLists = new WeakMap<Uint8Array, Uint8Array>()
 const seeds: SyncTarget = {
   name: 'node-core decodeSeedAnnouncement',
@@ -580,9 +589,7 @@ const seeds: SyncTarget = {
   make(rand, i) {
     if (i % 4 === 3) return makeCase(announcementSamples, rand, i) // the sealed payload mutated: mostly ERR_NOT_A_MEMBER
     const list = makeCase(seedListSamples, rand, i)
-    const payload = b4a.alloc(24 + list.byteLength + 16)
-    sodium.randombytes_buf(payload.subarray(0, 24))
-    sodium.crypto_secretbox_easy(payload.subarray(24), list, payload.subarray(0, 24), announceKey)
+    const payload = sealList(list, randomBytes(rand, 24))
     sealedLists.set(payload, list)
     return payload
   },
