@@ -3,14 +3,20 @@
 // (packages/auth/test/fuzz.test.ts); this is the large one.
 //
 // A case is "accepted" (the decoder returned), "rejected" (it threw its documented typed error) or a
-// "crash": any other throw (TypeError, RangeError, an untyped Error), a case slower than
-// HANG_MS, or, for the formats that are canonical, an accepted input that does not re-encode to the
-// same bytes (decode(x) succeeds ⇒ encode(decode(x)) = x). Exits non-zero on any crash, after
-// printing the smallest input of each kind as hex.
+// failure: a crash (any other throw — TypeError, RangeError, an untyped Error —, an error thrown or
+// a rejection left unhandled outside a decode, a case slower than HANG_MS also when re-run, a case
+// the watchdog thread sees run WATCHDOG_MS) or, for the formats that are canonical, an accepted
+// input that does not re-encode to the same bytes (decode(x) succeeds ⇒ encode(decode(x)) = x; the
+// "re-encode" column). Exits 1 on any failure, after printing the smallest input of each kind as hex.
 //
-//   node bench/dist/fuzz.js                       100,000 cases per decoder, seed 1
+//   node bench/dist/fuzz.js                           100,000 cases per decoder, seed 1
 //   BENCH_SEED=7 BENCH_CASES=1000000 node bench/dist/fuzz.js
-//   BENCH_REOPEN_CASES=200 node bench/dist/fuzz.js   node reopens per storage file (default 1,000)
+//   BENCH_REOPEN_CASES=200 node bench/dist/fuzz.js    node reopens per storage file (default 1,000)
+//   BENCH_FUZZ_ONLY=decodeOp node bench/dist/fuzz.js  only the decoders whose name holds this
+//
+// The decoder cases are the same bytes on every run for a seed (fixed keys, ids and nonces). The
+// reopen cases mutate files of nodes made at start-up, whose device keys are random: their bytes
+// differ from run to run, their mutations do not.
 import os from 'node:os'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import b4a from 'b4a'
