@@ -23,6 +23,7 @@ import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writer
 import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
+import { StorageWatch } from './storage/watch.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 import { checkKey32, checkMs, checkOptions, checkedStorage, connectionLimits, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
 import type { AddWriterOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
@@ -64,11 +65,13 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       this.lookup.on('conflict', (key) => this.emit('account-conflict', key))
     }
     const storage = options.storage ?? memoryStorage()
-    this.store = new Corestore(typeof storage === 'function' ? checkedStorage(storage) : storage)
+    // The watch keeps the storage's own errors (Hypercore drops them): the `cause` of ERR_STORAGE.
+    const watch = new StorageWatch()
+    this.store = new Corestore(typeof storage === 'function' ? watch.wrap(checkedStorage(storage)) : storage)
     const memberKey = (this.account ?? this.givenCredential!).memberKey
     this.links = new NodeConnections(this, this.transports, this.store, this.lookup, memberKey, connectionLimits(options))
     const { account, lookup, givenCredential, store, links } = this
-    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links })
+    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links, watch })
     registerNode(this, { store, engine: () => this.life.engine, use: () => this.life.use() })
   }
 
@@ -399,6 +402,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   private async write(ops: Op[]): Promise<void> {
     const db = await this.use()
+    if (db.failure) throw db.failure
     if (!db.readable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'an always-on node never writes to the database')
     if (!db.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
     await db.append(ops)

@@ -32,7 +32,6 @@ describe('idbStorage with the quota full', { timeout: 120_000 }, () => {
     const rootSecret = randomBytes(32).toString('hex')
     await setQuota(QUOTA)
     const filled = await browser.page.evaluate(([root]) => window.hyphaQuota.fill('quota-db', root!, 40, 256 * 1024), [rootSecret])
-    console.log(JSON.stringify(filled, null, 1))
     expect(filled.acknowledged.length).toBeGreaterThan(0)
     expect(filled.acknowledged.length).toBeLessThan(40)
     expect(filled.rejected).toMatchObject({ name: 'HyphaNodeError', code: 'ERR_STORAGE', cause: { name: 'QuotaExceededError' } })
@@ -42,8 +41,12 @@ describe('idbStorage with the quota full', { timeout: 120_000 }, () => {
     await setQuota()
     await browser.load(server.url)
     const back = await browser.page.evaluate(([root]) => window.hyphaQuota.keys('quota-db', root!), [rootSecret])
-    console.log(JSON.stringify(back))
-    expect(back.list.filter((k) => k.startsWith('big/'))).toEqual(expect.arrayContaining(filled.acknowledged))
+    // Every acknowledged put is there; the one that failed may be (its op may have reached the
+    // writer core before the view's flush failed: then it is applied on reopening), nothing else.
+    const big = back.list.filter((k) => k.startsWith('big/'))
+    expect(big.slice(0, filled.acknowledged.length)).toEqual(filled.acknowledged)
+    expect(big.length).toBeLessThanOrEqual(filled.acknowledged.length + 1)
     expect(back.afterUpdate).toEqual(back.list)
+    expect(back.wrote).toBe(true)
   })
 })

@@ -68,8 +68,11 @@ async function keys(dbName: string, rootSecretHex: string) {
   const list = (await node.list()).map((e) => e.key)
   await node.update()
   const afterUpdate = (await node.list()).map((e) => e.key)
+  // With the quota back, it writes again.
+  await node.put('after/reload', 'yes')
+  const wrote = (await node.get('after/reload')) === 'yes'
   await node.close()
-  return { list, afterUpdate }
+  return { list, afterUpdate, wrote }
 }
 
 const api = { fill, keys }
