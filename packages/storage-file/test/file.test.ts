@@ -82,4 +82,31 @@ describe('file storage', () => {
     expect(((err as HyphaNodeError).cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
     await second.close().catch(() => {})
   })
+
+  it('of two nodes opening one empty directory at once, the second is refused (ELOCKED): one database, the first keeps its writes', async () => {
+    // Before primary-key was locked, both opened and each made a database of its own; the device
+    // record written last won, and the other node's acknowledged writes were gone on reopening.
+    const dir = await tempDir()
+    const nodes = [await fileStorage(dir), await fileStorage(dir)].map((storage) => {
+      const node = new HyphaNode({ role: 'origin', rootSecret: root, storage })
+      node.on('error', () => {})
+      cleanups.push(() => node.close())
+      return node
+    })
+    const results = await Promise.allSettled(nodes.map((node) => node.ready()))
+    const opened = nodes.filter((_, i) => results[i]!.status === 'fulfilled')
+    expect(opened).toHaveLength(1)
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(refused.reason).toBeInstanceOf(HyphaNodeError)
+    expect(refused.reason.code).toBe('ERR_STORAGE')
+    expect((refused.reason.cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
+
+    const first = opened[0]!
+    await first.put('kept', 'yes')
+    const key = hex(first.key)
+    await first.close()
+    const again = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(dir), lookupTimeoutMs: 1 })
+    expect(hex(again.key)).toBe(key)
+    expect(await again.get('kept')).toBe('yes')
+  })
 })

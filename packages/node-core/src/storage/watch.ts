@@ -24,6 +24,14 @@ export function isStorageUnusable(err: unknown): boolean {
   return e !== null && typeof e === 'object' && (UNUSABLE_CODES.has(String(e.code)) || UNUSABLE_NAMES.has(String(e.name)))
 }
 
+/**
+ * A file that does not exist yet: random-access-file opens for reading (a stat, or random-access-
+ * storage's own open before one) without creating it, and Hypercore and Corestore read that as empty.
+ */
+function isMissing(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 'ENOENT'
+}
+
 export class StorageWatch {
   /** The first error the storage reported on a change (or an unusable-storage error), else null. */
   failure: unknown = null
@@ -40,7 +48,7 @@ export class StorageWatch {
           const last = args.length > 0 && typeof args[args.length - 1] === 'function' ? args.length - 1 : -1
           const cb = last === -1 ? null : (args[last] as Callback)
           const watched: Callback = (err, value) => {
-            if (err && this.failure === null && (keepAny || isStorageUnusable(err))) this.failure = err
+            if (err && this.failure === null && (keepAny || isStorageUnusable(err)) && !isMissing(err)) this.failure = err
             if (cb) cb(err, value)
           }
           if (last === -1) args.push(watched)
