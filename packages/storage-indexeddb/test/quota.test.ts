@@ -47,6 +47,8 @@ describe('idbStorage with the quota full', { timeout: 120_000 }, () => {
     expect(big.slice(0, filled.acknowledged.length)).toEqual(filled.acknowledged)
     expect(big.length).toBeLessThanOrEqual(filled.acknowledged.length + 1)
     expect(back.afterUpdate).toEqual(back.list)
+    // What the writer core holds is what is applied: no op is left in it unapplied.
+    expect(back.writerCore.held).toBe(back.list.length)
     expect(back.wrote).toBe(true)
   })
 })

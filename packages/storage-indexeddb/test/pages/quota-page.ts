@@ -66,13 +66,14 @@ async function keys(dbName: string, rootSecretHex: string) {
   const node = new HyphaNode({ role: 'read-only', rootSecret: fromHex(rootSecretHex), storage: idbStorage(dbName), lookupTimeoutMs: 1 })
   await node.ready()
   const list = (await node.list()).map((e) => e.key)
+  const writerCore = await node.writerCoreLength(node.writerKey!)
   await node.update()
   const afterUpdate = (await node.list()).map((e) => e.key)
   // With the quota back, it writes again.
   await node.put('after/reload', 'yes')
   const wrote = (await node.get('after/reload')) === 'yes'
   await node.close()
-  return { list, afterUpdate, wrote }
+  return { list, afterUpdate, wrote, writerCore }
 }
 
 const api = { fill, keys }
