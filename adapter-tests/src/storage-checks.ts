@@ -340,6 +340,8 @@ export const storageChecks = {
       if (acknowledged.length === 0) throw new Error('the first put failed: the budget is too small for this check')
       isStorageError(rejected, 'ENOSPC', 'the put that failed')
       isStorageError(await node.put('after/failure', 'x').then(() => null, (err: unknown) => err), 'ENOSPC', 'a put after the failure')
+      // Reads too: the view may hold the rejected put, which reopening may not bring back.
+      isStorageError(await node.list().then(() => null, (err: unknown) => err), 'ENOSPC', 'a list after the failure')
       if (errors.length === 0) throw new Error("no 'error' event")
       for (const err of errors) isStorageError(err, 'ENOSPC', "the 'error' event")
     } finally {

@@ -95,10 +95,15 @@ export class NodeLifecycle {
     return this.closing
   }
 
-  /** Waits for `ready()` (rejects `ERR_CLOSED` once closed) and gives the engine. */
+  /**
+   * Waits for `ready()` (rejects `ERR_CLOSED` once closed) and gives the engine. Once the engine
+   * failed on its storage (and closed itself), rejects with that `ERR_STORAGE`: its view may hold
+   * a write that was rejected and that reopening may not bring back, so nothing is read from it.
+   */
   async use(): Promise<Engine> {
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node is closed')
     await this.ready()
+    if (this.db.failure) throw this.db.failure
     return this.db
   }
 
