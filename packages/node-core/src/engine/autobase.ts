@@ -146,10 +146,12 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   /**
-   * Appends oplog blocks as given, as one Autobase append. Resolves once they are in the local
-   * writer core and applied to the view, and the view and system cores are flushed (one Autobase
-   * drain ran through without an error); rejects with `ERR_STORAGE` if a storage write of that
-   * drain failed (Autobase reports that only as an 'error' event and lets the append resolve).
+   * Appends oplog blocks as given, as one Autobase append. Resolves once one Autobase drain ran
+   * through with them without an error: they are written to the local writer core and applied,
+   * and the indexed part of the view and system cores is flushed (the unindexed tip is applied
+   * again from the writer cores on reopening). Rejects with `ERR_STORAGE` if a storage write of
+   * that drain failed: Autobase reports that only as an 'error' event (and closes itself) and
+   * lets the append resolve.
    */
   private async appendBlocks(blocks: Uint8Array[]): Promise<void> {
     if (this.failure) throw this.failure
