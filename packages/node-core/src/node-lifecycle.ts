@@ -84,7 +84,7 @@ export class NodeLifecycle {
       this.opening = this.openTask.catch(async (err) => {
         if (this.closing === null) this.closing = this.shutdown(false)
         await this.closing.catch(noop)
-        throw storageError('the node could not open its storage', err, this.parts.watch.failure)
+        throw storageError('the node could not open', err, this.parts.watch.failure)
       })
     }
     return this.opening
