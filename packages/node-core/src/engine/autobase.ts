@@ -103,7 +103,8 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     // emits one when applying or flushing failed (a storage write failed: a full disk or quota),
     // and has closed itself: the error, typed, fails the writes in flight and every later one.
     this.base.on('error', (err: unknown) => {
-      this.failure ??= storageError('the database could not write to its storage and closed', err, this.storageFailure())
+      const stored = this.storageFailure()
+      this.failure ??= storageError(stored !== null ? 'the database could not write to its storage and closed' : 'the database failed and closed', err, stored)
       this.emit('error', this.failure)
     })
     // Tests play a misbehaving writer with raw blocks (@hypha/node-core/debug).
