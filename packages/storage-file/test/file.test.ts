@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { mkdtemp, rm, readdir } from 'node:fs/promises'
+import { mkdtemp, rm, readdir, mkdir, symlink } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
@@ -109,4 +110,37 @@ describe('file storage', () => {
     expect(hex(again.key)).toBe(key)
     expect(await again.get('kept')).toBe('yes')
   })
+
+  // A real full disk without root: the writer core's data file is a link to /dev/full, where every
+  // write fails with ENOSPC from the kernel (Linux).
+  for (const kind of ['fileStorage(dir)', 'the directory path'] as const) {
+    it.skipIf(!existsSync('/dev/full'))(`a full disk (${kind}): the put rejects with ERR_STORAGE, the kernel's ENOSPC as cause; with room again it writes on`, async () => {
+      const dir = await tempDir()
+      const storage = async () => (kind === 'fileStorage(dir)' ? await fileStorage(dir) : dir)
+      const first = new HyphaNode({ role: 'origin', rootSecret: root, storage: await storage() })
+      await first.ready()
+      await first.close()
+      // The origin's writer core is the database core: its files are under its discovery key.
+      const id = hex(first.discoveryKey)!
+      const data = join(dir, 'cores', id.slice(0, 2), id.slice(2, 4), id, 'data')
+      await mkdir(join(data, '..'), { recursive: true })
+      await rm(data, { force: true })
+      await symlink('/dev/full', data)
+
+      const node = new HyphaNode({ role: 'origin', rootSecret: root, storage: await storage() })
+      const errors: unknown[] = []
+      node.on('error', (err) => errors.push(err))
+      await node.ready()
+      const err = await node.put('k', 'v').then(() => null, (e: unknown) => e)
+      expect(err).toBeInstanceOf(HyphaNodeError)
+      expect(err).toMatchObject({ code: 'ERR_STORAGE', cause: { code: 'ENOSPC' } })
+      expect(errors).toEqual([err])
+      await node.close()
+
+      await rm(data)
+      const again = await open({ role: 'origin', rootSecret: root, storage: await storage() })
+      await again.put('after', 'room')
+      expect(await again.get('after')).toBe('room')
+    })
+  }
 })
