@@ -88,7 +88,6 @@ describe('idbStorage in Chromium', () => {
   it('of two nodes opening one IndexedDB database at once (two tabs), the second is refused (ERR_STORAGE, ELOCKED): one database, the first keeps its writes', async () => {
     const rootSecret = randomBytes(32).toString('hex')
     const result = await browser.page.evaluate(([root]) => window.hyphaIdb.twoNodesAtOnce('two-at-once-db', root!), [rootSecret])
-    console.log(JSON.stringify(result))
     expect(result.outcome.filter((o) => o === 'opened')).toHaveLength(1)
     expect(result.outcome.filter((o) => o !== 'opened')).toEqual(['ERR_STORAGE cause=ELOCKED'])
     expect(result.keys).toHaveLength(1)
