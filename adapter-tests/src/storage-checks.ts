@@ -90,6 +90,34 @@ function slowToStat(storage: StorageFunction, name: string, ms: number): Storage
   }) as StorageFunction
 }
 
+/**
+ * The same storage with a budget: a write larger than what is `left` fails (nothing of it written)
+ * with an error like a full disk's, `code` 'ENOSPC' (simulated: a real full disk or quota needs
+ * root or a browser's devtools; the IndexedDB adapter's own test lowers Chromium's quota). Every
+ * write within the budget goes through and spends it.
+ */
+export function fillsUp(storage: StorageFunction, budget: { left: number }): StorageFunction {
+  return ((file: string, ...rest: unknown[]) => {
+    const opened = (storage as (...args: unknown[]) => RasFile)(file, ...rest)
+    const write = opened.write.bind(opened)
+    opened.write = (offset, data, cb) => {
+      if (data.byteLength > budget.left) {
+        const err = Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' })
+        return void queueMicrotask(() => cb(err))
+      }
+      budget.left -= data.byteLength
+      write(offset, data, cb)
+    }
+    return opened
+  }) as StorageFunction
+}
+
+/** A storage error as the node must report it: ERR_STORAGE, the storage's own error as `cause`. */
+function isStorageError(err: unknown, causeCode: string, what: string): void {
+  const e = err as { name?: string; code?: string; cause?: { code?: string } } | null
+  same({ name: e?.name, code: e?.code, causeCode: e?.cause?.code }, { name: 'HyphaNodeError', code: 'ERR_STORAGE', causeCode }, what)
+}
+
 function same(actual: unknown, expected: unknown, what: string): void {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) fail(what, actual, expected)
 }
@@ -279,6 +307,58 @@ export const storageChecks = {
       same({ key: hex(again.key), writerKey: hex(again.writerKey), noiseKey: hex(again.noiseKeyPair.publicKey) }, before, 'identity after reopening')
       same(again.writable, true, 'writable after reopening')
       same((await again.list()).map((e) => [e.key, String(e.value)]), entries, 'entries after reopening')
+      await again.put('after/reopen', 'yes')
+      same(await again.get('after/reopen'), 'yes', 'a write after reopening')
+    } finally {
+      await again.close()
+    }
+  },
+
+  async 'a HyphaNode on it rejects the write that fills the storage (ERR_STORAGE, its error as cause) and keeps every acknowledged one'(setup: StorageSetup, cleanups: Array<() => unknown>) {
+    const opener = await setup.fresh(cleanups)
+    const rootSecret = crypto.getRandomValues(new Uint8Array(32))
+    const budget = { left: Infinity }
+    const node = new HyphaNode({ role: 'origin', rootSecret, storage: fillsUp(await opener(), budget) })
+    const errors: unknown[] = []
+    node.on('error', (err) => errors.push(err))
+    const key = (i: number) => `big/${String(i).padStart(2, '0')}`
+    const acknowledged: string[] = []
+    try {
+      await node.ready()
+      // Room for a few 256 KiB values and what Hypercore and Autobase write beside them.
+      budget.left = 1_200_000
+      let rejected: unknown = null
+      for (let i = 0; i < 20 && rejected === null; i++) {
+        try {
+          await node.put(key(i), pattern(256 * 1024, i))
+          acknowledged.push(key(i))
+        } catch (err) {
+          rejected = err
+        }
+      }
+      if (rejected === null) throw new Error('no put failed though the storage was full')
+      if (acknowledged.length === 0) throw new Error('the first put failed: the budget is too small for this check')
+      isStorageError(rejected, 'ENOSPC', 'the put that failed')
+      isStorageError(await node.put('after/failure', 'x').then(() => null, (err: unknown) => err), 'ENOSPC', 'a put after the failure')
+      // Reads too: the view may hold the rejected put, which reopening may not bring back.
+      isStorageError(await node.list().then(() => null, (err: unknown) => err), 'ENOSPC', 'a list after the failure')
+      if (errors.length === 0) throw new Error("no 'error' event")
+      for (const err of errors) isStorageError(err, 'ENOSPC', "the 'error' event")
+    } finally {
+      await node.close().catch(() => {})
+    }
+
+    // Room again: every acknowledged put is there; the failed one may be (if its op reached the
+    // writer core before a later write failed, reopening applies it); nothing after it.
+    const again = new HyphaNode({ role: 'read-only', rootSecret, storage: await opener(), lookupTimeoutMs: 1 })
+    try {
+      await again.ready()
+      const big = (await again.list({ gte: 'big/', lt: 'big0' })).map((e) => e.key)
+      same(big.slice(0, acknowledged.length), acknowledged, 'acknowledged entries after reopening')
+      if (big.length > acknowledged.length + 1) fail('entries after reopening', big, acknowledged)
+      await again.update()
+      same((await again.list({ gte: 'big/', lt: 'big0' })).map((e) => e.key), big, 'entries after an update')
+      sameBytes((await again.get(key(0))) as Uint8Array, pattern(256 * 1024, 0), 'the first value')
       await again.put('after/reopen', 'yes')
       same(await again.get('after/reopen'), 'yes', 'a write after reopening')
     } finally {

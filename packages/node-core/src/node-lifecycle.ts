@@ -9,7 +9,8 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
 import { AutobaseEngine, discoveryKeyOf } from './engine/autobase.js'
 import { BlindEngine } from './engine/blind.js'
-import { HyphaNodeError } from './engine/errors.js'
+import { HyphaNodeError, storageError } from './engine/errors.js'
+import type { StorageWatch } from './storage/watch.js'
 import type { Engine } from './engine/types.js'
 import type { AccountKeys, KeyPair } from './keys.js'
 import { DEVICE_KEY_NAMES, writeDeviceRecord, type DeviceKeys } from './device.js'
@@ -52,6 +53,8 @@ export interface NodeParts {
   /** An always-on node's member credential (null on full nodes). */
   givenCredential: MemberCredential | null
   links: NodeConnections
+  /** The storage's own errors (storage/watch.ts). */
+  watch: StorageWatch
 }
 
 export class NodeLifecycle {
@@ -81,7 +84,7 @@ export class NodeLifecycle {
       this.opening = this.openTask.catch(async (err) => {
         if (this.closing === null) this.closing = this.shutdown(false)
         await this.closing.catch(noop)
-        throw err instanceof HyphaNodeError ? err : new HyphaNodeError('ERR_STORAGE', 'the node could not open', { cause: err })
+        throw storageError('the node could not open', err, this.parts.watch.failure)
       })
     }
     return this.opening
@@ -92,10 +95,15 @@ export class NodeLifecycle {
     return this.closing
   }
 
-  /** Waits for `ready()` (rejects `ERR_CLOSED` once closed) and gives the engine. */
+  /**
+   * Waits for `ready()` (rejects `ERR_CLOSED` once closed) and gives the engine. Once the engine
+   * failed on its storage (and closed itself), rejects with that `ERR_STORAGE`: its view may hold
+   * a write that was rejected and that reopening may not bring back, so nothing is read from it.
+   */
   async use(): Promise<Engine> {
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node is closed')
     await this.ready()
+    if (this.db.failure) throw this.db.failure
     return this.db
   }
 
@@ -134,7 +142,8 @@ export class NodeLifecycle {
       bootstrap: created ? null : next.databaseKey,
       keyPair: writerKeyPair,
       encryptionKey: account.encryptionKey,
-      ackInterval: options.ackInterval
+      ackInterval: options.ackInterval,
+      storageFailure: () => this.parts.watch.failure
     })
     this.setUp(created ? 'origin' : 'read-only', next.databaseKey, device.noiseKeyPair, device, record !== null)
     await this.engine.ready()

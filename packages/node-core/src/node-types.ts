@@ -225,6 +225,10 @@ export interface HyphaNodeEvents {
    * Hypha transports it is a TransportError.
    */
   'transport-error': [error: unknown, transport: Transport]
-  /** The engine failed (storage error): the database is closed. */
+  /**
+   * The database failed on its storage: a `HyphaNodeError` `ERR_STORAGE` with the storage's own error
+   * (`ENOSPC`, `QuotaExceededError`, ...) as `cause`. The database is closed: the write in flight
+   * and every later call reject with this same error.
+   */
   error: [error: unknown]
 }

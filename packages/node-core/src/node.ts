@@ -10,6 +10,7 @@ import { EventEmitter } from 'events'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
 import type { SecureChannel } from '@hypha/secure-channel'
 import Corestore from 'corestore'
+import Hypercore from 'hypercore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
 import type { Op } from './engine/ops.js'
@@ -23,10 +24,18 @@ import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writer
 import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
+import { StorageWatch } from './storage/watch.js'
+import type { StorageFunction } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 import { checkKey32, checkMs, checkOptions, checkedStorage, connectionLimits, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
 import type { AddWriterOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
 import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer } from './node-types.js'
+
+/** What Corestore 6.18 makes of a directory path (its constructor: `Hypercore.defaultStorage`). */
+function directoryStorage(dir: string): StorageFunction {
+  const defaultStorage = (Hypercore as unknown as { defaultStorage(dir: string, opts: object): StorageFunction }).defaultStorage
+  return defaultStorage(dir, { lock: 'primary-key', poolSize: 512, rmdir: true })
+}
 
 /**
  * A Hypha node: one replica of the person's multiwriter database, its connections and its
@@ -67,11 +76,16 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
       this.lookup.on('conflict', (key) => this.emit('account-conflict', key))
     }
     const storage = options.storage ?? memoryStorage()
-    this.store = new Corestore(typeof storage === 'function' ? checkedStorage(storage) : storage)
+    // The watch keeps the storage's own errors (Hypercore drops them): the `cause` of ERR_STORAGE.
+    // A directory path gets the files Corestore would make for it (random-access-file, its
+    // primary-key locked, a pool of 512 descriptors), made here so that the watch sees them too.
+    const watch = new StorageWatch()
+    const files = typeof storage === 'function' ? checkedStorage(storage) : directoryStorage(storage)
+    this.store = new Corestore(watch.wrap(files))
     const memberKey = (this.account ?? this.givenCredential!).memberKey
     this.links = new NodeConnections(this, this.transports, this.store, this.lookup, memberKey, connectionLimits(options))
     const { account, lookup, givenCredential, store, links } = this
-    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links })
+    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links, watch })
     registerNode(this, { store, engine: () => this.life.engine, use: () => this.life.use() })
   }
 
@@ -402,6 +416,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   private async write(ops: Op[]): Promise<void> {
     const db = await this.use()
+    if (db.failure) throw db.failure
     if (!db.readable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'an always-on node never writes to the database')
     if (!db.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
     await db.append(ops)

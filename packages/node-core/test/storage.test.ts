@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import b4a from 'b4a'
-import { memoryStorage, type HyphaNodeOptions } from '../src/index.js'
+import { HyphaNode, HyphaNodeError, memoryStorage, type HyphaNodeOptions, type StorageFunction } from '../src/index.js'
 import { rootSecret, startNode } from './fixtures/helpers.js'
 import { cleanupsAfterEach } from '@hypha/test-utils'
 
@@ -92,5 +92,59 @@ describe('memory storage files', () => {
     await call((cb) => again.truncate(0, cb))
     await write(again, 20, new Uint8Array([2]))
     expect(isZeros(await read(again, 0, 20))).toBe(true)
+  })
+})
+
+/** Memory storage whose writes fail (as a full disk: code ENOSPC, simulated) once `full.now` is set. */
+function fillable(full: { now: boolean }): StorageFunction {
+  const memory = memoryStorage()
+  return (name) => {
+    const file = memory(name) as { write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void }
+    const write = file.write.bind(file)
+    file.write = (offset, data, cb) => {
+      if (!full.now) return write(offset, data, cb)
+      queueMicrotask(() => cb(Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' })))
+    }
+    return file
+  }
+}
+
+describe('a storage that fails writes', () => {
+  it('every write API rejects with ERR_STORAGE (the storage error as cause), as do reads; the error event carries the same', async () => {
+    const full = { now: false }
+    const node = new HyphaNode({ role: 'origin', rootSecret: root, storage: fillable(full) })
+    cleanups.push(() => node.close())
+    const errors: unknown[] = []
+    node.on('error', (err) => errors.push(err))
+    await node.ready()
+    await node.put('before', 'kept')
+    full.now = true
+    const failed = await node.batch([{ type: 'put', key: 'a', value: 'b' }]).then(() => null, (err: unknown) => err)
+    expect(failed).toBeInstanceOf(HyphaNodeError)
+    expect(failed).toMatchObject({ code: 'ERR_STORAGE', cause: { code: 'ENOSPC' } })
+    expect(errors).toEqual([failed])
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['put', () => node.put('x', 'y')],
+      ['del', () => node.del('before')],
+      ['batch', () => node.batch([{ type: 'del', key: 'before' }])],
+      ['addWriter', () => node.addWriter(new Uint8Array(32).fill(5))],
+      ['removeWriter', () => node.removeWriter(new Uint8Array(32).fill(5))],
+      ['registerDevice', () => node.registerDevice('laptop')],
+      ['get', () => node.get('before')],
+      ['list', () => node.list()],
+      ['update', () => node.update()]
+    ]
+    for (const [what, call] of calls) {
+      const err = await call().then(() => null, (e: unknown) => e)
+      expect(err, what).toBe(failed)
+    }
+  })
+
+  it('a write the storage refuses while the node opens rejects ready() with ERR_STORAGE, the storage error as cause', async () => {
+    const node = new HyphaNode({ role: 'origin', rootSecret: root, storage: fillable({ now: true }) })
+    cleanups.push(() => node.close())
+    const err = await node.ready().then(() => null, (e: unknown) => e)
+    expect(err).toBeInstanceOf(HyphaNodeError)
+    expect(err).toMatchObject({ code: 'ERR_STORAGE', cause: { code: 'ENOSPC' } })
   })
 })

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { mkdtemp, rm, readdir } from 'node:fs/promises'
+import { mkdtemp, rm, readdir, mkdir, symlink } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import b4a from 'b4a'
@@ -82,4 +83,64 @@ describe('file storage', () => {
     expect(((err as HyphaNodeError).cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
     await second.close().catch(() => {})
   })
+
+  it('of two nodes opening one empty directory at once, the second is refused (ELOCKED): one database, the first keeps its writes', async () => {
+    // Before primary-key was locked, both opened and each made a database of its own; the device
+    // record written last won, and the other node's acknowledged writes were gone on reopening.
+    const dir = await tempDir()
+    const nodes = [await fileStorage(dir), await fileStorage(dir)].map((storage) => {
+      const node = new HyphaNode({ role: 'origin', rootSecret: root, storage })
+      node.on('error', () => {})
+      cleanups.push(() => node.close())
+      return node
+    })
+    const results = await Promise.allSettled(nodes.map((node) => node.ready()))
+    const opened = nodes.filter((_, i) => results[i]!.status === 'fulfilled')
+    expect(opened).toHaveLength(1)
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(refused.reason).toBeInstanceOf(HyphaNodeError)
+    expect(refused.reason.code).toBe('ERR_STORAGE')
+    expect((refused.reason.cause as { code?: string } | undefined)?.code).toBe('ELOCKED')
+
+    const first = opened[0]!
+    await first.put('kept', 'yes')
+    const key = hex(first.key)
+    await first.close()
+    const again = await open({ role: 'read-only', rootSecret: root, storage: await fileStorage(dir), lookupTimeoutMs: 1 })
+    expect(hex(again.key)).toBe(key)
+    expect(await again.get('kept')).toBe('yes')
+  })
+
+  // A real full disk without root: the writer core's data file is a link to /dev/full, where every
+  // write fails with ENOSPC from the kernel (Linux).
+  for (const kind of ['fileStorage(dir)', 'the directory path'] as const) {
+    it.skipIf(!existsSync('/dev/full'))(`a full disk (${kind}): the put rejects with ERR_STORAGE, the kernel's ENOSPC as cause; with room again it writes on`, async () => {
+      const dir = await tempDir()
+      const storage = async () => (kind === 'fileStorage(dir)' ? await fileStorage(dir) : dir)
+      const first = new HyphaNode({ role: 'origin', rootSecret: root, storage: await storage() })
+      await first.ready()
+      await first.close()
+      // The origin's writer core is the database core: its files are under its discovery key.
+      const id = hex(first.discoveryKey)!
+      const data = join(dir, 'cores', id.slice(0, 2), id.slice(2, 4), id, 'data')
+      await mkdir(join(data, '..'), { recursive: true })
+      await rm(data, { force: true })
+      await symlink('/dev/full', data)
+
+      const node = new HyphaNode({ role: 'origin', rootSecret: root, storage: await storage() })
+      const errors: unknown[] = []
+      node.on('error', (err) => errors.push(err))
+      await node.ready()
+      const err = await node.put('k', 'v').then(() => null, (e: unknown) => e)
+      expect(err).toBeInstanceOf(HyphaNodeError)
+      expect(err).toMatchObject({ code: 'ERR_STORAGE', cause: { code: 'ENOSPC' } })
+      expect(errors).toEqual([err])
+      await node.close()
+
+      await rm(data)
+      const again = await open({ role: 'origin', rootSecret: root, storage: await storage() })
+      await again.put('after', 'room')
+      expect(await again.get('after')).toBe('room')
+    })
+  }
 })

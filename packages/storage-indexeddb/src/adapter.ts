@@ -41,7 +41,7 @@ export class Adapter {
 
   constructor(
     private readonly factory: IDBFactory,
-    private readonly name: string,
+    readonly name: string,
     private readonly maxBlocks: number
   ) {}
 

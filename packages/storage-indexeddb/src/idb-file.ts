@@ -48,6 +48,33 @@ interface Op {
   run: () => void
 }
 
+/** The file whose opening takes the database's lock: the one Corestore holds open while a node is open. */
+const LOCKED_FILE = 'primary-key'
+
+/**
+ * Takes the Web Lock `hypha-idb:<dbName>` (scoped to the origin: shared by its tabs and workers)
+ * if nobody holds it, and gives the function that releases it; fails with an `ELOCKED` error if it
+ * is held (another tab, worker or node has this database open). Where Web Locks are missing
+ * (an insecure context, an old browser) nothing is locked.
+ */
+function holdLock(dbName: string): Promise<() => void> {
+  const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks
+  if (!locks) return Promise.resolve(() => {})
+  return new Promise((resolve, reject) => {
+    locks
+      .request(`hypha-idb:${dbName}`, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          const err = Object.assign(new Error(`ELOCKED: the IndexedDB database ${dbName} is open elsewhere (another tab, worker or node)`), { code: 'ELOCKED' })
+          reject(err)
+          return undefined
+        }
+        // The lock is held until this promise settles.
+        return new Promise<void>((release) => resolve(() => release()))
+      })
+      .catch(reject)
+  })
+}
+
 export class IdbFile extends RandomAccessStorage {
   readonly id: number
   private database: IDBDatabase | null = null
@@ -67,6 +94,8 @@ export class IdbFile extends RandomAccessStorage {
   private draining = false
   /** The blocks the request first in line needs: kept in memory until it has run. */
   private held = new Set<number>()
+  /** Releases the database's lock (only the `primary-key` file takes it). */
+  private releaseLock: (() => void) | null = null
 
   constructor(
     private readonly adapter: Adapter,
@@ -83,6 +112,28 @@ export class IdbFile extends RandomAccessStorage {
   }
 
   override _open(req: Parameters<RAS['_open']>[0]): void {
+    if (this.name !== LOCKED_FILE) return this.openFile(req)
+    // Corestore keeps `primary-key` open while the node is open: holding it holds the database.
+    holdLock(this.adapter.name).then(
+      (release) => {
+        this.releaseLock = release
+        this.openFile({
+          callback: (err) => {
+            if (err) this.unlock()
+            req.callback(err)
+          }
+        })
+      },
+      (err: Error) => req.callback(err)
+    )
+  }
+
+  private unlock(): void {
+    this.releaseLock?.()
+    this.releaseLock = null
+  }
+
+  private openFile(req: Req): void {
     this.adapter.open().then((db) => guard(req, () => {
       const tx = db.transaction(FILES, 'readonly')
       const get = tx.objectStore(FILES).get(this.name)
@@ -190,6 +241,7 @@ export class IdbFile extends RandomAccessStorage {
     // committed. The database is shared by every file of the adapter: it stays open.
     this.forgetAll()
     this.database = null
+    this.unlock()
     req.callback(null)
   }
 

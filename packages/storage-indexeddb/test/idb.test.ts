@@ -84,4 +84,14 @@ describe('idbStorage in Chromium', () => {
     await browser.page.evaluate(() => window.hyphaIdb.nodeClose())
     expect(browser.errors).toEqual([])
   })
+
+  it('of two nodes opening one IndexedDB database at once (two tabs), the second is refused (ERR_STORAGE, ELOCKED): one database, the first keeps its writes', async () => {
+    const rootSecret = randomBytes(32).toString('hex')
+    const result = await browser.page.evaluate(([root]) => window.hyphaIdb.twoNodesAtOnce('two-at-once-db', root!), [rootSecret])
+    expect(result.outcome.filter((o) => o === 'opened')).toHaveLength(1)
+    expect(result.outcome.filter((o) => o !== 'opened')).toEqual(['ERR_STORAGE cause=ELOCKED'])
+    expect(result.keys).toHaveLength(1)
+    expect(result.after.key).toBe(result.keys[0])
+    expect(result.after.entries).toHaveLength(1)
+  })
 })

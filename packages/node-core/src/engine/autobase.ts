@@ -13,7 +13,7 @@ import Autobase from 'autobase'
 import Hyperbee from 'hyperbee'
 import Hypercore from 'hypercore'
 import b4a from 'b4a'
-import { HyphaNodeError } from './errors.js'
+import { HyphaNodeError, storageError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
 import { verifyChannelProof } from '../channel-proof.js'
 import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
@@ -53,6 +53,8 @@ export interface AutobaseEngineOptions {
   keyPair: KeyPair
   encryptionKey: Uint8Array
   ackInterval?: number
+  /** The storage's own first error, if it reported one (storage/watch.ts): the `cause` of storage errors. */
+  storageFailure?: () => unknown
 }
 
 type View = Hyperbee
@@ -71,11 +73,19 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   readonly seeder = null
   /** Ops skipped by apply since this engine opened (re-applies after a reorder count again). */
   invalidOps = 0
+  /**
+   * Set once Autobase failed (a write to the storage failed): it closed itself, so every later
+   * write rejects with this, and the write that was in flight too.
+   */
+  failure: HyphaNodeError | null = null
   private readonly base: Autobase<View>
+  private readonly storageFailure: () => unknown
+  private closing = false
 
   constructor(options: AutobaseEngineOptions) {
     super()
     this.store = options.store
+    this.storageFailure = options.storageFailure ?? (() => null)
     // One namespace per database (autobase issue 374: its default local core is 'local' whatever
     // the base). The origin's database key is its writer core key, known before it opens.
     const dbKey = options.bootstrap ?? databaseKeyFromOriginPublicKey(options.keyPair.publicKey)
@@ -90,8 +100,14 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     this.base.on('update', () => this.emit('update'))
     this.base.on('writable', () => this.emit('writable', true))
     this.base.on('unwritable', () => this.emit('writable', false))
-    // Autobase crashes the process on an error nobody listens to; the node decides instead.
-    this.base.on('error', (err: unknown) => this.emit('error', err))
+    // Autobase crashes the process on an error nobody listens to; the node decides instead. It
+    // emits one when applying or flushing failed (a storage write failed: a full disk or quota),
+    // and has closed itself: the error, typed, fails the writes in flight and every later one.
+    this.base.on('error', (err: unknown) => {
+      const stored = this.storageFailure()
+      this.failure ??= storageError(stored !== null ? 'the database could not write to its storage and closed' : 'the database failed and closed', err, stored)
+      this.emit('error', this.failure)
+    })
     // Tests play a misbehaving writer with raw blocks (@hypha/node-core/debug).
     registerEngine(this, { autobase: this.base, appendBlocks: (blocks) => this.appendBlocks(blocks) })
   }
@@ -117,6 +133,7 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   async close(): Promise<void> {
+    this.closing = true
     await this.base.close()
     // Autobase closes its (namespaced) store; close the root too, it owns the storage.
     await this.store.close()
@@ -130,17 +147,35 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     await this.appendBlocks(ops.map(encodeOp))
   }
 
-  /** Appends oplog blocks as given, as one Autobase append. */
+  /**
+   * Appends oplog blocks as given, as one Autobase append. Resolves once one Autobase drain ran
+   * through with them without an error: they are written to the local writer core and applied,
+   * and the indexed part of the view and system cores is flushed (the unindexed tip is applied
+   * again from the writer cores on reopening). Rejects with `ERR_STORAGE` if a storage write of
+   * that drain failed: Autobase reports that only as an 'error' event (and closes itself) and
+   * lets the append resolve.
+   */
   private async appendBlocks(blocks: Uint8Array[]): Promise<void> {
+    if (this.failure) throw this.failure
     if (!this.base.opened) await this.base.ready()
+    if (this.failure) throw this.failure
     if (!this.base.writable) throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database')
     try {
       await this.base.append(blocks)
     } catch (err) {
+      if (this.failure) throw this.failure
+      if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed', { cause: err })
       if (!this.base.writable) {
         throw new HyphaNodeError('ERR_NOT_WRITABLE', 'this node is not a writer of the database', { cause: err })
       }
+      if (this.storageFailure() !== null) throw storageError('the write failed', err, this.storageFailure())
       throw err
+    }
+    // Autobase's drain caught the failure (and closed the base) rather than rejecting.
+    if (this.failure) throw this.failure
+    if (this.base.closing) {
+      if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while writing')
+      throw storageError('the database closed while writing', new Error('Autobase closed'), this.storageFailure())
     }
   }
 

@@ -28,6 +28,7 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
   readonly writable = false
   readonly localWriterKey = null
   readonly invalidOps = 0
+  readonly failure = null
   readonly seeder: CoreSeeder = this
   readonly key: Uint8Array
   /** Most cores kept, the origin's included. */

@@ -40,3 +40,24 @@ export class HyphaNodeError extends Error {
     super(message, options)
   }
 }
+
+/** "QuotaExceededError", "ENOSPC: no space left on device, write": what an error is, for a message. */
+function describeError(err: unknown): string {
+  if (err === null || typeof err !== 'object') return String(err)
+  const e = err as { name?: unknown; code?: unknown; message?: unknown }
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : ''
+  const code = typeof e.code === 'string' ? e.code : ''
+  const message = typeof e.message === 'string' ? e.message : ''
+  return [name, code && !message.startsWith(code) ? code : '', message].filter((s) => s !== '').join(': ') || 'unknown error'
+}
+
+/**
+ * `ERR_STORAGE` for `what` failed because of `err` (e.g. Hypercore's `WRITE_FAILED`); `cause` is the
+ * storage's own error when the node saw it (`storageFailure`: a `QuotaExceededError`, an `ENOSPC`,
+ * an `ELOCKED`), else `err`.
+ */
+export function storageError(what: string, err: unknown, storageFailure: unknown): HyphaNodeError {
+  if (err instanceof HyphaNodeError) return err
+  const cause = storageFailure ?? err
+  return new HyphaNodeError('ERR_STORAGE', `${what}: ${describeError(cause)}`, { cause })
+}

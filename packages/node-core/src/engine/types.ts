@@ -116,6 +116,8 @@ export interface Engine extends EventEmitter<EngineEvents> {
   readonly store: any
   /** Ops apply skipped since the engine opened (always 0 on a blind engine: it applies nothing). */
   readonly invalidOps: number
+  /** Set once the engine failed on its storage and closed (`ERR_STORAGE`, the storage's error as `cause`). */
+  readonly failure: Error | null
   /** The blind engine's core keeping; null on a full engine (its cores follow from the registry). */
   readonly seeder: CoreSeeder | null
   ready(): Promise<void>

@@ -233,7 +233,32 @@ async function nodeRead(dbName: string, rootSecretHex: string) {
   }
 }
 
-const api = { batching, randomOps, readBack, twoDatabases, nodeWrite, nodeClose, nodeRead }
+/**
+ * Two nodes opening one IndexedDB database at once (two tabs of one site): how each ready() ended,
+ * and, after both closed, what a node reopened there holds.
+ */
+async function twoNodesAtOnce(dbName: string, rootSecretHex: string) {
+  const nodes = [0, 1].map(() => new HyphaNode({ role: 'origin', rootSecret: fromHex(rootSecretHex), storage: idbStorage(dbName) }))
+  for (const n of nodes) n.on('error', () => {})
+  const results = await Promise.allSettled(nodes.map((n) => n.ready()))
+  const outcome = results.map((r) =>
+    r.status === 'fulfilled' ? 'opened' : `${(r.reason as { code?: string }).code} cause=${((r.reason as { cause?: { code?: string; name?: string } }).cause?.code ?? (r.reason as { cause?: { name?: string } }).cause?.name)}`
+  )
+  const keys: string[] = []
+  for (const [i, n] of nodes.entries()) {
+    if (results[i]!.status !== 'fulfilled') continue
+    await n.put(`from/${i}`, 'yes')
+    keys.push(hex(n.key))
+  }
+  for (const n of nodes) await n.close().catch(() => {})
+  const again = new HyphaNode({ role: 'read-only', rootSecret: fromHex(rootSecretHex), storage: idbStorage(dbName), lookupTimeoutMs: 1 })
+  await again.ready()
+  const after = { key: hex(again.key), entries: (await again.list()).map((e) => e.key) }
+  await again.close()
+  return { outcome, keys, after }
+}
+
+const api = { batching, randomOps, readBack, twoDatabases, nodeWrite, nodeClose, nodeRead, twoNodesAtOnce }
 
 declare global {
   interface Window {
