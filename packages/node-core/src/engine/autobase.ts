@@ -16,7 +16,8 @@ import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
 import { verifyChannelProof } from '../channel-proof.js'
-import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
+import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, EngineWatch, InvalidOp, WriterInfo } from './types.js'
+import { ViewChanges } from './view-watch.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
 import type { KeyPair } from '../keys.js'
@@ -57,6 +58,19 @@ export interface AutobaseEngineOptions {
 type View = Hyperbee
 
 const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
+
+/** The view's range of user entries within `range`. */
+function viewRange(range: EngineRange): Hyperbee.Range {
+  const r: Hyperbee.Range = { reverse: range.reverse === true }
+  if (range.limit !== undefined) r.limit = range.limit
+  if (range.gt) r.gt = dataKey(range.gt)
+  else if (range.gte) r.gte = dataKey(range.gte)
+  else r.gt = b4a.from([DATA])
+  if (range.lt) r.lt = dataKey(range.lt)
+  else if (range.lte) r.lte = dataKey(range.lte)
+  else r.lt = b4a.from([DATA + 1])
+  return r
+}
 /** No channel key, or one whose holder signed it over to this writer of this database. */
 const channelBindingHolds = (channelKey: Uint8Array, proof: Uint8Array, databaseKey: Uint8Array, writerKey: Uint8Array) =>
   isNoKey(channelKey) || verifyChannelProof(proof, channelKey, databaseKey, writerKey)
@@ -149,17 +163,25 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   async *range(range: EngineRange): AsyncIterable<EngineEntry> {
-    const r: Hyperbee.Range = { reverse: range.reverse === true }
-    if (range.limit !== undefined) r.limit = range.limit
-    if (range.gt) r.gt = dataKey(range.gt)
-    else if (range.gte) r.gte = dataKey(range.gte)
-    else r.gt = b4a.from([DATA])
-    if (range.lt) r.lt = dataKey(range.lt)
-    else if (range.lte) r.lte = dataKey(range.lte)
-    else r.lt = b4a.from([DATA + 1])
-    for await (const entry of this.base.view.createReadStream(r)) {
+    for await (const entry of this.base.view.createReadStream(viewRange(range))) {
       yield { key: entry.key.subarray(1), value: entry.value }
     }
+  }
+
+  get version(): number {
+    return this.base.view.version
+  }
+
+  async syncCoreKeys(): Promise<Uint8Array[]> {
+    return (await this.writers()).map((w) => w.key)
+  }
+
+  watch(range: EngineRange): EngineWatch {
+    const r = viewRange({ ...range, limit: undefined, reverse: false })
+    return new ViewChanges(this.base.view, r, (viewKey) => viewKey.subarray(1), (listener) => {
+      this.on('update', listener)
+      return () => this.off('update', listener)
+    })
   }
 
   async writers(): Promise<WriterInfo[]> {

@@ -20,6 +20,23 @@ export interface EngineRange {
   reverse?: boolean
 }
 
+/** A user entry whose value differs between two states of the view (see `Engine.watch`). */
+export interface EngineChange {
+  key: Uint8Array
+  /** The tagged value bytes now; null: deleted. */
+  value: Uint8Array | null
+  /** The tagged value bytes before; null: there was none. */
+  previous: Uint8Array | null
+}
+
+/** The changes to the user entries of a range, from when it was made (see `Engine.watch`). */
+export interface EngineWatch {
+  /** The changes since the last call (the first: since the watch began) once there are some, in key order; null once closed. */
+  next(): Promise<EngineChange[] | null>
+  /** Ends it: a pending `next()` resolves null. */
+  close(): void
+}
+
 export interface WriterInfo {
   /** The writer's oplog core key: what `addWriter`/`removeWriter` take. */
   key: Uint8Array
@@ -118,6 +135,18 @@ export interface Engine extends EventEmitter<EngineEvents> {
   readonly invalidOps: number
   /** The blind engine's core keeping; null on a full engine (its cores follow from the registry). */
   readonly seeder: CoreSeeder | null
+  /**
+   * A number that changes with every 'update': the view's version (its length in blocks; a reorder
+   * may lower it) on a full engine, the blocks held of the kept cores on a blind one.
+   */
+  readonly version: number
+  /**
+   * The cores this engine holds the database in, whose sync with peers `node.syncStatus()` reports:
+   * the current writers' cores (full), the kept cores (blind).
+   */
+  syncCoreKeys(): Promise<Uint8Array[]>
+  /** Readable engines: the changes to the user entries in `range` (no limit, no reverse) from now on. */
+  watch(range: EngineRange): EngineWatch
   ready(): Promise<void>
   close(): Promise<void>
   /** Waits until everything already received is applied to the view. */
