@@ -179,11 +179,17 @@ export interface CoreSyncStatus {
   remoteLength: number
   /** The most blocks any connected peer holds from the start (0 without peers of it). */
   remoteContiguousLength: number
+  /**
+   * Full nodes: how many of this writer core's blocks are applied to the view (Autobase may
+   * fast-forward a node to the indexers' signed view, so it need not hold every block the view
+   * covers: `contiguousLength` can stay below it). Null on always-on.
+   */
+  applied: number | null
   /** Connected peers that replicate this core. */
   peers: number
   /**
    * This node has what its peers have of it: every peer of it told its state, `length ≥
-   * remoteLength` and `contiguousLength ≥ remoteContiguousLength`.
+   * remoteLength`, and `applied` (full) or `contiguousLength` (always-on) `≥ remoteContiguousLength`.
    */
   synced: boolean
 }

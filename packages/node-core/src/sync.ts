@@ -3,11 +3,11 @@
  * `update` / `sync-status` events (their docs are on HyphaNode and in node-types.ts).
  *
  * The status is computed on demand from Hypercore's own replication state: for every core the
- * database is held in (the engine's `syncCoreKeys`, plus the database core), this module holds a
- * session open (so it is replicated on every connection) and compares the core's length and
- * contiguous length with what each connected peer of it said in its last sync message
- * (`remoteLength`, `remoteContiguousLength`). A connection counts once its peer has told its state
- * of the database core. Re-checked (coalesced) on connections, on every core event (append,
+ * database is held in (the engine's `syncCores`, plus the database core), this module holds a
+ * session open (so it is replicated on every connection) and compares the core's length, and what
+ * of it is here (applied to the view on a full node, held on always-on), with what each connected
+ * peer of it said (`remoteLength` in its last sync message, `remoteContiguousLength` from its range
+ * messages). A connection counts once its peer has told its state of the database core. Re-checked (coalesced) on connections, on every core event (append,
  * download, truncate, peer added or removed), on every engine update, and while syncing every
  * {@link SYNCING_POLL_MS} (a peer's sync message raises no event of its own).
  */
@@ -16,7 +16,7 @@ import b4a from 'b4a'
 import { coalesced } from './coalesce.js'
 import type { NodeConnections } from './connections.js'
 import { HyphaNodeError } from './engine/errors.js'
-import type { Engine, EngineRange, EngineWatch } from './engine/types.js'
+import type { Engine, EngineRange, EngineWatch, SyncCore } from './engine/types.js'
 import type { Change, CoreSyncStatus, HyphaNodeEvents, SyncedOptions, SyncPeer, SyncState, SyncStatus, WatchRange } from './node-types.js'
 import { checkMs, decodeKey, decodeValue, engineRange, invalid, noop, optionBag } from './node-values.js'
 
@@ -34,6 +34,8 @@ export class NodeSync {
   private closing = false
   /** The sessions held on the cores the database is held in, by key (hex). */
   private readonly cores = new Map<string, any>()
+  /** Full engine: blocks of each writer core applied to the view, by key (hex), as last read. */
+  private readonly applied = new Map<string, number | null>()
   private coresStale = true
   private version = 0
   private last: SyncStatus = { state: 'offline', synced: false, peers: [], cores: [] }
@@ -86,7 +88,9 @@ export class NodeSync {
       return peer
     })
     const cores: CoreSyncStatus[] = []
-    for (const core of this.cores.values()) if (core.opened && !core.closing) cores.push(coreStatus(core))
+    for (const [id, core] of this.cores) {
+      if (core.opened && !core.closing) cores.push(coreStatus(core, this.applied.get(id) ?? null))
+    }
     let state: SyncState = 'offline'
     if (conns.length > 0) {
       const heard = this.opened && conns.every(({ stream }) => this.heardFrom(stream))
@@ -129,7 +133,7 @@ export class NodeSync {
   watch(range: WatchRange): AsyncIterableIterator<Change[]> {
     const r = watchRange(range)
     const watch = new NodeWatch(
-      this.opened && this.engine ? this.engine : null,
+      this.opened && !this.closing && this.engine ? this.engine : null,
       this.use,
       r,
       (w) => this.watches.delete(w)
@@ -189,16 +193,19 @@ export class NodeSync {
     const engine = this.engine
     if (!this.opened || !engine || !this.coresStale) return
     this.coresStale = false
-    let keys: Uint8Array[]
+    let held: SyncCore[]
     try {
-      keys = [engine.key, ...(await engine.syncCoreKeys())]
+      held = await engine.syncCores()
     } catch {
       this.coresStale = true
       return
     }
+    // The database core always (the engines list it; this is in case one did not).
+    if (!held.some((c) => b4a.equals(c.key, engine.key))) held.unshift({ key: engine.key, applied: null })
     const opening: Promise<unknown>[] = []
-    for (const key of keys) {
+    for (const { key, applied } of held) {
       const id = b4a.toString(key, 'hex')
+      this.applied.set(id, applied)
       if (this.closing || this.cores.has(id)) continue
       const core = engine.store.get({ key })
       this.cores.set(id, core)
@@ -228,7 +235,7 @@ export class NodeSync {
   }
 }
 
-function coreStatus(core: any): CoreSyncStatus {
+function coreStatus(core: any, applied: number | null): CoreSyncStatus {
   let remoteLength = 0
   let remoteContiguousLength = 0
   let told = true
@@ -252,8 +259,9 @@ function coreStatus(core: any): CoreSyncStatus {
     contiguousLength,
     remoteLength,
     remoteContiguousLength,
+    applied,
     peers,
-    synced: told && length >= remoteLength && contiguousLength >= remoteContiguousLength
+    synced: told && length >= remoteLength && (applied ?? contiguousLength) >= remoteContiguousLength
   }
 }
 
@@ -285,7 +293,13 @@ class NodeWatch implements AsyncIterableIterator<Change[]> {
   ) {
     // From now when the node is open (so no change between this call and the first next() is missed).
     const start = (e: Engine) => (this.ended ? null : (this.inner = e.watch(range)))
-    this.started = engine ? Promise.resolve(start(engine)) : use().then(start)
+    let started: Promise<EngineWatch | null>
+    try {
+      started = engine ? Promise.resolve(start(engine)) : use().then(start)
+    } catch (err) {
+      started = Promise.reject(err)
+    }
+    this.started = started
     this.started.catch(noop)
   }
 

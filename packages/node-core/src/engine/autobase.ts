@@ -16,7 +16,7 @@ import b4a from 'b4a'
 import { HyphaNodeError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
 import { verifyChannelProof } from '../channel-proof.js'
-import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, EngineWatch, InvalidOp, WriterInfo } from './types.js'
+import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, EngineWatch, InvalidOp, SyncCore, WriterInfo } from './types.js'
 import { ViewChanges } from './view-watch.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
@@ -172,8 +172,17 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     return this.base.view.version
   }
 
-  async syncCoreKeys(): Promise<Uint8Array[]> {
-    return (await this.writers()).map((w) => w.key)
+  async syncCores(): Promise<SyncCore[]> {
+    const out: SyncCore[] = []
+    const keys = (await this.writers()).map((w) => w.key)
+    // The database core (the origin's oplog) even once the origin is removed: its history stays.
+    if (!keys.some((k) => b4a.equals(k, this.base.key))) keys.unshift(this.base.key)
+    for (const key of keys) {
+      // The system view records, per writer, how many of its blocks the applied history holds.
+      const info = await (this.base as any).system?.get(key)
+      out.push({ key, applied: info?.length ?? 0 })
+    }
+    return out
   }
 
   watch(range: EngineRange): EngineWatch {

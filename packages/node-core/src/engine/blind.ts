@@ -19,7 +19,7 @@ import { DEFAULT_MAX_CORE_BYTES, DEFAULT_MAX_KEPT_BYTES, DEFAULT_MAX_SEEDED_CORE
 import { readWholeFile, writeWholeFile } from '../device.js'
 import { coalesced } from '../coalesce.js'
 import { noop } from '../node-values.js'
-import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, EngineWatch, SeededCore, WriterInfo } from './types.js'
+import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, EngineWatch, SeededCore, SyncCore, WriterInfo } from './types.js'
 
 export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
   readonly store: any
@@ -229,8 +229,8 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     return held
   }
 
-  async syncCoreKeys(): Promise<Uint8Array[]> {
-    return this.seeded().map((core) => core.key)
+  async syncCores(): Promise<SyncCore[]> {
+    return this.seeded().map((core) => ({ key: core.key, applied: null }))
   }
 
   watch(): EngineWatch {

@@ -20,6 +20,17 @@ export interface EngineRange {
   reverse?: boolean
 }
 
+/** A core the database is held in (see `Engine.syncCores`). */
+export interface SyncCore {
+  key: Uint8Array
+  /**
+   * Full engine: how many of this writer core's blocks are applied to the view. What counts there,
+   * not the blocks held: Autobase fast-forwards a node to the indexers' signed view, so it need not
+   * hold the oplog blocks that view already covers. Null on a blind engine (it applies nothing).
+   */
+  applied: number | null
+}
+
 /** A user entry whose value differs between two states of the view (see `Engine.watch`). */
 export interface EngineChange {
   key: Uint8Array
@@ -144,7 +155,7 @@ export interface Engine extends EventEmitter<EngineEvents> {
    * The cores this engine holds the database in, whose sync with peers `node.syncStatus()` reports:
    * the current writers' cores (full), the kept cores (blind).
    */
-  syncCoreKeys(): Promise<Uint8Array[]>
+  syncCores(): Promise<SyncCore[]>
   /** Readable engines: the changes to the user entries in `range` (no limit, no reverse) from now on. */
   watch(range: EngineRange): EngineWatch
   ready(): Promise<void>

@@ -33,6 +33,8 @@ export class ViewChanges {
   private readonly marks = new Set<Mark>()
   private wake: (() => void) | null = null
   private closed = false
+  /** A diff is reading `from` and the mark it goes to. */
+  private diffing = false
   private readonly unsubscribe: () => void
   private readonly onupdate = () => {
     if (this.closed) return
@@ -74,11 +76,16 @@ export class ViewChanges {
       this.latest = null
       const from = this.from
       let changes: EngineChange[]
+      this.diffing = true
       try {
         changes = await diff(from, to, this.range)
       } catch (err) {
         if (this.closed) return null
         throw err
+      } finally {
+        this.diffing = false
+        // Closed meanwhile: the trees it read are released only now, not under the running diff.
+        if (this.closed) this.releaseAll()
       }
       if (this.closed) return null
       this.from = to
@@ -93,13 +100,20 @@ export class ViewChanges {
     this.closed = true
     this.unsubscribe()
     ;(this.view.core as any).off('truncate', this.ontruncate)
-    for (const mark of [...this.marks]) this.release(mark)
+    if (!this.diffing) this.releaseAll()
     this.wake?.()
   }
 
+  private releaseAll(): void {
+    for (const mark of [...this.marks]) this.release(mark)
+  }
+
   private mark(): Mark {
-    const bee = this.view.snapshot()
-    const mark = { bee, version: bee.version, common: Infinity }
+    // checkout(version), not snapshot(): a snapshot of the main tree fixes its version only when it
+    // opens (later, asynchronously); a checkout's core snapshot and version are fixed now.
+    const version = this.view.version
+    const bee = this.view.checkout(version)
+    const mark = { bee, version, common: Infinity }
     this.marks.add(mark)
     return mark
   }
@@ -118,7 +132,9 @@ async function diff(from: Mark, to: Mark, range: Hyperbee.Range): Promise<Engine
     // No truncation below `from`: it is a prefix of `to`.
     for await (const d of to.bee.createDiffStream(from.bee, range)) {
       const key = (d.left ?? d.right)!.key
-      out.push({ key, value: d.left?.value ?? null, previous: d.right?.value ?? null })
+      const change = { key, value: d.left?.value ?? null, previous: d.right?.value ?? null }
+      // A put of the value it had is a new entry in the tree, not a change.
+      if (!sameValue(change.previous, change.value)) out.push(change)
     }
     return out
   }
