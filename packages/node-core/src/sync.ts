@@ -202,6 +202,16 @@ export class NodeSync {
     }
     // The database core always (the engines list it; this is in case one did not).
     if (!held.some((c) => b4a.equals(c.key, engine.key))) held.unshift({ key: engine.key, applied: null })
+    // A core no longer held (a writer removed, a kept core refused for its size) is no longer
+    // compared, nor kept open (and so replicated) by this session.
+    const listed = new Set(held.map((c) => b4a.toString(c.key, 'hex')))
+    for (const [id, core] of this.cores) {
+      if (listed.has(id)) continue
+      this.cores.delete(id)
+      this.applied.delete(id)
+      for (const event of CORE_EVENTS) core.off(event, this.trigger)
+      core.close().catch(noop)
+    }
     const opening: Promise<unknown>[] = []
     for (const { key, applied } of held) {
       const id = b4a.toString(key, 'hex')

@@ -112,6 +112,29 @@ describe('sync status', () => {
     expect(db.contiguousLength).toBe(originLength)
     expect(status.peers).toHaveLength(1)
   })
+
+  it('an always-on node compares only the cores it keeps: a writer core refused for its size no longer counts', async () => {
+    const { root, origin } = await originAndPhone('sync: refused', 5)
+    const blind = await node({ role: 'always-on', memberCredential: origin.memberCredential, maxCoreBytes: 16 * 1024 })
+    link(origin, blind)
+    const phone = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
+    link(phone, origin)
+    link(phone, blind)
+    const seeded = nextEvent<[Uint8Array]>(blind, 'seeded', (k) => hex(k) === hex(phone.writerKey))
+    await origin.addWriter(phone.writerKey!)
+    await seeded
+    await eventually(() => phone.writable, 'phone writable')
+    await phone.put('small', 'kept')
+    await eventually(() => blind.syncStatus().cores.some((c) => hex(c.key) === hex(phone.writerKey) && c.contiguousLength > 0), 'the phone core kept')
+
+    const refused = nextEvent<[Uint8Array]>(blind, 'seed-refused', (k) => hex(k) === hex(phone.writerKey))
+    await phone.put('big', new Uint8Array(64 * 1024))
+    await refused
+    // The phone (a peer) has more of its core than the always-on node will ever hold: not compared.
+    await eventually(() => !blind.syncStatus().cores.some((c) => hex(c.key) === hex(phone.writerKey)), 'the refused core dropped')
+    const status = await blind.synced({ timeoutMs: 15_000 })
+    expect(status.cores.map((c) => hex(c.key))).toEqual([hex(origin.key)])
+  })
 })
 
 describe('update events', () => {
