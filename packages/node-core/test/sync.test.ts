@@ -237,6 +237,17 @@ describe('watch(range)', () => {
     await expectCode(db.watch().next(), 'ERR_CLOSED')
   })
 
+  it('a watch made before ready() starts when the node opens', async () => {
+    const db = new HyphaNode({ role: 'origin', rootSecret: rootSecret('sync: watch early') })
+    cleanups.push(() => db.close())
+    const watch = db.watch({ prefix: 'e/' })
+    const first = watch.next()
+    await db.ready()
+    await db.put('e/1', 'one')
+    expect((await first).value).toEqual([{ key: 'e/1', keyBytes: b4a.from('e/1'), value: 'one', previous: null }])
+    await watch.return!()
+  })
+
   it('refuses a bad range, and always-on nodes (ERR_NOT_READABLE)', async () => {
     const db = await node({ role: 'origin', rootSecret: rootSecret('sync: watch range') })
     await expectCode(() => db.watch({ limit: 1 } as never), 'ERR_INVALID_ARGUMENT')
