@@ -24,7 +24,7 @@ import { checkMs, decodeKey, decodeValue, engineRange, invalid, noop, optionBag 
 export const SYNCING_POLL_MS = 100
 
 /** The node: it emits the events, and reports connections. */
-export interface SyncHost extends Pick<EventEmitter<HyphaNodeEvents>, 'emit' | 'on' | 'off'> {}
+export type SyncHost = Pick<EventEmitter<HyphaNodeEvents>, 'emit' | 'on' | 'off'>
 
 const CORE_EVENTS = ['append', 'download', 'truncate', 'peer-add', 'peer-remove'] as const
 
