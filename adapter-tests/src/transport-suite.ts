@@ -210,6 +210,36 @@ export function runTransportTests(setup: TransportSetup): void {
       expect(reader.connections).toHaveLength(1)
     })
 
+    it('syncStatus reports the peer over this transport, and a node that caught up is synced', async () => {
+      const root = rootSecret(`transport suite: sync ${setup.name}`)
+      const pair = await setup.pair(cleanups)
+      const first = pair.first()
+      const origin = await startNode({ role: 'origin', rootSecret: root, transports: [first] }, cleanups)
+      await origin.batch(Array.from({ length: 50 }, (_, i) => ({ type: 'put' as const, key: `sync/${i}`, value: `v${i}` })))
+      expect(origin.syncStatus().state).toBe('offline')
+      const phone = await startNode(
+        { role: 'read-only', rootSecret: root, databaseKey: origin.key, transports: [pair.second(first)] },
+        cleanups
+      )
+      const status = await phone.synced({ timeoutMs: 30_000 })
+      // Synced means readable: every entry is there with nothing more awaited.
+      expect(await phone.list({ prefix: 'sync/' })).toHaveLength(50)
+      expect(status.state).toBe('synced')
+      expect(status.peers.map((p) => [p.transport, hex(p.remotePublicKey)])).toEqual([[setup.name, hex(origin.noiseKeyPair.publicKey)]])
+      if (setup.remote) expect(status.peers[0]!.remote).toMatch(setup.remote)
+      const db = status.cores.find((c) => hex(c.key) === hex(origin.key))
+      expect(db).toMatchObject({ peers: 1, synced: true })
+      expect(db!.applied).toBe(db!.remoteLength)
+      expect(db!.remoteLength).toBeGreaterThanOrEqual(50)
+
+      // The origin sees the phone over the same transport; the phone leaving makes it offline.
+      await until(() => origin.syncStatus().synced, 30_000, 'the origin synced')
+      expect(origin.syncStatus().peers.map((p) => [p.transport, hex(p.remotePublicKey)])).toEqual([[setup.name, hex(phone.noiseKeyPair.publicKey)]])
+      const offline = nextEvent<[{ state: string }]>(origin, 'sync-status', (s) => s.state === 'offline', 30_000)
+      await phone.close()
+      await offline
+    })
+
     it('two HyphaNodes of one account meet over it and replicate entries both ways', async () => {
       const root = rootSecret(`transport suite: ${setup.name}`)
       const pair = await setup.pair(cleanups)

@@ -80,6 +80,14 @@ declare module 'hyperbee' {
     get(key: Uint8Array, opts?: { update?: boolean; wait?: boolean }): Promise<Hyperbee.Entry | null>
     batch(opts?: { update?: boolean }): Hyperbee.Batch
     createReadStream(range?: Hyperbee.Range, opts?: { update?: boolean }): AsyncIterable<Hyperbee.Entry>
+    /** The entries that differ from `other`: `left` this tree's, `right` the other's (null: none). */
+    createDiffStream(other: Hyperbee, range?: Hyperbee.Range): AsyncIterable<{ left: Hyperbee.Entry | null; right: Hyperbee.Entry | null }>
+    /** A read-only tree of this one at `version` (blocks). */
+    checkout(version: number): Hyperbee
+    /** A read-only tree of this one as it is now. */
+    snapshot(): Hyperbee
+    /** The core it is stored in (an Autobase view session here). */
+    readonly core: unknown
   }
   export = Hyperbee
 }

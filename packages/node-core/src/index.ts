@@ -13,8 +13,17 @@ export {
   type Writer,
   type NodeConnection,
   type HyphaNodeEvents,
-  type AddWriterOptions
+  type AddWriterOptions,
+  type SyncPeer,
+  type SyncState,
+  type SyncStatus,
+  type CoreSyncStatus,
+  type SyncedOptions,
+  type UpdateInfo,
+  type Change,
+  type WatchRange
 } from './node-types.js'
+export { SYNCING_POLL_MS } from './sync.js'
 export { databaseKeyFromOriginPublicKey as writerCoreKey } from './engine/autobase.js'
 export { HyphaNodeError, type HyphaNodeErrorCode } from './engine/errors.js'
 export type { InvalidOp } from './engine/types.js'

@@ -16,6 +16,7 @@ import type { AccountKeys, KeyPair } from './keys.js'
 import { DEVICE_KEY_NAMES, writeDeviceRecord, type DeviceKeys } from './device.js'
 import { chooseDatabase } from './device-database.js'
 import type { NodeConnections } from './connections.js'
+import type { NodeSync } from './sync.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
 import { watchWriterHeads } from './heads.js'
 import { lookupProof, type AccountLookup, type MemberCredential } from './lookup.js'
@@ -55,6 +56,8 @@ export interface NodeParts {
   links: NodeConnections
   /** The storage's own errors (storage/watch.ts). */
   watch: StorageWatch
+  /** Sync status and change feeds: it reports the engine's updates. */
+  sync: NodeSync
 }
 
 export class NodeLifecycle {
@@ -123,6 +126,7 @@ export class NodeLifecycle {
       this.engine = new BlindEngine({ store, databaseKey: key, maxSeededCores, maxCoreBytes, maxKeptBytes })
       this.setUp('always-on', key, noiseKeyPair, null, false)
       await this.engine.ready()
+      this.parts.sync.open()
       await this.startTransports(noiseKeyPair)
       return
     }
@@ -151,6 +155,7 @@ export class NodeLifecycle {
       // Would mean Autobase derived its key differently from databaseKeyFromOriginPublicKey.
       throw new HyphaNodeError('ERR_STORAGE', 'the database key does not match the stored one')
     }
+    this.parts.sync.open()
     if (record === null) await writeDeviceRecord(store.storage, next)
     lookup!.answerWith(next.databaseKey, lookupProof(account.lookupKey, next.databaseKey))
     await this.startTransports(device.noiseKeyPair)
@@ -173,7 +178,7 @@ export class NodeLifecycle {
       now: this.parts.options.now
     })
     this.opened = { role, key, discoveryKey, noiseKeyPair, device, reopened, ephemeral, channel }
-    engine.on('update', () => node.emit('update'))
+    this.parts.sync.attach(engine)
     engine.on('writable', (w) => node.emit('writable', w))
     if (engine.seeder) {
       // Keep what members and other always-on nodes announce; announce what it keeps in turn.
@@ -201,7 +206,9 @@ export class NodeLifecycle {
   }
 
   private async shutdown(afterOpening = true): Promise<void> {
-    const { lookup, links } = this.parts
+    const { lookup, links, sync } = this.parts
+    // Waits for synced() reject and watches end at once, not when opening ends.
+    const syncClosed = sync.close()
     // A lookup or existing-account check in progress ends now (ERR_CLOSED) rather than at its timeout.
     lookup?.close()
     if (afterOpening) await this.openTask?.catch(noop)
@@ -210,6 +217,7 @@ export class NodeLifecycle {
     this.opened?.ephemeral.close()
     lookup?.close()
     links.destroyAll()
+    await syncClosed
     if (this.engine) await this.engine.close()
     else await this.parts.store.close()
   }

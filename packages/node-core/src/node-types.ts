@@ -161,6 +161,91 @@ export interface NodeConnection {
   ephemeral: EphemeralPeer
 }
 
+/** A connected peer, as `node.syncStatus()` lists it. */
+export interface SyncPeer {
+  /** Its Noise public key (the connection's `stream.remotePublicKey`). */
+  remotePublicKey: Uint8Array
+  /** The transport that made the connection ('tcp', 'websocket', …: `ConnectionInfo.transport`). */
+  transport: string
+  /** Its address for logs, if the transport knows it. */
+  remote?: string
+  /** True when this node dialled. */
+  isInitiator: boolean
+}
+
+/** How one core of the database here compares with the connected peers' copies (see `node.syncStatus()`). */
+export interface CoreSyncStatus {
+  key: Uint8Array
+  /** Length (blocks) this node knows the core has. */
+  length: number
+  /** Blocks this node holds from the start without a gap. */
+  contiguousLength: number
+  /** The most any connected peer says the core has (0 without peers of it). */
+  remoteLength: number
+  /** The most blocks any connected peer holds from the start (0 without peers of it). */
+  remoteContiguousLength: number
+  /**
+   * Full nodes: how many of this writer core's blocks are applied to the view (Autobase may
+   * fast-forward a node to the indexers' signed view, so it need not hold every block the view
+   * covers: `contiguousLength` can stay below it). Null on always-on.
+   */
+  applied: number | null
+  /** Connected peers that replicate this core. */
+  peers: number
+  /**
+   * This node has what its peers have of it: every peer of it told its state, `length ≥
+   * remoteLength`, and `applied` (full) or `contiguousLength` (always-on) `≥ remoteContiguousLength`.
+   */
+  synced: boolean
+}
+
+/**
+ * 'offline': no connection. 'syncing': connected, and some peer has more of a core, or has not told
+ * its state yet. 'synced': connected, and this node has everything every connected peer has of the
+ * cores it knows of (and, on a full node, has applied it to the view).
+ */
+export type SyncState = 'offline' | 'syncing' | 'synced'
+
+/** See `node.syncStatus()`. */
+export interface SyncStatus {
+  state: SyncState
+  /** `state === 'synced'`. */
+  synced: boolean
+  peers: SyncPeer[]
+  /** The cores the database is held in: the current writers' (full nodes), the kept ones (always-on). */
+  cores: CoreSyncStatus[]
+}
+
+/** What an `update` event carries. */
+export interface UpdateInfo {
+  /**
+   * The view's version now (its length in blocks; it grows with every apply, and a reorder may
+   * lower it); on always-on, the blocks held of the kept cores.
+   */
+  version: number
+  /** The version at the previous `update` event (at opening, for the first). */
+  previousVersion: number
+}
+
+/** An entry that changed, as `node.watch(range)` yields it. */
+export interface Change {
+  key: string
+  keyBytes: Uint8Array
+  /** Its value now; null: deleted. */
+  value: Value | null
+  /** Its value before; null: it did not exist. */
+  previous: Value | null
+}
+
+/** A range for `node.watch`: bounds or a prefix, as for `list`, without `limit` or `reverse`. */
+export type WatchRange = Omit<Range, 'limit' | 'reverse'>
+
+/** See `node.synced()`. */
+export interface SyncedOptions {
+  /** Give up after this long (ms, 1 to 2^31 − 1): rejects `ERR_TIMEOUT`. Default: wait for ever. */
+  timeoutMs?: number
+}
+
 /** See `node.addWriter`. */
 export interface AddWriterOptions {
   /** Take part in ordering consensus too. Default false. */
@@ -191,8 +276,13 @@ export interface HyphaNodeEvents {
   'writer-conflict': [writerKey: Uint8Array]
   /** Full nodes: a peer's heads message (see heads.ts) did not decode; it was ignored. */
   'bad-heads': [error: HeadsError, peer: EphemeralPeer]
-  /** The view changed: local or remote ops were applied. */
-  update: []
+  /** The view changed: local or remote ops were applied (or reordered); always-on: blocks downloaded. */
+  update: [info: UpdateInfo]
+  /**
+   * `node.syncStatus()` changed state ('offline', 'syncing', 'synced') or its set of peers changed
+   * (bursts coalesce: one event per change of either, with the status then).
+   */
+  'sync-status': [status: SyncStatus]
   /** This node became a writer (true) or was removed (false). */
   writable: [writable: boolean]
   /** apply skipped an op (malformed, or from a key that is not a writer). */

@@ -307,5 +307,10 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | null {
 }
 
 export function decodeEntry({ key, value }: EngineEntry): Entry {
-  return { key: keyView.decode(key), keyBytes: key, value: decodeValue(value) }
+  return { key: decodeKey(key), keyBytes: key, value: decodeValue(value) }
+}
+
+/** A key's bytes as the string `Entry.key` gives. */
+export function decodeKey(key: Uint8Array): string {
+  return keyView.decode(key)
 }

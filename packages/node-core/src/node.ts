@@ -19,6 +19,7 @@ import { DEVICE_FILE_MAX_BYTES, deviceFileName, readWholeFile, writeWholeFile } 
 import type { CoreSeeder, Engine, SeededCore } from './engine/types.js'
 import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { NodeConnections } from './connections.js'
+import { NodeSync } from './sync.js'
 import { NodeLifecycle, type OpenDatabase } from './node-lifecycle.js'
 import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writers } from './membership.js'
 import { registerNode } from './debug-registry.js'
@@ -28,7 +29,7 @@ import { StorageWatch } from './storage/watch.js'
 import type { StorageFunction } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 import { checkKey32, checkMs, checkOptions, checkedStorage, connectionLimits, decodeEntry, decodeValue, deviceName, encodeBatch, engineRange, keyBytes, optionBag } from './node-values.js'
-import type { AddWriterOptions, BatchOp, Device, Entry, HyphaNodeEvents } from './node-types.js'
+import type { AddWriterOptions, BatchOp, Change, Device, Entry, HyphaNodeEvents, SyncedOptions, SyncStatus, WatchRange } from './node-types.js'
 import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer } from './node-types.js'
 
 /** What Corestore 6.18 makes of a directory path (its constructor: `Hypercore.defaultStorage`). */
@@ -55,6 +56,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   private readonly life: NodeLifecycle
   /** This device's clock (the `now` option; default `Date.now`). */
   readonly now: () => number
+  private readonly sync: NodeSync
 
   constructor(options: HyphaNodeOptions) {
     super()
@@ -84,8 +86,9 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     this.store = new Corestore(watch.wrap(files))
     const memberKey = (this.account ?? this.givenCredential!).memberKey
     this.links = new NodeConnections(this, this.transports, this.store, this.lookup, memberKey, connectionLimits(options))
-    const { account, lookup, givenCredential, store, links } = this
-    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links, watch })
+    this.sync = new NodeSync(this, this.links, () => this.life.use())
+    const { account, lookup, givenCredential, store, links, sync } = this
+    this.life = new NodeLifecycle(this, { options, store, account, lookup, givenCredential, links, watch, sync })
     registerNode(this, { store, engine: () => this.life.engine, use: () => this.life.use() })
   }
 
@@ -273,6 +276,42 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
   /** Waits until everything already received from peers is applied to the view. */
   async update(): Promise<void> {
     await (await this.use()).update()
+  }
+
+  // ---- sync status and changes (sync.ts) ----
+
+  /**
+   * Which peers are connected over which transport, and whether this node has everything they
+   * have: per core the database is held in (the current writers' cores on a full node, the kept
+   * cores on always-on), its length and contiguous length here against the most any connected peer
+   * has. `state` is 'offline' with no connection, 'synced' once every connected peer told its state
+   * and none has more of a core this node knows of, else 'syncing'. Cheap (no I/O); `sync-status`
+   * fires when `state` or the set of peers changes. Before `ready()` resolved: no cores, never 'synced'.
+   */
+  syncStatus(): SyncStatus {
+    return this.sync.status()
+  }
+
+  /**
+   * Resolves with the status once it is 'synced' (at once if it is), and on a full node once what
+   * was downloaded is applied to the view (reads then see it). With no connection it waits for one.
+   * Rejects with `ERR_TIMEOUT` after `timeoutMs`, `ERR_CLOSED` when the node closes.
+   */
+  synced(options: SyncedOptions = {}): Promise<SyncStatus> {
+    return this.sync.synced(options)
+  }
+
+  /**
+   * The changes to the entries in `range` (bounds or a prefix, as for `list`; no limit or reverse),
+   * from now on (from opening, if not open yet), as an async iterator of batches in key order: the
+   * entries whose value differs between the view after one `update` and after the next (the last
+   * one a batch covers), `value` null for a deletion, `previous` the value before. A reorder is
+   * covered too: a batch then holds what the reorder changed, undone writes included. Ends on
+   * `return()` (a `break` in `for await`) and when the node closes; a full node only
+   * (`ERR_NOT_READABLE` on always-on, from the first `next()`).
+   */
+  watch(range: WatchRange = {}): AsyncIterableIterator<Change[]> {
+    return this.sync.watch(range)
   }
 
   // ---- membership and the device registry (membership.ts) ----

@@ -16,7 +16,8 @@ import b4a from 'b4a'
 import { HyphaNodeError, storageError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
 import { verifyChannelProof } from '../channel-proof.js'
-import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, InvalidOp, WriterInfo } from './types.js'
+import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, EngineWatch, InvalidOp, SyncCore, WriterInfo } from './types.js'
+import { ViewChanges } from './view-watch.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
 import { decodeCanonical } from '@hypha/ephemeral-ext'
@@ -60,6 +61,19 @@ export interface AutobaseEngineOptions {
 type View = Hyperbee
 
 const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
+
+/** The view's range of user entries within `range`. */
+function viewRange(range: EngineRange): Hyperbee.Range {
+  const r: Hyperbee.Range = { reverse: range.reverse === true }
+  if (range.limit !== undefined) r.limit = range.limit
+  if (range.gt) r.gt = dataKey(range.gt)
+  else if (range.gte) r.gte = dataKey(range.gte)
+  else r.gt = b4a.from([DATA])
+  if (range.lt) r.lt = dataKey(range.lt)
+  else if (range.lte) r.lte = dataKey(range.lte)
+  else r.lt = b4a.from([DATA + 1])
+  return r
+}
 /** No channel key, or one whose holder signed it over to this writer of this database. */
 const channelBindingHolds = (channelKey: Uint8Array, proof: Uint8Array, databaseKey: Uint8Array, writerKey: Uint8Array) =>
   isNoKey(channelKey) || verifyChannelProof(proof, channelKey, databaseKey, writerKey)
@@ -185,17 +199,34 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
   }
 
   async *range(range: EngineRange): AsyncIterable<EngineEntry> {
-    const r: Hyperbee.Range = { reverse: range.reverse === true }
-    if (range.limit !== undefined) r.limit = range.limit
-    if (range.gt) r.gt = dataKey(range.gt)
-    else if (range.gte) r.gte = dataKey(range.gte)
-    else r.gt = b4a.from([DATA])
-    if (range.lt) r.lt = dataKey(range.lt)
-    else if (range.lte) r.lte = dataKey(range.lte)
-    else r.lt = b4a.from([DATA + 1])
-    for await (const entry of this.base.view.createReadStream(r)) {
+    for await (const entry of this.base.view.createReadStream(viewRange(range))) {
       yield { key: entry.key.subarray(1), value: entry.value }
     }
+  }
+
+  get version(): number {
+    return this.base.view.version
+  }
+
+  async syncCores(): Promise<SyncCore[]> {
+    const out: SyncCore[] = []
+    const keys = (await this.writers()).map((w) => w.key)
+    // The database core (the origin's oplog) even once the origin is removed: its history stays.
+    if (!keys.some((k) => b4a.equals(k, this.base.key))) keys.unshift(this.base.key)
+    for (const key of keys) {
+      // The system view records, per writer, how many of its blocks the applied history holds.
+      const info = await (this.base as any).system?.get(key)
+      out.push({ key, applied: info?.length ?? 0 })
+    }
+    return out
+  }
+
+  watch(range: EngineRange): EngineWatch {
+    const r = viewRange({ ...range, limit: undefined, reverse: false })
+    return new ViewChanges(this.base.view, r, (viewKey) => viewKey.subarray(1), (listener) => {
+      this.on('update', listener)
+      return () => this.off('update', listener)
+    })
   }
 
   async writers(): Promise<WriterInfo[]> {

@@ -20,7 +20,7 @@ import { DEFAULT_MAX_CORE_BYTES, DEFAULT_MAX_KEPT_BYTES, DEFAULT_MAX_SEEDED_CORE
 import { readWholeFile, writeWholeFile } from '../device.js'
 import { coalesced } from '../coalesce.js'
 import { noop } from '../node-values.js'
-import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, SeededCore, WriterInfo } from './types.js'
+import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, EngineWatch, SeededCore, SyncCore, WriterInfo } from './types.js'
 
 export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
   readonly store: any
@@ -221,6 +221,21 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
 
   // eslint-disable-next-line require-yield
   async *range(): AsyncIterable<EngineEntry> {
+    throw notReadable()
+  }
+
+  /** The blocks held (from the start) of the kept cores: grows with every download. */
+  get version(): number {
+    let held = 0
+    for (const core of this.cores.values()) held += core.contiguousLength
+    return held
+  }
+
+  async syncCores(): Promise<SyncCore[]> {
+    return this.seeded().map((core) => ({ key: core.key, applied: null }))
+  }
+
+  watch(): EngineWatch {
     throw notReadable()
   }
 

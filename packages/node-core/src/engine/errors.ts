@@ -29,6 +29,8 @@ export type HyphaNodeErrorCode =
   | 'ERR_MEMBER_PROOF_TIMEOUT'
   /** A connection was refused: the node has `maxConnections` (or `maxUnprovenConnections` not yet proven). */
   | 'ERR_TOO_MANY_CONNECTIONS'
+  /** A wait given a time limit (`node.synced({ timeoutMs })`) ran out. */
+  | 'ERR_TIMEOUT'
 
 export class HyphaNodeError extends Error {
   override name = 'HyphaNodeError'

@@ -20,6 +20,34 @@ export interface EngineRange {
   reverse?: boolean
 }
 
+/** A core the database is held in (see `Engine.syncCores`). */
+export interface SyncCore {
+  key: Uint8Array
+  /**
+   * Full engine: how many of this writer core's blocks are applied to the view. What counts there,
+   * not the blocks held: Autobase fast-forwards a node to the indexers' signed view, so it need not
+   * hold the oplog blocks that view already covers. Null on a blind engine (it applies nothing).
+   */
+  applied: number | null
+}
+
+/** A user entry whose value differs between two states of the view (see `Engine.watch`). */
+export interface EngineChange {
+  key: Uint8Array
+  /** The tagged value bytes now; null: deleted. */
+  value: Uint8Array | null
+  /** The tagged value bytes before; null: there was none. */
+  previous: Uint8Array | null
+}
+
+/** The changes to the user entries of a range, from when it was made (see `Engine.watch`). */
+export interface EngineWatch {
+  /** The changes since the last call (the first: since the watch began) once there are some, in key order; null once closed. */
+  next(): Promise<EngineChange[] | null>
+  /** Ends it: a pending `next()` resolves null. */
+  close(): void
+}
+
 export interface WriterInfo {
   /** The writer's oplog core key: what `addWriter`/`removeWriter` take. */
   key: Uint8Array
@@ -120,6 +148,18 @@ export interface Engine extends EventEmitter<EngineEvents> {
   readonly failure: Error | null
   /** The blind engine's core keeping; null on a full engine (its cores follow from the registry). */
   readonly seeder: CoreSeeder | null
+  /**
+   * A number that changes with every 'update': the view's version (its length in blocks; a reorder
+   * may lower it) on a full engine, the blocks held of the kept cores on a blind one.
+   */
+  readonly version: number
+  /**
+   * The cores this engine holds the database in, whose sync with peers `node.syncStatus()` reports:
+   * the current writers' cores (full), the kept cores (blind).
+   */
+  syncCores(): Promise<SyncCore[]>
+  /** Readable engines: the changes to the user entries in `range` (no limit, no reverse) from now on. */
+  watch(range: EngineRange): EngineWatch
   ready(): Promise<void>
   close(): Promise<void>
   /** Waits until everything already received is applied to the view. */
