@@ -205,6 +205,10 @@ export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvent
     this.timeout = null
     if (this.connected) return this.confirm()
     if (!this.heard) return this.fail(this.timedOut(), false)
+    this.inDoubt()
+  }
+
+  private inDoubt(): void {
     this.current = 'in-doubt'
     if (this.retry) clearInterval(this.retry)
     this.retry = null
@@ -255,7 +259,11 @@ export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvent
     this.retry = null
     this.sendCancel()
     this.confirmTimer = setTimeout(() => {
-      if (this.current === 'confirming') this.fail(this.timedOut(), false)
+      this.confirmTimer = null
+      if (this.current !== 'confirming') return
+      // Gone to sleep again meanwhile: the answer may be on its way; in doubt until a peer is back.
+      if (!this.connected) return this.inDoubt()
+      this.fail(this.timedOut(), false)
     }, CONFIRM_MS)
   }
 
