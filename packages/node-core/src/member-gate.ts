@@ -33,6 +33,8 @@ export const MAX_UNPROVEN_BYTES = 64 * 1024
  * it is not closed this long after.
  */
 export const WRONG_PROOF_LINGER_MS = 1_000
+/** …or as soon as it has sent more than this after the refusal. */
+const MAX_BYTES_AFTER_REFUSAL = 1024
 
 /**
  * Runs the gate on one Noise secret stream (handed over after its handshake). Resolves once the
@@ -78,12 +80,13 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
       handshake: c.fixed32,
         onopen(proof: Uint8Array) {
           const expected = memberProof(memberKey, remotePublicKey, publicKey, handshakeHash)
-          if (sodium.sodium_memcmp(expected, proof)) finish(null)
+          const valid = sodium.sodium_memcmp(expected, proof)
+          // Its one job is done: the connection's channels are opened by the node from here on.
+          channel?.close()
+          if (valid) finish(null)
           // Ended rather than destroyed: the proof we wrote reaches the peer, whose gate then
           // reports ERR_NOT_A_MEMBER too (not a bare close), so it can tell it reached another account.
           else finish(new HyphaNodeError('ERR_NOT_A_MEMBER', "the peer's membership proof is wrong: not a member of this account"), true)
-          // Its one job is done: the connection's channels are opened by the node from here on.
-          channel?.close()
         }
       })
       if (channel === null) return finish(new HyphaNodeError('ERR_INVALID_ARGUMENT', 'the gate already ran on this connection'))
@@ -92,11 +95,21 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
   })
 }
 
-/** Ends the stream once what was written is flushed; destroys it if it is not closed within WRONG_PROOF_LINGER_MS. */
+/**
+ * Ends the stream once what was written is flushed; destroys it if it is not closed within
+ * WRONG_PROOF_LINGER_MS, or as soon as the refused peer sends more than a little.
+ */
 function endAfterFlush(stream: SecretStream): void {
   const timer = setTimeout(() => stream.destroy(), WRONG_PROOF_LINGER_MS)
   ;(timer as { unref?: () => void }).unref?.()
   stream.once('close', () => clearTimeout(timer))
+  // A refused peer has nothing more to say (another account's node sends at most its gate
+  // channel's close): more than a little ends the connection at once.
+  let after = 0
+  stream.on('data', (data: Uint8Array) => {
+    after += data.byteLength
+    if (after > MAX_BYTES_AFTER_REFUSAL) stream.destroy()
+  })
   try {
     stream.end()
   } catch {
