@@ -325,8 +325,9 @@ export class Account extends EventEmitter<AccountEvents> {
         if (prompt) this.recheck()
         // To the requester: a current writer approved this very request for our writer key; `done`
         // still resolves only once the op is in the view, but the request no longer times out.
-        if (request && this.node.writerKey && b4a.equals(message.writerKey, this.node.writerKey) && (await this.writerBehind(sender))) {
-          request.approvedBy(sender)
+        if (request && this.node.writerKey && b4a.equals(message.writerKey, this.node.writerKey)) {
+          if (await this.writerBehind(sender)) request.approvedBy(sender)
+          else if (!prompt) this.hold(message, sender) // a writer this replica does not know yet
         }
         return
       case 'deny':
