@@ -5,9 +5,10 @@ import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import { HyphaNode, type Transport, type TransportContext } from '@hypha/node-core'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
-import { signIn, type AuthorisationPrompt } from '@hypha/auth'
+import { signIn, decodeAuthMessage, AUTH_CONTENT_TYPE, type AuthorisationPrompt } from '@hypha/auth'
+import type { SecureMessage } from '@hypha/secure-channel'
 import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
-import { accountFixtures, nextPrompt, KDF, PERSON } from './fixtures.js'
+import { accountFixtures, nextPrompt, sendAuth, KDF, PERSON } from './fixtures.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, port } = accountFixtures(cleanups)
@@ -119,6 +120,26 @@ describe('a device asleep during approval', () => {
     ;(request as unknown as { expire(): void }).expire()
     await request.done
     expect(phone.writable).toBe(true)
+    expect(prompt.status).toBe('approved')
+    expect(settled.map((p) => p.status)).toEqual(['approved'])
+  })
+
+  it('an approver answers its requester’s cancel of an approved request with the approval again; the prompt stays approved', async () => {
+    const laptop = await origin()
+    const phone = await device('Phone', [laptop])
+    const settled = collect<AuthorisationPrompt>(laptop, 'authorisation-settled')
+    const approvals: string[] = []
+    phone.node.channel.on('message', (m: SecureMessage) => {
+      if (m.contentType === AUTH_CONTENT_TYPE && decodeAuthMessage(m.payload).type === 'approve') approvals.push('approve')
+    })
+    const prompted = nextPrompt(laptop)
+    const request = phone.requestAuthorisation({ retryMs: 60_000 })
+    const prompt = await prompted
+    await prompt.approve()
+    await request.done
+    await until(() => approvals.length === 1)
+    sendAuth(phone, { type: 'cancel', requestId: request.requestId, requestDigest: request.digest })
+    await until(() => approvals.length === 2, 10_000, 'the approval sent again')
     expect(prompt.status).toBe('approved')
     expect(settled.map((p) => p.status)).toEqual(['approved'])
   })
