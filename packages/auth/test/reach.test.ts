@@ -186,6 +186,25 @@ describe('another account’s peers', () => {
     await request.done
   })
 
+  it('refusals of connections others dialled to the device do not count: a stranger dialling its listener fails nothing', async () => {
+    const laptop = await origin()
+    const link = sleepable(tcpClient({ port: port(laptop), reconnect }))
+    const phone = await device('Phone', [], { transports: [link.transport] })
+    await link.sleep()
+    await until(() => phone.node.peerCount === 0)
+    // Another account's node keeps dialling the phone's listener; the phone refuses it each time.
+    const refusedAtPhone = collect(phone.node, 'peer-refused')
+    await origin({ passphrase: 'another account altogether, not this one', transports: [tcpClient({ port: port(phone), reconnect })] })
+    await until(() => refusedAtPhone.length > 0)
+    const request = phone.requestAuthorisation({ timeoutMs: 60_000, retryMs: 200 })
+    await settle(3000) // past otherAccountSettleMs
+    expect(request.state).toBe('waiting')
+    const prompted = nextPrompt(laptop)
+    await link.wake()
+    await (await prompted).approve()
+    await request.done
+  })
+
   it('a request whose every peer refuses the device (another account) fails fast with ERR_OTHER_ACCOUNT', async () => {
     const laptop = await origin()
     const other = await origin({ passphrase: 'another account altogether, not this one' })
