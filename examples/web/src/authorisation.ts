@@ -44,6 +44,8 @@ export function ask(acc: Account): void {
   log(`Asked the other devices to authorise "${acc.nodeName}".`)
   // Each approving device's code, known once it answered the request: shown beside its name.
   current.on('code', (code) => addCode(code))
+  current.on('approved', () => log('Approved on another device: waiting for the approval to reach this one.'))
+  current.on('in-doubt', () => log('Offline when the request timed out: the answer is not known yet, it is asked again on reconnection.'))
   for (const code of current.codes) addCode(code)
   current.done.then(
     () => {

@@ -47,6 +47,13 @@ export interface AccountOptions {
    * secure channel's envelopes and requests' `createdAt`, and judges theirs. Default `Date.now`.
    */
   now?: () => number
+  /**
+   * How long after the first connection this device dialled was refused as not a member (another
+   * account's peer) to wait for a member peer before deciding that every peer it reaches belongs
+   * to another account: signIn's lookup and a request no member peer heard then fail with
+   * `ERR_OTHER_ACCOUNT` (ms). Default 2000. See README "Another account's peers".
+   */
+  otherAccountSettleMs?: number
 }
 
 export interface SignUpOptions extends AccountOptions {
@@ -75,7 +82,11 @@ export interface SignInOptions extends AccountOptions {
 }
 
 export interface RequestOptions {
-  /** Give up (ERR_TIMEOUT) after this long. Default 5 minutes. */
+  /**
+   * Give up after this long (ms; default 5 minutes): the request is cancelled and `done` rejects
+   * with ERR_TIMEOUT, unless an approval given before the cancel arrived comes back, or the
+   * device was offline when it passed (then it waits to reconnect): see README.
+   */
   timeoutMs?: number
   /** Re-send the request this often while waiting (a relay may come and go). Default 2 s. */
   retryMs?: number
@@ -159,6 +170,7 @@ export function checkAccountOptions(options: AccountOptions): void {
     throw invalid('kdf must be an object { iterations?, memoryKiB? }')
   }
   checkTimerMs(options.promptTimeoutMs, 'promptTimeoutMs')
+  checkTimerMs(options.otherAccountSettleMs, 'otherAccountSettleMs')
   checkCount(options.maxPendingPerDevice, 'maxPendingPerDevice')
   checkCount(options.maxOpenPrompts, 'maxOpenPrompts')
   if (options.now !== undefined && typeof options.now !== 'function') throw invalid('now must be a function giving ms since the epoch')

@@ -25,6 +25,7 @@ import { checkRequestOptions, type AccountDevice, type AccountEvents, type Reque
 import { AuthorisationPrompt } from './prompt.js'
 import { SETTLED_FILE, SettledRequests, fresh } from './settled.js'
 import { AuthorisationRequest } from './request.js'
+import { DEFAULT_OTHER_ACCOUNT_SETTLE_MS, OtherAccountWatch } from './other-account.js'
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000
 const DEFAULT_RETRY_MS = 2_000
@@ -86,6 +87,8 @@ export class Account extends EventEmitter<AccountEvents> {
   private readonly onConflict = (key: Uint8Array) => this.emit('account-conflict', key)
   private readonly onWriterConflict = (key: Uint8Array) => this.emit('writer-conflict', key)
   private isClosed = false
+  /** @internal Whether every peer this device reaches refuses it (another account's peers). */
+  readonly otherAccount: OtherAccountWatch
 
   /** Use {@link signUp}, {@link signIn} or {@link recover}. */
   constructor(
@@ -97,6 +100,9 @@ export class Account extends EventEmitter<AccountEvents> {
       promptTimeoutMs?: number
       maxPendingPerDevice?: number
       maxOpenPrompts?: number
+      otherAccountSettleMs?: number
+      /** The watch signIn ran during its lookup (refusals seen then still count). */
+      otherAccount?: OtherAccountWatch
     }
   ) {
     super()
@@ -115,6 +121,7 @@ export class Account extends EventEmitter<AccountEvents> {
       () => node.now()
     )
     this.loaded = this.settledRequests.load()
+    this.otherAccount = options.otherAccount ?? new OtherAccountWatch(node, options.otherAccountSettleMs ?? DEFAULT_OTHER_ACCOUNT_SETTLE_MS)
     node.channel.on('message', this.onMessage)
     node.channel.on('clock-skew', this.onClockSkew)
     node.on('update', this.onUpdate)
@@ -158,7 +165,8 @@ export class Account extends EventEmitter<AccountEvents> {
     }
     const pending = new AuthorisationRequest(this, request, nonce, {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      retryMs: options.retryMs ?? DEFAULT_RETRY_MS
+      retryMs: options.retryMs ?? DEFAULT_RETRY_MS,
+      otherAccount: this.otherAccount
     })
     this.requests.set(hex(pending.digest), pending)
     pending.done.then(
@@ -216,6 +224,7 @@ export class Account extends EventEmitter<AccountEvents> {
     this.node.off('writer-conflict', this.onWriterConflict)
     for (const request of this.requests.values()) request.fail(new AuthError('ERR_CLOSED', 'the account was closed'), false)
     for (const prompt of this.prompts.values()) prompt.dispose()
+    this.otherAccount.close()
     await this.loaded
     await this.settledRequests.flushed()
     await this.node.close()
@@ -373,12 +382,19 @@ export class Account extends EventEmitter<AccountEvents> {
         }
         return
       case 'cancel':
-        // Only the requester itself can withdraw its request.
-        if (prompt && b4a.equals(sender, prompt.requester)) prompt.settleAs('cancelled')
+        // Only the requester itself can withdraw its request; an approval given already stands
+        // (the prompt answers with it, so the requester's `done` resolves rather than times out).
+        if (prompt && b4a.equals(sender, prompt.requester)) prompt.cancelled()
         return
       case 'approve':
-        // Counts only once the add-writer op is in the view (checked on every update).
+        // Here, counts only once the add-writer op is in the view (checked on every update).
         if (prompt) this.recheck()
+        // To the requester: a current writer approved this very request for our writer key; `done`
+        // still resolves only once the op is in the view, but the request no longer times out.
+        if (request && this.node.writerKey && b4a.equals(message.writerKey, this.node.writerKey)) {
+          if (await this.writerBehind(sender)) request.approvedBy(sender)
+          else if (!prompt) this.hold(message, sender) // a writer this replica does not know yet
+        }
         return
       case 'deny':
         if (!request && !(prompt && prompt.status === 'pending')) return
@@ -386,7 +402,7 @@ export class Account extends EventEmitter<AccountEvents> {
           this.hold(message, sender)
           return
         }
-        request?.fail(new AuthError('ERR_DENIED', `denied: ${message.reason}`), false)
+        request?.denied(new AuthError('ERR_DENIED', `denied: ${message.reason}`))
         if (prompt) prompt.settleAs('denied-elsewhere')
     }
   }

@@ -15,7 +15,10 @@ export type AuthErrorCode =
   | 'ERR_ACCOUNT_CONFLICT'
   /** No peer of the account told where its database is in time. */
   | 'ERR_NOT_FOUND'
-  /** The storage holds a device of another account, or the passphrase or name is wrong. */
+  /**
+   * The passphrase or name is wrong: the storage holds a device of another account, or every peer
+   * this device dialled refused it as another account's (signIn's lookup, a request no member heard).
+   */
   | 'ERR_OTHER_ACCOUNT'
   /** The recovery code is not this account's, or was used already. */
   | 'ERR_RECOVERY_CODE_INVALID'

@@ -1,7 +1,15 @@
 export { Account } from './account.js'
 export { signUp, signIn } from './open-account.js'
 export { AuthorisationPrompt, type PromptStatus, type PromptWarning } from './prompt.js'
-export { AuthorisationRequest, type ApproverCode, type ApproverRefusal, type AuthorisationRequestEvents } from './request.js'
+export {
+  AuthorisationRequest,
+  CONFIRM_MS,
+  type ApproverCode,
+  type ApproverRefusal,
+  type AuthorisationRequestEvents,
+  type RequestState
+} from './request.js'
+export { DEFAULT_OTHER_ACCOUNT_SETTLE_MS } from './other-account.js'
 export { recover, type RecoverOptions } from './recover.js'
 export type {
   AccountOptions,

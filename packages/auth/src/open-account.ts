@@ -10,6 +10,7 @@ import { Account } from './account.js'
 import { checkPassphraseStrength } from './strength.js'
 import { deriveRootSecret, generatePassphrase } from './passphrase.js'
 import { addRecoveryKey, generateRecoveryCode } from './recovery.js'
+import { DEFAULT_OTHER_ACCOUNT_SETTLE_MS, OtherAccountWatch, otherAccountError } from './other-account.js'
 
 const DEFAULT_EXISTING_CHECK_MS = 1_500
 
@@ -24,11 +25,12 @@ export async function signUp(options: SignUpOptions): Promise<Account> {
   if (options.passphrase !== undefined) checkPassphraseStrength(options.passphrase, [options.name, options.nodeName])
   const passphrase = options.passphrase ?? generatePassphrase()
   const checkMs = options.existingAccountCheckMs ?? ((options.transports?.length ?? 0) > 0 ? DEFAULT_EXISTING_CHECK_MS : 0)
-  const node = await openNode(
+  const { node, otherAccount } = await openNode(
     { ...options, passphrase },
     { role: 'origin', existingAccountCheckMs: checkMs }
   )
   if (node.reopened) {
+    otherAccount.close()
     await node.close()
     throw new AuthError('ERR_ACCOUNT_EXISTS', 'this storage holds a device of this account already: use signIn to reopen it')
   }
@@ -42,9 +44,11 @@ export async function signUp(options: SignUpOptions): Promise<Account> {
       recoveryCode,
       promptTimeoutMs: options.promptTimeoutMs,
       maxPendingPerDevice: options.maxPendingPerDevice,
-      maxOpenPrompts: options.maxOpenPrompts
+      maxOpenPrompts: options.maxOpenPrompts,
+      otherAccount
     }))
   } catch (err) {
+    otherAccount.close()
     await node.close()
     throw wrapError(err)
   }
@@ -56,14 +60,16 @@ export async function signUp(options: SignUpOptions): Promise<Account> {
  * it looks the database up among the transports' peers and opens it read-only: a new device,
  * whatever its name, that becomes a writer only when a current writer approves
  * ({@link Account.requestAuthorisation}). Rejects with AuthError: `ERR_NOT_FOUND`,
- * `ERR_ACCOUNT_CONFLICT`, `ERR_OTHER_ACCOUNT` (wrong passphrase or name for this storage), …
+ * `ERR_ACCOUNT_CONFLICT`, `ERR_OTHER_ACCOUNT` (wrong passphrase or name for this storage, or —
+ * while it looks the database up — every peer it dialled refused it as another account's: see
+ * README "Another account's peers"), …
  */
 export async function signIn(options: SignInOptions): Promise<Account> {
   checkAccountOptions(options)
   if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) {
     throw new AuthError('ERR_INVALID_ARGUMENT', 'signIn needs the passphrase')
   }
-  const node = await openNode(options, {
+  const { node, otherAccount } = await openNode(options, {
     role: 'read-only',
     lookupTimeoutMs: options.lookupTimeoutMs,
     lookupSettleMs: options.lookupSettleMs
@@ -73,7 +79,8 @@ export async function signIn(options: SignInOptions): Promise<Account> {
       nodeName: options.nodeName,
       promptTimeoutMs: options.promptTimeoutMs,
       maxPendingPerDevice: options.maxPendingPerDevice,
-      maxOpenPrompts: options.maxOpenPrompts
+      maxOpenPrompts: options.maxOpenPrompts,
+      otherAccount
     })
   )
 }
@@ -90,10 +97,11 @@ export const rootSecrets = new WeakMap<HyphaNode, Uint8Array>()
 async function openNode(
   options: SignInOptions,
   extra: { role: 'origin' | 'read-only'; existingAccountCheckMs?: number; lookupTimeoutMs?: number; lookupSettleMs?: number }
-): Promise<HyphaNode> {
+): Promise<{ node: HyphaNode; otherAccount: OtherAccountWatch }> {
+  let node: HyphaNode
   try {
     const rootSecret = await deriveRootSecret(options.passphrase, options.name, options.kdf)
-    const node = new HyphaNode({
+    node = new HyphaNode({
       role: extra.role,
       rootSecret,
       storage: options.storage,
@@ -103,10 +111,28 @@ async function openNode(
       lookupTimeoutMs: extra.lookupTimeoutMs,
       lookupSettleMs: extra.lookupSettleMs
     })
-    await node.ready()
     rootSecrets.set(node, rootSecret)
-    return node
   } catch (err) {
+    throw wrapError(err)
+  }
+  const otherAccount = new OtherAccountWatch(node, options.otherAccountSettleMs ?? DEFAULT_OTHER_ACCOUNT_SETTLE_MS)
+  // A sign-in on a fresh storage waits for a peer of the account to name the database: when every
+  // peer it dialled refused it at the membership gate (another account's), it says so at once.
+  let unwatch = () => {}
+  const refused =
+    extra.role === 'read-only'
+      ? new Promise<never>((_, reject) => {
+          unwatch = otherAccount.watch(() => reject(otherAccountError()))
+        })
+      : null
+  try {
+    await (refused ? Promise.race([node.ready(), refused]) : node.ready())
+    unwatch()
+    return { node, otherAccount }
+  } catch (err) {
+    unwatch()
+    otherAccount.close()
+    await node.close().catch(() => {})
     throw wrapError(err)
   }
 }

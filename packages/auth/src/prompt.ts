@@ -54,6 +54,8 @@ export class AuthorisationPrompt {
   private readonly nonce = randomBytes(NONCE_BYTES)
   private readonly commitment: Uint8Array
   private readonly channelProof: Uint8Array
+  /** approve() wrote the add-writer op (and sent the approval). */
+  private approvalWritten = false
 
   /** @internal */
   constructor(
@@ -101,7 +103,25 @@ export class AuthorisationPrompt {
     } catch (err) {
       throw wrapError(err)
     }
+    this.approvalWritten = true
     this.account.send(this.approval(), this.requester)
+  }
+
+  /**
+   * @internal The requester withdrew its request (its timeout, or `cancel()`). Still open: settled
+   * as `cancelled`. Approved already: the approval stands and is sent again, so the requester
+   * learns it (approve() sends it itself once its op is written, if that is still under way).
+   */
+  cancelled(): void {
+    if (this.state === 'approved') {
+      if (this.approvalWritten) this.account.send(this.approval(), this.requester)
+      return
+    }
+    if (this.state === 'approved-elsewhere') {
+      this.account.send(this.approval(), this.requester)
+      return
+    }
+    this.settleAs('cancelled')
   }
 
   /**

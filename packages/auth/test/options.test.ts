@@ -26,6 +26,8 @@ describe('auth options', () => {
     ['promptTimeoutMs', { promptTimeoutMs: 2 ** 31 }],
     ['maxPendingPerDevice', { maxPendingPerDevice: 0 }],
     ['maxOpenPrompts', { maxOpenPrompts: 1.5 }],
+    ['otherAccountSettleMs', { otherAccountSettleMs: 0 }],
+    ['otherAccountSettleMs', { otherAccountSettleMs: '2s' }],
     ['kdf', { kdf: 'cheap' }],
     ['iterations', { kdf: { iterations: 0 } }],
     ['memoryKiB', { kdf: { memoryKiB: 4 } }],

@@ -62,6 +62,11 @@ export class NodeConnections {
     return this.conns.size
   }
 
+  /** Open connections that proved membership: attached, or held until the database is known. */
+  get proven(): number {
+    return this.conns.size + this.early.size
+  }
+
   /** Starts every transport, once (later calls return at once); stops early if the node closes. */
   async start(topic: Uint8Array, keyPair: KeyPair): Promise<void> {
     if (this.transportsStarted) return

@@ -27,6 +27,14 @@ export const MEMBER_GATE_PROTOCOL = 'hypha/member-gate/1'
 export const DEFAULT_MEMBER_PROOF_TIMEOUT_MS = 10_000
 /** Most bytes a connection may send before its proof verified (its proof is under 100). */
 export const MAX_UNPROVEN_BYTES = 64 * 1024
+/**
+ * A connection refused for a wrong proof is ended (our own proof, already written, is flushed
+ * first, so the other side can tell "another account" from a lost connection) and destroyed if
+ * it is not closed this long after.
+ */
+export const WRONG_PROOF_LINGER_MS = 1_000
+/** …or as soon as it has sent more than this after the refusal. */
+const MAX_BYTES_AFTER_REFUSAL = 1024
 
 /**
  * Runs the gate on one Noise secret stream (handed over after its handshake). Resolves once the
@@ -38,14 +46,15 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
   return new Promise((resolve, reject) => {
     let settled = false
     let received = 0
-    const finish = (error: HyphaNodeError | null) => {
+    const finish = (error: HyphaNodeError | null, linger = false) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       stream.off('data', count)
       stream.off('close', closed)
       if (error === null) return resolve()
-      stream.destroy()
+      if (linger) endAfterFlush(stream)
+      else stream.destroy()
       reject(error)
     }
     const count = (data: Uint8Array) => {
@@ -72,14 +81,39 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
       handshake: c.fixed32,
         onopen(proof: Uint8Array) {
           const expected = memberProof(memberKey, remotePublicKey, publicKey, handshakeHash)
-          if (sodium.sodium_memcmp(expected, proof)) finish(null)
-          else finish(new HyphaNodeError('ERR_NOT_A_MEMBER', "the peer's membership proof is wrong: not a member of this account"))
+          const valid = sodium.sodium_memcmp(expected, proof)
           // Its one job is done: the connection's channels are opened by the node from here on.
           channel?.close()
+          if (valid) finish(null)
+          // Ended rather than destroyed: the proof we wrote reaches the peer, whose gate then
+          // reports ERR_NOT_A_MEMBER too (not a bare close), so it can tell it reached another account.
+          else finish(new HyphaNodeError('ERR_NOT_A_MEMBER', "the peer's membership proof is wrong: not a member of this account"), true)
         }
       })
       if (channel === null) return finish(new HyphaNodeError('ERR_INVALID_ARGUMENT', 'the gate already ran on this connection'))
       channel.open(memberProof(memberKey, publicKey, remotePublicKey, handshakeHash))
     }
   })
+}
+
+/**
+ * Ends the stream once what was written is flushed; destroys it if it is not closed within
+ * WRONG_PROOF_LINGER_MS, or as soon as the refused peer sends more than a little.
+ */
+function endAfterFlush(stream: SecretStream): void {
+  const timer = setTimeout(() => stream.destroy(), WRONG_PROOF_LINGER_MS)
+  ;(timer as { unref?: () => void }).unref?.()
+  stream.once('close', () => clearTimeout(timer))
+  // A refused peer has nothing more to say (another account's node sends at most its gate
+  // channel's close): more than a little ends the connection at once.
+  let after = 0
+  stream.on('data', (data: Uint8Array) => {
+    after += data.byteLength
+    if (after > MAX_BYTES_AFTER_REFUSAL) stream.destroy()
+  })
+  try {
+    stream.end()
+  } catch {
+    stream.destroy()
+  }
 }

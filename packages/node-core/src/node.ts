@@ -212,6 +212,14 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
     return this.links.size
   }
 
+  /**
+   * Open connections whose peer proved membership of the account: `peerCount`, plus those held
+   * while a lookup runs (before `ready()` resolves, when `peerCount` is still 0).
+   */
+  get memberPeerCount(): number {
+    return this.links.proven
+  }
+
   /** Ops apply skipped since the node opened (see the 'invalid-op' event); 0 on always-on. */
   get invalidOps(): number {
     return this.life.engine?.invalidOps ?? 0
