@@ -64,7 +64,8 @@ async function link(a: BenchNode, b: BenchNode, over: 'memory' | 'tcp'): Promise
   const conn = over === 'tcp' ? await connectTcp(a.store, b.store) : connectInProcess(a.store, b.store)
   const pa = a.ephemeral.attach(conn.a)
   const pb = b.ephemeral.attach(conn.b)
-  await until(() => pa.opened && pb.opened)
+  // Proven both ways first: a channel holds at most 64 envelopes for a connection that has not proven yet.
+  await until(() => pa.opened && pb.opened && a.channel.isProven(pa) && b.channel.isProven(pb))
   return conn
 }
 
