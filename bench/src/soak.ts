@@ -13,8 +13,10 @@
 //   aoA, aoB  role 'always-on' with origin.memberCredential; each listens on TCP and WebSocket
 // Links (the dialling side holds a tcpClient / webSocketClient that re-dials, 100 ms to 1 s):
 //   origin→aoA tcp, origin→aoB ws, aoA→aoB tcp, d1→aoA ws, d1→aoB tcp, d2→aoA tcp, d2→origin tcp,
-//   d3→aoB ws, d3→aoA ws (more devices: alternate). The origin listens on TCP too. WebRTC: not
-//   included (see README).
+//   d3→aoB ws, d3→aoA ws (more devices: alternate); the origin listens on TCP too. WebRTC: aoA also
+//   runs the signalling server (@hypha/transport-webrtc/signalling-server, its room the account's
+//   topic with the member key); d1 and d2 each hold a webRtcTransport (node-datachannel, loopback
+//   candidates only) and meet there, so d1↔d2 is a direct data channel.
 // Writers (origin and devices) put `<name>/<seq>` = `<name>:<seq>:<random>` every BENCH_SOAK_WRITE_MS
 // (200); a put that resolved is acknowledged: the child tells the driver, which keeps the list.
 // Faults, one every 1–4 s from a PRNG seeded with BENCH_SEED (1), on a node or link not already
@@ -41,6 +43,9 @@ import { fileStorage } from '@hypha/storage-file'
 import { tcpClient, tcpServer } from '@hypha/transport-tcp'
 import { webSocketClient } from '@hypha/transport-websocket'
 import { webSocketServer } from '@hypha/transport-websocket/server'
+import { candidateAddress, webRtcTransport, type WrtcImplementation } from '@hypha/transport-webrtc'
+import { nodeDatachannelWrtc } from '@hypha/transport-webrtc/node-datachannel'
+import { signallingServer, type SignallingServer } from '@hypha/transport-webrtc/signalling-server'
 import { Child, VerificationError, WebSocket, compiledPath, machineLine, noop, serveParent, tellParent, withTimeout } from './common.js'
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120)
@@ -52,7 +57,7 @@ const KEEP = process.env.BENCH_SOAK_KEEP === '1'
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1000 }
 const CLOCK_RANGE_MS = 5 * 60_000
 
-type LinkKind = 'tcp' | 'ws'
+type LinkKind = 'tcp' | 'ws' | 'webrtc'
 interface Link {
   id: string
   from: string
@@ -69,7 +74,7 @@ interface NodeConfig {
   rootSecret: string
   databaseKey: string | null
   memberCredential: string | null
-  listen: { tcp?: number; ws?: number }
+  listen: { tcp?: number; ws?: number; signal?: number }
   links: Link[]
   cut: string[]
   clockOffsetMs: number
@@ -100,18 +105,45 @@ async function nodeMain(): Promise<void> {
   node.on('transport-error', noop)
   node.on('writer-conflict', (key) => tellParent({ type: 'anomaly', what: `writer-conflict ${b4a.toString(key, 'hex').slice(0, 8)}` }))
   await node.ready()
+  // aoA also runs the WebRTC signalling server (the room: the account's topic, proven with the member key).
+  let signalling: SignallingServer | null = null
+  if (config.listen.signal) {
+    signalling = await signallingServer({ port: config.listen.signal, host: '127.0.0.1', rooms: [[b4a.toString(node.topic, 'hex'), node.memberKey]] })
+  }
+  let wrtc: WrtcImplementation | null = null
 
   // The links this node dials: one transport each, stopped to cut it, a new one to heal it.
   const diallers = new Map<string, Transport>()
   const dial = async (link: Link) => {
+    if (link.kind === 'webrtc' && !wrtc) wrtc = nodeDatachannelWrtc(await import('node-datachannel/polyfill'), { bindAddress: '127.0.0.1' })
     const t =
       link.kind === 'tcp'
         ? tcpClient({ port: link.port, reconnect: RECONNECT })
-        : webSocketClient({ url: `ws://127.0.0.1:${link.port}`, WebSocket, reconnect: RECONNECT })
+        : link.kind === 'ws'
+          ? webSocketClient({ url: `ws://127.0.0.1:${link.port}`, WebSocket, reconnect: RECONNECT })
+          : webRtcTransport({
+              signallingUrl: `ws://127.0.0.1:${link.port}/hypha-signal`,
+              wrtc: wrtc!,
+              WebSocket,
+              candidateFilter: (candidate) => candidateAddress(candidate) === '127.0.0.1',
+              reconnect: RECONNECT
+            })
     ;(t as any).on('error', noop)
     ;(t as any).on('connection-error', noop)
     diallers.set(link.id, t)
-    await t.start({ topic: node.topic, keyPair: node.noiseKeyPair, memberKey: node.memberKey, onConnection: node.addConnection })
+    const started = t.start({ topic: node.topic, keyPair: node.noiseKeyPair, memberKey: node.memberKey, onConnection: node.addConnection })
+    // WebRTC's start rejects when the signalling server cannot be reached (aoA down): try again
+    // every 500 ms in the background until it starts or the link is cut.
+    const retry = (): void => {
+      setTimeout(() => {
+        if (diallers.get(link.id) !== t) return
+        diallers.delete(link.id)
+        void t.stop().catch(noop)
+        void dial(link)
+      }, 500)
+    }
+    if (link.kind === 'webrtc') started.catch(retry)
+    else await started
   }
   for (const link of config.links) if (!config.cut.includes(link.id)) await dial(link)
 
@@ -181,20 +213,22 @@ async function nodeMain(): Promise<void> {
         if (config.role === 'always-on') {
           return {
             seeded: node.seeded().map((c) => ({ key: b4a.toString(c.key, 'hex'), length: c.length, contiguousLength: c.contiguousLength })),
-            peers: node.peerCount
+            peers: node.peerCount,
+            transports: node.connections.map((c) => c.info.transport)
           }
         }
         await node.update()
         const entries: Array<[string, string]> = []
         for await (const e of node.entries()) entries.push([e.key, e.value as string])
         const own = node.syncStatus().cores.find((c) => node.writerKey && b4a.equals(c.key, node.writerKey))
-        return { entries, ownLength: own?.length ?? null, writerKey: node.writerKey ? b4a.toString(node.writerKey, 'hex') : null, peers: node.peerCount }
+        return { entries, ownLength: own?.length ?? null, writerKey: node.writerKey ? b4a.toString(node.writerKey, 'hex') : null, peers: node.peerCount, transports: node.connections.map((c) => c.info.transport) }
       },
       close: async () => {
         writing = false
         await loop
         for (const t of diallers.values()) await t.stop()
         await node.close()
+        await signalling?.close()
         return {}
       }
     },
@@ -257,7 +291,7 @@ async function driverMain(): Promise<void> {
   const rootSecret = b4a.toString(randomBytes(32), 'hex')
   const file = compiledPath(import.meta.url)
 
-  const ports = { origin: { tcp: await freePort() }, aoA: { tcp: await freePort(), ws: await freePort() }, aoB: { tcp: await freePort(), ws: await freePort() } }
+  const ports = { origin: { tcp: await freePort() }, aoA: { tcp: await freePort(), ws: await freePort(), signal: await freePort() }, aoB: { tcp: await freePort(), ws: await freePort() } }
   const deviceNames = Array.from({ length: DEVICES }, (_, i) => `d${i + 1}`)
   const links: Link[] = [
     { id: 'origin-aoA', from: 'origin', to: 'aoA', kind: 'tcp', port: ports.aoA.tcp },
@@ -269,6 +303,8 @@ async function driverMain(): Promise<void> {
     [['aoA', 'tcp'], ['origin', 'tcp']],
     [['aoB', 'ws'], ['aoA', 'ws']]
   ]
+  // WebRTC: d1 and d2 join the signalling server's room on aoA and connect to each other directly.
+  for (const name of deviceNames.slice(0, 2)) links.push({ id: `${name}-webrtc`, from: name, to: 'aoA', kind: 'webrtc', port: ports.aoA.signal })
   deviceNames.forEach((name, i) => {
     for (const [to, kind] of deviceLinks[i % deviceLinks.length]!) {
       const port = to === 'origin' ? ports.origin.tcp : kind === 'tcp' ? ports[to as 'aoA'].tcp : ports[to as 'aoA'].ws
@@ -411,9 +447,11 @@ async function driverMain(): Promise<void> {
   let lost: string[] = []
   let differ: string[] = []
   let incomplete: string[] = []
+  let lastDumps = new Map<string, any>()
   for (;;) {
     const dumps = new Map<string, any>()
     for (const p of procs.values()) dumps.set(p.config.name, await p.child!.ask('dump'))
+    lastDumps = dumps
     lost = []
     const full = writers().map((p) => p.config.name)
     for (const [key, value] of acked) {
@@ -446,6 +484,13 @@ async function driverMain(): Promise<void> {
     await sleep(1000)
   }
   const settleMs = Date.now() - settleStart
+  const connectionLine = [...procs.keys()]
+    .map((name) => {
+      const counts: Record<string, number> = {}
+      for (const t of lastDumps.get(name).transports as string[]) counts[t] = (counts[t] ?? 0) + 1
+      return `${name} ${Object.entries(counts).map(([t, n]) => `${t}×${n}`).join(' ')}`
+    })
+    .join(', ')
 
   for (const p of procs.values()) await p.child!.close()
   if (!KEEP) fs.rmSync(base, { recursive: true, force: true })
@@ -454,6 +499,7 @@ async function driverMain(): Promise<void> {
   console.log(`  duration: ${(faultMs / 1000).toFixed(0)} s under faults, ${(settleMs / 1000).toFixed(1)} s to converge after`)
   console.log(`  writes acknowledged: ${ackedCount} (${writers().map((p) => `${p.config.name} ${[...acked.keys()].filter((k) => k.startsWith(p.config.name + '/')).length}`).join(', ')})`)
   console.log(`  faults injected: ${faults.kill + faults.cut + faults.clock} (kill+restart ${faults.kill}, link cut+heal ${faults.cut}, clock shift ${faults.clock})`)
+  console.log(`  connections at the end: ${connectionLine}`)
   console.log(`  not synced() within 60 s: ${notSynced.length === 0 ? 'none' : notSynced.join(', ')}`)
   console.log(`  anomalies: ${anomalies.length === 0 ? 'none' : ''}`)
   for (const a of anomalies.slice(0, 20)) console.log(`    ${a}`)
