@@ -31,7 +31,7 @@
 //
 //   npx tsc -b bench && node bench/dist/soak.js
 //   env: BENCH_SOAK_SECONDS (120), BENCH_SEED (1), BENCH_SOAK_DEVICES (3), BENCH_SOAK_WRITE_MS (200),
-//        BENCH_SOAK_SETTLE_SECONDS (60), BENCH_SOAK_KEEP (keep the temp dirs)
+//        BENCH_SOAK_SETTLE_SECONDS (60), BENCH_SOAK_KEEP=1 (keep the temp dirs), BENCH_SOAK_VERBOSE=1 (each fault)
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -54,6 +54,7 @@ const DEVICES = Number(process.env.BENCH_SOAK_DEVICES ?? 3)
 const WRITE_MS = Number(process.env.BENCH_SOAK_WRITE_MS ?? 200)
 const SETTLE_SECONDS = Number(process.env.BENCH_SOAK_SETTLE_SECONDS ?? 60)
 const KEEP = process.env.BENCH_SOAK_KEEP === '1'
+const VERBOSE = process.env.BENCH_SOAK_VERBOSE === '1'
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1000 }
 const CLOCK_RANGE_MS = 5 * 60_000
 
@@ -151,6 +152,8 @@ async function nodeMain(): Promise<void> {
   let writing = false
   let loop: Promise<void> = Promise.resolve()
   let failures = 0
+  /** The put in flight: its key and when it began (to name a put that never resolves). */
+  let inFlight: { key: string; since: number } | null = null
   const writeLoop = async (startSeq: number) => {
     let seq = startSeq
     // Past anything of ours already stored (a put in flight when the process was killed may have landed).
@@ -164,9 +167,12 @@ async function nodeMain(): Promise<void> {
       const value = `${config.name}:${seq}:${b4a.toString(randomBytes(6), 'hex')}`
       seq++
       try {
+        inFlight = { key, since: Date.now() }
         await node.put(key, value)
+        inFlight = null
         tellParent({ type: 'ack', key, value })
       } catch (err) {
+        inFlight = null
         failures++
         tellParent({ type: 'anomaly', what: `put ${key} failed: ${(err as Error).message}` })
       }
@@ -181,10 +187,17 @@ async function nodeMain(): Promise<void> {
         loop = writeLoop(msg.startSeq)
         return {}
       },
-      stop: async () => {
+      stop: async (msg: { timeoutMs: number }) => {
         writing = false
-        await loop
-        return { failures }
+        const stopped = await Promise.race([loop.then(() => true), new Promise((r) => setTimeout(r, msg.timeoutMs, false))])
+        if (stopped) return { failures }
+        const status = node.syncStatus()
+        return {
+          failures,
+          stuck:
+            `${inFlight ? `put ${inFlight.key} pending for ${Date.now() - inFlight.since} ms` : 'the write loop did not stop (no put in flight)'}; ` +
+            `writable ${node.writable}, sync ${status.state}, peers ${status.peers.map((p) => p.transport).join(' ')}`
+        }
       },
       addWriter: async (msg: { key: string }) => {
         await node.addWriter(b4a.from(msg.key, 'hex'))
@@ -374,6 +387,9 @@ async function driverMain(): Promise<void> {
     void p.finally(() => pending.delete(p))
   }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  const log = (what: string) => {
+    if (VERBOSE) console.log(`    ${((Date.now() - began) / 1000).toFixed(1)} s: ${what}`)
+  }
   const restart = async (proc: Proc) => {
     await start(proc)
     if (proc.config.role !== 'always-on') await startWriting(proc)
@@ -390,6 +406,7 @@ async function driverMain(): Promise<void> {
       proc.busy = true
       faults.kill++
       const pause = between(500, 3000)
+      log(`kill ${proc.config.name}, restart after ${pause.toFixed(0)} ms`)
       run(async () => {
         const exited = new Promise((r) => proc.child!.process.once('exit', r))
         proc.child!.process.kill('SIGKILL')
@@ -397,6 +414,7 @@ async function driverMain(): Promise<void> {
         proc.child = null
         await sleep(pause)
         await restart(proc)
+        log(`${proc.config.name} restarted`)
         proc.busy = false
       })
     } else if (kind === 'cut') {
@@ -408,6 +426,7 @@ async function driverMain(): Promise<void> {
       cut.add(link.id)
       faults.cut++
       const pause = between(1000, 5000)
+      log(`cut ${link.id} (${link.kind}), heal after ${pause.toFixed(0)} ms`)
       run(async () => {
         await from.child!.ask('cut', { link: link.id })
         await sleep(pause)
@@ -422,6 +441,7 @@ async function driverMain(): Promise<void> {
       proc.busy = true
       faults.clock++
       const offset = Math.round(between(-CLOCK_RANGE_MS, CLOCK_RANGE_MS))
+      log(`clock of ${proc.config.name}: ${offset} ms`)
       run(async () => {
         await proc.child!.close()
         proc.child = null
@@ -439,7 +459,11 @@ async function driverMain(): Promise<void> {
   const faultMs = Date.now() - began
 
   // Stop writing, let everything sync, compare.
-  for (const p of writers()) await p.child!.ask('stop')
+  for (const p of writers()) {
+    const answer = await p.child!.ask('stop', { timeoutMs: 30_000 })
+    if (answer.stuck) anomalies.push(`${p.config.name}: ${answer.stuck}`)
+  }
+  console.log(`  faults healed, writers stopped (${((Date.now() - began) / 1000).toFixed(0)} s)`)
   const ackedCount = acked.size
   const settleStart = Date.now()
   const syncedResults = await Promise.all([...procs.values()].map((p) => p.child!.ask('synced', { timeoutMs: 60_000 }, 70_000)))
@@ -454,8 +478,9 @@ async function driverMain(): Promise<void> {
     lastDumps = dumps
     lost = []
     const full = writers().map((p) => p.config.name)
+    const maps = new Map(full.map((name) => [name, new Map<string, string>(dumps.get(name).entries)]))
     for (const [key, value] of acked) {
-      const missing = full.filter((name) => !dumps.get(name).entries.some(([k, v]: [string, string]) => k === key && v === value))
+      const missing = full.filter((name) => maps.get(name)!.get(key) !== value)
       if (missing.length > 0) lost.push(`${key} missing on ${missing.join(',')}`)
     }
     const reference = JSON.stringify(dumps.get('origin').entries)
