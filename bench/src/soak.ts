@@ -230,9 +230,14 @@ async function nodeMain(): Promise<void> {
             transports: node.connections.map((c) => c.info.transport)
           }
         }
-        await node.update()
-        const entries: Array<[string, string]> = []
-        for await (const e of node.entries()) entries.push([e.key, e.value as string])
+        // A node whose update() or read hangs is named (not waited on for ever).
+        const read = async () => {
+          await node.update()
+          const entries: Array<[string, string]> = []
+          for await (const e of node.entries()) entries.push([e.key, e.value as string])
+          return entries
+        }
+        const entries = await Promise.race([read(), new Promise<null>((r) => setTimeout(r, 20_000, null))])
         const own = node.syncStatus().cores.find((c) => node.writerKey && b4a.equals(c.key, node.writerKey))
         return { entries, ownLength: own?.length ?? null, writerKey: node.writerKey ? b4a.toString(node.writerKey, 'hex') : null, peers: node.peerCount, transports: node.connections.map((c) => c.info.transport) }
       },
@@ -334,6 +339,7 @@ async function driverMain(): Promise<void> {
 
   const start = async (proc: Proc) => {
     const config = { ...proc.config, cut: [...cut].filter((id) => links.find((l) => l.id === id)!.from === proc.config.name) }
+    fs.writeFileSync(`${proc.config.dir}.json`, JSON.stringify(config))
     const child = await Child.fork(file, ['--node'], { SOAK_CONFIG: JSON.stringify(config) }, proc.config.name)
     child.onEvent = (msg) => {
       if (msg.type === 'ack') {
@@ -342,6 +348,7 @@ async function driverMain(): Promise<void> {
         nextSeq.set(name, Math.max(nextSeq.get(name) ?? 0, Number(seq) + 1))
       } else if (msg.type === 'anomaly') {
         anomalies.push(`${proc.config.name}: ${msg.what}`)
+        console.log(`  anomaly: ${proc.config.name}: ${msg.what}`)
       }
     }
     proc.child = child
@@ -462,10 +469,12 @@ async function driverMain(): Promise<void> {
   for (const p of writers()) {
     const answer = await p.child!.ask('stop', { timeoutMs: 30_000 })
     if (answer.stuck) anomalies.push(`${p.config.name}: ${answer.stuck}`)
+    if (answer.stuck) console.log(`  anomaly: ${p.config.name}: ${answer.stuck}`)
   }
   console.log(`  faults healed, writers stopped (${((Date.now() - began) / 1000).toFixed(0)} s)`)
   const ackedCount = acked.size
   const settleStart = Date.now()
+  console.log(`  waiting for synced() on every node`)
   const syncedResults = await Promise.all([...procs.values()].map((p) => p.child!.ask('synced', { timeoutMs: 60_000 }, 70_000)))
   const notSynced = [...procs.keys()].filter((_, i) => !syncedResults[i].synced)
   let lost: string[] = []
@@ -478,6 +487,12 @@ async function driverMain(): Promise<void> {
     lastDumps = dumps
     lost = []
     const full = writers().map((p) => p.config.name)
+    for (const name of full) {
+      if (dumps.get(name).entries === null) {
+        console.log(`  anomaly: ${name}: update() and list() did not finish in 20 s`)
+        dumps.get(name).entries = []
+      }
+    }
     const maps = new Map(full.map((name) => [name, new Map<string, string>(dumps.get(name).entries)]))
     for (const [key, value] of acked) {
       const missing = full.filter((name) => maps.get(name)!.get(key) !== value)
@@ -536,7 +551,38 @@ async function driverMain(): Promise<void> {
   if (lost.length > 0 || differ.length > 0 || incomplete.length > 0) throw new VerificationError('the soak found lost writes or diverging nodes')
 }
 
-if (process.argv.includes('--node')) {
+/**
+ * `--probe <dir>`: reopens a node kept by BENCH_SOAK_KEEP=1 (its config is `<dir>.json`) with no
+ * transport, and reads its view (update() then list(), 20 s at most): does the stored state alone
+ * hang or fail?
+ */
+async function probeMain(dir: string): Promise<void> {
+  const config = JSON.parse(fs.readFileSync(`${dir}.json`, 'utf8')) as NodeConfig
+  const storage = await fileStorage(dir)
+  const node = new HyphaNode({ storage, role: config.role === 'origin' ? 'origin' : 'read-only', rootSecret: b4a.from(config.rootSecret, 'hex'), ...(config.databaseKey ? { databaseKey: b4a.from(config.databaseKey, 'hex') } : {}) })
+  node.on('error', (err) => console.error('node error', err))
+  const t0 = Date.now()
+  await withTimeout(node.ready(), 'ready()', 20_000)
+  console.log(`ready in ${Date.now() - t0} ms; writable ${node.writable}`)
+  const t1 = Date.now()
+  await withTimeout(node.update(), 'update()', 20_000)
+  console.log(`update() in ${Date.now() - t1} ms`)
+  const t2 = Date.now()
+  const entries = await withTimeout(node.list(), 'list()', 20_000)
+  console.log(`list(): ${entries.length} entries in ${Date.now() - t2} ms`)
+  await withTimeout(node.put(`probe/${Date.now()}`, 'x'), 'put()', 20_000).then(() => console.log('put() resolved'))
+  await node.close()
+}
+
+if (process.argv.includes('--probe')) {
+  probeMain(process.argv[process.argv.indexOf('--probe') + 1]!).then(
+    () => process.exit(0),
+    (err) => {
+      console.error('probe:', err instanceof VerificationError ? err.message : err)
+      process.exit(1)
+    }
+  )
+} else if (process.argv.includes('--node')) {
   nodeMain().catch((err) => {
     console.error('soak node:', err)
     process.exit(1)
