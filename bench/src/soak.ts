@@ -459,7 +459,8 @@ async function driverMain(): Promise<void> {
     }
     if (Date.now() - lastReport > 15_000) {
       lastReport = Date.now()
-      console.log(`  ${Math.round((Date.now() - began) / 1000)} s: ${acked.size} writes acknowledged, faults ${JSON.stringify(faults)}`)
+      const per = writers().map((p) => `${p.config.name} ${nextSeq.get(p.config.name) ?? 0}`).join(', ')
+      console.log(`  ${Math.round((Date.now() - began) / 1000)} s: ${acked.size} writes acknowledged (next seq: ${per}), faults ${JSON.stringify(faults)}`)
     }
   }
   await withTimeout(Promise.all([...pending]), 'the last faults to heal', 120_000)
