@@ -482,25 +482,23 @@ async function driverMain(): Promise<void> {
   let differ: string[] = []
   let incomplete: string[] = []
   let lastDumps = new Map<string, any>()
+  let unreadable: string[] = []
   for (;;) {
     const dumps = new Map<string, any>()
     for (const p of procs.values()) dumps.set(p.config.name, await p.child!.ask('dump'))
     lastDumps = dumps
     lost = []
     const full = writers().map((p) => p.config.name)
-    for (const name of full) {
-      if (dumps.get(name).entries === null) {
-        console.log(`  anomaly: ${name}: update() and list() did not finish in 20 s`)
-        dumps.get(name).entries = []
-      }
-    }
-    const maps = new Map(full.map((name) => [name, new Map<string, string>(dumps.get(name).entries)]))
+    unreadable = full.filter((name) => dumps.get(name).entries === null)
+    for (const name of unreadable) console.log(`  anomaly: ${name}: update() and list() did not finish in 20 s`)
+    const readable = full.filter((name) => !unreadable.includes(name))
+    const maps = new Map(readable.map((name) => [name, new Map<string, string>(dumps.get(name).entries)]))
     for (const [key, value] of acked) {
-      const missing = full.filter((name) => maps.get(name)!.get(key) !== value)
+      const missing = readable.filter((name) => maps.get(name)!.get(key) !== value)
       if (missing.length > 0) lost.push(`${key} missing on ${missing.join(',')}`)
     }
     const reference = JSON.stringify(dumps.get('origin').entries)
-    differ = full.filter((name) => JSON.stringify(dumps.get(name).entries) !== reference)
+    differ = readable.filter((name) => JSON.stringify(dumps.get(name).entries) !== reference)
     incomplete = []
     for (const name of ['aoA', 'aoB']) {
       const seeded = dumps.get(name).seeded as Array<{ key: string; length: number; contiguousLength: number }>
@@ -510,7 +508,7 @@ async function driverMain(): Promise<void> {
         if (!core || core.contiguousLength < d.ownLength) incomplete.push(`${name} holds ${core ? core.contiguousLength : 'none'} of ${w}'s ${d.ownLength}`)
       }
     }
-    if ((lost.length === 0 && differ.length === 0 && incomplete.length === 0) || Date.now() - settleStart > SETTLE_SECONDS * 1000) {
+    if ((lost.length === 0 && differ.length === 0 && incomplete.length === 0 && unreadable.length === 0) || Date.now() - settleStart > SETTLE_SECONDS * 1000) {
       if (differ.length > 0) {
         for (const name of differ) {
           const mine = new Map<string, string>(dumps.get(name).entries)
@@ -547,9 +545,10 @@ async function driverMain(): Promise<void> {
   console.log(`  writes lost: ${lost.length} (must be 0)`)
   for (const l of lost.slice(0, 20)) console.log(`    ${l}`)
   console.log(`  full nodes whose view differs from the origin's: ${differ.length} (must be 0)${differ.length ? ': ' + differ.join(', ') : ''}`)
+  console.log(`  full nodes whose view could not be read (update() + list() over 20 s): ${unreadable.length} (must be 0)${unreadable.length ? ': ' + unreadable.join(', ') : ''}`)
   console.log(`  always-on writer cores not held in full: ${incomplete.length} (must be 0)`)
   for (const l of incomplete.slice(0, 20)) console.log(`    ${l}`)
-  if (lost.length > 0 || differ.length > 0 || incomplete.length > 0) throw new VerificationError('the soak found lost writes or diverging nodes')
+  if (lost.length > 0 || differ.length > 0 || incomplete.length > 0 || unreadable.length > 0) throw new VerificationError('the soak found lost writes or diverging nodes')
 }
 
 /**
