@@ -31,7 +31,8 @@
 //
 //   npx tsc -b bench && node bench/dist/soak.js
 //   env: BENCH_SOAK_SECONDS (120), BENCH_SEED (1), BENCH_SOAK_DEVICES (3), BENCH_SOAK_WRITE_MS (200),
-//        BENCH_SOAK_SETTLE_SECONDS (60), BENCH_SOAK_KEEP=1 (keep the temp dirs), BENCH_SOAK_VERBOSE=1 (each fault)
+//        BENCH_SOAK_SETTLE_SECONDS (60), BENCH_SOAK_KEEP=1 (keep the temp dirs), BENCH_SOAK_VERBOSE=1 (each fault),
+//        BENCH_SOAK_WEBRTC=0 (no WebRTC link)
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -55,6 +56,7 @@ const WRITE_MS = Number(process.env.BENCH_SOAK_WRITE_MS ?? 200)
 const SETTLE_SECONDS = Number(process.env.BENCH_SOAK_SETTLE_SECONDS ?? 60)
 const KEEP = process.env.BENCH_SOAK_KEEP === '1'
 const VERBOSE = process.env.BENCH_SOAK_VERBOSE === '1'
+const WEBRTC = process.env.BENCH_SOAK_WEBRTC !== '0'
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1000 }
 const CLOCK_RANGE_MS = 5 * 60_000
 
@@ -322,7 +324,7 @@ async function driverMain(): Promise<void> {
     [['aoB', 'ws'], ['aoA', 'ws']]
   ]
   // WebRTC: d1 and d2 join the signalling server's room on aoA and connect to each other directly.
-  for (const name of deviceNames.slice(0, 2)) links.push({ id: `${name}-webrtc`, from: name, to: 'aoA', kind: 'webrtc', port: ports.aoA.signal })
+  if (WEBRTC) for (const name of deviceNames.slice(0, 2)) links.push({ id: `${name}-webrtc`, from: name, to: 'aoA', kind: 'webrtc', port: ports.aoA.signal })
   deviceNames.forEach((name, i) => {
     for (const [to, kind] of deviceLinks[i % deviceLinks.length]!) {
       const port = to === 'origin' ? ports.origin.tcp : kind === 'tcp' ? ports[to as 'aoA'].tcp : ports[to as 'aoA'].ws
