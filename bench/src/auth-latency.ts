@@ -42,7 +42,7 @@ import b4a from 'b4a'
 import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { signUp, signIn, deriveRootSecret, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { VerificationError, median, quantile, startTransportFor, until, withTimeout } from './common.js'
+import { VerificationError, median, quantile, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)
 const RUNS_PER_ORIGIN = Number(process.env.BENCH_RUNS_PER_ORIGIN ?? 10)
@@ -452,10 +452,4 @@ async function main() {
     `and each one's put was read back on the origin (${totalS.toFixed(1)} s)`)
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
-    process.exit(1)
-  }
-)
+runBenchmark(main)

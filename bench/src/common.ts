@@ -19,6 +19,20 @@ import os from 'node:os'
 /** A benchmark's own check failed: it prints the reason and exits non-zero. */
 export class VerificationError extends Error {}
 
+/**
+ * Runs a benchmark's main and exits: 0 when it resolves, 1 when it rejects (a failed verification
+ * printed as one line, anything else with its stack).
+ */
+export function runBenchmark(main: () => Promise<unknown>, label = 'VERIFICATION FAILED'): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err instanceof VerificationError ? `${label}: ${err.message}` : err)
+      process.exit(1)
+    }
+  )
+}
+
 /** How long one step may take before the benchmark fails naming it (a hang guard, not a measurement). */
 export const STEP_TIMEOUT_MS = 60_000
 

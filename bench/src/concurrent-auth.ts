@@ -26,7 +26,7 @@ import b4a from 'b4a'
 import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { signUp, signIn, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { VerificationError, median, startTransportFor, until, withTimeout } from './common.js'
+import { VerificationError, median, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -258,10 +258,4 @@ async function main() {
     `entry read back on the origin, ${ROUNDS} rounds (${totalS.toFixed(1)} s)`)
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
-    process.exit(1)
-  }
-)
+runBenchmark(main)

@@ -60,6 +60,7 @@ import {
   Child,
   RelayProcess,
   VerificationError,
+  runBenchmark,
   compiledPath,
   machineLine,
   noop,
@@ -533,11 +534,5 @@ async function main(): Promise<void> {
 if (process.argv.includes('--flooder')) {
   flooderMain()
 } else {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
-      process.exit(1)
-    }
-  )
+  runBenchmark(main)
 }

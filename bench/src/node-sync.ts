@@ -17,7 +17,7 @@ import sodium from 'sodium-universal'
 import { HyphaNode, memoryStorage } from '@hypha/node-core'
 import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { VerificationError, median } from './common.js'
+import { VerificationError, median, runBenchmark } from './common.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -291,10 +291,4 @@ async function main() {
   await source.store.close()
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
-    process.exit(1)
-  }
-)
+runBenchmark(main)

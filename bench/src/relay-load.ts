@@ -62,6 +62,7 @@ import {
   RelayProcess,
   STEP_TIMEOUT_MS,
   VerificationError,
+  runBenchmark,
   closeLightPeer,
   compiledPath,
   cpuMs,
@@ -524,11 +525,5 @@ async function main(): Promise<void> {
 if (process.argv.includes('--peers')) {
   peersMain()
 } else {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof VerificationError ? `VERIFICATION FAILED: ${err.message}` : err)
-      process.exit(1)
-    }
-  )
+  runBenchmark(main)
 }

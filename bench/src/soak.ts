@@ -47,7 +47,7 @@ import { webSocketServer } from '@hypha/transport-websocket/server'
 import { candidateAddress, webRtcTransport, type WrtcImplementation } from '@hypha/transport-webrtc'
 import { nodeDatachannelWrtc } from '@hypha/transport-webrtc/node-datachannel'
 import { signallingServer, type SignallingServer } from '@hypha/transport-webrtc/signalling-server'
-import { Child, VerificationError, WebSocket, compiledPath, machineLine, noop, serveParent, tellParent, withTimeout } from './common.js'
+import { Child, VerificationError, WebSocket, compiledPath, machineLine, noop, runBenchmark, serveParent, tellParent, withTimeout } from './common.js'
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120)
 const SEED = Number(process.env.BENCH_SEED ?? 1)
@@ -577,24 +577,12 @@ async function probeMain(dir: string): Promise<void> {
 }
 
 if (process.argv.includes('--probe')) {
-  probeMain(process.argv[process.argv.indexOf('--probe') + 1]!).then(
-    () => process.exit(0),
-    (err) => {
-      console.error('probe:', err instanceof VerificationError ? err.message : err)
-      process.exit(1)
-    }
-  )
+  runBenchmark(() => probeMain(process.argv[process.argv.indexOf('--probe') + 1]!), 'probe')
 } else if (process.argv.includes('--node')) {
   nodeMain().catch((err) => {
     console.error('soak node:', err)
     process.exit(1)
   })
 } else {
-  driverMain().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof VerificationError ? `soak: FAILED: ${err.message}` : err)
-      process.exit(1)
-    }
-  )
+  runBenchmark(driverMain, 'soak: FAILED')
 }
