@@ -19,8 +19,8 @@ beforeAll(async () => {
 const hex = (b: Uint8Array | null) => (b === null ? null : b4a.toString(b, 'hex'))
 const PROOF_TIMEOUT_MS = 1_500
 
-async function setUp() {
-  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups, undefined, { memberProofTimeoutMs: PROOF_TIMEOUT_MS })
+async function setUp(memberProofTimeoutMs = PROOF_TIMEOUT_MS) {
+  const { port, origin, relay: blind, phone } = await membersThroughRelay(root, cleanups, undefined, { memberProofTimeoutMs })
   expect(hex(blind.discoveryKey)).toBe(hex(origin.discoveryKey))
   const refused = collect<HyphaNodeError>(blind, 'peer-refused')
   return { port, origin, blind, phone, refused }
@@ -40,19 +40,24 @@ describe('an always-on node serves members only', { timeout: 60_000 }, () => {
   })
 
   it("a stranger's envelopes and seed announcements never reach the channel: closed at the gate, members untouched", async () => {
-    const { port, origin, blind, phone, refused } = await setUp()
+    // A long proof timeout: the connection must be closed for what it sends, not for its silence.
+    const { port, origin, blind, phone, refused } = await setUp(20_000)
+    const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
+    // 255 random core keys, as a seed announcement sealed with a key of its own, then junk
+    // envelopes (sealed beforehand, so that a busy machine sends them at once).
+    const keys = Array.from({ length: 255 }, createChannelKey)
+    const junk = Array.from({ length: 2000 }, (_, i) =>
+      sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() })
+    )
     const stranger = await connectRaw(blind, port, cleanups)
     const seeded = collect<Uint8Array>(blind, 'seeded')
-    const strangerKeys = { memberKey: createMemberKey(), channelKey: createChannelKey(), keyPair: createKeyPair() }
-    // 255 random core keys, as a seed announcement sealed with a key of its own, then junk envelopes.
-    const keys = Array.from({ length: 255 }, createChannelKey)
     stranger.sendRaw(encodeSeedAnnouncement(keys, strangerKeys.memberKey))
-    for (let i = 0; i < 2000 && !stranger.closed(); i++) {
-      stranger.sendRaw(sealEnvelope({ ...strangerKeys, contentType: 'x', payload: b4a.from(`junk ${i}`), ttl: 4, timestamp: Date.now() }))
+    for (let i = 0; i < junk.length && !stranger.closed(); i++) {
+      stranger.sendRaw(junk[i]!)
       if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
     }
     await eventually(() => stranger.closed(), 'the stranger to be closed')
-    // Closed for what it sent before proving (over 64 KiB), long before the proof timeout.
+    // Closed for what it sent before proving (over 64 KiB), not at the proof timeout.
     expect(refused.map((e) => e.code)).toEqual(['ERR_NOT_A_MEMBER'])
     // Nothing reached the secure channel or the seeder: no decoding, no verify, no relay.
     expect(blind.channel.stats.relayed).toBe(0)

@@ -174,11 +174,20 @@ const rawBytes = {
  * A sender of well-formed Protomux messages on a channel of its own (protocol `raw/junk`), on a
  * Noise stream that already carries a Protomux (secret-stream keeps it as `userData`, e.g. once an
  * ephemeral channel was attached): what a peer can put on the wire when the other side opens none
- * of its channels (a stranger at a membership gate). Returns false once the stream is congested.
+ * of its channels (a stranger at a membership gate). The other side rejects such a channel, and
+ * Protomux then drops what is sent on it: a rejected channel is opened again (a new id), so every
+ * payload goes on the wire. Returns false once the stream is congested.
  */
 export function rawSender(stream: { userData: any }): (payload: Uint8Array) => boolean {
-  const channel = stream.userData.createChannel({ protocol: 'raw/junk' })
-  const message = channel.addMessage({ encoding: rawBytes })
-  channel.open()
-  return (payload) => message.send(payload)
+  let opened = 0
+  let channel: any = null
+  let message: any = null
+  return (payload) => {
+    if (channel === null || channel.closed) {
+      channel = stream.userData.createChannel({ protocol: 'raw/junk', id: new TextEncoder().encode(String(opened++)) })
+      message = channel.addMessage({ encoding: rawBytes })
+      channel.open()
+    }
+    return message.send(payload)
+  }
 }
