@@ -111,6 +111,19 @@ export class Net {
   }
 
   /**
+   * The line most relay tests use: nodes A and C, each connected only to a keyless relay R (made
+   * with `relayOptions`), all proven.
+   */
+  async line(relayOptions: Partial<Omit<SecureChannelOptions, 'ephemeral'>> = {}): Promise<{ a: TestNode; relay: TestNode; c: TestNode }> {
+    const a = await this.node('A')
+    const relay = await this.node('R', { keyless: true, ...relayOptions })
+    const c = await this.node('C')
+    await this.connect(a, relay)
+    await this.connect(relay, c)
+    return { a, relay, c }
+  }
+
+  /**
    * A hostile peer connected to `victim`: it speaks the ephemeral protocol directly (with a larger
    * size limit) and returns a function that injects any bytes as a secure-channel frame. With
    * `memberKey` (default: the account's, a member gone bad) it first sends a membership proof made

@@ -59,11 +59,7 @@ describe('membership proof per connection', () => {
 
   it('a stranger (no member key, no proof) gets nothing forwarded, and its envelopes are dropped as unproven before decoding', async () => {
     net = new Net()
-    const a = await net.node('A')
-    const relay = await net.node('R', { keyless: true })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line()
     const stranger = await net.rawPeer(relay)
     expect(relay.ephemeral.peers).toHaveLength(3) // connected, just not a member
     expect(relay.channel.isProven(stranger.victimPeer)).toBe(false)
@@ -93,11 +89,7 @@ describe('membership proof per connection', () => {
 
   it('a wrong proof drops the connection (peer-dropped, ERR_NOT_A_MEMBER); members go on', async () => {
     net = new Net()
-    const a = await net.node('A')
-    const relay = await net.node('R', { keyless: true })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line()
     const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
     const ephemeralDropped = collect(relay.ephemeral, 'peer-dropped')
 

@@ -302,11 +302,7 @@ describe('every bad envelope is rejected and reported', () => {
 
   it('a keyless relay forwards on the member tag alone: a bad signature is caught where it is delivered, and a forged copy of a sender\'s id burns nothing', async () => {
     net = new Net()
-    const a = await net.node('A')
-    const relay = await net.node('relay', { keyless: true })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line()
     const inject = await net.hostile(relay) // a member-key holder on the relay
     const genuine = sealEnvelope({ channelKey: net.channelKey, memberKey: net.memberKey, keyPair: a.keyPair!, contentType: 'text/plain', payload: text('genuine'), ttl: 4, timestamp: Date.now() })
     // The same sender and id as the genuine one, other bytes, a garbage signature, tagged by a member.
@@ -378,11 +374,7 @@ describe('every bad envelope is rejected and reported', () => {
 
   it('a stranger (no member key) gets nothing through a relay, and members run no crypto for it', async () => {
     net = new Net()
-    const a = await net.node('A')
-    const relay = await net.node('R', { keyless: true })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line()
     const inject = await net.hostile(relay)
     // The stranger has the code and its own channel key (it cannot have the account's), signs
     // properly, and tags with a key of its own.
@@ -472,11 +464,7 @@ describe('sending', () => {
 describe('a member key holder flooding the relay with envelopes stamped just under the skew (10 minutes) in the future', () => {
   it('does not stall members: the filter stays within its cap and a member\'s message is delivered', async () => {
     net = new Net()
-    const a = await net.node('A')
-    const relay = await net.node('R', { keyless: true, maxSeen: 1000, ...noRateLimit })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line({ maxSeen: 1000, ...noRateLimit })
     const inject = await net.hostile(relay)
     // A passphrase holder without a device: its own key pair and a channel key of its own, but the
     // account's member key, so the relay's tag check passes these.
@@ -521,11 +509,7 @@ describe('per-connection rate limit', () => {
     const t0 = Date.now()
     // A frozen clock: no tokens come back, so the counts below are exact.
     const limits = { maxEnvelopesPerSecond: 100, envelopeBurst: 100, maxExcessEnvelopes: 500, now: () => t0 }
-    const a = await net.node('A')
-    const relay = await net.node('R', { keyless: true, ...limits })
-    const c = await net.node('C')
-    await net.connect(a, relay)
-    await net.connect(relay, c)
+    const { a, relay, c } = await net.line(limits)
     const inject = await net.hostile(relay)
     const dropped = collect<PeerDropped>(relay.channel, 'peer-dropped')
     const ephemeralDropped = collect(relay.ephemeral, 'peer-dropped')
