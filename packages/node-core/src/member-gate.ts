@@ -77,8 +77,8 @@ export function memberGate(stream: SecretStream, memberKey: Uint8Array, timeoutM
       if (settled) return
       const { publicKey, remotePublicKey, handshakeHash } = stream
       const channel = muxerOf(stream).createChannel({
-      protocol: MEMBER_GATE_PROTOCOL,
-      handshake: c.fixed32,
+        protocol: MEMBER_GATE_PROTOCOL,
+        handshake: c.fixed32,
         onopen(proof: Uint8Array) {
           const expected = memberProof(memberKey, remotePublicKey, publicKey, handshakeHash)
           const valid = sodium.sodium_memcmp(expected, proof)
