@@ -298,27 +298,13 @@ describe('5b. prompts are bounded', () => {
     const attacker = await device('Firefox', [laptop])
     await until(() => attacker.node.ephemeral.peers.length > 0)
     const refused = collect<{ reason: string }>(laptop, 'request-refused')
-    const channelKey = attacker.node.channelKey!
-    const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
-      attacker.node.ephemeral.broadcast(
-        sealEnvelope({ channelKey, memberKey: attacker.node.memberKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
-        { contentType: SECURE_CONTENT_TYPE }
-      )
+    const sendAs = (keyPair: KeyPair, message: AuthMessage) => sendAuthAs(attacker, keyPair, message)
     const open = () => (laptop as unknown as { prompts: Map<string, AuthorisationPrompt> }).prompts
     const sent: Array<() => void> = []
     const flood = async (n: number, cancel: boolean) => {
       for (let i = 0; i < n; i++) {
         const keyPair = createKeyPair()
-        const writerKey = randomBytes(32)
-        const request: AuthRequest = {
-          type: 'request',
-          requestId: randomBytes(16),
-          nodeName: 'Firefox',
-          writerKey,
-          createdAt: Date.now(),
-          commitment: commitment(randomBytes(32)),
-          channelProof: signChannelProof(keyPair.secretKey, laptop.node.key, writerKey)
-        }
+        const request = freshRequest(laptop, keyPair, randomBytes(32), randomBytes(32))
         sendAs(keyPair, request)
         const withdraw = () =>
           sendAs(keyPair, { type: 'cancel', requestId: request.requestId, requestDigest: requestDigest(request, keyPair.publicKey) })
@@ -353,6 +339,38 @@ function sizes(account: Account) {
   return { prompts: n(a.prompts), settledKeys: n(a.settledKeys), held: n(a.held), requests: n(a.requests), settledRequests: n(a.settledRequests) }
 }
 
+type KeyPair = { publicKey: Uint8Array; secretKey: Uint8Array }
+
+/**
+ * Sends `message` from `from`'s connections as an auth message sealed with the account's channel
+ * key but signed by `keyPair`: a device key a passphrase holder made up (they cost nothing).
+ */
+function sendAuthAs(from: Account, keyPair: KeyPair, message: AuthMessage): void {
+  const envelope = sealEnvelope({
+    channelKey: from.node.channelKey!,
+    memberKey: from.node.memberKey,
+    keyPair,
+    contentType: AUTH_CONTENT_TYPE,
+    payload: encodeAuthMessage(message),
+    ttl: 4,
+    timestamp: Date.now()
+  })
+  from.node.ephemeral.broadcast(envelope, { contentType: SECURE_CONTENT_TYPE })
+}
+
+/** A well-made request from such a key, for `writerKey`, committing to `nonce`, to `approver`'s database. */
+function freshRequest(approver: Account, keyPair: KeyPair, writerKey: Uint8Array, nonce: Uint8Array): AuthRequest {
+  return {
+    type: 'request',
+    requestId: randomBytes(16),
+    nodeName: 'Firefox',
+    writerKey,
+    createdAt: Date.now(),
+    commitment: commitment(nonce),
+    channelProof: signChannelProof(keyPair.secretKey, approver.node.key, writerKey)
+  }
+}
+
 /**
  * A passphrase holder's flood: `keys` fresh channel keys × `perKey` requests, sent from `attacker`'s
  * connection; with `reveal`, it answers each challenge with the nonce it committed to (so its
@@ -361,12 +379,8 @@ function sizes(account: Account) {
 function promptFlood(attacker: Account, approver: Account) {
   const channelKey = attacker.node.channelKey!
   const approverKey = approver.node.channel.publicKey!
-  const sendAs = (keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }, message: AuthMessage) =>
-    attacker.node.ephemeral.broadcast(
-      sealEnvelope({ channelKey, memberKey: attacker.node.memberKey, keyPair, contentType: AUTH_CONTENT_TYPE, payload: encodeAuthMessage(message), ttl: 4, timestamp: Date.now() }),
-      { contentType: SECURE_CONTENT_TYPE }
-    )
-  const mine = new Map<string, { keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }; request: AuthRequest; nonce: Uint8Array; revealed: boolean }>()
+  const sendAs = (keyPair: KeyPair, message: AuthMessage) => sendAuthAs(attacker, keyPair, message)
+  const mine = new Map<string, { keyPair: KeyPair; request: AuthRequest; nonce: Uint8Array; revealed: boolean }>()
   const told: Array<{ reason: string }> = []
   let reveal = false
   attacker.node.ephemeral.on('message', (m) => {
@@ -393,15 +407,7 @@ function promptFlood(attacker: Account, approver: Account) {
       const writerKey = randomBytes(32)
       for (let r = 0; r < perKey; r++) {
         const nonce = randomBytes(32)
-        const request: AuthRequest = {
-          type: 'request',
-          requestId: randomBytes(16),
-          nodeName: 'Firefox',
-          writerKey,
-          createdAt: Date.now(),
-          commitment: commitment(nonce),
-          channelProof: signChannelProof(keyPair.secretKey, approver.node.key, writerKey)
-        }
+        const request = freshRequest(approver, keyPair, writerKey, nonce)
         mine.set(b4a.toString(requestDigest(request, keyPair.publicKey), 'hex'), { keyPair, request, nonce, revealed: false })
         sendAs(keyPair, request)
       }
