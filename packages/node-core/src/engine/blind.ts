@@ -80,25 +80,33 @@ export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, C
     if (this.opened === null) {
       this.opened = this.seed(this.key)
         .then(() => this.restore())
-        .then(() => {
+        .then((read) => {
           // Saved only from here on: a save before the read would overwrite the list it reads.
           this.restored = true
-          this.saving = this.save()
+          // …and now only if the list read is not already what is kept (a clean restart writes nothing).
+          const kept = [...this.cores.keys()]
+          if (read === null || read.length !== kept.length || !kept.every((id) => read.includes(id))) this.saving = this.save()
         })
     }
     return this.opened
   }
 
-  /** Keeps again the cores kept before a restart; those now past a bound (lowered since) are reported. */
-  private async restore(): Promise<void> {
-    let keys: Uint8Array[] = []
+  /**
+   * Keeps again the cores kept before a restart; those now past a bound (lowered since) are
+   * reported. Gives the keys read (hex), or null when there was no readable list.
+   */
+  private async restore(): Promise<string[] | null> {
+    let keys: Uint8Array[]
     try {
       const bytes = await readWholeFile(this.store.storage, KEPT_CORES_FILE)
-      if (bytes !== null) keys = decodeCanonical(keptCoresEncoding, bytes)
+      if (bytes === null) return null
+      keys = decodeCanonical(keptCoresEncoding, bytes)
     } catch {
       // Unreadable or torn: members and the other always-on nodes announce the cores again.
+      return null
     }
     for (const key of keys) await this.seed(key).catch((err) => this.emit('seed-refused', key, err))
+    return keys.map((key) => b4a.toString(key, 'hex'))
   }
 
   /** Whether this core is kept (or being opened), or was refused for its size. */
