@@ -45,8 +45,6 @@ export interface RawPeer {
   ephemeral: Ephemeral
   /** Every ephemeral message the relay sent it. */
   received: Array<{ contentType: string; payload: Uint8Array }>
-  /** Its connection to the relay (a Noise secret stream), once made. */
-  stream(): any
   /** True once its connection to the relay closed. */
   closed(): boolean
   /**
@@ -100,7 +98,7 @@ export async function connectRaw(
     send ??= rawSender(connection)
     send(payload)
   }
-  return { ephemeral, received, stream: () => connection, closed: () => closed, sendRaw }
+  return { ephemeral, received, closed: () => closed, sendRaw }
 }
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
