@@ -20,9 +20,9 @@ import { EventEmitter } from 'events'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
-import Hypercore from 'hypercore'
 import { EphemeralExtension, type CompactEncoding, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './engine/errors.js'
+import { Hypercore } from './engine/holepunch.js'
 
 export const LOOKUP_CONTENT_TYPE = 'hypha/locator/1'
 const PROOF_CONTEXT = b4a.from('hypha/lookup-proof/1\0')

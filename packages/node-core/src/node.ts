@@ -9,10 +9,9 @@
 import { EventEmitter } from 'events'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
 import type { SecureChannel } from '@hypha/secure-channel'
-import Corestore from 'corestore'
-import Hypercore from 'hypercore'
 import b4a from 'b4a'
 import { HyphaNodeError } from './engine/errors.js'
+import { Corestore, Hypercore } from './engine/holepunch.js'
 import type { Op } from './engine/ops.js'
 import { signChannelProof } from './channel-proof.js'
 import { DEVICE_FILE_MAX_BYTES, deviceFileName, readWholeFile, writeWholeFile } from './device.js'
@@ -34,8 +33,7 @@ import type { HyphaNodeOptions, Key, NodeConnection, Range, Role, Value, Writer 
 
 /** What Corestore 6.18 makes of a directory path (its constructor: `Hypercore.defaultStorage`). */
 function directoryStorage(dir: string): StorageFunction {
-  const defaultStorage = (Hypercore as unknown as { defaultStorage(dir: string, opts: object): StorageFunction }).defaultStorage
-  return defaultStorage(dir, { lock: 'primary-key', poolSize: 512, rmdir: true })
+  return Hypercore.defaultStorage(dir, { lock: 'primary-key', poolSize: 512, rmdir: true })
 }
 
 /**

@@ -9,9 +9,7 @@
  * reorders: it always agrees with the ops that were applied.
  */
 import { EventEmitter } from 'events'
-import Autobase from 'autobase'
-import Hyperbee from 'hyperbee'
-import Hypercore from 'hypercore'
+import { Autobase, Hyperbee, Hypercore, type ApplyNode, type HyperbeeRange } from './holepunch.js'
 import b4a from 'b4a'
 import { HyphaNodeError, storageError } from './errors.js'
 import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
@@ -36,9 +34,7 @@ const DEFAULT_ACK_INTERVAL = 1000
  * the tests against a real Autobase).
  */
 export function databaseKeyFromOriginPublicKey(publicKey: Uint8Array): Uint8Array {
-  return (Hypercore as unknown as { key(pk: Uint8Array, opts: { version: number }): Uint8Array }).key(publicKey, {
-    version: 0
-  })
+  return Hypercore.key(publicKey, { version: 0 })
 }
 
 export function discoveryKeyOf(databaseKey: Uint8Array): Uint8Array {
@@ -63,8 +59,8 @@ type View = Hyperbee
 const dataKey = (key: Uint8Array) => b4a.concat([b4a.from([DATA]), key])
 
 /** The view's range of user entries within `range`. */
-function viewRange(range: EngineRange): Hyperbee.Range {
-  const r: Hyperbee.Range = { reverse: range.reverse === true }
+function viewRange(range: EngineRange): HyperbeeRange {
+  const r: HyperbeeRange = { reverse: range.reverse === true }
   if (range.limit !== undefined) r.limit = range.limit
   if (range.gt) r.gt = dataKey(range.gt)
   else if (range.gte) r.gte = dataKey(range.gte)
@@ -285,7 +281,7 @@ export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine
     }
   }
 
-  private async apply(nodes: Autobase.ApplyNode[], view: View, host: Autobase<View>): Promise<void> {
+  private async apply(nodes: ApplyNode[], view: View, host: Autobase<View>): Promise<void> {
     // Reads go through the batch so later ops in this apply see earlier ones (an add, then a put).
     const batch = view.batch({ update: false })
     const record = async (key: Uint8Array): Promise<DeviceRecordInView | null> => {

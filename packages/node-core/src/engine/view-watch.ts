@@ -16,7 +16,7 @@
  * Without a truncation C is A's own version and it is one diff, as usual.
  */
 import b4a from 'b4a'
-import type Hyperbee from 'hyperbee'
+import type { Hyperbee, HyperbeeRange } from './holepunch.js'
 import type { EngineChange } from './types.js'
 
 interface Mark {
@@ -52,7 +52,7 @@ export class ViewChanges {
   /** `range`: a Hyperbee range of the view's keys; `updates` subscribes to the engine's 'update' (returns an unsubscribe). */
   constructor(
     private readonly view: Hyperbee,
-    private readonly range: Hyperbee.Range,
+    private readonly range: HyperbeeRange,
     private readonly decodeKey: (viewKey: Uint8Array) => Uint8Array,
     updates: (listener: () => void) => () => void
   ) {
@@ -125,7 +125,7 @@ export class ViewChanges {
 }
 
 /** The entries of `range` whose value differs between `from` and `to`, in key order (values as stored). */
-async function diff(from: Mark, to: Mark, range: Hyperbee.Range): Promise<EngineChange[]> {
+async function diff(from: Mark, to: Mark, range: HyperbeeRange): Promise<EngineChange[]> {
   const common = Math.min(from.common, from.version)
   const out: EngineChange[] = []
   if (common >= from.version) {

@@ -1,0 +1,28 @@
+/**
+ * The engine's Holepunch modules, and node-core's only way to reach them: autobase, hyperbee,
+ * corestore and hypercore come from vendor/engine.cjs, which scripts/vendor-engine.mjs bundles at
+ * build time with the exact versions this package was tested with (`ENGINE_VERSIONS`). Bundled,
+ * because npm resolves a plain dependency wherever the app's tree puts it: a hoisted autobase 6.5
+ * next to an app's hyperbee 2.27 (which needs hypercore 11) crashed at open.
+ *
+ * The path is the same from src/engine and dist/engine: tests run the sources, apps the build.
+ */
+
+import engine from '../../vendor/engine.cjs'
+import type AutobaseModule from 'autobase'
+import type HyperbeeModule from 'hyperbee'
+
+export const Autobase = engine.Autobase
+export type Autobase<V = any> = AutobaseModule<V>
+export type ApplyNode = AutobaseModule.ApplyNode
+
+export const Hyperbee = engine.Hyperbee
+export type Hyperbee = HyperbeeModule
+export type HyperbeeRange = HyperbeeModule.Range
+
+export const Corestore = engine.Corestore
+
+export const Hypercore = engine.Hypercore
+
+/** What is bundled in vendor/engine.cjs: package name → version. */
+export const ENGINE_VERSIONS: Readonly<Record<string, string>> = engine.versions
