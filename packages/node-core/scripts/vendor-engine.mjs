@@ -11,17 +11,22 @@
 // file), and what must be one shared copy with Hypha's other packages (protomux,
 // @hyperswarm/secret-stream, the random-access storages). `events` is Node's built-in or the npm
 // polyfill. Any other Node built-in reached fails the build: browsers could not run it.
+// A package node-core itself depends on (compact-encoding; streamx and hypercore-crypto, pinned
+// exactly there because @hyperswarm/secret-stream uses them too) is left outside where the engine
+// uses that very copy, so browser bundles carry it once (a different copy is bundled). An exact pin
+// is as safe as bundling (npm puts only that version where node-core's files resolve it); b4a,
+// compact-encoding and sodium-universal keep the caret ranges all Hypha packages share.
 //
 // The output is CommonJS (the engine is), not minified (apps' bundlers minify), and runs unchanged in
 // Node and through esbuild, Vite and Rollup. Its notices: vendor/engine-licenses.txt. It sits beside
 // src/ and dist/ (not in dist/), so `../../vendor/engine.cjs` finds it from both: the tests run src.
 //
-// Usage: node scripts/vendor-engine.mjs   (from any directory; about 0.3 s)
+// Usage: node scripts/vendor-engine.mjs   (from any directory; well under a second)
 import * as esbuild from 'esbuild'
-import { createRequire } from 'node:module'
 import { builtinModules } from 'node:module'
+import { existsSync, realpathSync } from 'node:fs'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -61,16 +66,28 @@ const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')))
 const externals = new Set(EXTERNALS)
 const reachedBuiltins = new Set()
 const reachedExternals = new Set()
+const SKIP = Symbol('resolving')
+/** The directory of each of node-core's own dependencies, as resolved from node-core. */
+const ownCopies = new Map()
+for (const name of Object.keys(pkg.dependencies ?? {})) ownCopies.set(name, installedDir(name, PACKAGE_DIR))
 
 /** Externals as listed (subpaths included); a Node built-in reached from bundled code is an error. */
 const boundary = {
   name: 'hypha-engine-boundary',
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
       const name = packageName(args.path)
       if (externals.has(name)) {
         reachedExternals.add(name)
         return { path: args.path, external: true }
+      }
+      if (ownCopies.get(name) && args.pluginData !== SKIP) {
+        const resolved = await build.resolve(args.path, { importer: args.importer, resolveDir: args.resolveDir, kind: args.kind, pluginData: SKIP })
+        if (resolved.errors.length === 0 && realpathSync(packageDirOf(resolved.path)) === ownCopies.get(name)) {
+          reachedExternals.add(name)
+          return { path: args.path, external: true }
+        }
+        return undefined
       }
       const bare = args.path.replace(/^node:/, '')
       if (builtins.has(bare) || builtins.has(packageName(bare)) || args.path.startsWith('node:')) {
@@ -113,7 +130,6 @@ try {
     format: 'cjs',
     target: 'es2022',
     minify: false,
-    keepNames: true,
     legalComments: 'eof',
     metafile: true,
     write: false,
@@ -200,6 +216,15 @@ function packageDirOf(input) {
   const rest = input.slice(at + marker.length).split('/')
   const depth = rest[0].startsWith('@') ? 2 : 1
   return input.slice(0, at + marker.length) + rest.slice(0, depth).join('/')
+}
+
+/** Where Node would find package `name` from `dir` (real path), or null. */
+function installedDir(name, dir) {
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'node_modules', name)
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate)
+    if (dirname(at) === at) return null
+  }
 }
 
 function authorOf(meta) {
