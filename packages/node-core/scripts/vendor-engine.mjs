@@ -25,7 +25,7 @@
 import * as esbuild from 'esbuild'
 import { builtinModules } from 'node:module'
 import { existsSync, realpathSync } from 'node:fs'
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -111,7 +111,7 @@ const started = Date.now()
 const versionsPlugin = {
   name: 'hypha-engine-versions',
   setup(build) {
-    // Filled in after resolution: every bundled package with its version (see below).
+    // A placeholder, replaced once the bundle is known: every bundled package with its version.
     build.onResolve({ filter: /^hypha-engine-versions$/ }, () => ({ path: 'versions', namespace: 'hypha-engine-versions' }))
     build.onLoad({ filter: /.*/, namespace: 'hypha-engine-versions' }, () => ({ contents: 'module.exports = __HYPHA_ENGINE_VERSIONS__', loader: 'js' }))
   }
@@ -169,7 +169,7 @@ for (const [key, name] of Object.entries(ROOTS)) {
   }
 }
 
-// name → versions bundled (several when two majors are needed, e.g. compact-encoding 2 and 3).
+// name → versions bundled ("a, b" when the engine needs two versions of one package).
 const versions = {}
 for (const p of packages) versions[p.name] = versions[p.name] ? `${versions[p.name]}, ${p.version}` : p.version
 
@@ -196,8 +196,11 @@ for (const p of packages) {
 }
 
 await mkdir(OUT_DIR, { recursive: true })
-await writeFile(OUTFILE, code)
-await writeFile(NOTICES, notices.join('\n'))
+// Written aside and renamed: a test run reading the file meanwhile never sees half of it.
+for (const [path, text] of [[NOTICES, notices.join('\n')], [OUTFILE, code]]) {
+  await writeFile(`${path}.${process.pid}.tmp`, text)
+  await rename(`${path}.${process.pid}.tmp`, path)
+}
 console.log(
   `vendored the engine: ${relative(process.cwd(), OUTFILE)} (${Math.round(code.length / 1024)} KiB, ${packages.length} packages, ${Date.now() - started} ms)`
 )
