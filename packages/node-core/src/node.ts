@@ -25,6 +25,7 @@ import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writer
 import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
+import { checkSodium } from './sodium-check.js'
 import { StorageWatch } from './storage/watch.js'
 import type { StorageFunction } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
@@ -60,6 +61,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   constructor(options: HyphaNodeOptions) {
     super()
+    checkSodium()
     // Every option is checked before anything is made: a bad one throws here, never later.
     const { credential } = checkOptions(options)
     this.options = options
