@@ -48,14 +48,14 @@ function paths() {
   }
 }
 
-/** Rolldown's plugin hooks, as much of them as both pipelines use (Vite's and its optimizer's). */
+/** The resolving and loading both pipelines share (Vite's own and its optimizer's Rolldown). */
 interface ResolveLoad {
   name: string
   resolveId(source: string, importer: string | undefined): string | null
   load(id: string): string | null
 }
 
-function hooks(name: string, files: ReturnType<typeof paths>, sodiumModule: () => string, polyfills: boolean): ResolveLoad {
+function hooks(name: string, files: ReturnType<typeof paths>, sodiumModule: () => string): ResolveLoad {
   return {
     name,
     resolveId(source, importer) {
@@ -63,7 +63,7 @@ function hooks(name: string, files: ReturnType<typeof paths>, sodiumModule: () =
         if (importer !== undefined && stripQuery(importer) === files.shimSodiumJs) return null
         return SODIUM_ID
       }
-      if (polyfills && POLYFILL_RE.test(source)) return source === 'events' ? files.events : files.process
+      if (POLYFILL_RE.test(source)) return source === 'events' ? files.events : files.process
       return null
     },
     load(id) {
@@ -89,22 +89,24 @@ export function hyphaVitePlugin(): Plugin {
   let serving = false
   const esModule = () => `export { default } from ${JSON.stringify(files.shim)}\n`
   // The optimizer's plugin: dependencies are bundled, so the CommonJS module works there.
-  const optimizer = hooks('hypha-browser:optimize-deps', files, commonJs, true)
-  const main = hooks('hypha-browser', files, () => (serving ? esModule() : commonJs()), true)
+  const optimizer = hooks('hypha-browser:optimize-deps', files, commonJs)
+  const main = hooks('hypha-browser', files, () => (serving ? esModule() : commonJs()))
   return {
     name: main.name,
     enforce: 'pre',
+    // Browser builds only: a server-side environment (SSR) keeps Node's sodium-native and events.
+    applyToEnvironment: (environment) => environment.config.consumer === 'client',
     config(_config, env) {
       serving = env.command === 'serve'
+      return { define: { global: 'globalThis' } }
+    },
+    // The client environment's build and optimizer; a server-side one keeps Node's `process`.
+    configEnvironment(name, config) {
+      if (name !== 'client' && config.consumer !== 'client') return null
+      const inject = { process: files.process }
       return {
-        define: { global: 'globalThis' },
-        build: { rolldownOptions: { transform: { inject: { process: files.process } } } },
-        optimizeDeps: {
-          rolldownOptions: {
-            plugins: [optimizer],
-            transform: { define: { global: 'globalThis' }, inject: { process: files.process } }
-          }
-        }
+        build: { rolldownOptions: { transform: { inject } } },
+        optimizeDeps: { rolldownOptions: { plugins: [optimizer], transform: { define: { global: 'globalThis' }, inject } } }
       }
     },
     resolveId(source, importer) {
