@@ -84,13 +84,10 @@ function stripQuery(id: string): string {
 export function hyphaVitePlugin(): Plugin {
   const files = paths()
   const commonJs = () => `module.exports = require(${JSON.stringify(files.shim)}).default\n`
-  // The dev server serves the app's own modules one by one, as ES modules: a CommonJS module
-  // cannot be served there (only the pre-bundled dependencies are CommonJS-aware).
   let serving = false
-  const esModule = () => `export { default } from ${JSON.stringify(files.shim)}\n`
   // The optimizer's plugin: dependencies are bundled, so the CommonJS module works there.
   const optimizer = hooks('hypha-browser:optimize-deps', files, commonJs)
-  const main = hooks('hypha-browser', files, () => (serving ? esModule() : commonJs()))
+  const main = hooks('hypha-browser', files, commonJs)
   return {
     name: main.name,
     enforce: 'pre',
@@ -109,10 +106,19 @@ export function hyphaVitePlugin(): Plugin {
         optimizeDeps: { rolldownOptions: { plugins: [optimizer], transform: { define: { global: 'globalThis' }, inject } } }
       }
     },
-    resolveId(source, importer) {
-      // On the dev server the app's own `events` / `process` imports are left to Vite, which
-      // pre-bundles them (an absolute path into node_modules would be served as raw CommonJS).
-      if (serving && POLYFILL_RE.test(source)) return null
+    async resolveId(source, importer) {
+      if (serving) {
+        // The dev server serves the app's own modules one by one as ES modules, and a module
+        // inside node_modules as it is (raw CommonJS): only pre-bundled dependencies may be
+        // CommonJS. So the app's own `events` / `process` imports are left to Vite, and its
+        // `sodium-native` imports (ES ones: `import sodium from`) become the shim's ES module,
+        // which Vite pre-bundles as a dependency of the app.
+        if (POLYFILL_RE.test(source)) return null
+        if (SODIUM_RE.test(source) && main.resolveId(source, importer) !== null) {
+          return this.resolve('@hypha/browser/sodium-shim', importer, { skipSelf: true })
+        }
+        return null
+      }
       return main.resolveId(source, importer)
     },
     load(id) {

@@ -4,7 +4,7 @@
 // same app built without the plugin fails at start-up with ERR_SODIUM_SHIM_MISSING, not later with
 // a failed handshake.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, createServer, preview, type InlineConfig, type PluginOption } from 'vite'
@@ -17,6 +17,7 @@ import { hyphaVitePlugin } from '../dist/vite.js'
 
 const PACKAGE = fileURLToPath(new URL('../', import.meta.url))
 const PAGE = fileURLToPath(new URL('./pages/vite-page.ts', import.meta.url))
+const DIRECT_PAGE = fileURLToPath(new URL('./pages/vite-direct-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
 const PASSPHRASE = 'otter prism cedar lantern quiet harbor'
 const NAME = 'ada@example.com'
@@ -39,6 +40,9 @@ beforeAll(async () => {
   cleanups.push(() => rm(app, { recursive: true, force: true }))
   await copyFile(PAGE, join(app, 'main.ts'))
   await writeFile(join(app, 'index.html'), HTML)
+  await mkdir(join(app, 'direct'))
+  await copyFile(DIRECT_PAGE, join(app, 'direct', 'main.ts'))
+  await writeFile(join(app, 'direct', 'index.html'), HTML.replace('/main.ts', './main.ts'))
 
   const server = webSocketServer({ port: 0, host: '127.0.0.1' })
   origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(PASSPHRASE, NAME, KDF), transports: [server] })
@@ -109,6 +113,24 @@ describe('hyphaVitePlugin', () => {
     // Refused in the constructor: the node never dialled.
     expect(connections).toBe(0)
     expect(browser.errors).toEqual([])
+  })
+
+  it("the app's own ES imports of sodium-javascript and events get the shim and the polyfill, built and on the dev server", async () => {
+    const expected = { noclamp: 'function', secretbox: 'function', emitter: 'function' }
+    const built = config([hyphaVitePlugin()], 'dist-direct')
+    await build({ ...built, build: { ...built.build, rolldownOptions: { input: join(app, 'direct', 'index.html') } } })
+    const served = await preview({ ...built, preview: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => served.close())
+    const dev = await createServer({ ...config([hyphaVitePlugin()], 'dist-dev'), server: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => dev.close())
+    await dev.listen()
+    for (const base of [served.resolvedUrls!.local[0]!, dev.resolvedUrls!.local[0]!]) {
+      const browser = await openBrowser()
+      cleanups.push(() => browser.close())
+      await browser.load(`${base}direct/`)
+      expect(await browser.page.evaluate(() => window.hyphaDirect), base).toEqual(expected)
+      expect(browser.errors).toEqual([])
+    }
   })
 
   it('never imports esbuild, an optional peer dependency', async () => {
