@@ -42,12 +42,11 @@ import type { SecretStream } from '@hypha/node-core'
 declare const core: { discoveryKey: Uint8Array }
 declare const store: { replicate(stream: SecretStream): ReplicationStream }
 declare const noiseStream: SecretStream`,
-  channel: `import type { EphemeralExtension } from '@hypha/ephemeral-ext'
-declare const discoveryKey: Uint8Array
+  channel: `declare const discoveryKey: Uint8Array
 declare const memberKey: Uint8Array
 declare const channelKey: Uint8Array
 declare const nodeKeyPair: { publicKey: Uint8Array; secretKey: Uint8Array }
-declare const relayEphemeral: EphemeralExtension`
+declare const relayEphemeral: import('@hypha/ephemeral-ext').EphemeralExtension`
 }
 
 /** Substitutions applied to every `ts run` block before it runs (each must match in some block). */
@@ -56,8 +55,7 @@ const SUBSTITUTIONS: { why: string; from: RegExp; to: (ports: number[]) => strin
   { why: 'fast test KDF in signUp/signIn (the real cost is seconds per call)', from: /name: 'ada@example\.com',/g, to: () => `name: 'ada@example.com', kdf: ${FAST_KDF},` },
   { why: 'fast test KDF in deriveRootSecret', from: /deriveRootSecret\(([^()]*)\)/g, to: () => `deriveRootSecret($1, ${FAST_KDF})` },
   { why: 'a free port instead of 4001 (tests run side by side)', from: /\b4001\b/g, to: (ports) => String(ports[0]) },
-  { why: 'a free port instead of 4002', from: /\b4002\b/g, to: (ports) => String(ports[1]) },
-  { why: 'a free port instead of 4003', from: /\b4003\b/g, to: (ports) => String(ports[2]) }
+  { why: 'a free port instead of 4002', from: /\b4002\b/g, to: (ports) => String(ports[1]) }
 ]
 
 /** What a run must print, and what to type when it asks (the person at the terminal). */
@@ -186,7 +184,7 @@ describe('README snippets', () => {
       const blocks = code.filter((b) => b.readme === readme && b.mode === 'run')
       expect(blocks).toHaveLength(1)
       const block = blocks[0]!
-      const ports = [await freePort(), await freePort(), await freePort()]
+      const ports = [await freePort(), await freePort()]
       let source = block.code
       for (const s of SUBSTITUTIONS) source = source.replace(s.from, s.to(ports))
       const js = ts.transpileModule(source, {
