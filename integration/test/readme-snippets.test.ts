@@ -204,6 +204,26 @@ describe('README snippets', () => {
     }, 150_000)
   }
 
+  it("names in an `npm i` line of its README every package its complete snippets import", () => {
+    const missing: string[] = []
+    for (const readme of READMES) {
+      const installed = new Set(
+        all
+          .filter((b) => b.readme === readme && b.lang === 'sh')
+          .flatMap((b) => [...b.code.matchAll(/^npm i(?:nstall)?((?: +[^\s#]+)+)/gm)].flatMap((m) => m[1]!.trim().split(/ +/)))
+          .filter((word) => !word.startsWith('-'))
+      )
+      for (const block of compiled.filter((b) => b.readme === readme && b.mode !== 'fragment')) {
+        for (const [, specifier] of block.code.matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+          if (specifier!.startsWith('node:') || specifier!.startsWith('.')) continue
+          const name = specifier!.startsWith('@') ? specifier!.split('/').slice(0, 2).join('/') : specifier!.split('/')[0]!
+          if (!installed.has(name)) missing.push(`${where(block)} imports ${specifier}: not in an npm i line of ${readme}`)
+        }
+      }
+    }
+    expect(missing).toEqual([])
+  })
+
   it('uses every substitution somewhere (a snippet that changed is noticed)', () => {
     const runs = code.filter((b) => b.mode === 'run').map((b) => b.code).join('\n')
     for (const s of SUBSTITUTIONS) expect(runs, s.why).toMatch(new RegExp(s.from.source))
