@@ -58,8 +58,20 @@ const SUBSTITUTIONS: { why: string; from: RegExp; to: (ports: number[]) => strin
   { why: 'a free port instead of 4002', from: /\b4002\b/g, to: (ports) => String(ports[1]) }
 ]
 
-/** What a run must print, and what to type when it asks (the person at the terminal). */
-const RUNS: Record<string, { expect: RegExp[]; answers?: { when: RegExp; type: string }[] }> = {
+/**
+ * What a run must print, what to type when it asks (the person at the terminal), and changes for
+ * this README's run alone (`local`: each must match; `before`/`after`: code around the snippet).
+ */
+const RUNS: Record<
+  string,
+  {
+    expect: RegExp[]
+    answers?: { when: RegExp; type: string }[]
+    local?: { why: string; from: RegExp; to: string }[]
+    before?: string
+    after?: string
+  }
+> = {
   'packages/auth/README.md': {
     expect: [/Firefox shows code \d{3} ?\d{3} beside "Laptop"/, /laptop reads: hello from Firefox/, /firefox reads: hello from the laptop/],
     answers: [{ when: /Authorise node "Firefox on Ubuntu 64-bit"\? Code \d{3} ?\d{3} \[y\/N\]/, type: 'y\n' }]
@@ -68,7 +80,14 @@ const RUNS: Record<string, { expect: RegExp[]; answers?: { when: RegExp; type: s
   'packages/transport-tcp/README.md': { expect: [/phone reads: hello over TCP/] },
   'packages/transport-websocket/README.md': { expect: [/phone reads: hello over WebSocket/] },
   'packages/transport-webrtc/README.md': { expect: [/phone reads: hello over WebRTC/] },
-  'packages/storage-file/README.md': { expect: [/after reopening: kept on disk/] }
+  'packages/storage-file/README.md': { expect: [/after reopening: kept on disk/] },
+  'packages/transport-hyperswarm/README.md': {
+    expect: [/phone reads: hello over Hyperswarm/],
+    // A local DHT on 127.0.0.1 instead of the public one (a test must not depend on the internet).
+    before: "import createTestnet from 'hyperdht/testnet.js'\nconst testnet = await createTestnet(3, { host: '127.0.0.1' })\n",
+    local: [{ why: 'the local DHT', from: /hyperswarmTransport\(\)/g, to: "hyperswarmTransport({ bootstrap: testnet.bootstrap, host: '127.0.0.1' })" }],
+    after: '\nawait testnet.destroy()\n'
+  }
 }
 
 interface Block {
@@ -187,6 +206,11 @@ describe('README snippets', () => {
       const ports = [await freePort(), await freePort()]
       let source = block.code
       for (const s of SUBSTITUTIONS) source = source.replace(s.from, s.to(ports))
+      for (const s of run.local ?? []) {
+        expect(source, s.why).toMatch(new RegExp(s.from.source))
+        source = source.replace(s.from, s.to)
+      }
+      source = `${run.before ?? ''}${source}${run.after ?? ''}`
       const js = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }
       }).outputText
