@@ -49,6 +49,7 @@ export type RequestState =
 /** After a timeout, how long a request listens for an approval that crossed its cancel (ms). */
 export const CONFIRM_MS = 2_000
 
+/** Events of an `AuthorisationRequest`: codes, refusals, approval, being in doubt. */
 export interface AuthorisationRequestEvents {
   /** An approving device (a current writer) sent its challenge: show its name and this code. */
   code: [code: ApproverCode]

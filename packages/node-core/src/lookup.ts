@@ -24,6 +24,7 @@ import Hypercore from 'hypercore'
 import { EphemeralExtension, type CompactEncoding, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import { HyphaNodeError } from './engine/errors.js'
 
+/** Content type of the locator answers on the lookup channel. */
 export const LOOKUP_CONTENT_TYPE = 'hypha/locator/1'
 const PROOF_CONTEXT = b4a.from('hypha/lookup-proof/1\0')
 /** Bytes of an encoded {@link Locator}: topic ‖ databaseKey ‖ proof. */
@@ -36,6 +37,7 @@ export interface Locator {
   proof: Uint8Array
 }
 
+/** The proof sent with a database key in a locator answer: BLAKE2b-256 keyed with the lookup key over the database key. */
 export function lookupProof(lookupKey: Uint8Array, databaseKey: Uint8Array): Uint8Array {
   const out = b4a.alloc(32)
   sodium.crypto_generichash(out, b4a.concat([PROOF_CONTEXT, databaseKey]), lookupKey)
