@@ -95,3 +95,5 @@ export {
   type ReconnectOptions,
   type SecretStreamOptions
 } from './transports/stream-transport.js'
+export { TypedEmitter } from '@hypha/ephemeral-ext'
+export type { TypedEmitterConstructor, EventMap, EventListener } from '@hypha/ephemeral-ext'
