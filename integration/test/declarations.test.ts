@@ -5,6 +5,7 @@
 // third-party ones) is checked too. The end-to-end check with npm-installed tarballs is elsewhere;
 // this one is the fast guard.
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +29,8 @@ interface Entry {
 interface PackageJson {
   name: string
   private?: boolean
+  dependencies?: Record<string, string>
+  peerDependencies?: Record<string, string>
   exports?: Record<string, string | Record<string, string | null>>
 }
 
@@ -103,7 +106,38 @@ function ourFiles(program: ts.Program): string[] {
     .filter((name) => name.startsWith(packagesDir + sep) && !name.slice(packagesDir.length + 1).includes(`${sep}node_modules${sep}`))
 }
 
+/** Every .d.ts under `dir`. */
+function declarationFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return declarationFiles(path)
+    return entry.name.endsWith('.d.ts') ? [path] : []
+  })
+}
+
+/** The bare specifiers a declaration file imports (comments stripped first: docstrings quote imports). */
+function bareImports(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
+  const specifiers = [...code.matchAll(/(?:\bfrom|\bimport\(?)\s*['"]([^'"]+)['"]|reference types="([^"]+)"/g)].map((m) => m[1] ?? m[2]!)
+  return specifiers.filter((specifier) => !specifier.startsWith('.'))
+}
+
 describe('published declarations', () => {
+  it('import only their own package\'s dependencies (an install has no devDependencies)', () => {
+    const undeclared: string[] = []
+    for (const { dir, manifest } of publicPackages()) {
+      const allowed = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})])
+      for (const file of declarationFiles(join(packagesDir, dir, 'dist'))) {
+        for (const specifier of bareImports(readFileSync(file, 'utf8'))) {
+          if (isBuiltin(specifier)) continue
+          const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
+          if (!allowed.has(name)) undeclared.push(`${file.slice(repo.length + 1)}: ${specifier}`)
+        }
+      }
+    }
+    expect(undeclared).toEqual([])
+  })
+
   it('lists both kinds of entry', () => {
     const entries = publicEntries()
     // A guard on the guard: if the exports moved, the checks below would import nothing.

@@ -23,4 +23,4 @@ export { strictUtf8, decodeUtf8, decodeCanonical, isWellFormed, utf8ByteLength }
 export type { CompactEncoding, CompactState } from './codec.js'
 export type { Muxer, MuxerChannel, MuxerMessage, MuxerChannelOptions, MuxerMessageOptions, MuxerEncoding } from './muxer.js'
 export { TypedEmitter } from './typed-emitter.js'
-export type { TypedEmitterConstructor, EventMap, EventListener } from './typed-emitter.js'
+export type { TypedEmitterConstructor, EventMap, TypedListener } from './typed-emitter.js'

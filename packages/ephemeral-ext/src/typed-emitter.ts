@@ -11,7 +11,7 @@ import { EventEmitter } from 'events'
 export type EventMap<Events> = { [K in keyof Events]: any[] }
 
 /** A listener of `Events[K]`. */
-export type EventListener<Events extends EventMap<Events>, K extends keyof Events> = (...args: Events[K]) => void
+export type TypedListener<Events extends EventMap<Events>, K extends keyof Events> = (...args: Events[K]) => void
 
 /**
  * The members of the `events` EventEmitter, checked against `Events`: an unknown event name or a
@@ -19,19 +19,19 @@ export type EventListener<Events extends EventMap<Events>, K extends keyof Event
  */
 export interface TypedEmitter<Events extends EventMap<Events>> {
   /** Adds `listener` for `event` (same as {@link on}). */
-  addListener<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  addListener<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Adds `listener` for `event`. */
-  on<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  on<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Adds `listener` for the next `event` only. */
-  once<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  once<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Adds `listener` for `event` before the ones already added. */
-  prependListener<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  prependListener<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Adds `listener` for the next `event` only, before the ones already added. */
-  prependOnceListener<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  prependOnceListener<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Removes `listener` from `event` (same as {@link off}). */
-  removeListener<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  removeListener<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Removes `listener` from `event`. */
-  off<K extends keyof Events>(event: K, listener: EventListener<Events, K>): this
+  off<K extends keyof Events>(event: K, listener: TypedListener<Events, K>): this
   /** Removes every listener of `event`, or of every event. */
   removeAllListeners(event?: keyof Events): this
   /** Calls the listeners of `event` with `args`; true if there were any. */
@@ -39,9 +39,9 @@ export interface TypedEmitter<Events extends EventMap<Events>> {
   /** How many listeners `event` has. */
   listenerCount(event: keyof Events): number
   /** A copy of the listeners of `event`. */
-  listeners<K extends keyof Events>(event: K): Array<EventListener<Events, K>>
+  listeners<K extends keyof Events>(event: K): Array<TypedListener<Events, K>>
   /** A copy of the listeners of `event`, including the `once` wrappers. */
-  rawListeners<K extends keyof Events>(event: K): Array<EventListener<Events, K>>
+  rawListeners<K extends keyof Events>(event: K): Array<TypedListener<Events, K>>
   /** The events that have listeners. */
   eventNames(): Array<keyof Events>
   /** Sets the listener count above which a leak warning is printed (0: never). */

@@ -97,4 +97,4 @@ export {
   type SecretStreamOptions
 } from './transports/stream-transport.js'
 export { TypedEmitter } from '@hypha/ephemeral-ext'
-export type { TypedEmitterConstructor, EventMap, EventListener } from '@hypha/ephemeral-ext'
+export type { TypedEmitterConstructor, EventMap, TypedListener } from '@hypha/ephemeral-ext'

@@ -1,4 +1,4 @@
-import type { EventListener } from '@hypha/ephemeral-ext'
+import type { TypedListener } from '@hypha/ephemeral-ext'
 import type { TransportBaseEvents } from './base.js'
 
 /**
@@ -43,9 +43,9 @@ export interface Transport {
   // Listeners of the events every transport emits (TransportBase); a transport of one's own that
   // does not extend TransportBase must accept these names. Written out rather than picked from
   // TypedEmitter so a transport with more events (its own map) still implements this.
-  on<K extends keyof TransportBaseEvents>(event: K, listener: EventListener<TransportBaseEvents, K>): this
-  off<K extends keyof TransportBaseEvents>(event: K, listener: EventListener<TransportBaseEvents, K>): this
-  once<K extends keyof TransportBaseEvents>(event: K, listener: EventListener<TransportBaseEvents, K>): this
+  on<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
+  off<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
+  once<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
   /** Short name used in logs and in ConnectionInfo.transport. */
   readonly name: string
   start(context: TransportContext): Promise<void>
