@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { EventEmitter } from 'node:events'
+import { TypedEmitter } from '@hypha/node-core'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import {
   DEFAULT_SIGNALLING_PATH,
@@ -104,7 +104,7 @@ interface Member {
   joinTimer: ReturnType<typeof setTimeout> | null
 }
 
-export class SignallingServer extends EventEmitter<SignallingServerEvents> {
+export class SignallingServer extends TypedEmitter<SignallingServerEvents> {
   readonly path: string
   private readonly wss: WebSocketServer
   private readonly httpServer: http.Server
