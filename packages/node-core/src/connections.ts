@@ -5,8 +5,7 @@
  * and carries the lookup channel at once; the database's ephemeral channel is attached once the
  * database is known (a lookup may come first), so connections made before that are held until then.
  */
-import type { TypedEmitter } from '@hypha/ephemeral-ext'
-import type { EphemeralExtension } from '@hypha/ephemeral-ext'
+import type { EphemeralExtension, TypedEmitter } from '@hypha/ephemeral-ext'
 import type { KeyPair } from './keys.js'
 import type { AccountLookup } from './lookup.js'
 import type { HyphaNodeEvents, NodeConnection } from './node-types.js'
@@ -15,10 +14,10 @@ import { HyphaNodeError } from './engine/errors.js'
 import { memberGate } from './member-gate.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
-/** The node, which reports the connections' events; once it is closing new connections end at once. */
 /** The two error events the node re-emits from a transport. */
 type TransportErrorSource = Pick<TypedEmitter<{ 'connection-error': [error: unknown]; error: [error: unknown] }>, 'on'>
 
+/** The node, which reports the connections' events; once it is closing new connections end at once. */
 export interface ConnectionsHost extends Pick<TypedEmitter<HyphaNodeEvents>, 'emit'> {
   readonly closed: boolean
 }
