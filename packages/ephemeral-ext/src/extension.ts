@@ -1,4 +1,4 @@
-import { EventEmitter } from 'events'
+import { TypedEmitter } from './typed-emitter.js'
 import Protomux from 'protomux'
 import type { Muxer, MuxerChannel, MuxerMessage } from './muxer.js'
 import c from 'compact-encoding'
@@ -110,7 +110,7 @@ export class EphemeralPeer {
  * Ephemeral messages between the peers replicating one database, carried on the same multiplexed
  * connections as replication (a Protomux channel per connection).
  */
-export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
+export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   readonly discoveryKey: Uint8Array
   readonly maxPayloadBytes: number
   /** Received frames larger than this drop their connection. */

@@ -16,7 +16,7 @@
  * A node that hears two different proven database keys for one account reports a conflict
  * (`ERR_ACCOUNT_CONFLICT`) instead of picking one.
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
@@ -183,7 +183,7 @@ export interface AccountLookupEvents {
  * The lookup channel on every connection. `lookupKey` (members) verifies proofs; without it (an
  * always-on node) answers are not checked and not needed: it only gives its locator.
  */
-export class AccountLookup extends EventEmitter<AccountLookupEvents> {
+export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
   readonly topic: Uint8Array
   readonly ephemeral: EphemeralExtension
   private readonly lookupKey: Uint8Array | null

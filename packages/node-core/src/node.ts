@@ -6,7 +6,7 @@
  * ephemeral channel). Public types are in node-types.ts; tests and benchmarks look inside through
  * debug.ts (`@hypha/node-core/debug`).
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
 import type { SecureChannel } from '@hypha/secure-channel'
 import Corestore from 'corestore'
@@ -43,7 +43,7 @@ function directoryStorage(dir: string): StorageFunction {
  * A Hypha node: one replica of the person's multiwriter database, its connections and its
  * ephemeral channel.
  */
-export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
+export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
   readonly transports: readonly Transport[]
 
   private readonly options: HyphaNodeOptions

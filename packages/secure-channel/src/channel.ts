@@ -1,4 +1,4 @@
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import {
@@ -273,7 +273,7 @@ export interface SendOptions {
  * An end-to-end encrypted, signed, deduplicated broadcast channel among the nodes of one person,
  * riding on a database's ephemeral extension, relayable through nodes that lack the key.
  */
-export class SecureChannel extends EventEmitter<SecureChannelEvents> {
+export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
   readonly ephemeral: EphemeralExtension
   readonly relay: boolean
   readonly maxHops: number

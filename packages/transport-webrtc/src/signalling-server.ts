@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { EventEmitter } from 'node:events'
+import { TypedEmitter } from '@hypha/node-core'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import {
   DEFAULT_SIGNALLING_PATH,
@@ -107,7 +107,7 @@ interface Member {
 }
 
 /** A running signalling server (from `signallingServer()`): admits members to their account's room and relays their WebRTC signals. */
-export class SignallingServer extends EventEmitter<SignallingServerEvents> {
+export class SignallingServer extends TypedEmitter<SignallingServerEvents> {
   readonly path: string
   private readonly wss: WebSocketServer
   private readonly httpServer: http.Server
