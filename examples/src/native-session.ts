@@ -27,8 +27,8 @@ const watchedClients = new WeakSet<Transport>()
 export function watchClient(term: Terminal, transport: Transport, url: string): void {
   watchedClients.add(transport)
   let last = ''
-  transport.on('connection-error', (err: Error & { cause?: { code?: string } }) => {
-    const text = err.cause?.code ?? err.message
+  transport.on('connection-error', (err) => {
+    const text = (err.cause as { code?: string } | undefined)?.code ?? err.message
     if (text !== last) term.print(`[peer] ${url}: ${text}; retrying in the background`)
     last = text
   })

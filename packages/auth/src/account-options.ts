@@ -9,6 +9,7 @@ import type { AuthMessageError, RefusalReason } from './messages.js'
 import type { KdfParams } from './passphrase.js'
 import type { AuthorisationPrompt } from './prompt.js'
 
+/** What `signUp`, `signIn` and `recover` share: the account, this device, its storage and transports, the KDF cost and the prompt limits. */
 export interface AccountOptions {
   /** The person's name or domain: the salt of the key derivation, the same on every node. */
   name: string
@@ -56,6 +57,7 @@ export interface AccountOptions {
   otherAccountSettleMs?: number
 }
 
+/** Options of `signUp`: the shared ones, a chosen passphrase (or none: one is generated) and the existing-account check. */
 export interface SignUpOptions extends AccountOptions {
   /**
    * Leave out to get a generated diceware-style passphrase (80 bits) in `account.passphrase`. A
@@ -70,6 +72,7 @@ export interface SignUpOptions extends AccountOptions {
   existingAccountCheckMs?: number
 }
 
+/** Options of `signIn`: the shared ones, the passphrase, and how long to look the database up on a fresh storage. */
 export interface SignInOptions extends AccountOptions {
   passphrase: string
   /** On a fresh storage: how long to look for the database among peers (ms). Default 60 000. */
@@ -81,6 +84,7 @@ export interface SignInOptions extends AccountOptions {
   lookupSettleMs?: number
 }
 
+/** Options of `account.requestAuthorisation`: its timeout and how often it is re-sent. */
 export interface RequestOptions {
   /**
    * Give up after this long (ms; default 5 minutes): the request is cancelled and `done` rejects
@@ -94,6 +98,7 @@ export interface RequestOptions {
 
 export type { RefusalReason }
 
+/** Events of an `Account`: prompts, their settling, refused requests, floods and conflicts. */
 export interface AccountEvents {
   /** On a writable node: a device asks to be authorised. Show `prompt.nodeName` and `prompt.code`. */
   'authorisation-request': [prompt: AuthorisationPrompt]

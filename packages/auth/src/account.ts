@@ -4,7 +4,7 @@
  * (sign up, sign in) is open-account.ts, its options and events account-options.ts; the
  * requester's side is request.ts, a prompt is prompt.ts, recovery is recover.ts.
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/node-core'
 import b4a from 'b4a'
 import { coalesced, verifyChannelProof, type Device, type HyphaNode, type Writer } from '@hypha/node-core'
 import { randomBytes, type ClockSkew, type SecureMessage } from '@hypha/secure-channel'
@@ -53,7 +53,7 @@ const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCas
  * prompt to approve or deny. Only a current writer's answer counts (checked against the device
  * registry in the database), and the verification code is a SAS with a commitment.
  */
-export class Account extends EventEmitter<AccountEvents> {
+export class Account extends TypedEmitter<AccountEvents> {
   readonly node: HyphaNode
   /** The generated passphrase after a sign-up without one (show it once, for safe keeping); else null. */
   readonly passphrase: string | null

@@ -34,6 +34,7 @@ export type AuthErrorCode =
    */
   | 'ERR_CLOCK_SKEW'
 
+/** The one error type of `@hypha/auth`: a `code` (`AuthErrorCode`) and, where there is one, the original error as `cause`. */
 export class AuthError extends Error {
   override name = 'AuthError'
   readonly code: AuthErrorCode

@@ -12,9 +12,11 @@ export const AUTH_CONTENT_TYPE = 'hypha/auth/2'
 
 /** A node name becomes the device's name in the registry: node-core's limit. */
 export const MAX_NODE_NAME_BYTES = MAX_DEVICE_NAME_BYTES
+/** The longest deny reason, in UTF-8 bytes: a longer one could not be sent. */
 export const MAX_REASON_BYTES = 256
 const REQUEST_ID_BYTES = 16
 
+/** Every message of the authorisation protocol (inside secure-channel envelopes of `AUTH_CONTENT_TYPE`). */
 export type AuthMessage = AuthRequest | AuthChallenge | AuthReveal | AuthApprove | AuthDeny | AuthCancel | AuthRefuse
 
 /**
@@ -114,6 +116,7 @@ export const REFUSAL_REASONS = [
    */
   'clock-skew'
 ] as const
+/** Why a request was not shown: one of `REFUSAL_REASONS`. */
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]
 
 /**
@@ -130,6 +133,7 @@ export interface AuthRefuse {
 const fixed16 = c.fixed(REQUEST_ID_BYTES)
 const utf8 = new TextEncoder()
 
+/** An auth message that could not be decoded (reported as `bad-message`). */
 export class AuthMessageError extends Error {
   readonly code = 'ERR_BAD_AUTH_MESSAGE'
   constructor(message: string, options?: { cause?: unknown }) {

@@ -31,6 +31,7 @@ export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({ iteration
 
 /** Context of the salt derivation. The trailing number is the derivation's version. */
 export const SALT_CONTEXT = 'hypha/salt/1'
+/** Length of the Argon2id salt derived from the name, in bytes. */
 export const SALT_BYTES = 16
 
 const encoder = new TextEncoder()

@@ -9,6 +9,7 @@ import { MAX_REASON_BYTES, NONCE_BYTES, commitment, verificationCode, type AuthC
 /** How long a request may take to reveal its nonce before its slot is freed (at most the prompt timeout). */
 const REVEAL_TIMEOUT_MS = 30_000
 
+/** Where a prompt stands: `pending`, or how it settled. */
 export type PromptStatus =
   | 'pending'
   | 'approved'

@@ -21,6 +21,7 @@ import {
 const DEFAULT_RECOVERY_TIMEOUT_MS = 30_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Options of `recover`: those of `signIn`, the recovery code, and how long to wait for the database. */
 export interface RecoverOptions extends SignInOptions {
   /** The recovery code `signUp` gave (or the last `recover` gave). */
   recoveryCode: string

@@ -10,6 +10,7 @@ import sodium from 'sodium-universal'
 import { writerCoreKey, type HyphaNode, type KeyPair } from '@hypha/node-core'
 import { AuthError } from './errors.js'
 
+/** Random bytes in a recovery code (128 bits). */
 export const RECOVERY_CODE_BYTES = 16
 
 /** Adds the recovery key of `code` as a writer (marked `recovery` in the registry). */
@@ -19,6 +20,7 @@ export async function addRecoveryKey(node: HyphaNode, code: string): Promise<voi
 }
 
 
+/** A new random recovery code: 128 bits as eight groups of four hex digits, joined by dashes. */
 export function generateRecoveryCode(): string {
   const bytes = b4a.alloc(RECOVERY_CODE_BYTES)
   sodium.randombytes_buf(bytes)

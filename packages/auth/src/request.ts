@@ -1,5 +1,5 @@
 /** This device's request to become a writer, and the codes approving devices give it. */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/node-core'
 import b4a from 'b4a'
 import type { Account } from './account.js'
 import { AuthError } from './errors.js'
@@ -49,6 +49,7 @@ export type RequestState =
 /** After a timeout, how long a request listens for an approval that crossed its cancel (ms). */
 export const CONFIRM_MS = 2_000
 
+/** Events of an `AuthorisationRequest`: codes, refusals, approval, being in doubt. */
 export interface AuthorisationRequestEvents {
   /** An approving device (a current writer) sent its challenge: show its name and this code. */
   code: [code: ApproverCode]
@@ -78,7 +79,7 @@ const SETTLED_STATE: Record<string, RequestState> = {
 }
 
 /** This device's pending request to become a writer. */
-export class AuthorisationRequest extends EventEmitter<AuthorisationRequestEvents> {
+export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvents> {
   readonly requestId: Uint8Array
   /** Resolves once this node is writable; rejects with an AuthError. */
   readonly done: Promise<void>

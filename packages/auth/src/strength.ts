@@ -8,6 +8,7 @@ import { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import { ADJACENCY_GRAPHS, COMMON_PASSWORDS } from './common-passwords.js'
 import { AuthError } from './errors.js'
 
+/** The least estimated strength (bits, zxcvbn) a chosen passphrase must have. */
 export const MIN_PASSPHRASE_BITS = 60
 
 let estimator: ZxcvbnFactory | null = null

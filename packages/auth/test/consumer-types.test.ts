@@ -32,6 +32,7 @@ async function publishedEntries(): Promise<string[]> {
 const NODE_APP = `import { signUp, signIn, recover, AuthError, deriveRootSecret, type Account, type AuthorisationPrompt, type AuthorisationRequest } from '@hypha/auth'
 import { buildBrowserBundle, type BrowserBundleResult } from '@hypha/browser'
 import shim, { crypto_generichash, crypto_sign_verify_detached } from '@hypha/browser/sodium-shim'
+import { hyphaVitePlugin } from '@hypha/browser/vite'
 import { EphemeralExtension, muxerOf, type EphemeralMessage } from '@hypha/ephemeral-ext'
 import { HyphaNode, memoryStorage, type Device, type Entry, type StorageFunction } from '@hypha/node-core'
 import { DialingTransport, TransportError, type Transport, type TransportContext, type SecretStreamOptions } from '@hypha/node-core/transport'
@@ -95,7 +96,7 @@ export async function bundle(): Promise<number> {
   const hash = new Uint8Array(32)
   crypto_generichash(hash, new Uint8Array(1))
   const ok: boolean = crypto_sign_verify_detached(new Uint8Array(64), hash, new Uint8Array(32))
-  console.log(ok, shim.crypto_generichash === crypto_generichash)
+  console.log(ok, shim.crypto_generichash === crypto_generichash, hyphaVitePlugin().name)
   const result: BrowserBundleResult = await buildBrowserBundle({ entry: 'src/app.ts', outfile: 'public/app.js' })
   return result.gzipBytes + result.stubs.length
 }

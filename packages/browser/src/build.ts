@@ -21,7 +21,8 @@
  *   entry, no polyfill dependency) becomes a stub that throws when called, and is listed in the
  *   result's `stubs`: a correct app has none.
  */
-import * as esbuild from 'esbuild'
+// esbuild is an optional peer dependency (a Vite app never needs it): loaded when a bundle is built.
+import type * as esbuild from 'esbuild'
 import { builtinModules } from 'node:module'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
@@ -157,11 +158,22 @@ export function browserBuildOptions(options: BrowserBundleOptions): esbuild.Buil
   }
 }
 
+/** esbuild, or an error saying to install it (`code` 'ERR_ESBUILD_MISSING', the import's error as `cause`). */
+async function loadEsbuild(): Promise<typeof esbuild> {
+  try {
+    return await import('esbuild')
+  } catch (cause) {
+    const error = new Error("buildBrowserBundle needs esbuild, an optional peer dependency of @hypha/browser: npm i -D esbuild", { cause })
+    throw Object.assign(error, { code: 'ERR_ESBUILD_MISSING' as const })
+  }
+}
+
 /**
  * Bundles `entry` for browsers. Throws esbuild's error if the build fails, its message carrying
  * every error with its notes (for a Node-only entry: "explicitly disabled by the package author").
  */
 export async function buildBrowserBundle(options: BrowserBundleOptions): Promise<BrowserBundleResult> {
+  const esbuild = await loadEsbuild()
   const result = await esbuild
     .build({ ...browserBuildOptions(options), outfile: options.outfile ?? 'bundle.js', write: false })
     .catch(async (err: unknown) => {

@@ -87,6 +87,7 @@ describe('buildBrowserBundle', () => {
     ])
     expect(nodeOnly.map((e) => e.specifier)).toEqual([
       '@hypha/browser',
+      '@hypha/browser/vite',
       '@hypha/storage-file',
       '@hypha/transport-hyperswarm',
       '@hypha/transport-tcp',

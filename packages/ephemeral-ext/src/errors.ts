@@ -11,6 +11,7 @@ export type EphemeralErrorCode =
   /** A layer above dropped the connection (`EphemeralExtension.drop`); `cause` says why. */
   | 'ERR_PEER_DROPPED'
 
+/** The one error type of `@hypha/ephemeral-ext`: a `code` (`EphemeralErrorCode`) and, where there is one, a `cause`. */
 export class EphemeralError extends Error {
   readonly code: EphemeralErrorCode
 

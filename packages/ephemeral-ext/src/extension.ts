@@ -1,4 +1,4 @@
-import { EventEmitter } from 'events'
+import { TypedEmitter } from './typed-emitter.js'
 import Protomux from 'protomux'
 import type { Muxer, MuxerChannel, MuxerMessage } from './muxer.js'
 import c from 'compact-encoding'
@@ -24,6 +24,7 @@ const MAX_PAYLOAD_LIMIT = 16 * 1024 * 1024
 /** Content type used when `send`/`broadcast` are given none. */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
+/** Options of `new EphemeralExtension`: the database it is scoped to and its size limits. */
 export interface EphemeralExtensionOptions {
   /** Discovery key of the database (its Hypercore/Autobase discovery key): scopes the channel to it. */
   discoveryKey: Uint8Array
@@ -38,6 +39,7 @@ export interface EphemeralExtensionOptions {
   maxFrameBytes?: number
 }
 
+/** A message received (the `message` event): the connection it came on, its content type and payload. */
 export interface EphemeralMessage {
   /** The connection the message arrived on. */
   peer: EphemeralPeer
@@ -45,15 +47,18 @@ export interface EphemeralMessage {
   payload: Uint8Array
 }
 
+/** Options of `send`: the content type (default `DEFAULT_CONTENT_TYPE`). */
 export interface SendOptions {
   contentType?: string
 }
 
+/** Options of `broadcast`: those of `send`, and peers to leave out. */
 export interface BroadcastOptions extends SendOptions {
   /** Peers to leave out, for example the one a relayed message came from. */
   except?: EphemeralPeer | Iterable<EphemeralPeer>
 }
 
+/** Events of an `EphemeralExtension`: messages, refused frames, peers opening and closing the channel. */
 export interface EphemeralEvents {
   /** A well-formed message from a peer. */
   message: [message: EphemeralMessage]
@@ -105,7 +110,7 @@ export class EphemeralPeer {
  * Ephemeral messages between the peers replicating one database, carried on the same multiplexed
  * connections as replication (a Protomux channel per connection).
  */
-export class EphemeralExtension extends EventEmitter<EphemeralEvents> {
+export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   readonly discoveryKey: Uint8Array
   readonly maxPayloadBytes: number
   /** Received frames larger than this drop their connection. */

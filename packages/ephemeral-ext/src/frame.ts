@@ -18,6 +18,7 @@ const contentTypeText = strictUtf8(
   MAX_CONTENT_TYPE_BYTES
 )
 
+/** What one frame carries: a content type and a payload. */
 export interface Frame {
   contentType: string
   payload: Uint8Array
@@ -55,6 +56,7 @@ export const frameEncoding: CompactEncoding<Frame> = {
   }
 }
 
+/** The wire bytes of a frame (`frameEncoding`); `decodeFrame` reads them back. */
 export function encodeFrame(frame: Frame): Uint8Array {
   return c.encode(frameEncoding, frame)
 }

@@ -5,8 +5,7 @@
  * and carries the lookup channel at once; the database's ephemeral channel is attached once the
  * database is known (a lookup may come first), so connections made before that are held until then.
  */
-import type { EventEmitter } from 'events'
-import type { EphemeralExtension } from '@hypha/ephemeral-ext'
+import type { EphemeralExtension, TypedEmitter } from '@hypha/ephemeral-ext'
 import type { KeyPair } from './keys.js'
 import type { AccountLookup } from './lookup.js'
 import type { HyphaNodeEvents, NodeConnection } from './node-types.js'
@@ -15,8 +14,11 @@ import { HyphaNodeError } from './engine/errors.js'
 import { memberGate } from './member-gate.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
+/** The two error events the node re-emits from a transport. */
+type TransportErrorSource = Pick<TypedEmitter<{ 'connection-error': [error: unknown]; error: [error: unknown] }>, 'on'>
+
 /** The node, which reports the connections' events; once it is closing new connections end at once. */
-export interface ConnectionsHost extends Pick<EventEmitter<HyphaNodeEvents>, 'emit'> {
+export interface ConnectionsHost extends Pick<TypedEmitter<HyphaNodeEvents>, 'emit'> {
   readonly closed: boolean
 }
 
@@ -76,8 +78,9 @@ export class NodeConnections {
       if (this.host.closed) return
       // Every transport (TransportBase) reports what it recovers from as 'connection-error'; a
       // transport of the caller's own may emit 'error'. The node re-emits both.
-      for (const event of ['connection-error', 'error']) {
-        transport.on(event, (err: unknown) => this.host.emit('transport-error', err, transport))
+      // ('error' is outside the Transport type, which lists TransportBase's events: hence the cast.)
+      for (const event of ['connection-error', 'error'] as const) {
+        ;(transport as unknown as TransportErrorSource).on(event, (err: unknown) => this.host.emit('transport-error', err, transport))
       }
       await transport.start(context)
       this.started.push(transport)

@@ -25,6 +25,7 @@ export const DEVICE_KEY_NAMES = Object.freeze({
   channel: 'hypha/channel-signing/1'
 })
 
+/** The device's own random key pairs, kept in its storage: writer, Noise and channel signing. */
 export interface DeviceKeys {
   /** Signs this device's Autobase writer core. */
   writerKeyPair: KeyPair
@@ -42,6 +43,7 @@ export async function deviceKeys(store: { createKeyPair(name: string): Promise<K
   }
 }
 
+/** What the device file `hypha-device` records: which account and database this storage holds, and whether it created it. */
 export interface DeviceRecord {
   accountId: Uint8Array
   databaseKey: Uint8Array
@@ -49,6 +51,7 @@ export interface DeviceRecord {
   created: boolean
 }
 
+/** Name of the device record's file in the storage. */
 export const DEVICE_RECORD_FILE = 'hypha-device'
 const RECORD_VERSION = 1
 

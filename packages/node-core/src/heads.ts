@@ -18,10 +18,12 @@ import { withCore } from './cores.js'
 import { decodeCanonical, type CompactEncoding, type EphemeralExtension, type EphemeralMessage, type EphemeralPeer } from '@hypha/ephemeral-ext'
 import type { Engine } from './engine/types.js'
 
+/** Ephemeral content type of the heads messages nodes exchange. */
 export const HEADS_CONTENT_TYPE = 'hypha/heads/1'
 /** Heads per message: 128 × about 70 bytes stays under the ephemeral channel's 10 KiB. */
 export const MAX_HEADS_PER_MESSAGE = 128
 
+/** The `code` of a `HeadsError`: why a heads message was refused. */
 export type HeadsErrorCode =
   /** Not exactly `count` heads: truncated, trailing bytes. */
   | 'ERR_MALFORMED_HEADS'

@@ -65,7 +65,8 @@ export {
   decodeMemberCredential,
   lookupProof,
   type Locator,
-  type MemberCredential
+  type MemberCredential,
+  type AccountLookupEvents
 } from './lookup.js'
 export { DEVICE_KEY_NAMES, DEVICE_RECORD_FILE, DEVICE_FILE_MAX_BYTES, type DeviceKeys, type DeviceRecord } from './device.js'
 export { MAX_DEVICE_NAME_BYTES, isWellFormed } from './engine/ops.js'
@@ -95,3 +96,5 @@ export {
   type ReconnectOptions,
   type SecretStreamOptions
 } from './transports/stream-transport.js'
+export { TypedEmitter } from '@hypha/ephemeral-ext'
+export type { TypedEmitterConstructor, EventMap, TypedListener } from '@hypha/ephemeral-ext'

@@ -15,6 +15,7 @@
 import sodium from 'sodium-universal'
 import { HyphaNodeError } from './engine/errors.js'
 
+/** An ed25519 key pair: 32-byte `publicKey`, 64-byte `secretKey`. */
 export interface KeyPair {
   publicKey: Uint8Array
   secretKey: Uint8Array
@@ -33,6 +34,7 @@ export const CONTEXTS = Object.freeze({
   memberKey: 'hypha/member-key/1'
 })
 
+/** Length of the account's root secret (what `@hypha/auth`'s `deriveRootSecret` gives). */
 export const ROOT_SECRET_BYTES = 32
 
 const encoder = new TextEncoder()
@@ -97,6 +99,7 @@ export interface AccountKeys {
   memberKey: Uint8Array
 }
 
+/** Every account key the root secret gives: channel, encryption, lookup topic and key, account id, member key. */
 export function deriveAccountKeys(rootSecret: Uint8Array): AccountKeys {
   return {
     channelKey: deriveChannelKey(rootSecret),

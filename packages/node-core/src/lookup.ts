@@ -16,7 +16,7 @@
  * A node that hears two different proven database keys for one account reports a conflict
  * (`ERR_ACCOUNT_CONFLICT`) instead of picking one.
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
@@ -24,6 +24,7 @@ import { EphemeralExtension, type CompactEncoding, type EphemeralMessage, type E
 import { HyphaNodeError } from './engine/errors.js'
 import { Hypercore } from './engine/holepunch.js'
 
+/** Content type of the locator answers on the lookup channel. */
 export const LOOKUP_CONTENT_TYPE = 'hypha/locator/1'
 const PROOF_CONTEXT = b4a.from('hypha/lookup-proof/1\0')
 /** Bytes of an encoded {@link Locator}: topic ‖ databaseKey ‖ proof. */
@@ -36,6 +37,7 @@ export interface Locator {
   proof: Uint8Array
 }
 
+/** The proof sent with a database key in a locator answer: BLAKE2b-256 keyed with the lookup key over the database key. */
 export function lookupProof(lookupKey: Uint8Array, databaseKey: Uint8Array): Uint8Array {
   const out = b4a.alloc(32)
   sodium.crypto_generichash(out, b4a.concat([PROOF_CONTEXT, databaseKey]), lookupKey)
@@ -181,7 +183,7 @@ export interface AccountLookupEvents {
  * The lookup channel on every connection. `lookupKey` (members) verifies proofs; without it (an
  * always-on node) answers are not checked and not needed: it only gives its locator.
  */
-export class AccountLookup extends EventEmitter<AccountLookupEvents> {
+export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
   readonly topic: Uint8Array
   readonly ephemeral: EphemeralExtension
   private readonly lookupKey: Uint8Array | null

@@ -3,7 +3,7 @@
  * always-on, Autobase for full nodes), wiring the engine and the database's channels to the node,
  * and closing. HyphaNode's `ready()` and `close()` document the behaviour and errors.
  */
-import type { EventEmitter } from 'events'
+import type { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
@@ -36,7 +36,7 @@ export interface OpenDatabase {
 }
 
 /** The node: it reports the engine's and the channels' events, and is the host of its protocols. */
-export interface LifecycleHost extends Pick<EventEmitter<HyphaNodeEvents>, 'emit'> {
+export interface LifecycleHost extends Pick<TypedEmitter<HyphaNodeEvents>, 'emit'> {
   readonly closed: boolean
   ready(): Promise<void>
   /** Where the transports meet (see `HyphaNode.topic`). */

@@ -8,7 +8,9 @@ import type { StorageAdapter } from './storage/types.js'
 import type { HyphaNodeError } from './engine/errors.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
+/** What a node is: the origin (created the database), a read-only device (joined it), or an always-on node (stores ciphertext). */
 export type Role = 'origin' | 'read-only' | 'always-on'
+/** A key is a string (UTF-8) or bytes, 1 to 4096 bytes, ordered bytewise. */
 export type Key = string | Uint8Array
 /** A value is a string or bytes, and is given back as the same type. */
 export type Value = string | Uint8Array
@@ -45,6 +47,7 @@ interface CommonOptions {
   now?: () => number
 }
 
+/** Options of an origin or read-only node: the root secret, what to do on a fresh storage, lookup and writer settings. */
 export interface FullNodeOptions extends CommonOptions {
   /**
    * What to do on a storage that holds no device yet: 'origin' creates a new database (this device
@@ -84,6 +87,7 @@ export interface FullNodeOptions extends CommonOptions {
   ackInterval?: number
 }
 
+/** Options of an always-on node: the member credential, and what it keeps (see README "Always-on"). */
 export interface AlwaysOnNodeOptions extends CommonOptions {
   role: 'always-on'
   /**
@@ -114,8 +118,10 @@ export interface AlwaysOnNodeOptions extends CommonOptions {
   maxKeptBytes?: number
 }
 
+/** Options of `new HyphaNode`: a full node's (origin, read-only) or an always-on node's. */
 export type HyphaNodeOptions = FullNodeOptions | AlwaysOnNodeOptions
 
+/** One operation of `node.batch`: a put (with its value) or a del. */
 export interface BatchOp {
   type: 'put' | 'del'
   key: Key
@@ -140,6 +146,7 @@ export interface Range {
   reverse?: boolean
 }
 
+/** An entry as `list` and `entries` give it: the key as text and bytes, and the value. */
 export interface Entry {
   /** The key decoded as UTF-8 (keys put as strings come back unchanged). */
   key: string
@@ -148,12 +155,14 @@ export interface Entry {
   value: Value
 }
 
+/** A current writer (`node.writers()`): its key, and whether it is the origin and an indexer. */
 export interface Writer {
   key: Uint8Array
   origin: boolean
   indexer: boolean
 }
 
+/** An open connection of the node (`node.connections`): its Noise stream, how it was made, its ephemeral peer. */
 export interface NodeConnection {
   stream: SecretStream
   info: ConnectionInfo
@@ -263,6 +272,7 @@ export interface AddWriterOptions {
 /** A device of the registry (see `node.devices()`). */
 export type Device = DeviceInfo
 
+/** Events of a `HyphaNode`: connections, updates, sync status, writers, conflicts, refused peers, seeding, errors. */
 export interface HyphaNodeEvents {
   /**
    * A peer proved another database for this account (two sign-ups with one passphrase). The

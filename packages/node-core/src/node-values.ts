@@ -133,7 +133,9 @@ export function checkOptions(options: HyphaNodeOptions): { credential: MemberCre
   return { credential: null }
 }
 
+/** Default `maxConnections`: the most connections a node keeps at once. */
 export const DEFAULT_MAX_CONNECTIONS = 1024
+/** Default `maxUnprovenConnections`: the most connections still at the membership gate. */
 export const DEFAULT_MAX_UNPROVEN_CONNECTIONS = 64
 
 /** The connection limits a node's options give (checked: `ERR_INVALID_ARGUMENT` naming the bad one). */

@@ -6,7 +6,7 @@
  * ephemeral channel). Public types are in node-types.ts; tests and benchmarks look inside through
  * debug.ts (`@hypha/node-core/debug`).
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'
 import type { SecureChannel } from '@hypha/secure-channel'
 import b4a from 'b4a'
@@ -24,6 +24,7 @@ import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writer
 import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
+import { checkSodium } from './sodium-check.js'
 import { StorageWatch } from './storage/watch.js'
 import type { StorageFunction } from './storage/types.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
@@ -40,7 +41,7 @@ function directoryStorage(dir: string): StorageFunction {
  * A Hypha node: one replica of the person's multiwriter database, its connections and its
  * ephemeral channel.
  */
-export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
+export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
   readonly transports: readonly Transport[]
 
   private readonly options: HyphaNodeOptions
@@ -58,6 +59,7 @@ export class HyphaNode extends EventEmitter<HyphaNodeEvents> {
 
   constructor(options: HyphaNodeOptions) {
     super()
+    checkSodium()
     // Every option is checked before anything is made: a bad one throws here, never later.
     const { credential } = checkOptions(options)
     this.options = options

@@ -18,6 +18,7 @@ import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import { decodeCanonical, type CompactEncoding } from '@hypha/ephemeral-ext'
 
+/** Ephemeral content type of the sealed seed announcements (the cores an always-on node should keep). */
 export const SEED_CONTENT_TYPE = 'hypha/seed/2'
 /** The unauthenticated announcements of earlier versions: an always-on node refuses them. */
 export const SEED_CONTENT_TYPE_V1 = 'hypha/seed/1'
@@ -34,6 +35,7 @@ export const DEFAULT_MAX_CORE_BYTES = 2 ** 30
 export const DEFAULT_MAX_KEPT_BYTES = 2 ** 33
 const KEY_BYTES = 32
 
+/** The `code` of a `SeedError`. */
 export type SeedErrorCode =
   /** Not exactly `count` 32-byte keys: truncated, trailing bytes, bad count. */
   | 'ERR_MALFORMED_ANNOUNCEMENT'
@@ -46,6 +48,7 @@ export type SeedErrorCode =
   /** The core is, or grew, past `maxCoreBytes`, or keeping it would take the kept cores past `maxKeptBytes`. */
   | 'ERR_SEED_BUDGET'
 
+/** A seed announcement refused or a core not kept (`bad-announcement`, `seed-refused`): a `code` (`SeedErrorCode`). */
 export class SeedError extends Error {
   override name = 'SeedError'
   constructor(

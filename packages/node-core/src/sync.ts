@@ -11,7 +11,7 @@
  * download, truncate, peer added or removed), on every engine update, and while syncing every
  * {@link SYNCING_POLL_MS} (a peer's sync message raises no event of its own).
  */
-import type { EventEmitter } from 'events'
+import type { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import { coalesced } from './coalesce.js'
 import type { NodeConnections } from './connections.js'
@@ -24,7 +24,7 @@ import { checkMs, decodeKey, decodeValue, engineRange, invalid, noop, optionBag 
 export const SYNCING_POLL_MS = 100
 
 /** The node: it emits the events, and reports connections. */
-export type SyncHost = Pick<EventEmitter<HyphaNodeEvents>, 'emit' | 'on' | 'off'>
+export type SyncHost = Pick<TypedEmitter<HyphaNodeEvents>, 'emit' | 'on' | 'off'>
 
 const CORE_EVENTS = ['append', 'download', 'truncate', 'peer-add', 'peer-remove'] as const
 

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import {
@@ -27,7 +27,9 @@ export const SECURE_CONTENT_TYPE = 'hypha/secure/1'
 
 /** Longest application content type inside an envelope, in UTF-8 bytes. */
 export { MAX_CONTENT_TYPE_BYTES }
+/** Hops a new envelope may travel by default (`maxHops`). */
 export const DEFAULT_MAX_HOPS = 4
+/** Default `maxAgeMs`: envelopes older than 2 minutes by their sender's clock are refused as `expired`. */
 export const DEFAULT_MAX_AGE_MS = 2 * 60_000
 /**
  * How far a sender's clock may be from this node's, either way: devices' clocks differ by minutes
@@ -35,6 +37,7 @@ export const DEFAULT_MAX_AGE_MS = 2 * 60_000
  * [now − maxAgeMs − maxClockSkewMs, now + maxClockSkewMs] by this node's clock.
  */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000
+/** Message ids remembered by default for duplicate and replay detection (`maxSeen`). */
 export const DEFAULT_MAX_SEEN = 100_000
 /** Envelopes per second one connection may send (sustained), before its excess is dropped. */
 export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
@@ -50,6 +53,7 @@ export const MAX_PENDING_PER_PEER = 64
 /** Envelopes remembered as reported (`clock-skew`), so that a replayed one costs no verify and no second report. */
 const MAX_SKEW_REPORTED = 1024
 
+/** Options of `new SecureChannel`: the extension it runs on, the member and channel keys, the signing key pair, relaying, limits and clock. */
 export interface SecureChannelOptions {
   /** The ephemeral extension of the database whose connections carry the channel. */
   ephemeral: EphemeralExtension
@@ -123,6 +127,7 @@ export interface SecureChannelOptions {
   now?: () => number
 }
 
+/** The per-connection rate limits in force (`channel.limits`), each option resolved to its value. */
 export interface RateLimits {
   maxEnvelopesPerSecond: number
   envelopeBurst: number
@@ -133,6 +138,7 @@ export interface RateLimits {
 /** Why the channel closed a connection. */
 export type PeerDropReason = 'rate-limited' | 'not-a-member'
 
+/** A connection the channel closed (the `peer-dropped` event), and why. */
 export interface PeerDropped {
   reason: PeerDropReason
   /** The connection that was closed. */
@@ -141,6 +147,7 @@ export interface PeerDropped {
   error: SecureChannelError
 }
 
+/** A message delivered (the `message` event): its id, sender, recipient, time, content type and payload. */
 export interface SecureMessage {
   /** Random id of the message (16 bytes). */
   id: Uint8Array
@@ -156,6 +163,7 @@ export interface SecureMessage {
   peer: EphemeralPeer
 }
 
+/** Why an envelope was dropped (the `rejected` event; counted in `stats.rejected`). */
 export type RejectionReason =
   | 'malformed'
   | 'unsupported-version'
@@ -169,6 +177,7 @@ export type RejectionReason =
   | 'rate-limited'
   | 'unproven-peer'
 
+/** An envelope dropped (the `rejected` event): the reason, the connection, and the header when it could be read. */
 export interface Rejection {
   reason: RejectionReason
   /** The connection the envelope arrived on. */
@@ -199,6 +208,7 @@ export interface ClockSkew {
   peer: EphemeralPeer
 }
 
+/** An envelope forwarded (the `relayed` event): its id, sender, size, hops left and how many connections it went to. */
 export interface Relayed {
   id: Uint8Array
   sender: Uint8Array
@@ -210,6 +220,7 @@ export interface Relayed {
   peers: number
 }
 
+/** Counters of what the channel received, delivered, relayed and rejected (`channel.stats`). */
 export interface SecureChannelStats {
   received: number
   delivered: number
@@ -229,6 +240,7 @@ export interface SecureChannelStats {
   clockSkews: number
 }
 
+/** Events of a `SecureChannel`: messages, rejected and relayed envelopes, dropped peers, proofs, clock skew. */
 export interface SecureChannelEvents {
   /** A message for this node that passed every check. */
   message: [message: SecureMessage]
@@ -250,6 +262,7 @@ export interface SecureChannelEvents {
   'clock-skew': [skew: ClockSkew]
 }
 
+/** Options of `channel.send`: the content type and, to address one node, its public key. */
 export interface SendOptions {
   contentType?: string
   /** Address one node: only it delivers the message (others still relay it). */
@@ -260,7 +273,7 @@ export interface SendOptions {
  * An end-to-end encrypted, signed, deduplicated broadcast channel among the nodes of one person,
  * riding on a database's ephemeral extension, relayable through nodes that lack the key.
  */
-export class SecureChannel extends EventEmitter<SecureChannelEvents> {
+export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
   readonly ephemeral: EphemeralExtension
   readonly relay: boolean
   readonly maxHops: number

@@ -81,6 +81,7 @@ const fixedTag = c.fixed(TAG_BYTES)
 export const ENVELOPE_OVERHEAD_BYTES =
   1 + 1 + ID_BYTES + KEY_BYTES + 1 + KEY_BYTES + 9 + NONCE_BYTES + 5 + MAC_BYTES + SIGNATURE_BYTES + TAG_BYTES + MIN_PADDING_BYTES
 
+/** An ed25519 key pair: 32-byte `publicKey`, 64-byte `secretKey`. */
 export interface KeyPair {
   publicKey: Uint8Array
   secretKey: Uint8Array
@@ -102,6 +103,7 @@ export interface EnvelopeFields extends EnvelopeHeader {
   ciphertext: Uint8Array
 }
 
+/** A decoded envelope: its fields, signature, member tag and the byte views they cover. */
 export interface Envelope extends EnvelopeFields {
   signature: Uint8Array
   /** The member tag over `tagged`. */
@@ -114,6 +116,7 @@ export interface Envelope extends EnvelopeFields {
   header: Uint8Array
 }
 
+/** What `sealEnvelope` takes: the keys, the payload and its content type, the recipient, the hop limit (`ttl`), the time and the size limit. */
 export interface SealInput {
   channelKey: Uint8Array
   /** The account's member key: tags the envelope as a member's (see {@link memberTag}). */
@@ -135,6 +138,7 @@ export interface SealInput {
   nonce?: Uint8Array
 }
 
+/** An envelope that could not be decoded: `reason` is the `rejected` reason a channel reports for it. */
 export class EnvelopeDecodeError extends SecureChannelError {
   constructor(
     /** The `rejected` reason a channel reports for it. */
@@ -391,6 +395,7 @@ export function decodeEnvelope(frame: Uint8Array): Envelope {
   }
 }
 
+/** Whether the envelope's ed25519 signature over its signed bytes verifies under its sender key. */
 export function verifyEnvelope(envelope: Envelope): boolean {
   return sodium.crypto_sign_verify_detached(envelope.signature, envelope.signed, envelope.sender)
 }
@@ -419,6 +424,7 @@ export function withTtl(frame: Uint8Array, ttl: number): Uint8Array {
   return copy
 }
 
+/** `n` random bytes from libsodium. */
 export function randomBytes(n: number): Uint8Array {
   const buf = b4a.allocUnsafe(n)
   sodium.randombytes_buf(buf)

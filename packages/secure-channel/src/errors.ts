@@ -1,3 +1,4 @@
+/** The `code` of a `SecureChannelError`. */
 export type SecureChannelErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_PAYLOAD_TOO_LARGE'

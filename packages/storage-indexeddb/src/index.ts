@@ -4,6 +4,7 @@ import type { StorageFunction } from '@hypha/node-core'
 import { Adapter } from './adapter.js'
 import { IdbFile } from './idb-file.js'
 
+/** Options of `idbStorage`: the block size, the block cache's size and the IndexedDB factory. */
 export interface IdbStorageOptions {
   /** Block size in bytes. Default 4096. Changing it for an existing database corrupts it. */
   blockSize?: number

@@ -10,6 +10,7 @@ import type { ConnectionInfo, SecretStream, Transport, TransportContext } from '
 /** A DHT bootstrap node: `{ host, port }` or `'host:port'`. */
 export type BootstrapNode = string | { host: string; port: number }
 
+/** Options of `hyperswarmTransport`: where its DHT starts and binds, or a DHT to take over, and the peer cap. */
 export interface HyperswarmTransportOptions {
   /** DHT bootstrap nodes. Default: the public Hyperswarm network. Tests pass a local testnet's. */
   bootstrap?: BootstrapNode[]
@@ -27,6 +28,7 @@ export interface HyperswarmTransportOptions {
 /** Every transport's events (connection, disconnect, connection-error); Hyperswarm adds none. */
 export type HyperswarmTransportEvents = TransportBaseEvents
 
+/** Joins the account's topic on Hyperswarm (server and client) and hands every connection to the node. */
 export class HyperswarmTransport extends TransportBase<HyperswarmTransportEvents> implements Transport {
   readonly name = 'hyperswarm'
   private readonly options: HyperswarmTransportOptions

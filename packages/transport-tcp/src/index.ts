@@ -10,6 +10,7 @@ import {
   type SecretStreamOptions
 } from '@hypha/node-core/transport'
 
+/** Options of `tcpServer`: where to listen (loopback, a free port by default) and the Noise stream's timers. */
 export interface TcpServerOptions extends SecretStreamOptions {
   /** Port to listen on; 0 (the default) picks a free one, readable from `.port` after start. */
   port?: number
@@ -17,6 +18,7 @@ export interface TcpServerOptions extends SecretStreamOptions {
   host?: string
 }
 
+/** Options of `tcpClient`: the server's address, the re-dial schedule and the Noise stream's timers. */
 export interface TcpClientOptions extends SecretStreamOptions {
   port: number
   /** Default '127.0.0.1'. */
@@ -119,10 +121,12 @@ export class TcpClientTransport extends DialingTransport {
   }
 }
 
+/** A TCP server transport: listens once started, runs the Noise responder on each connection. Throws `TransportError` `ERR_INVALID_ARGUMENT` for a bad option. */
 export function tcpServer(options: TcpServerOptions = {}): TcpServerTransport {
   return new TcpServerTransport(options)
 }
 
+/** A TCP client transport: dials `host:port` once started and re-dials on failure or loss until `stop()`. Throws `TransportError` `ERR_INVALID_ARGUMENT` for a bad option. */
 export function tcpClient(options: TcpClientOptions): TcpClientTransport {
   return new TcpClientTransport(options)
 }

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { EventEmitter } from 'node:events'
+import { TypedEmitter } from '@hypha/node-core'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import {
   DEFAULT_SIGNALLING_PATH,
@@ -28,6 +28,7 @@ import {
 } from './signalling-protocol.js'
 import { TransportError, type TransportErrorCode } from '@hypha/node-core/transport'
 
+/** Options of `signallingServer`: its own port or an existing HTTP server, the rooms and their member keys, and its limits. */
 export interface SignallingServerOptions {
   /** Listen on this port (0: any free one) on a server of its own. Ignored when `server` is given. */
   port?: number
@@ -81,6 +82,7 @@ export interface RelayedSignal {
   signal: unknown
 }
 
+/** Events of a `SignallingServer`: joins, leaves, relayed signals and refused sockets (for logs and tests). */
 export interface SignallingServerEvents {
   join: [room: string, peer: string]
   leave: [room: string, peer: string]
@@ -104,7 +106,8 @@ interface Member {
   joinTimer: ReturnType<typeof setTimeout> | null
 }
 
-export class SignallingServer extends EventEmitter<SignallingServerEvents> {
+/** A running signalling server (from `signallingServer()`): admits members to their account's room and relays their WebRTC signals. */
+export class SignallingServer extends TypedEmitter<SignallingServerEvents> {
   readonly path: string
   private readonly wss: WebSocketServer
   private readonly httpServer: http.Server

@@ -30,6 +30,7 @@ export interface WrtcImplementation {
   RTCIceCandidate: unknown
 }
 
+/** Options of `webRtcTransport`: the signalling server, the member key, the WebRTC and WebSocket implementations, ICE settings and timers. */
 export interface WebRtcTransportOptions extends SecretStreamOptions {
   /** ws:// or wss:// URL of a signalling server, path included (e.g. `ws://host:port/hypha-signal`). */
   signallingUrl: string

@@ -4,6 +4,7 @@ import type { TransportContext, WebSocketConstructor } from '@hypha/node-core/tr
 import { DialingTransport, TransportError, type ReconnectOptions, type SecretStreamOptions } from '@hypha/node-core/transport'
 import { WebSocketStream, type WebSocketStreamOptions } from './stream.js'
 
+/** Options of `webSocketClient`: the server URL, the WebSocket implementation (Node 20: ws's), the re-dial schedule, back-pressure and Noise timers. */
 export interface WebSocketClientOptions extends SecretStreamOptions, WebSocketStreamOptions {
   /** ws:// or wss:// URL of the server, including its path (e.g. 'ws://127.0.0.1:8080/hypha'). */
   url: string
@@ -55,6 +56,7 @@ export class WebSocketClientTransport extends DialingTransport {
   }
 }
 
+/** A WebSocket client transport (browsers and Node): dials `url` once started and re-dials on failure or loss until `stop()`. */
 export function webSocketClient(options: WebSocketClientOptions): WebSocketClientTransport {
   return new WebSocketClientTransport(options)
 }

@@ -7,6 +7,7 @@ import type { ConnectionInfo, TransportContext, WebSocketLike } from '@hypha/nod
 import { SecretStreamTransport, TransportError, checkNonNegative, checkPort, type SecretStreamOptions } from '@hypha/node-core/transport'
 import { WebSocketStream } from './stream.js'
 
+/** Options of `webSocketServer`: its own port and host, or an existing HTTP server and path; the largest message; Noise timers. */
 export interface WebSocketServerOptions extends SecretStreamOptions {
   /** Attach to this existing http.Server (it keeps serving its other requests) instead of listening. */
   server?: HttpServer
@@ -147,6 +148,7 @@ function refuseUpgrade(socket: NodeDuplex): void {
   socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
 }
 
+/** A WebSocket server transport (Node, on `ws`): accepts upgrades (on any path unless `path` is given) and runs Noise over each. */
 export function webSocketServer(options: WebSocketServerOptions = {}): WebSocketServerTransport {
   return new WebSocketServerTransport(options)
 }

@@ -8,6 +8,7 @@ import type { WebSocketLike } from '@hypha/node-core/transport'
 const CONNECTING = 0
 const OPEN = 1
 
+/** Back-pressure of a `WebSocketStream`: how much may be buffered before writes wait, and how often to poll. */
 export interface WebSocketStreamOptions {
   /** Writes wait while the socket has more than this many bytes queued. Default 1 MiB. */
   highWaterMark?: number

@@ -8,7 +8,7 @@
  * The registry lives in the view so that it rolls back and re-applies with it when Autobase
  * reorders: it always agrees with the ops that were applied.
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import { Autobase, Hyperbee, Hypercore, type ApplyNode, type HyperbeeRange } from './holepunch.js'
 import b4a from 'b4a'
 import { HyphaNodeError, storageError } from './errors.js'
@@ -77,7 +77,7 @@ const channelBindingHolds = (channelKey: Uint8Array, proof: Uint8Array, database
 const decodeRecord = (bytes: Uint8Array): DeviceRecordInView => decodeCanonical(memberRecordEncoding, bytes)
 const encodeRecord = (r: DeviceRecordInView): Uint8Array => c.encode(memberRecordEncoding, r)
 
-export class AutobaseEngine extends EventEmitter<EngineEvents> implements Engine {
+export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine {
   readonly store: any
   readonly readable = true
   readonly seeder = null

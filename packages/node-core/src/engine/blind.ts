@@ -11,7 +11,7 @@
  * The keys it keeps are saved in its storage (file `hypha-kept-cores`): restarted, it keeps (and
  * announces) them again without waiting for a member to announce them.
  */
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import { decodeCanonical } from '@hypha/ephemeral-ext'
@@ -22,7 +22,7 @@ import { coalesced } from '../coalesce.js'
 import { noop } from '../node-values.js'
 import type { CoreSeeder, DeviceInfo, Engine, EngineEntry, EngineEvents, EngineWatch, SeededCore, SyncCore, WriterInfo } from './types.js'
 
-export class BlindEngine extends EventEmitter<EngineEvents> implements Engine, CoreSeeder {
+export class BlindEngine extends TypedEmitter<EngineEvents> implements Engine, CoreSeeder {
   readonly store: any
   readonly readable = false
   readonly writable = false

@@ -31,6 +31,8 @@ export type HyphaNodeErrorCode =
   | 'ERR_TOO_MANY_CONNECTIONS'
   /** A wait given a time limit (`node.synced({ timeoutMs })`) ran out. */
   | 'ERR_TIMEOUT'
+  /** libsodium cannot run the Noise handshake: a browser build without @hypha/browser's shim (sodium-check.ts). */
+  | 'ERR_SODIUM_SHIM_MISSING'
 
 export class HyphaNodeError extends Error {
   override name = 'HyphaNodeError'

@@ -2,7 +2,7 @@
  * The one internal interface between HyphaNode and its database engine. Only engine/*.ts know
  * that the engine is Autobase 6 with a Hyperbee view; a move to another engine stays here.
  */
-import type { EventEmitter } from 'events'
+import type { TypedEmitter } from '@hypha/ephemeral-ext'
 import type { Op } from './ops.js'
 
 /** A raw view entry: the user key and the tagged value bytes (see ops.ts). */
@@ -131,7 +131,7 @@ export interface EngineEvents {
   error: [error: unknown]
 }
 
-export interface Engine extends EventEmitter<EngineEvents> {
+export interface Engine extends TypedEmitter<EngineEvents> {
   /** Database key (the Autobase key). */
   readonly key: Uint8Array
   readonly discoveryKey: Uint8Array

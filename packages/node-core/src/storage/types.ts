@@ -4,4 +4,5 @@
  * or a directory path (Node only; Hypercore then uses random-access-file itself).
  */
 export type StorageFunction = (name: string) => unknown
+/** Where a node keeps its cores and keys: a function from file name to random-access-storage, or a directory path (Node). */
 export type StorageAdapter = StorageFunction | string

@@ -1,6 +1,6 @@
 // The base every Hypha transport extends (TCP, WebSocket, WebRTC, Hyperswarm): one set of event
 // names, the start guard, connection tracking, and Noise over raw duplexes. Browser-safe.
-import { EventEmitter } from 'events'
+import { TypedEmitter } from '@hypha/ephemeral-ext'
 import { TransportError } from './errors.js'
 import { lostError, resolveSecretStreamOptions, secureRawStream, type RawStream, type SecretStreamOptions, type SecuredConnection } from './secure.js'
 import type { ConnectionInfo, SecretStream, TransportContext } from './types.js'
@@ -30,7 +30,7 @@ export interface TransportBaseEvents {
  */
 export abstract class TransportBase<
   Events extends TransportBaseEvents & Record<keyof Events, any[]> = TransportBaseEvents
-> extends EventEmitter<Events> {
+> extends TypedEmitter<Events> {
   abstract readonly name: string
   protected context: TransportContext | null = null
   private readonly tracked = new Map<SecretStream, Promise<void>>()
@@ -123,7 +123,7 @@ export abstract class TransportBase<
   }
 
   // `Events` is generic here, so TypeScript cannot check emits against it: emit through the base map.
-  private get base(): EventEmitter<TransportBaseEvents> {
-    return this as unknown as EventEmitter<TransportBaseEvents>
+  private get base(): TypedEmitter<TransportBaseEvents> {
+    return this as unknown as TypedEmitter<TransportBaseEvents>
   }
 }

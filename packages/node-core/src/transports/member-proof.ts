@@ -10,6 +10,7 @@
 import sodium from 'sodium-universal'
 import { TransportError } from './errors.js'
 
+/** Length of a member proof (`memberProof`): a BLAKE2b-256 MAC. */
 export const MEMBER_PROOF_BYTES = 32
 
 const encoder = new TextEncoder()

@@ -26,6 +26,7 @@ export interface RawStream {
 // whatever its 24-bit length prefix declares, up to 16 MiB: refuse absurd first frames at once.
 const MAX_HANDSHAKE_FRAME = 4096
 
+/** For transport authors: `value` if it is a finite number ≥ 0 (> 0 without `allowZero`), else `TransportError` `ERR_INVALID_ARGUMENT` naming it. */
 export function checkNonNegative(name: string, value: unknown, allowZero = true): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
     throw new TransportError('ERR_INVALID_ARGUMENT', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`)
@@ -33,6 +34,7 @@ export function checkNonNegative(name: string, value: unknown, allowZero = true)
   return value
 }
 
+/** For transport authors: `value` if it is an integer port from 0 to 65535, else `TransportError` `ERR_INVALID_ARGUMENT` naming it. */
 export function checkPort(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
     throw new TransportError('ERR_INVALID_ARGUMENT', `${name} must be an integer from 0 to 65535`)

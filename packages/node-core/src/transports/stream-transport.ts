@@ -45,6 +45,7 @@ export const DEFAULT_RECONNECT: Readonly<Required<ReconnectOptions>> = {
   stableAfterMs: 10_000
 }
 
+/** `ReconnectOptions` with the defaults filled in and checked (`false`: no re-dialling); a bad one throws `TransportError` `ERR_INVALID_ARGUMENT`. */
 export function resolveReconnect(options: ReconnectOptions | false | undefined): Required<ReconnectOptions> | false {
   if (options === false) return false
   const merged = { ...DEFAULT_RECONNECT, ...options }

@@ -1,4 +1,5 @@
-import type { EventEmitter } from 'events'
+import type { TypedListener } from '@hypha/ephemeral-ext'
+import type { TransportBaseEvents } from './base.js'
 
 /**
  * An encrypted connection as a transport hands it to the node: a Noise secret stream
@@ -38,7 +39,13 @@ export interface TransportContext {
  * One narrow interface for every way of reaching peers. The node never knows which it has:
  * a transport makes encrypted connections and hands them over; it re-dials lost ones itself.
  */
-export interface Transport extends Pick<EventEmitter, 'on' | 'off' | 'once'> {
+export interface Transport {
+  // Listeners of the events every transport emits (TransportBase); a transport of one's own that
+  // does not extend TransportBase must accept these names. Written out rather than picked from
+  // TypedEmitter so a transport with more events (its own map) still implements this.
+  on<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
+  off<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
+  once<K extends keyof TransportBaseEvents>(event: K, listener: TypedListener<TransportBaseEvents, K>): this
   /** Short name used in logs and in ConnectionInfo.transport. */
   readonly name: string
   start(context: TransportContext): Promise<void>

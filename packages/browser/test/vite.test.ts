@@ -1,0 +1,144 @@
+// The Vite plugin, through Vite's JS API on a tiny app in a temporary directory: the production
+// build (served by `vite preview`) and the dev server (dependency pre-bundling included) each run
+// a browser node in Chromium that reaches a Node origin over WebSocket and reads its entries; the
+// same app built without the plugin fails at start-up with ERR_SODIUM_SHIM_MISSING, not later with
+// a failed handshake.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build, createServer, preview, type InlineConfig, type PluginOption } from 'vite'
+import { HyphaNode } from '@hypha/node-core'
+import { deriveRootSecret } from '@hypha/auth'
+import { webSocketServer } from '@hypha/transport-websocket/server'
+import { openBrowser } from '@hypha/test-utils/chromium'
+// The compiled plugin, as the package ships it (it finds the shim next to itself in dist/).
+import { hyphaVitePlugin } from '../dist/vite.js'
+
+const PACKAGE = fileURLToPath(new URL('../', import.meta.url))
+const PAGE = fileURLToPath(new URL('./pages/vite-page.ts', import.meta.url))
+const DIRECT_PAGE = fileURLToPath(new URL('./pages/vite-direct-page.ts', import.meta.url))
+const KDF = { iterations: 1, memoryKiB: 1024 }
+const PASSPHRASE = 'otter prism cedar lantern quiet harbor'
+const NAME = 'ada@example.com'
+const HTML = '<!doctype html><meta charset="utf-8"><title>loading</title><link rel="icon" href="data:,"><script type="module" src="/main.ts"></script>\n'
+
+// window.hyphaVite is declared by the page (pages/vite-page.ts).
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+let app: string
+let origin: HyphaNode
+let url: string
+
+beforeAll(async () => {
+  // Inside this package, so that the app resolves @hypha/* and vite as an installed app would.
+  app = await mkdtemp(join(PACKAGE, '.vite-app-'))
+  cleanups.push(() => rm(app, { recursive: true, force: true }))
+  await copyFile(PAGE, join(app, 'main.ts'))
+  await writeFile(join(app, 'index.html'), HTML)
+  await mkdir(join(app, 'direct'))
+  await copyFile(DIRECT_PAGE, join(app, 'direct', 'main.ts'))
+  await writeFile(join(app, 'direct', 'index.html'), HTML.replace('/main.ts', './main.ts'))
+
+  const server = webSocketServer({ port: 0, host: '127.0.0.1' })
+  origin = new HyphaNode({ role: 'origin', rootSecret: await deriveRootSecret(PASSPHRASE, NAME, KDF), transports: [server] })
+  cleanups.push(() => origin.close())
+  await origin.ready()
+  await origin.batch(Array.from({ length: 5 }, (_, i) => ({ type: 'put' as const, key: `note/${i}`, value: `from node ${i}` })))
+  url = `ws://127.0.0.1:${server.address()!.port}`
+})
+
+/** Vite's options for the temporary app: no config file, only `plugins`, and its own cache and output directories. */
+function config(plugins: PluginOption[], outDir: string): InlineConfig {
+  return { root: app, configFile: false, logLevel: 'silent', cacheDir: join(app, '.vite-cache'), plugins, build: { outDir } }
+}
+
+/** Loads `pageUrl` in a fresh Chromium and starts the page's node against the origin. */
+async function startPage(pageUrl: string) {
+  const browser = await openBrowser()
+  cleanups.push(() => browser.close())
+  await browser.load(pageUrl)
+  const started = await browser.page.evaluate(([u, p, n, k]) => window.hyphaVite.start(u, p, n, k), [url, PASSPHRASE, NAME, KDF] as const)
+  return { browser, started }
+}
+
+/** The page's node replicates the origin: the entries written before, then one written while connected. */
+async function expectReplicates(session: Awaited<ReturnType<typeof startPage>>, marker: string) {
+  const { browser, started } = session
+  expect(started).toEqual({ key: Buffer.from(origin.key).toString('hex') })
+  const first = await browser.page.evaluate(() => window.hyphaVite.entries(5))
+  expect(first.filter((entry) => entry.startsWith('note/'))).toEqual(Array.from({ length: 5 }, (_, i) => `note/${i}=from node ${i}`))
+  await origin.put(`live/${marker}`, `written while ${marker} was connected`)
+  for (;;) {
+    const list = await browser.page.evaluate(() => window.hyphaVite.entries(0))
+    if (list.includes(`live/${marker}=written while ${marker} was connected`)) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await browser.page.evaluate(() => window.hyphaVite.stop())
+  expect(browser.errors).toEqual([])
+}
+
+describe('hyphaVitePlugin', () => {
+  it('vite build + vite preview: the page node connects over WebSocket (Noise on the shim) and replicates', async () => {
+    await build(config([hyphaVitePlugin()], 'dist-plugin'))
+    const server = await preview({ ...config([hyphaVitePlugin()], 'dist-plugin'), preview: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => server.close())
+    await expectReplicates(await startPage(server.resolvedUrls!.local[0]!), 'build')
+  })
+
+  it('the dev server (dependencies pre-bundled by its optimizer): the page node connects and replicates', async () => {
+    const server = await createServer({ ...config([hyphaVitePlugin()], 'dist-dev'), server: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => server.close())
+    await server.listen()
+    await expectReplicates(await startPage(server.resolvedUrls!.local[0]!), 'dev')
+  })
+
+  it('without the plugin the build succeeds, and the node refuses to start with ERR_SODIUM_SHIM_MISSING naming the fix', async () => {
+    let connections = 0
+    const count = () => connections++
+    origin.on('connection', count)
+    cleanups.push(async () => origin.off('connection', count))
+    await build(config([], 'dist-bare'))
+    const server = await preview({ ...config([], 'dist-bare'), preview: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => server.close())
+    const { browser, started } = await startPage(server.resolvedUrls!.local[0]!)
+    expect(started.error?.name).toBe('HyphaNodeError')
+    expect(started.error?.code).toBe('ERR_SODIUM_SHIM_MISSING')
+    expect(started.error?.message).toContain('plugins: [hyphaVitePlugin()]')
+    expect(started.error?.message).toContain("'@hypha/browser/vite'")
+    // Refused in the constructor: the node never dialled.
+    expect(connections).toBe(0)
+    expect(browser.errors).toEqual([])
+  })
+
+  it("the app's own ES imports of sodium-javascript and events get the shim and the polyfill, built and on the dev server", async () => {
+    const expected = { noclamp: 'function', secretbox: 'function', emitter: 'function' }
+    const built = config([hyphaVitePlugin()], 'dist-direct')
+    await build({ ...built, build: { ...built.build, rolldownOptions: { input: join(app, 'direct', 'index.html') } } })
+    const served = await preview({ ...built, preview: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => served.close())
+    const dev = await createServer({ ...config([hyphaVitePlugin()], 'dist-dev'), server: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => dev.close())
+    await dev.listen()
+    for (const base of [served.resolvedUrls!.local[0]!, dev.resolvedUrls!.local[0]!]) {
+      const browser = await openBrowser()
+      cleanups.push(() => browser.close())
+      await browser.load(`${base}direct/`)
+      expect(await browser.page.evaluate(() => window.hyphaDirect), base).toEqual(expected)
+      expect(browser.errors).toEqual([])
+    }
+  })
+
+  it('never imports esbuild, an optional peer dependency', async () => {
+    const source = await readFile(new URL('../dist/vite.js', import.meta.url), 'utf8')
+    expect(source).not.toMatch(/['"]esbuild['"]/)
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, unknown>>
+    expect(pkg.dependencies).not.toHaveProperty('esbuild')
+    expect(pkg.dependencies).not.toHaveProperty('vite')
+    expect(pkg.peerDependenciesMeta).toEqual({ esbuild: { optional: true }, vite: { optional: true } })
+  })
+})
