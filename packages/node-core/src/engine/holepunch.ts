@@ -6,23 +6,32 @@
  * next to an app's hyperbee 2.27 (which needs hypercore 11) crashed at open.
  *
  * The path is the same from src/engine and dist/engine: tests run the sources, apps the build.
+ * Everything here is internal (no declarations are published): the engine is not node-core's API.
  */
 
 import engine from '../../vendor/engine.cjs'
 import type AutobaseModule from 'autobase'
 import type HyperbeeModule from 'hyperbee'
 
+/** @internal */
 export const Autobase = engine.Autobase
+/** @internal */
 export type Autobase<V = any> = AutobaseModule<V>
+/** @internal */
 export type ApplyNode = AutobaseModule.ApplyNode
 
+/** @internal */
 export const Hyperbee = engine.Hyperbee
+/** @internal */
 export type Hyperbee = HyperbeeModule
+/** @internal */
 export type HyperbeeRange = HyperbeeModule.Range
 
+/** @internal */
 export const Corestore = engine.Corestore
 
+/** @internal */
 export const Hypercore = engine.Hypercore
 
-/** What is bundled in vendor/engine.cjs: package name → version. */
+/** What is bundled in vendor/engine.cjs: package name → version. @internal */
 export const ENGINE_VERSIONS: Readonly<Record<string, string>> = engine.versions

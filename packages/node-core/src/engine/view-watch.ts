@@ -26,6 +26,7 @@ interface Mark {
   common: number
 }
 
+/** The changes a watch yields, mark by mark (see above). @internal */
 export class ViewChanges {
   private from: Mark
   /** The view as the last 'update' left it: what the next diff goes to. */
