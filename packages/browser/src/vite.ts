@@ -103,7 +103,8 @@ export function hyphaVitePlugin(): Plugin {
       const inject = { process: files.process }
       return {
         build: { rolldownOptions: { transform: { inject } } },
-        optimizeDeps: { rolldownOptions: { plugins: [optimizer], transform: { define: { global: 'globalThis' }, inject } } }
+        // node-core is pre-bundled even when linked (a workspace): its vendored engine is CommonJS.
+        optimizeDeps: { include: ['@hypha/node-core'], rolldownOptions: { plugins: [optimizer], transform: { define: { global: 'globalThis' }, inject } } }
       }
     },
     async resolveId(source, importer) {
