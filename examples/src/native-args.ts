@@ -1,5 +1,5 @@
 // native.js's command line: its usage text and the checks that run before anything is opened, so
-// that every mistake in the arguments exits with code 2 and the usage, touching nothing.
+// that every mistake in the arguments exits with code 2 and one line naming the option, touching nothing.
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { DEVICE_RECORD_FILE } from '@hypha/node-core'
@@ -26,8 +26,11 @@ export const USAGE = `usage: node examples/dist/native.js sign-up|sign-in|recove
   --host <address>        address for --listen-tcp (default 127.0.0.1)
   --storage <dir>         this device: its keys and the database, kept in <dir> (default: memory,
                           a new device every run)
-  --help                  show this
+  --verbose               on a failure, also print the stacks and the causes underneath
+  --help, -h              show this
 
+Errors: a bad command line prints one line and exits with code 2; a failure you can act on
+(a port or folder in use, a wrong passphrase, …) one line, exit code 1.
 Environment: HYPHA_FAST_KDF=1 lowers the Argon2id cost (tests only).`
 
 const OPTIONS = {
@@ -39,7 +42,8 @@ const OPTIONS = {
   'listen-tcp': { type: 'string' },
   host: { type: 'string' },
   storage: { type: 'string' },
-  help: { type: 'boolean' }
+  verbose: { type: 'boolean' }, // read by runMain (cli-args.ts), before parsing
+  help: { type: 'boolean', short: 'h' }
 } as const
 
 const COMMANDS = ['sign-up', 'sign-in', 'recover'] as const
