@@ -60,13 +60,16 @@ async function main(): Promise<void> {
 
   term.print(kdf ? 'Deriving keys (fast test KDF)…' : 'Deriving keys with Argon2id (about a second)…')
   if (command === 'sign-up' && transports.length > 0) term.print('Checking that no peer knows a database of this account already…')
-  if (command !== 'sign-up' && !holdsDevice) term.print('A new device: looking for the database among the peers (up to a minute)…')
+  if (command !== 'sign-up' && !holdsDevice) {
+    const limit = args.lookupTimeoutMs === undefined ? 'up to a minute' : `up to ${args.lookupTimeoutMs / 1000} s`
+    term.print(`A new device: looking for the database among the peers (${limit})…`)
+  }
   const options = { name, nodeName, storage, transports, kdf }
   let account: Account
   try {
     if (command === 'sign-up') account = await signUp({ ...options, passphrase })
-    else if (command === 'sign-in') account = await signIn({ ...options, passphrase: passphrase! })
-    else account = await recover({ ...options, passphrase: passphrase!, recoveryCode: recoveryCode! })
+    else if (command === 'sign-in') account = await signIn({ ...options, passphrase: passphrase!, lookupTimeoutMs: args.lookupTimeoutMs })
+    else account = await recover({ ...options, passphrase: passphrase!, recoveryCode: recoveryCode!, lookupTimeoutMs: args.lookupTimeoutMs })
   } catch (err) {
     term.close()
     throw explain(err, args)

@@ -207,6 +207,20 @@ describe('an empty passphrase', () => {
 })
 
 describe('an unreachable peer', () => {
+  it('a new device that finds no database says which peer it could not reach and why: one line, exit code 1', async () => {
+    const port = await closedPort()
+    const url = `tcp://127.0.0.1:${port}`
+    const device = new Program('sign-in unreachable', 'native.js', [
+      'sign-in', '--name', PERSON, '--node-name', 'Tablet', '--passphrase', PASSPHRASE, '--connect', url, '--lookup-timeout', '3'
+    ])
+    expect(await device.exited).toEqual({ code: 1, signal: null })
+    expect(oneLine(device)).toMatch(
+      new RegExp(`^native\\.js: cannot find the database: .*\\. Not reachable: ${escapeRegExp(url)} \\(ECONNREFUSED, \\d+ attempts?\\)\\. Another device .*$`)
+    )
+    await device.waitFor(/^A new device: looking for the database among the peers \(up to 3 s\)…$/)
+    await device.waitFor(new RegExp(`^\\[peer\\] ${escapeRegExp(url)} unreachable \\(ECONNREFUSED\\); next attempt at `))
+  })
+
   it('shows a line per failed attempt with the reason and the next attempt, backing off; then connected, then lost', async () => {
     const port = await closedPort()
     const url = `tcp://127.0.0.1:${port}`

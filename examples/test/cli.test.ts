@@ -86,6 +86,7 @@ describe('native.js and always-on.js', () => {
       ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--passphrase', 'x y z'], /^native\.js: sign-in on a new device finds the database through a peer: .* \(see --help\)$/],
       ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--passphrase', 'password123'], /^native\.js: --passphrase: passphrase too weak: about \d+ bits, at least 60 needed.* \(see --help\)$/],
       ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--recovery-code', 'x'], /^native\.js: --recovery-code is for recover \(see --help\)$/],
+      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--connect', 'tcp://127.0.0.1:1', '--lookup-timeout', '0'], /^native\.js: --lookup-timeout must be a number of seconds above 0 .* \(see --help\)$/],
       ['always-on.js', [], /^always-on\.js: --locator is required .* \(see --help\)$/],
       ['always-on.js', ['--locator', 'abc'], /^always-on\.js: --locator must be 258 hex characters .* \(see --help\)$/],
       ['always-on.js', ['--locator', 'a'.repeat(64)], /^always-on\.js: --locator must be 258 hex characters .* \(see --help\)$/],
