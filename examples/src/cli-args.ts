@@ -1,5 +1,6 @@
 // Shared helpers of the command-line examples (always-on.ts, native.ts): argument checking with
-// clear messages, connect URLs, key formatting, the test-only fast KDF switch.
+// one-line messages naming the option, expected failures (a port or folder in use) said as what
+// to do, runMain and --verbose, connect URLs, key formatting, the test-only fast KDF switch.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import b4a from 'b4a'
 import { WebSocket } from 'ws'
