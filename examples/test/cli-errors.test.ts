@@ -142,9 +142,10 @@ describe('expected failures: one line saying what to do, exit code 1, the stacks
     laptop.send('quit')
     expect((await laptop.exited).code).toBe(0)
 
+    // One after the other: two at once on one folder would meet its lock (ELOCKED) instead.
     const wrong = new Program('wrong passphrase', 'native.js', ['sign-in', '--name', PERSON, '--node-name', 'Laptop', '--passphrase', `${PASSPHRASE} typo`, '--storage', dir])
-    const exists = new Program('sign-up again', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop', '--passphrase', PASSPHRASE, '--storage', dir])
     expect(await wrong.exited).toEqual({ code: 1, signal: null })
+    const exists = new Program('sign-up again', 'native.js', ['sign-up', '--name', PERSON, '--node-name', 'Laptop', '--passphrase', PASSPHRASE, '--storage', dir])
     expect(await exists.exited).toEqual({ code: 1, signal: null })
     expect(oneLine(wrong)).toMatch(/^native\.js: --storage .* holds a device of another account, or the name or passphrase is wrong$/)
     expect(oneLine(exists)).toMatch(/^native\.js: cannot sign up: .*Use sign-in/)
