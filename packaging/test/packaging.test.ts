@@ -57,12 +57,13 @@ async function run(step: string, cmd: string, args: string[], cwd: string, timeo
   return result.output
 }
 
-/** pnpm as the test runner was started with it (`pnpm test`), else the repository's pinned one from npm. */
+/** pnpm as the test runner was started with it (`pnpm test`), else the repository's pinned one from npm (located once: npx per call costs seconds). */
 async function pnpm(): Promise<[string, string[]]> {
   const execPath = process.env.npm_execpath
   if (execPath && /pnpm/.test(execPath)) return [process.execPath, [execPath]]
   const { packageManager } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { packageManager: string }
-  return ['npx', ['-y', packageManager]]
+  const out = await run(`npx ${packageManager}`, 'npx', ['-y', `--package=${packageManager}`, '-c', 'realpath "$(command -v pnpm)"'], repo)
+  return [process.execPath, [out.trim().split('\n').pop()!.trim()]]
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
