@@ -32,11 +32,21 @@ interface Result {
 /** Output tail for failure messages: the end of a command's output is where npm and tsc say what broke. */
 const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n')
 
+/**
+ * The environment of a stranger's shell: without what vitest sets for itself (NODE_ENV=test would
+ * make `vite build` a development build), with the one npm cache.
+ */
+function strangerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { npm_config_cache: NPM_CACHE, npm_config_update_notifier: 'false' }
+  for (const [key, value] of Object.entries(process.env)) if (key !== 'NODE_ENV' && !key.startsWith('VITEST') && !(key in env)) env[key] = value
+  return env
+}
+
 /** Runs a command; rejects naming the step, the command and the tail of its output unless it exits 0. */
 async function run(step: string, cmd: string, args: string[], cwd: string, timeoutMs = 240_000): Promise<string> {
   const started = Date.now()
   const result = await new Promise<Result>((done) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_cache: NPM_CACHE, npm_config_update_notifier: 'false' } })
+    const child = spawn(cmd, args, { cwd, env: strangerEnv() })
     let output = ''
     child.stdout.on('data', (d: Buffer) => (output += d.toString()))
     child.stderr.on('data', (d: Buffer) => (output += d.toString()))
@@ -263,50 +273,88 @@ describe('a clean Vite app (vanilla-ts template, only the plugin in vite.config.
 
   it('its production build in Chromium signs in, is approved by a Node laptop through an always-on node, writes, and the laptop reads it', async () => {
     if (!built) throw new Error('no production build (see the vite build step)')
-    await nodeInstall
-    await nodeBuilt?.catch(() => {})
-    if (!(await exists(join(nodeApp, 'dist/origin-for-browser.js')))) throw new Error('the Node app has no dist/origin-for-browser.js (see its type-check step)')
-
-    // The Node side: a laptop and an always-on node with a WebSocket server, from the Node app.
-    const origin = spawn(process.execPath, ['dist/origin-for-browser.js'], { cwd: nodeApp })
-    children.push(origin)
-    let originOutput = ''
-    origin.stdout.on('data', (d: Buffer) => (originOutput += d.toString()))
-    origin.stderr.on('data', (d: Buffer) => (originOutput += d.toString()))
-    const line = await new Promise<string>((done, fail) => {
-      const check = () => {
-        const found = originOutput.split('\n').find((l) => l.startsWith('{'))
-        if (found) done(found)
-      }
-      origin.stdout.on('data', check)
-      origin.on('exit', (code) => fail(new Error(`the Node laptop exited (${code}) before it was ready:\n${tail(originOutput)}`)))
-    })
-    const setup = JSON.parse(line) as { ws: string; passphrase: string; name: string; nodeName: string }
-
     server = await serveDirectory(join(viteApp, 'dist'))
     const { port } = server.address() as AddressInfo
-    const query = new URLSearchParams(setup).toString()
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
-    })
-    await page.goto(`http://127.0.0.1:${port}/?${query}`)
-    await page.waitForFunction(() => document.title === 'written' || document.title === 'failed', undefined, { timeout: 120_000 }).catch(() => {})
-    const title = await page.title()
-    const text = await page.locator('#app').innerText()
-    const report = `page title "${title}"; page says:\n${text}\npage errors:\n${errors.join('\n')}\nNode laptop:\n${tail(originOutput)}`
-    expect(title, report).toBe('written')
-    expect(await page.locator('#written').innerText()).toBe('written in Chromium by the Vite build')
+    await signInFromChromium(`http://127.0.0.1:${port}/`, 'Chromium (Vite build)', 'browser/production', 'written in Chromium by the Vite build')
+  })
 
-    const deadline = Date.now() + 60_000
-    while (!originOutput.includes('LAPTOP READS "written in Chromium by the Vite build"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    expect(originOutput, report).toContain('LAPTOP READS "written in Chromium by the Vite build"')
-    origin.kill('SIGTERM')
+  it('its dev server (vite) in Chromium does the same', async () => {
+    await viteInstall
+    const port = await freePort()
+    const dev = spawn(join(viteApp, 'node_modules/.bin/vite'), ['--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: viteApp, env: strangerEnv() })
+    children.push(dev)
+    let devOutput = ''
+    dev.stdout.on('data', (d: Buffer) => (devOutput += d.toString()))
+    dev.stderr.on('data', (d: Buffer) => (devOutput += d.toString()))
+    try {
+      await waitUntil(() => devOutput.includes(`127.0.0.1:${port}`) || dev.exitCode !== null, 60_000)
+      if (!devOutput.includes(`127.0.0.1:${port}`)) throw new Error(`the Vite dev server did not start:\n${tail(devOutput)}`)
+      await signInFromChromium(`http://127.0.0.1:${port}/`, 'Chromium (Vite dev server)', 'browser/development', 'written in Chromium by the Vite dev server', () => `Vite dev server:\n${tail(devOutput)}`)
+    } finally {
+      dev.kill('SIGTERM')
+    }
   })
 })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition() && Date.now() < deadline) await sleep(100)
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((done) => probe.close(() => done()))
+  return port
+}
+
+let laptop: { process: ChildProcess; output: () => string; setup: { ws: string; passphrase: string; name: string } } | null = null
+
+/** The Node side, from the Node app (started once for both pages): a laptop that approves "Chromium …" devices and an always-on node with a WebSocket server. */
+async function nodeLaptop(): Promise<NonNullable<typeof laptop>> {
+  if (laptop && laptop.process.exitCode === null) return laptop
+  await nodeInstall
+  await nodeBuilt?.catch(() => {})
+  if (!(await exists(join(nodeApp, 'dist/origin-for-browser.js')))) throw new Error('the Node app has no dist/origin-for-browser.js (see its type-check step)')
+  const child = spawn(process.execPath, ['dist/origin-for-browser.js'], { cwd: nodeApp, env: strangerEnv() })
+  children.push(child)
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+  await waitUntil(() => output.split('\n').some((l) => l.startsWith('{')) || child.exitCode !== null, 60_000)
+  const line = output.split('\n').find((l) => l.startsWith('{'))
+  if (!line) throw new Error(`the Node laptop did not start (exit ${child.exitCode}):\n${tail(output)}`)
+  laptop = { process: child, output: () => output, setup: JSON.parse(line) as { ws: string; passphrase: string; name: string } }
+  return laptop
+}
+
+/** Opens `url` in Chromium with the account in its query; the page signs in as `nodeName`, is approved, writes `key`; the laptop must read `value`. */
+async function signInFromChromium(url: string, nodeName: string, key: string, value: string, more: () => string = () => ''): Promise<void> {
+  const side = await nodeLaptop()
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
+  })
+  try {
+    await page.goto(`${url}?${new URLSearchParams({ ...side.setup, nodeName }).toString()}`)
+    await page.waitForFunction(() => document.title === 'written' || document.title === 'failed', undefined, { timeout: 120_000 }).catch(() => {})
+    const report = async () =>
+      `page title "${await page.title()}"; page says:\n${await page.locator('#app').innerText()}\npage errors:\n${errors.join('\n')}\nNode laptop:\n${tail(side.output())}\n${more()}`
+    expect(await page.title(), await report()).toBe('written')
+    expect(await page.locator('#written').innerText()).toBe(value)
+    const line = `LAPTOP READS ${key} ${JSON.stringify(value)}`
+    await waitUntil(() => side.output().includes(line), 60_000)
+    expect(side.output(), await report()).toContain(line)
+  } finally {
+    await page.close()
+  }
+}
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.wasm': 'application/wasm' }
 
