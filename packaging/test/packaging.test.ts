@@ -7,7 +7,7 @@
 // Needs the npm registry; installs share one npm cache dir, kept between runs.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join, resolve } from 'node:path'
@@ -130,6 +130,23 @@ async function manifestProblems(dir: string): Promise<string[]> {
   return problems
 }
 
+// Left out of the Node app's entries.ts: their declarations need what a Node app does not have —
+// the DOM lib (IndexedDB), or an optional peer it did not install (esbuild, vite).
+const NOT_FOR_A_NODE_APP = ['@hypha/storage-indexeddb', '@hypha/browser', '@hypha/browser/vite']
+
+/** Every `exports` entry of every public package, as a Node program imports it, minus {@link NOT_FOR_A_NODE_APP}. */
+async function nodeEntries(): Promise<string[]> {
+  const entries: string[] = []
+  for (const name of (await readdir(join(repo, 'packages'))).sort()) {
+    const manifest = JSON.parse(await readFile(join(repo, 'packages', name, 'package.json'), 'utf8')) as Manifest
+    for (const path of Object.keys((manifest.exports ?? {}) as Record<string, unknown>)) {
+      const entry = path === '.' ? manifest.name : `${manifest.name}/${path.slice(2)}`
+      if (!NOT_FOR_A_NODE_APP.includes(entry)) entries.push(entry)
+    }
+  }
+  return entries
+}
+
 let work = ''
 let packed = new Map<string, string>() // directory name under packages/ → tarball path
 let nodeApp = ''
@@ -174,6 +191,9 @@ beforeAll(async () => {
     const deps = [...packed.values(), 'hyperbee@^2.27.3', 'ws@8', '@types/ws@8', `typescript@${typescriptVersion}`, '@types/node@20']
     await run('npm install (Node app)', 'npm', [...npmInstall, ...deps], nodeApp)
     for (const file of ['app.ts', 'origin-for-browser.ts', 'tsconfig.json']) await cp(join(fixtures, 'node-app', file), join(nodeApp, file))
+    // Every entry a Node program may import, so that tsc checks all their declarations, not only those app.ts reaches.
+    const lines = (await nodeEntries()).map((entry, i) => `export * as entry${i} from '${entry}'`)
+    await writeFile(join(nodeApp, 'entries.ts'), `${lines.join('\n')}\n`)
   })()
   viteInstall = (async () => {
     await cp(join(fixtures, 'vite-app'), viteApp, { recursive: true })
