@@ -298,7 +298,33 @@ describe('a clean Vite app (vanilla-ts template, only the plugin in vite.config.
     await signInFromChromium(`http://127.0.0.1:${port}/`, 'Chromium (Vite build)', 'browser/production', 'written in Chromium by the Vite build')
   })
 
-  it('its dev server (vite) in Chromium does the same', async () => {
+  it('without the plugin (an empty vite.config), the build fails at start-up with ERR_SODIUM_SHIM_MISSING naming the fix, not with a failed handshake', async () => {
+    await viteInstall
+    await writeFile(join(viteApp, 'no-plugin.config.ts'), 'export default {}\n')
+    await run('vite build without the plugin (Vite app)', join(viteApp, 'node_modules/.bin/vite'), ['build', '--config', 'no-plugin.config.ts', '--outDir', 'dist-no-plugin'], viteApp)
+    const plain = await serveDirectory(join(viteApp, 'dist-no-plugin'))
+    try {
+      const { port } = plain.address() as AddressInfo
+      const side = await nodeLaptop()
+      browser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+      const page = await browser.newPage()
+      try {
+        await page.goto(`http://127.0.0.1:${port}/?${new URLSearchParams({ ...side.setup, nodeName: 'Chromium (no plugin)' }).toString()}`)
+        await page.waitForFunction(() => document.title === 'written' || document.title === 'failed', undefined, { timeout: 30_000 }).catch(() => {})
+        const text = await page.locator('#app').innerText()
+        expect(await page.title(), `page says:\n${text}`).toBe('failed')
+        expect(text).toContain('ERR_SODIUM_SHIM_MISSING')
+        expect(text).toContain('hyphaVitePlugin')
+        expect(text).not.toContain('ERR_HANDSHAKE_FAILED')
+      } finally {
+        await page.close()
+      }
+    } finally {
+      await new Promise<void>((done) => (plain.closeAllConnections(), plain.close(() => done())))
+    }
+  })
+
+  it('its dev server (vite, the same one-line config) in Chromium signs in, is approved, writes, and the laptop reads it', async () => {
     await viteInstall
     const port = await freePort()
     const dev = spawn(join(viteApp, 'node_modules/.bin/vite'), ['--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: viteApp, env: strangerEnv() })
