@@ -19,7 +19,9 @@ import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const fixtures = fileURLToPath(new URL('../fixtures', import.meta.url))
 const NPM_CACHE = join(tmpdir(), 'hypha-packaging-npm-cache')
-const PRIVATE = ['@hypha/test-utils', '@hypha/adapter-tests', '@hypha/examples', '@hypha/bench', '@hypha/integration', '@hypha/integration-tests', '@hypha/packaging-tests']
+// The workspace's private packages (read from pnpm-workspace.yaml's folders in beforeAll), and
+// these names whatever the folders say: none may appear in a published manifest.
+const PRIVATE = ['@hypha/test-utils', '@hypha/adapter-tests', '@hypha/examples', '@hypha/bench', '@hypha/integration']
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const
 // What a browser app installs: the browser-safe packages and what they depend on.
 const BROWSER_PACKAGES = ['auth', 'browser', 'ephemeral-ext', 'node-core', 'secure-channel', 'storage-indexeddb', 'transport-websocket']
@@ -148,7 +150,7 @@ async function nodeEntries(): Promise<string[]> {
 }
 
 let work = ''
-let packed = new Map<string, string>() // directory name under packages/ → tarball path
+const packed = new Map<string, string>() // directory name under packages/ → tarball path
 let nodeApp = ''
 let viteApp = ''
 let nodeInstall: Promise<void>
@@ -163,6 +165,12 @@ beforeAll(async () => {
   await mkdir(NPM_CACHE, { recursive: true })
   const tarballs = join(work, 'tarballs')
   await mkdir(tarballs)
+  for (const line of (await readFile(join(repo, 'pnpm-workspace.yaml'), 'utf8')).split('\n')) {
+    const folder = /^\s*-\s*['"]?([^'"*\s]+)['"]?\s*$/.exec(line)?.[1]
+    const manifest = folder ? await readFile(join(repo, folder, 'package.json'), 'utf8').catch(() => null) : null
+    const { name, private: isPrivate } = manifest ? (JSON.parse(manifest) as { name: string; private?: boolean }) : { name: '' }
+    if (isPrivate && !PRIVATE.includes(name)) PRIVATE.push(name)
+  }
   const names = (await readdir(join(repo, 'packages'))).sort()
   const [cmd, prefix] = await pnpm()
   // Two at a time: pnpm pack is mostly process start-up, and the machine has 2 cores.
