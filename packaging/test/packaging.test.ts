@@ -2,9 +2,11 @@
 // manifests checked, then installed with npm (no workspace, no pnpm) into two clean apps in a temp
 // directory. A Node app (strict tsc, skipLibCheck false, hyperbee 2.27 in its tree) runs sign-up →
 // sign-in → approve → write over loopback TCP and WebSocket. A Vite app (the vanilla-ts template's
-// settings, skipLibCheck false, vite.config.ts only the plugin line) is type-checked and built,
-// and its production build signs in from Chromium, is approved by a Node laptop, and writes.
-// Needs the npm registry; installs share one npm cache dir, kept between runs.
+// settings, skipLibCheck false, vite.config.ts only the plugin line) is type-checked and built;
+// its production build and its dev server each sign in from Chromium, are approved by a Node laptop
+// through an always-on node, and write; built without the plugin it fails at start-up, naming the
+// fix. Each step is its own test, so a failure names its step and shows the tail of the output.
+// Needs the npm registry; installs share one npm cache dir, kept between runs. Fixtures: ../fixtures.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
