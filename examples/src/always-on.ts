@@ -18,7 +18,7 @@ import { fileStorage } from '@hypha/storage-file'
 import { hyperswarmTransport } from '@hypha/transport-hyperswarm'
 import { signallingServer, type SignallingServer } from '@hypha/transport-webrtc/signalling-server'
 import { tcpServer } from '@hypha/transport-tcp'
-import { UsageError, hex, parseCommandLine, parseLocator, parsePort, runMain, short } from './cli-args.js'
+import { UsageError, findCode, hex, listenFailure, parseCommandLine, parseLocator, parsePort, runMain, short, storageFailure } from './cli-args.js'
 
 const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]
        node examples/dist/always-on.js --web <dir> [options]   (then paste the locator)
@@ -38,7 +38,11 @@ const USAGE = `usage: node examples/dist/always-on.js --locator <hex> [options]
   --storage <dir>|memory where to keep the cores and this node's keys (default memory)
   --swarm                also join the account's topic on Hyperswarm (public DHT)
   --bootstrap <h:p,...>  DHT bootstrap nodes for --swarm (e.g. a local testnet)
-  --help                 show this`
+  --verbose              on a failure, also print the stacks and the causes underneath
+  --help, -h             show this
+
+Errors: a bad command line prints one line and exits with code 2; a failure you can act on
+(a port in use, a storage folder in use by another node, …) one line, exit code 1.`
 
 const OPTIONS = {
   locator: { type: 'string' },
@@ -50,7 +54,8 @@ const OPTIONS = {
   storage: { type: 'string' },
   swarm: { type: 'boolean' },
   bootstrap: { type: 'string' },
-  help: { type: 'boolean' }
+  verbose: { type: 'boolean' }, // read by runMain (cli-args.ts), before parsing
+  help: { type: 'boolean', short: 'h' }
 } as const
 
 const WS_PATH = '/hypha'
@@ -84,8 +89,12 @@ async function main(): Promise<void> {
   let storage: StorageAdapter
   const storageDir = values.storage === undefined || values.storage === 'memory' ? null : path.resolve(values.storage)
   if (storageDir) {
-    await fs.mkdir(storageDir, { recursive: true })
-    storage = await fileStorage(storageDir) // also holds this node's Noise key pair: the same identity across restarts
+    try {
+      await fs.mkdir(storageDir, { recursive: true })
+      storage = await fileStorage(storageDir) // also holds this node's Noise key pair: the same identity across restarts
+    } catch (err) {
+      throw storageFailure(err, '--storage', values.storage!) ?? err
+    }
   } else {
     storage = memoryStorage()
   }
@@ -98,8 +107,8 @@ async function main(): Promise<void> {
       httpServer.off('error', reject)
       resolve()
     })
-  }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot listen on http://${host}:${wsPort}: ${err.code ?? err.message}`)
+  }).catch((err: unknown) => {
+    throw listenFailure(err, '--ws-port', host, wsPort) ?? err
   })
   const httpAddress = httpServer.address() as { port: number }
   // No member key yet: open until the locator is known (below, before the next await when it was
@@ -180,8 +189,9 @@ async function main(): Promise<void> {
     await started.ready()
   } catch (err) {
     await closeHttp(httpServer, signalling)
-    const cause = (err as { cause?: { code?: string } }).cause?.code
-    throw new Error(`cannot start: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)
+    // Under the node's failure to open: the TCP server (the only listener it starts) or the folder.
+    const listening = findCode(err, ['ERR_LISTEN']) ? listenFailure(err, '--tcp-port', host, tcpPort) : null
+    throw listening ?? (storageDir ? storageFailure(err, '--storage', values.storage!) : null) ?? err
   }
   // Sizes and the sender's public key only: the relay cannot read the envelopes.
   started.channel.on('relayed', (r) => log(`[relay] ${r.bytes} bytes from ${short(r.sender)} to ${r.peers} peer(s)`))
@@ -316,4 +326,4 @@ async function closeHttp(server: http.Server, signalling: SignallingServer): Pro
   await new Promise<void>((resolve) => server.close(() => resolve()))
 }
 
-runMain(USAGE, main)
+runMain('always-on.js', main)

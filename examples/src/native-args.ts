@@ -1,5 +1,5 @@
 // native.js's command line: its usage text and the checks that run before anything is opened, so
-// that every mistake in the arguments exits with code 2 and the usage, touching nothing.
+// that every mistake in the arguments exits with code 2 and one line naming the option, touching nothing.
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { DEVICE_RECORD_FILE } from '@hypha/node-core'
@@ -26,8 +26,13 @@ export const USAGE = `usage: node examples/dist/native.js sign-up|sign-in|recove
   --host <address>        address for --listen-tcp (default 127.0.0.1)
   --storage <dir>         this device: its keys and the database, kept in <dir> (default: memory,
                           a new device every run)
-  --help                  show this
+  --lookup-timeout <s>    sign-in, recover on a new device: how long to look for the database
+                          among the peers before giving up (seconds, default 60)
+  --verbose               on a failure, also print the stacks and the causes underneath
+  --help, -h              show this
 
+Errors: a bad command line prints one line and exits with code 2; a failure you can act on
+(a port or folder in use, a wrong passphrase, …) one line, exit code 1.
 Environment: HYPHA_FAST_KDF=1 lowers the Argon2id cost (tests only).`
 
 const OPTIONS = {
@@ -39,7 +44,9 @@ const OPTIONS = {
   'listen-tcp': { type: 'string' },
   host: { type: 'string' },
   storage: { type: 'string' },
-  help: { type: 'boolean' }
+  'lookup-timeout': { type: 'string' },
+  verbose: { type: 'boolean' }, // read by runMain (cli-args.ts), before parsing
+  help: { type: 'boolean', short: 'h' }
 } as const
 
 const COMMANDS = ['sign-up', 'sign-in', 'recover'] as const
@@ -62,6 +69,8 @@ export interface NativeArgs {
   storageDir: string | null
   /** The storage folder holds a device already: it is reopened as it was. */
   holdsDevice: boolean
+  /** --lookup-timeout in ms (undefined: the library's default). */
+  lookupTimeoutMs: number | undefined
 }
 
 /** The command line checked, or null for --help. Throws a UsageError for anything wrong. */
@@ -83,6 +92,8 @@ export function parseNativeArgs(argv: string[]): NativeArgs | null {
   if (values.host !== undefined && listenPort === null) throw new UsageError('--host is the address for --listen-tcp: give that too')
   if (values.passphrase !== undefined) requireText(values.passphrase, '--passphrase')
   if (values['recovery-code'] !== undefined && command !== 'recover') throw new UsageError('--recovery-code is for recover')
+  const lookupTimeoutMs = parseSeconds(values['lookup-timeout'], '--lookup-timeout')
+  if (lookupTimeoutMs !== undefined && command === 'sign-up') throw new UsageError('--lookup-timeout is for sign-in and recover')
 
   // A device is its storage: a folder that holds one is reopened as it was; anything else is new.
   const storageDir = values.storage === undefined ? null : path.resolve(values.storage)
@@ -103,6 +114,16 @@ export function parseNativeArgs(argv: string[]): NativeArgs | null {
     recoveryCode: values['recovery-code'],
     storage: values.storage,
     storageDir,
-    holdsDevice
+    holdsDevice,
+    lookupTimeoutMs
   }
+}
+
+/** A positive number of seconds (fractions allowed), in ms. */
+function parseSeconds(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > 86_400) {
+    throw new UsageError(`${option} must be a number of seconds above 0 (up to a day), not "${value}"`)
+  }
+  return Math.round(Number(value) * 1000)
 }

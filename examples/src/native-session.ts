@@ -7,6 +7,7 @@ import { AuthError, type Account, type AuthorisationPrompt, type AuthorisationRe
 import { clientTransport, hex, parseConnectUrl, parseKey, short, type ConnectTarget } from './cli-args.js'
 import { deviceLines, warningTexts, writerName } from './format.js'
 import { type Question, type Terminal } from './terminal.js'
+import { DialWatch, describeDial, type DialState } from './peer-status.js'
 
 const HELP = `commands:
   put <key> <value>     write (the value is the rest of the line)
@@ -20,19 +21,22 @@ const HELP = `commands:
   status                this node's keys, peers and state
   quit                  close the node and exit`
 
-/** Client transports whose errors watchClient reports (the node's transport-error skips them). */
+/** Client transports whose errors their DialWatch reports (the node's transport-error skips them). */
 const watchedClients = new WeakSet<Transport>()
+/** Every dialled peer's watch, for "status" and to silence them when closing. */
+const watches: DialWatch[] = []
 
-/** Reports a client transport's dial failures once each until it connects again. */
-export function watchClient(term: Terminal, transport: Transport, url: string): void {
+/** Reports a client transport's failed attempts, each with the next attempt's time (see DialWatch). Call before it starts. */
+export function watchClient(term: Terminal, transport: Transport, url: string): DialWatch {
   watchedClients.add(transport)
-  let last = ''
-  transport.on('connection-error', (err) => {
-    const text = (err.cause as { code?: string } | undefined)?.code ?? err.message
-    if (text !== last) term.print(`[peer] ${url}: ${text}; retrying in the background`)
-    last = text
-  })
-  transport.on('connection', () => (last = ''))
+  const watch = new DialWatch(transport, url, (text) => term.print(text))
+  watches.push(watch)
+  return watch
+}
+
+/** Where each dialled peer stands (for the failure that ends a sign-in, and "status"). */
+export function dialStates(): DialState[] {
+  return watches.map((w) => w.state)
 }
 
 const SETTLED: Partial<Record<AuthorisationPrompt['status'], string>> = {
@@ -262,6 +266,7 @@ export class Session {
           out(`node key     ${hex(node.noiseKeyPair.publicKey)}`)
           out(`channel key  ${node.channel.publicKey ? hex(node.channel.publicKey) : '-'}`)
           out(`peers        ${node.peerCount}${this.peers.size ? `: ${[...this.peers.values()].join(', ')}` : ''}`)
+          for (const state of dialStates()) out(`dialling     ${describeDial(state)}`)
           if (this.request) {
             const codes = this.request.codes.map((c) => `${c.code} from ${approver(c.approverName)}`)
             out(`waiting for authorisation${codes.length ? `, codes: ${codes.join(', ')}` : ' (no writable device has answered yet)'}`)
@@ -286,6 +291,7 @@ export class Session {
     this.term.quiet()
     this.term.print('closing…')
     this.request?.cancel()
+    for (const watch of watches) watch.close()
     await Promise.all(this.dialled.map((t) => t.stop().catch(() => {})))
     await this.account.close().catch((err: unknown) => this.term.print(`error while closing: ${message(err)}`))
     this.term.print('bye')

@@ -17,9 +17,9 @@ import { type StorageAdapter, type Transport } from '@hypha/node-core'
 import { fileStorage } from '@hypha/storage-file'
 import { tcpServer } from '@hypha/transport-tcp'
 import { AuthError, recover, signIn, signUp, type Account } from '@hypha/auth'
-import { Failure, UsageError, clientTransport, hex, kdfFromEnv, runMain } from './cli-args.js'
-import { USAGE, parseNativeArgs, type Command } from './native-args.js'
-import { Session, watchClient } from './native-session.js'
+import { Failure, UsageError, clientTransport, findCode, hex, kdfFromEnv, listenFailure, runMain, storageFailure } from './cli-args.js'
+import { USAGE, parseNativeArgs, type NativeArgs } from './native-args.js'
+import { Session, dialStates, watchClient } from './native-session.js'
 import { Terminal } from './terminal.js'
 
 async function main(): Promise<void> {
@@ -35,17 +35,22 @@ async function main(): Promise<void> {
 
   let storage: StorageAdapter | undefined
   if (storageDir !== null) {
-    await fs.mkdir(storageDir, { recursive: true })
-    storage = await fileStorage(storageDir)
+    try {
+      await fs.mkdir(storageDir, { recursive: true })
+      storage = await fileStorage(storageDir)
+    } catch (err) {
+      term.close()
+      throw storageFailure(err, '--storage', args.storage!) ?? err
+    }
   }
 
   let passphrase = args.passphrase
   if (command !== 'sign-up' && passphrase === undefined) {
-    passphrase = await askLine(term, 'Passphrase (it will show as you type):', `${command} needs the passphrase (--passphrase, or a line on stdin)`)
+    passphrase = await askLine(term, 'Passphrase (it will show as you type):', 'passphrase', '--passphrase')
   }
   let recoveryCode = args.recoveryCode
   if (command === 'recover' && recoveryCode === undefined) {
-    recoveryCode = await askLine(term, 'Recovery code:', 'recover needs the recovery code (--recovery-code, or a line on stdin)')
+    recoveryCode = await askLine(term, 'Recovery code:', 'recovery code', '--recovery-code')
   }
 
   const transports: Transport[] = targets.map(clientTransport)
@@ -55,16 +60,19 @@ async function main(): Promise<void> {
 
   term.print(kdf ? 'Deriving keys (fast test KDF)…' : 'Deriving keys with Argon2id (about a second)…')
   if (command === 'sign-up' && transports.length > 0) term.print('Checking that no peer knows a database of this account already…')
-  if (command !== 'sign-up' && !holdsDevice) term.print('A new device: looking for the database among the peers (up to a minute)…')
+  if (command !== 'sign-up' && !holdsDevice) {
+    const limit = args.lookupTimeoutMs === undefined ? 'up to a minute' : `up to ${args.lookupTimeoutMs / 1000} s`
+    term.print(`A new device: looking for the database among the peers (${limit})…`)
+  }
   const options = { name, nodeName, storage, transports, kdf }
   let account: Account
   try {
     if (command === 'sign-up') account = await signUp({ ...options, passphrase })
-    else if (command === 'sign-in') account = await signIn({ ...options, passphrase: passphrase! })
-    else account = await recover({ ...options, passphrase: passphrase!, recoveryCode: recoveryCode! })
+    else if (command === 'sign-in') account = await signIn({ ...options, passphrase: passphrase!, lookupTimeoutMs: args.lookupTimeoutMs })
+    else account = await recover({ ...options, passphrase: passphrase!, recoveryCode: recoveryCode!, lookupTimeoutMs: args.lookupTimeoutMs })
   } catch (err) {
     term.close()
-    throw explain(err, command, args.storage)
+    throw explain(err, args)
   }
   const node = account.node
   // A reopened writer is writable once its view is loaded.
@@ -117,45 +125,68 @@ async function main(): Promise<void> {
   await quit()
 }
 
-async function askLine(term: Terminal, prompt: string, missing: string): Promise<string> {
-  const line = await term.readLine(prompt)
-  if (line === null || line.trim() === '') {
-    term.close()
-    throw new UsageError(missing)
+/**
+ * A line typed on stdin. An empty one is refused: in a terminal with a one-line reason and the
+ * question again; from a pipe or file with a Failure (asking again would loop on input nobody types).
+ */
+async function askLine(term: Terminal, prompt: string, what: string, option: string): Promise<string> {
+  for (;;) {
+    const line = await term.readLine(prompt)
+    if (line === null) {
+      term.close()
+      throw new Failure(`no ${what}: the input ended before one was given; give ${option}, or type it when asked`, 'ERR_NO_INPUT')
+    }
+    if (line.trim() !== '') return line.trim()
+    if (!term.tty) {
+      term.close()
+      throw new Failure(`the ${what} read from stdin is empty; give ${option}, or type it when asked`, 'ERR_EMPTY_INPUT')
+    }
+    term.print(`The ${what} cannot be empty: type it and press Enter (Ctrl-C to give up).`)
   }
-  return line.trim()
 }
 
-/** signUp/signIn/recover failures as something to act on. */
-function explain(err: unknown, command: Command, storage: string | undefined): Error {
+/** signUp/signIn/recover failures as something to act on (a Failure), or the error itself if unexpected. */
+function explain(err: unknown, args: NativeArgs): Error {
+  const { command, storage } = args
+  // Under the node's failure to open (ERR_NODE): the --listen-tcp server, or the --storage folder.
+  const listening = args.listenPort !== null && findCode(err, ['ERR_LISTEN']) ? listenFailure(err, '--listen-tcp', args.host, args.listenPort) : null
+  const inUse = listening ?? (storage === undefined ? null : storageFailure(err, '--storage', storage))
+  if (inUse) return inUse
   if (!(err instanceof AuthError)) return err as Error
   const folder = storage === undefined ? 'this device' : `--storage ${storage}`
+  const fail = (message: string) => new Failure(message, err.code, { cause: err })
   switch (err.code) {
     case 'ERR_INVALID_ARGUMENT':
       return new UsageError(err.message)
     case 'ERR_WEAK_PASSPHRASE':
       return new UsageError(`--passphrase: ${err.message}`)
     case 'ERR_ACCOUNT_EXISTS':
-      return new Failure(`cannot sign up: ${err.message}. Use sign-in${storage === undefined ? '' : ` (with --storage ${storage} to reopen this device)`}.`)
-    case 'ERR_NOT_FOUND':
-      return new Failure(
-        `cannot find the database: ${err.message}. Another device of this account, or an always-on node given its locator, must be reachable through --connect or --listen-tcp.`
+      return fail(`cannot sign up: ${err.message}. Use sign-in${storage === undefined ? '' : ` (with --storage ${storage} to reopen this device)`}.`)
+    case 'ERR_NOT_FOUND': {
+      // Most often the peer could not be reached: say so, with the reason of the last attempt.
+      const unreachable = dialStates().filter((state) => state.state === 'unreachable')
+      const peers = unreachable.length
+        ? ` Not reachable: ${unreachable.map((s) => `${s.url} (${s.reason}, ${s.failures} ${s.failures === 1 ? 'attempt' : 'attempts'})`).join(', ')}.`
+        : ''
+      return fail(
+        `cannot find the database: ${err.message}.${peers} Another device of this account, or an always-on node given its locator, must be reachable through --connect or --listen-tcp.`
       )
+    }
     case 'ERR_OTHER_ACCOUNT':
-      return new Failure(
+      return fail(
         command === 'sign-up'
           ? `${folder} holds a device already (of another account, or of this one under another passphrase): sign-in reopens it; for a new database give an empty folder`
           : `${folder} holds a device of another account, or the name or passphrase is wrong`
       )
     case 'ERR_ACCOUNT_CONFLICT':
-      return new Failure(`${command}: ${err.message}`)
+      return fail(`${command}: ${err.message}`)
     case 'ERR_RECOVERY_CODE_INVALID':
-      return new Failure(`cannot recover: ${err.message}`)
+      return fail(`cannot recover: ${err.message}`)
     default: {
       const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-      return new Failure(`${command} failed: ${err.message}${cause} [${err.code}]`)
+      return fail(`${command} failed: ${err.message}${cause} [${err.code}]`)
     }
   }
 }
 
-runMain(USAGE, main)
+runMain('native.js', main)

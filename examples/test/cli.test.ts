@@ -69,30 +69,57 @@ afterAll(async () => {
 })
 
 describe('native.js and always-on.js', () => {
-  it('reject bad arguments with the usage and exit code 2', async () => {
+  it('reject bad arguments with one line naming the option, without the usage, and exit code 2', async () => {
     const cases: [string, string[], RegExp][] = [
-      ['native.js', [], /say sign-up, sign-in or recover/],
-      ['native.js', ['sign-out', '--name', 'a', '--node-name', 'b'], /unknown command "sign-out"/],
-      ['native.js', ['sign-up', '--node-name', 'b'], /--name is required/],
-      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--connect', 'http://x'], /must start with tcp:\/\/ or ws:\/\//],
-      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--listen-tcp', '70000'], /--listen-tcp must be a port number/],
-      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--bogus'], /Unknown option '--bogus'/],
-      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--passphrase', 'x y z'], /sign-in on a new device finds the database through a peer/],
-      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--passphrase', 'password123'], /--passphrase: passphrase too weak: about \d+ bits, at least 60 needed/],
-      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--recovery-code', 'x'], /--recovery-code is for recover/],
-      ['always-on.js', [], /--locator is required/],
-      ['always-on.js', ['--locator', 'abc'], /--locator must be 258 hex characters/],
-      ['always-on.js', ['--locator', 'a'.repeat(64)], /--locator must be 258 hex characters/],
-      ['always-on.js', ['--locator', 'a'.repeat(258), '--tcp-port', 'x'], /--tcp-port must be a port number/]
+      ['native.js', [], /^native\.js: say sign-up, sign-in or recover \(see --help\)$/],
+      ['native.js', ['sign-out', '--name', 'a', '--node-name', 'b'], /^native\.js: unknown command "sign-out": say sign-up, sign-in or recover \(see --help\)$/],
+      ['native.js', ['sign-up', '--node-name', 'b'], /^native\.js: --name is required \(see --help\)$/],
+      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--connect', 'http://x'], /^native\.js: --connect must start with tcp:\/\/ or ws:\/\/, not "http:\/\/x" \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--listen-tcp', '70000'], /^native\.js: --listen-tcp must be a port number .* \(see --help\)$/],
+      // Node's own parseArgs message would add advice about '--': none of that.
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--bogus'], /^native\.js: unknown option --bogus \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--storge', 'x'], /^native\.js: unknown option --storge; did you mean --storage\? \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '-x'], /^native\.js: unknown option -x \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--storage'], /^native\.js: --storage needs a value \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--storage', '--node-name', 'b'], /^native\.js: --storage needs a value \(for one starting with "-", write --storage=--node-name\) \(see --help\)$/],
+      ['native.js', ['sign-up', '--help=yes'], /^native\.js: --help takes no value \(see --help\)$/],
+      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--passphrase', 'x y z'], /^native\.js: sign-in on a new device finds the database through a peer: .* \(see --help\)$/],
+      ['native.js', ['sign-up', '--name', 'a', '--node-name', 'b', '--passphrase', 'password123'], /^native\.js: --passphrase: passphrase too weak: about \d+ bits, at least 60 needed.* \(see --help\)$/],
+      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--recovery-code', 'x'], /^native\.js: --recovery-code is for recover \(see --help\)$/],
+      ['native.js', ['sign-in', '--name', 'a', '--node-name', 'b', '--connect', 'tcp://127.0.0.1:1', '--lookup-timeout', '0'], /^native\.js: --lookup-timeout must be a number of seconds above 0 .* \(see --help\)$/],
+      ['always-on.js', [], /^always-on\.js: --locator is required .* \(see --help\)$/],
+      ['always-on.js', ['--locator', 'abc'], /^always-on\.js: --locator must be 258 hex characters .* \(see --help\)$/],
+      ['always-on.js', ['--locator', 'a'.repeat(64)], /^always-on\.js: --locator must be 258 hex characters .* \(see --help\)$/],
+      ['always-on.js', ['--locator', 'a'.repeat(258), '--tcp-port', 'x'], /^always-on\.js: --tcp-port must be a port number .* \(see --help\)$/],
+      ['always-on.js', ['--locator', 'a'.repeat(258), '--tcp-port'], /^always-on\.js: --tcp-port needs a value \(see --help\)$/],
+      ['always-on.js', ['--locator', 'a'.repeat(258), 'extra'], /^always-on\.js: unexpected argument "extra" \(see --help\)$/],
+      ['always-on.js', ['--lokator', 'a'], /^always-on\.js: unknown option --lokator; did you mean --locator\? \(see --help\)$/]
     ]
     const programs = cases.map(([script, args]) => new Program(script, script, args))
     const exits = await Promise.all(programs.map((p) => p.exited))
     cases.forEach(([script, args, message], i) => {
       const what = `${script} ${args.join(' ')}`
-      expect(programs[i]!.stderr, what).toMatch(message)
-      expect(programs[i]!.stderr, what).toMatch(/^usage: node examples\/dist\//m)
+      const stderr = programs[i]!.stderr
+      // Exactly one line, which names the option at fault.
+      expect(stderr.endsWith('\n') && stderr.indexOf('\n') === stderr.length - 1, `${what}: ${JSON.stringify(stderr)}`).toBe(true)
+      expect(stderr.trimEnd(), what).toMatch(message)
       expect(exits[i], what).toEqual({ code: 2, signal: null })
     })
+  })
+
+  it('print the usage for --help and -h (exit code 0)', async () => {
+    const programs = [
+      new Program('native --help', 'native.js', ['--help']),
+      new Program('native -h', 'native.js', ['sign-in', '-h']),
+      new Program('always-on --help', 'always-on.js', ['--help'])
+    ]
+    for (const p of programs) expect(await p.exited, p.label).toEqual({ code: 0, signal: null })
+    for (const p of programs.slice(0, 2)) expect(p.output, p.label).toMatch(/^usage: node examples\/dist\/native\.js sign-up\|sign-in\|recover/)
+    expect(programs[2]!.output).toMatch(/^usage: node examples\/dist\/always-on\.js --locator <hex>/)
+    for (const p of programs) {
+      expect(p.output, p.label).toMatch(/^ {2}--verbose +on a failure, also print the stacks/m)
+      expect(p.stderr, p.label).toBe('')
+    }
   })
 
   it('authorises a device through the always-on node (given the locator), which relays sizes and never content', async () => {
@@ -235,7 +262,7 @@ describe('native.js and always-on.js', () => {
       'sign-up', '--name', PERSON, '--node-name', 'Laptop', '--passphrase', passphrase, '--storage', laptopDir
     ])
     expect((await again.exited).code).toBe(1)
-    expect(again.stderr).toMatch(/^error: cannot sign up: .*Use sign-in \(with --storage .* to reopen this device\)\.$/m)
+    expect(again.stderr).toMatch(/^native\.js: cannot sign up: .*Use sign-in \(with --storage .* to reopen this device\)\.\n$/)
 
     // sign-in on the laptop's folder: the origin again, writable at once, asks nobody.
     const laptop = new Program('laptop reopened', 'native.js', [
@@ -268,7 +295,7 @@ describe('native.js and always-on.js', () => {
       'sign-in', '--name', PERSON, '--node-name', 'Tablet', '--passphrase', `${passphrase} typo`, '--storage', tabletDir
     ])
     expect((await wrong.exited).code).toBe(1)
-    expect(wrong.stderr).toMatch(/holds a device of another account, or the name or passphrase is wrong/)
+    expect(wrong.stderr).toMatch(/^native\.js: --storage .* holds a device of another account, or the name or passphrase is wrong\n$/)
   })
 
   it('recovers write access with the recovery code when no other device is online (through the always-on node)', async () => {
@@ -307,7 +334,7 @@ describe('native.js and always-on.js', () => {
       'recover', '--name', PERSON, '--node-name', 'Thief', '--passphrase', passphrase, '--recovery-code', recoveryCode, '--connect', tcpUrl
     ])
     expect((await thief.exited).code).toBe(1)
-    expect(thief.stderr).toMatch(/^error: cannot recover: /m)
+    expect(thief.stderr).toMatch(/^native\.js: cannot recover: [^\n]*\n$/)
     expect(alwaysOn.output).not.toContain(recoveryCode)
   })
 })
