@@ -2,13 +2,12 @@
 // that another program holds, a storage folder a running node holds, a peer nobody listens on,
 // an empty passphrase (piped, and typed in a real terminal through util-linux `script`).
 // Needs the build: `npx tsc -b examples`.
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DIST, Program, escapeRegExp, running, type Wrap } from './program.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { DIST, Program, usePrograms, escapeRegExp, type Wrap } from './program.js'
 
 const PERSON = 'ada@example.com'
 // A chosen passphrase strong enough for sign-up (zxcvbn ≥ 60 bits).
@@ -18,19 +17,7 @@ const LOCATOR = '01' + 'cd'.repeat(128)
 // A stack frame as Node prints it.
 const STACK_FRAME = /^ {4}at /m
 
-afterEach(async (context) => {
-  await Promise.all([...running].map((p) => p.kill()))
-  if (context.task.result?.state === 'fail' || process.env.HYPHA_CLI_TEST_LOG) {
-    for (const p of running) console.log(`--- ${p.label} ---\n${p.output}\n${p.stderr ? `--- ${p.label} stderr ---\n${p.stderr}` : ''}`)
-  }
-  running.clear()
-})
-
-beforeAll(() => {
-  for (const file of ['always-on.js', 'native.js', 'cli-args.js']) {
-    if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b examples\` first`)
-  }
-})
+usePrograms(['always-on.js', 'native.js', 'cli-args.js'])
 
 const temporary: string[] = []
 async function tempDir(): Promise<string> {

@@ -1,33 +1,19 @@
 // Drives the built command-line programs (examples/dist/always-on.js and native.js) as child
 // processes on 127.0.0.1: their stdin is typed into, their stdout read line by line.
 // Needs the build: `npx tsc -b examples` (the root test script runs `tsc -b` first).
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { joinProof } from '@hypha/transport-webrtc'
-import { DIST, Program, escapeRegExp, running } from './program.js'
+import { Program, usePrograms, escapeRegExp } from './program.js'
 
 const PERSON = 'ada@example.com'
 const FIREFOX = 'Firefox on Ubuntu 64-bit'
 
 
-afterEach(async (context) => {
-  await Promise.all([...running].map((p) => p.kill()))
-  // On failure (or with HYPHA_CLI_TEST_LOG=1), show what each program printed.
-  if (context.task.result?.state === 'fail' || process.env.HYPHA_CLI_TEST_LOG) {
-    for (const p of running) console.log(`--- ${p.label} ---\n${p.output}\n${p.stderr ? `--- ${p.label} stderr ---\n${p.stderr}` : ''}`)
-  }
-  running.clear()
-})
-
-beforeAll(() => {
-  for (const file of ['always-on.js', 'native.js']) {
-    if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b examples\` first`)
-  }
-})
+usePrograms(['always-on.js', 'native.js'])
 
 
 async function signUp(extra: string[] = []) {

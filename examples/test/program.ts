@@ -1,8 +1,10 @@
 // A built example program (examples/dist/*.js) run as a child process: its stdin is typed into,
 // its stdout read line by line. Shared by the command-line and web tests.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { afterEach, beforeAll } from 'vitest'
 
 export const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
 
@@ -110,3 +112,23 @@ export class Program {
 
 
 export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * The hooks every program-spawning test file needs: after each test, kill what it started and, on
+ * failure (or with HYPHA_CLI_TEST_LOG=1), show what each program printed; before all, check the
+ * built programs exist.
+ */
+export function usePrograms(files: string[]): void {
+  afterEach(async (context) => {
+    await Promise.all([...running].map((p) => p.kill()))
+    if (context.task.result?.state === 'fail' || process.env.HYPHA_CLI_TEST_LOG) {
+      for (const p of running) console.log(`--- ${p.label} ---\n${p.output}\n${p.stderr ? `--- ${p.label} stderr ---\n${p.stderr}` : ''}`)
+    }
+    running.clear()
+  })
+  beforeAll(() => {
+    for (const file of files) {
+      if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b examples\` first`)
+    }
+  })
+}
