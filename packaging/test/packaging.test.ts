@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stripVTControlCharacters } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import { chromium, type Browser } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
@@ -34,7 +35,7 @@ interface Result {
 }
 
 /** Output tail for failure messages: the end of a command's output is where npm and tsc say what broke. */
-const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n')
+const tail = (text: string, lines = 40) => stripVTControlCharacters(text).trimEnd().split('\n').slice(-lines).join('\n')
 
 /**
  * The environment of a stranger's shell: without what vitest sets for itself (NODE_ENV=test would
@@ -334,6 +335,9 @@ describe('a clean Vite app (vanilla-ts template, only the plugin in vite.config.
     }
   })
 
+  /** Whether Vite printed its address: colours stripped (Vite colours its output when CI is set). */
+  const listening = (output: string, port: number) => stripVTControlCharacters(output).includes(`127.0.0.1:${port}`)
+
   it('its dev server (vite, the same one-line config) in Chromium signs in, is approved, writes, and the laptop reads it', async () => {
     await viteInstall
     const port = await freePort()
@@ -343,8 +347,8 @@ describe('a clean Vite app (vanilla-ts template, only the plugin in vite.config.
     dev.stdout.on('data', (d: Buffer) => (devOutput += d.toString()))
     dev.stderr.on('data', (d: Buffer) => (devOutput += d.toString()))
     try {
-      await waitUntil(() => devOutput.includes(`127.0.0.1:${port}`) || dev.exitCode !== null, 60_000)
-      if (!devOutput.includes(`127.0.0.1:${port}`)) throw new Error(`the Vite dev server did not start:\n${tail(devOutput)}`)
+      await waitUntil(() => listening(devOutput, port) || dev.exitCode !== null, 60_000)
+      if (!listening(devOutput, port)) throw new Error(`the Vite dev server did not start:\n${tail(devOutput)}`)
       await signInFromChromium(`http://127.0.0.1:${port}/`, 'Chromium (Vite dev server)', 'browser/development', 'written in Chromium by the Vite dev server', () => `Vite dev server:\n${tail(devOutput)}`)
     } finally {
       dev.kill('SIGTERM')
