@@ -9,7 +9,7 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
 import { AutobaseEngine, discoveryKeyOf } from './engine/autobase.js'
 import { BlindEngine } from './engine/blind.js'
-import { HyphaNodeError, storageError } from './engine/errors.js'
+import { HyphaNodeError, describeError, storageError } from './engine/errors.js'
 import type { StorageWatch } from './storage/watch.js'
 import type { Engine } from './engine/types.js'
 import type { AccountKeys, KeyPair } from './keys.js'
@@ -201,8 +201,12 @@ export class NodeLifecycle {
     this.parts.links.attachDatabase(ephemeral)
   }
 
+  /** Rejects with `ERR_TRANSPORT` (not the `ERR_STORAGE` of other open failures), naming the root cause (`EADDRINUSE`). */
   private startTransports(keyPair: KeyPair): Promise<void> {
-    return this.parts.links.start(this.node.topic, keyPair)
+    return this.parts.links.start(this.node.topic, keyPair).catch((err: unknown) => {
+      if (err instanceof HyphaNodeError) throw err
+      throw new HyphaNodeError('ERR_TRANSPORT', `a transport could not start: ${describeChain(err)}`, { cause: err })
+    })
   }
 
   private async shutdown(afterOpening = true): Promise<void> {
@@ -221,4 +225,14 @@ export class NodeLifecycle {
     if (this.engine) await this.engine.close()
     else await this.parts.store.close()
   }
+}
+
+/** "cannot listen on 127.0.0.1:4002 (EADDRINUSE)": an error's message and its innermost cause's code or message. */
+function describeChain(err: unknown): string {
+  let root = err
+  for (let depth = 0; depth < 8 && root instanceof Error && root.cause !== undefined; depth++) root = root.cause
+  const outer = err instanceof Error ? err.message : String(err)
+  if (root === err) return outer
+  const code = (root as { code?: unknown } | null)?.code
+  return `${outer} (${typeof code === 'string' ? code : describeError(root)})`
 }

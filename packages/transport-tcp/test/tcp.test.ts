@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import b4a from 'b4a'
 import { collect, settle, until } from '@hypha/test-utils'
 import { tcpClient, tcpServer } from '../src/index.js'
-import { TransportError } from '@hypha/node-core'
+import { HyphaNode, TransportError } from '@hypha/node-core'
 import { cleanups, createPair, createPeer, track } from '@hypha/adapter-tests'
 
 const fast = { initialDelayMs: 5, maxDelayMs: 20 }
@@ -121,5 +121,22 @@ describe('tcp transport', () => {
     expect(error).toBeInstanceOf(TransportError)
     expect(error.code).toBe('ERR_LISTEN')
     expect(error.cause.code).toBe('EADDRINUSE')
+  })
+
+  it('a node whose TCP port is in use fails to open with ERR_TRANSPORT naming the address and EADDRINUSE, not ERR_STORAGE', async () => {
+    const holder = net.createServer()
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done))
+    try {
+      const port = (holder.address() as net.AddressInfo).port
+      const node = new HyphaNode({ role: 'origin', rootSecret: new Uint8Array(32).fill(7), transports: [tcpServer({ port, host: '127.0.0.1' })] })
+      const error = await node.ready().then(() => null, (e: unknown) => e)
+      expect(error).toMatchObject({ name: 'HyphaNodeError', code: 'ERR_TRANSPORT' })
+      expect((error as Error).message).toContain(`127.0.0.1:${port}`)
+      expect((error as Error).message).toContain('EADDRINUSE')
+      expect((error as Error).cause).toBeInstanceOf(TransportError)
+      expect(node.closed).toBe(true)
+    } finally {
+      holder.close()
+    }
   })
 })

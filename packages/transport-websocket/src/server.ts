@@ -106,7 +106,8 @@ export class WebSocketServerTransport extends SecretStreamTransport {
       }
     } catch (cause) {
       this.context = null
-      throw new TransportError('ERR_LISTEN', 'cannot start the WebSocket server', { cause })
+      const where = this.options.server ? `on the given HTTP server` : `on ${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 0}`
+      throw new TransportError('ERR_LISTEN', `cannot start the WebSocket server ${where}`, { cause })
     }
     const address = this.address()
     if (address) this.emit('listening', address)

@@ -31,6 +31,8 @@ export type HyphaNodeErrorCode =
   | 'ERR_TOO_MANY_CONNECTIONS'
   /** A wait given a time limit (`node.synced({ timeoutMs })`) ran out. */
   | 'ERR_TIMEOUT'
+  /** A transport could not start (e.g. its port is in use: `EADDRINUSE`); the transport's `TransportError` is the cause. */
+  | 'ERR_TRANSPORT'
   /** libsodium cannot run the Noise handshake: a browser build without @hypha/browser's shim (sodium-check.ts). */
   | 'ERR_SODIUM_SHIM_MISSING'
 
@@ -46,7 +48,7 @@ export class HyphaNodeError extends Error {
 }
 
 /** "QuotaExceededError", "ENOSPC: no space left on device, write": what an error is, for a message. */
-function describeError(err: unknown): string {
+export function describeError(err: unknown): string {
   if (err === null || typeof err !== 'object') return String(err)
   const e = err as { name?: unknown; code?: unknown; message?: unknown }
   const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : ''
