@@ -72,4 +72,15 @@ describe('browser ↔ Node over WebSocket', () => {
     await browser.page.evaluate(() => window.hyphaWs.stop())
     expect(browser.errors).toEqual([])
   })
+
+  it('a directory path as storage is refused in the browser at construction, naming idbStorage (not a failure inside random-access-file)', async () => {
+    const page: PageServer = await servePage((await buildBrowserBundle({ entry: ENTRY, minify: false })).code)
+    cleanups.push(() => page.close())
+    const browser: BrowserSession = await openBrowser()
+    cleanups.push(() => browser.close())
+    await browser.load(page.url)
+    const refused = await browser.page.evaluate(() => window.hyphaWs.directoryStorage())
+    expect(refused).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(refused!.message).toContain('idbStorage')
+  })
 })

@@ -80,8 +80,17 @@ function checkSigningKeyPair(value: unknown, name: string): void {
 }
 
 function checkStorage(storage: unknown): void {
+  if (typeof storage === 'string' && storage.length > 0 && !runsOnNode()) {
+    throw invalid('a directory path as storage needs Node (random-access-file): in a browser use idbStorage() from @hypha/storage-indexeddb, or memoryStorage()')
+  }
   if (storage === undefined || typeof storage === 'function' || (typeof storage === 'string' && storage.length > 0)) return
   throw invalid('storage must be a storage function (e.g. memoryStorage()) or a non-empty directory path')
+}
+
+/** Node (or a runtime with Node's file system, such as Bun): `process.versions.node` is set; a bundler's `process` polyfill has no versions. */
+function runsOnNode(): boolean {
+  const versions = (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions
+  return typeof versions?.node === 'string'
 }
 
 const FILE_METHODS = ['read', 'write', 'del', 'truncate', 'stat', 'close'] as const

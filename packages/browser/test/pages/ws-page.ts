@@ -44,7 +44,17 @@ async function stop() {
   node = null
 }
 
-const api = { start, entries, send, messages, stop, peerCount: () => node?.peerCount ?? 0 }
+/** A directory path as storage, which needs Node: the constructor must refuse it with a typed error naming the browser's storages. */
+function directoryStorage(): { code?: string; message: string } | null {
+  try {
+    new HyphaNode({ role: 'origin', rootSecret: new Uint8Array(32), storage: './hypha-data' })
+    return null
+  } catch (err) {
+    return { code: (err as { code?: string }).code, message: (err as Error).message }
+  }
+}
+
+const api = { start, entries, send, messages, stop, directoryStorage, peerCount: () => node?.peerCount ?? 0 }
 
 declare global {
   interface Window {
