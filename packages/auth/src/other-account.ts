@@ -15,7 +15,8 @@ import { AuthError } from './errors.js'
 /** How long after the first refusal a member peer may still come before it is decided. */
 export const DEFAULT_OTHER_ACCOUNT_SETTLE_MS = 2_000
 
-export const OTHER_ACCOUNT_MESSAGE = 'the peers at this address belong to another account: check the passphrase and name'
+export const OTHER_ACCOUNT_MESSAGE =
+  "the peers at this address belong to another account: check the passphrase and name (or, if they are yours, that the always-on node there was given this account's member credential)"
 
 export function otherAccountError(): AuthError {
   return new AuthError('ERR_OTHER_ACCOUNT', OTHER_ACCOUNT_MESSAGE)

@@ -9,6 +9,7 @@ import { signIn, decodeAuthMessage, AUTH_CONTENT_TYPE, type AuthorisationPrompt 
 import type { SecureMessage } from '@hypha/secure-channel'
 import { until, settle, collect, cleanupsAfterEach } from '@hypha/test-utils'
 import { accountFixtures, nextPrompt, sendAuth, KDF, PERSON } from './fixtures.js'
+import { OTHER_ACCOUNT_MESSAGE } from '../src/other-account.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const { origin, device, port } = accountFixtures(cleanups)
@@ -166,7 +167,7 @@ describe('another account’s peers', () => {
     await expect(signingIn).rejects.toMatchObject({
       name: 'AuthError',
       code: 'ERR_OTHER_ACCOUNT',
-      message: 'the peers at this address belong to another account: check the passphrase and name'
+      message: OTHER_ACCOUNT_MESSAGE
     })
     expect(Date.now() - started).toBeLessThan(8_000)
     expect(refused.length).toBeGreaterThan(0)
