@@ -10,7 +10,7 @@ import type { KeyPair } from './keys.js'
 import type { AccountLookup } from './lookup.js'
 import type { HyphaNodeEvents, NodeConnection } from './node-types.js'
 import { noop } from './node-values.js'
-import { HyphaNodeError } from './engine/errors.js'
+import { HyphaNodeError, describeChain } from './engine/errors.js'
 import { memberGate } from './member-gate.js'
 import type { ConnectionInfo, SecretStream, Transport } from './transports/types.js'
 
@@ -34,13 +34,15 @@ export interface ConnectionLimits {
 
 export class NodeConnections {
   private readonly conns = new Set<NodeConnection>()
-  /** Connections at the membership gate. */
   /** Connections at the membership gate, oldest first. */
   private readonly unproven = new Map<SecretStream, ConnectionInfo>()
   /** Connections made before the database was known (during a lookup): attached once it is. */
   private readonly early = new Set<{ stream: SecretStream; info: ConnectionInfo }>()
   private readonly started: Transport[] = []
   private transportsStarted = false
+  /** For `reach()`: connections that came (before the gate), and the transports' last error. */
+  private arrived = 0
+  private lastTransportError: unknown = null
   /** The database's ephemeral channel, once it is known. */
   private ephemeral: EphemeralExtension | null = null
 
@@ -54,6 +56,19 @@ export class NodeConnections {
     private readonly memberKey: Uint8Array,
     private readonly limits: ConnectionLimits
   ) {}
+
+  /**
+   * Why nobody may have answered, for a lookup's `ERR_NOT_FOUND`: "no connection was made; the last
+   * transport error: … (ECONNREFUSED)", or how many connections came and none answered.
+   */
+  reach(): string {
+    if (this.arrived > 0) {
+      return `${this.arrived} connection${this.arrived === 1 ? '' : 's'} came and none answered as this account's peer (another account's, or not serving it)`
+    }
+    if (this.transports.length === 0) return 'this node has no transports, and no connection was added'
+    if (this.lastTransportError !== null) return `no connection was made; the last transport error: ${describeChain(this.lastTransportError)}`
+    return 'no connection was made'
+  }
 
   /** Open connections (with the database's channel attached). */
   get list(): NodeConnection[] {
@@ -80,7 +95,10 @@ export class NodeConnections {
       // transport of the caller's own may emit 'error'. The node re-emits both.
       // ('error' is outside the Transport type, which lists TransportBase's events: hence the cast.)
       for (const event of ['connection-error', 'error'] as const) {
-        ;(transport as unknown as TransportErrorSource).on(event, (err: unknown) => this.host.emit('transport-error', err, transport))
+        ;(transport as unknown as TransportErrorSource).on(event, (err: unknown) => {
+          this.lastTransportError = err
+          this.host.emit('transport-error', err, transport)
+        })
       }
       await transport.start(context)
       this.started.push(transport)
@@ -93,6 +111,7 @@ export class NodeConnections {
       stream.destroy?.()
       return
     }
+    this.arrived++
     // Errors end the connection ('close' follows); without a listener they would crash the process.
     stream.on('error', noop)
     const { maxConnections, maxUnprovenConnections, memberProofTimeoutMs } = this.limits

@@ -22,6 +22,8 @@ export interface DatabaseChoiceInput {
   lookup: AccountLookup
   /** Starts the transports with this Noise key pair: a lookup needs peers. */
   startTransports(keyPair: KeyPair): Promise<void>
+  /** Why a lookup may have had no answer (NodeConnections.reach), for its `ERR_NOT_FOUND`. */
+  reach?: () => string
 }
 
 export interface DatabaseChoice {
@@ -52,7 +54,7 @@ export async function chooseDatabase(input: DatabaseChoiceInput): Promise<Databa
 }
 
 async function nextRecord(
-  { options, account, lookup }: DatabaseChoiceInput,
+  { options, account, lookup, reach }: DatabaseChoiceInput,
   record: DeviceRecord | null,
   ownDatabaseKey: Uint8Array,
   startTransports: () => Promise<void>
@@ -85,7 +87,8 @@ async function nextRecord(
   await startTransports()
   const databaseKey = await lookup.find({
     timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
-    settleMs: options.lookupSettleMs ?? DEFAULT_LOOKUP_SETTLE_MS
+    settleMs: options.lookupSettleMs ?? DEFAULT_LOOKUP_SETTLE_MS,
+    ...(reach ? { explain: reach } : {})
   })
   return { accountId: account.accountId, databaseKey, created: false }
 }

@@ -224,7 +224,7 @@ export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
    * Waits for a proven database key. Resolves with the first one once `settleMs` passed without a
    * different one; rejects `ERR_ACCOUNT_CONFLICT` if two differ, `ERR_NOT_FOUND` after `timeoutMs`.
    */
-  find(options: { timeoutMs: number; settleMs: number; signal?: { aborted: boolean } }): Promise<Uint8Array> {
+  find(options: { timeoutMs: number; settleMs: number; signal?: { aborted: boolean }; explain?: () => string }): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       let found: Uint8Array | null = null
       let settle: ReturnType<typeof setTimeout> | null = null
@@ -250,7 +250,10 @@ export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
         }
       }
       const timeout = setTimeout(
-        () => done(new HyphaNodeError('ERR_NOT_FOUND', `no peer of this account answered within ${options.timeoutMs} ms`)),
+        () => {
+          const why = options.explain?.()
+          done(new HyphaNodeError('ERR_NOT_FOUND', `no peer of this account answered within ${options.timeoutMs} ms${why ? `: ${why}` : ''}`))
+        },
         options.timeoutMs
       )
       const abort = (err: Error) => done(err)

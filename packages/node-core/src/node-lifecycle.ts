@@ -9,7 +9,7 @@ import { EphemeralExtension } from '@hypha/ephemeral-ext'
 import { SecureChannel } from '@hypha/secure-channel'
 import { AutobaseEngine, discoveryKeyOf } from './engine/autobase.js'
 import { BlindEngine } from './engine/blind.js'
-import { HyphaNodeError, describeError, storageError } from './engine/errors.js'
+import { HyphaNodeError, describeChain, storageError } from './engine/errors.js'
 import type { StorageWatch } from './storage/watch.js'
 import type { Engine } from './engine/types.js'
 import type { AccountKeys, KeyPair } from './keys.js'
@@ -137,7 +137,8 @@ export class NodeLifecycle {
       options,
       account,
       lookup: lookup!,
-      startTransports: (keyPair) => this.startTransports(keyPair)
+      startTransports: (keyPair) => this.startTransports(keyPair),
+      reach: () => this.parts.links.reach()
     })
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
 
@@ -227,12 +228,3 @@ export class NodeLifecycle {
   }
 }
 
-/** "cannot listen on 127.0.0.1:4002 (EADDRINUSE)": an error's message and its innermost cause's code or message. */
-function describeChain(err: unknown): string {
-  let root = err
-  for (let depth = 0; depth < 8 && root instanceof Error && root.cause !== undefined; depth++) root = root.cause
-  const outer = err instanceof Error ? err.message : String(err)
-  if (root === err) return outer
-  const code = (root as { code?: unknown } | null)?.code
-  return `${outer} (${typeof code === 'string' ? code : describeError(root)})`
-}

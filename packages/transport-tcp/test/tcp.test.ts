@@ -139,4 +139,21 @@ describe('tcp transport', () => {
       holder.close()
     }
   })
+
+  it("a new device whose peer refuses every dial fails its lookup with ERR_NOT_FOUND naming the transport's last error (ECONNREFUSED)", async () => {
+    const closed = net.createServer()
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done))
+    const port = (closed.address() as net.AddressInfo).port
+    await new Promise<void>((done) => closed.close(() => done()))
+    const node = new HyphaNode({
+      role: 'read-only',
+      rootSecret: new Uint8Array(32).fill(7),
+      lookupTimeoutMs: 1_500,
+      transports: [tcpClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 100 } })]
+    })
+    const error = await node.ready().then(() => null, (e: unknown) => e)
+    expect(error).toMatchObject({ name: 'HyphaNodeError', code: 'ERR_NOT_FOUND' })
+    expect((error as Error).message).toContain('no connection was made')
+    expect((error as Error).message).toContain('ECONNREFUSED')
+  })
 })

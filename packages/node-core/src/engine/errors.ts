@@ -67,3 +67,13 @@ export function storageError(what: string, err: unknown, storageFailure: unknown
   const cause = storageFailure ?? err
   return new HyphaNodeError('ERR_STORAGE', `${what}: ${describeError(cause)}`, { cause })
 }
+
+/** "cannot listen on 127.0.0.1:4002 (EADDRINUSE)": an error's message and its innermost cause's code or message. */
+export function describeChain(err: unknown): string {
+  let root = err
+  for (let depth = 0; depth < 8 && root instanceof Error && root.cause !== undefined; depth++) root = root.cause
+  const outer = err instanceof Error ? err.message : String(err)
+  if (root === err) return outer
+  const code = (root as { code?: unknown } | null)?.code
+  return `${outer} (${typeof code === 'string' ? code : describeError(root)})`
+}
