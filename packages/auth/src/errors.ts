@@ -38,8 +38,8 @@ export type AuthErrorCode =
 export class AuthError extends Error {
   override name = 'AuthError'
   readonly code: AuthErrorCode
-  /** `ERR_CLOCK_SKEW` only: how far this device's clock is ahead of the approving device's (ms; negative: behind). */
-  readonly skewMs?: number
+  /** `ERR_CLOCK_SKEW` only: how far this device's clock is ahead of the approving device's (ms; negative: behind). Declared, so other errors have no such property (nor print `skewMs: undefined`). */
+  declare readonly skewMs?: number
 
   constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown; skewMs?: number }) {
     super(message, options)
