@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, createServer, preview, type InlineConfig, type PluginOption } from 'vite'
+import { build, createServer, optimizeDeps, preview, resolveConfig, type InlineConfig, type PluginOption } from 'vite'
 import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
@@ -174,6 +174,27 @@ describe('hyphaVitePlugin', () => {
     // The server lives on and its optimizer still pre-bundles node-core; waited for, so that no
     // pre-bundling writes into the directory after it is removed.
     while (!existsSync(join(nodeOnly, '.vite-cache', 'deps', '_metadata.json'))) await new Promise((resolve) => setTimeout(resolve, 100))
+  })
+
+  it("the dev server's dependency pre-bundling (its own Rolldown plugins) refuses a dependency's import of a Node-only entry", async () => {
+    const withDep = await mkdtemp(join(PACKAGE, '.vite-app-'))
+    cleanups.push(() => rm(withDep, { recursive: true, force: true }))
+    await writeFile(join(withDep, 'index.html'), '<!doctype html>\n')
+    await mkdir(join(withDep, 'node_modules', 'uses-tcp'), { recursive: true })
+    await writeFile(join(withDep, 'node_modules', 'uses-tcp', 'package.json'), JSON.stringify({ name: 'uses-tcp', type: 'module', main: 'index.js' }))
+    await writeFile(join(withDep, 'node_modules', 'uses-tcp', 'index.js'), "export { tcpClient } from '@hypha/transport-tcp'\n")
+    // What the dev server runs when it pre-bundles (Vite's optimizeDeps, called directly: on the
+    // dev server a pre-bundling error ends the process, the plugin's or any other).
+    const resolved = await resolveConfig(
+      { root: withDep, configFile: false, logLevel: 'silent', cacheDir: join(withDep, '.vite-cache'), plugins: [hyphaVitePlugin()], optimizeDeps: { include: ['uses-tcp'], noDiscovery: true } },
+      'serve'
+    )
+    const error = await optimizeDeps(resolved, true).then(() => null, (err: Error) => err)
+    expect(error).toBeInstanceOf(Error)
+    expect(error!.message).toContain('[plugin hypha-browser:optimize-deps]')
+    expect(error!.message).toContain(`"@hypha/transport-tcp" is a Node-only entry`)
+    expect(error!.message).toContain(`imported by ${join(withDep, 'node_modules', 'uses-tcp', 'index.js')}`)
+    expect(error!.message).toContain('maps the "browser" condition of exports["."] to null')
   })
 
   it('refuses every Node-only entry of packages/* (read from their package.json files), each naming its browser: null', async () => {
