@@ -12,8 +12,9 @@
  *   module, and every Node-only entry (@hypha/transport-tcp, @hypha/transport-hyperswarm,
  *   @hypha/storage-file, @hypha/transport-websocket/server, @hypha/transport-webrtc/
  *   signalling-server and /node-datachannel, this package's own `.`) maps the `browser` export
- *   condition to `null`. Every bundler honouring that condition (esbuild, webpack, Vite, Rollup's
- *   node-resolve) then refuses to resolve it: importing one into a browser app fails the build.
+ *   condition to `null`. esbuild, following Node's resolution of a `null` target, then refuses to
+ *   resolve it: importing one into a browser app fails the build. (Vite 8's resolver falls through
+ *   to `default` instead; vite.ts refuses them itself.)
  * - Third-party dependencies map their own Node-only modules: hypercore requires
  *   random-access-file at load time, whose `browser` field points at a module that throws when
  *   called (hypercore calls it only for directory storage). No other one is reached.

@@ -4,10 +4,11 @@
 // same app built without the plugin fails at start-up with ERR_SODIUM_SHIM_MISSING, not later with
 // a failed handshake.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, createServer, preview, type InlineConfig, type PluginOption } from 'vite'
+import { build, createServer, optimizeDeps, preview, resolveConfig, type InlineConfig, type PluginOption } from 'vite'
 import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
@@ -16,6 +17,7 @@ import { openBrowser } from '@hypha/test-utils/chromium'
 import { hyphaVitePlugin } from '../dist/vite.js'
 
 const PACKAGE = fileURLToPath(new URL('../', import.meta.url))
+const PACKAGES = fileURLToPath(new URL('../../', import.meta.url))
 const PAGE = fileURLToPath(new URL('./pages/vite-page.ts', import.meta.url))
 const DIRECT_PAGE = fileURLToPath(new URL('./pages/vite-direct-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
@@ -24,6 +26,16 @@ const NAME = 'ada@example.com'
 const HTML = '<!doctype html><meta charset="utf-8"><title>loading</title><link rel="icon" href="data:,"><script type="module" src="/main.ts"></script>\n'
 
 // window.hyphaVite is declared by the page (pages/vite-page.ts).
+
+/** Every export entry of packages/* whose package.json maps `browser` to null, as `@hypha/x` or `@hypha/x/sub`, with its package directory. */
+const NODE_ONLY = readdirSync(PACKAGES)
+  .sort()
+  .flatMap((name) => {
+    const pkg = JSON.parse(readFileSync(join(PACKAGES, name, 'package.json'), 'utf8')) as { name: string; exports: Record<string, Record<string, string | null>> }
+    return Object.entries(pkg.exports)
+      .filter(([, conditions]) => conditions.browser === null)
+      .map(([path]) => ({ specifier: path === '.' ? pkg.name : `${pkg.name}${path.slice(1)}`, path, dir: join(PACKAGES, name) }))
+  })
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterAll(async () => {
@@ -130,6 +142,87 @@ describe('hyphaVitePlugin', () => {
       await browser.load(`${base}direct/`)
       expect(await browser.page.evaluate(() => window.hyphaDirect), base).toEqual(expected)
       expect(browser.errors).toEqual([])
+    }
+  })
+
+  it("refuses a Node-only entry ('@hypha/transport-tcp', browser: null) naming the import, the importer and the browser alternative, built and on the dev server", async () => {
+    // Its own app: the dev server scans every index.html under its root, and this one must fail.
+    const nodeOnly = await mkdtemp(join(PACKAGE, '.vite-app-'))
+    cleanups.push(() => rm(nodeOnly, { recursive: true, force: true }))
+    await writeFile(join(nodeOnly, 'index.html'), HTML)
+    await writeFile(join(nodeOnly, 'main.ts'), "import { tcpClient } from '@hypha/transport-tcp'\nconsole.log(tcpClient)\n")
+    const options: InlineConfig = { ...config([hyphaVitePlugin()], 'dist'), root: nodeOnly, cacheDir: join(nodeOnly, '.vite-cache') }
+    const expectRefusal = (message: string) => {
+      expect(message).toContain('"@hypha/transport-tcp" is a Node-only entry')
+      expect(message).toContain(`imported by ${join(nodeOnly, 'main.ts')}`)
+      expect(message).toContain('maps the "browser" condition of exports["."] to null')
+      expect(message).toContain("use webSocketClient from '@hypha/transport-websocket' or webRtcTransport from '@hypha/transport-webrtc' instead")
+    }
+    const built = await build(options).then(() => null, (error: Error) => error)
+    expect(built).toBeInstanceOf(Error)
+    expectRefusal(built!.message)
+    // Without the plugin Vite's resolver falls through to the `default` target and the build succeeds.
+    await expect(build({ ...options, plugins: [], build: { outDir: 'dist-bare', write: false } })).resolves.toBeDefined()
+
+    const dev = await createServer({ ...options, server: { host: '127.0.0.1', port: 0 } })
+    cleanups.push(() => dev.close())
+    await dev.listen()
+    const served = await dev.environments.client.transformRequest('/main.ts').then(() => null, (error: Error) => error)
+    expect(served).toBeInstanceOf(Error)
+    expectRefusal(served!.message)
+    expect((await fetch(new URL('/main.ts', dev.resolvedUrls!.local[0]!))).status).toBe(500)
+    // The server lives on and its optimizer still pre-bundles node-core; waited for, so that no
+    // pre-bundling writes into the directory after it is removed.
+    while (!existsSync(join(nodeOnly, '.vite-cache', 'deps', '_metadata.json'))) await new Promise((resolve) => setTimeout(resolve, 100))
+  })
+
+  it("the dev server's dependency pre-bundling (its own Rolldown plugins) refuses a dependency's import of a Node-only entry", async () => {
+    const withDep = await mkdtemp(join(PACKAGE, '.vite-app-'))
+    cleanups.push(() => rm(withDep, { recursive: true, force: true }))
+    await writeFile(join(withDep, 'index.html'), '<!doctype html>\n')
+    await mkdir(join(withDep, 'node_modules', 'uses-tcp'), { recursive: true })
+    await writeFile(join(withDep, 'node_modules', 'uses-tcp', 'package.json'), JSON.stringify({ name: 'uses-tcp', type: 'module', main: 'index.js' }))
+    await writeFile(join(withDep, 'node_modules', 'uses-tcp', 'index.js'), "export { tcpClient } from '@hypha/transport-tcp'\n")
+    // What the dev server runs when it pre-bundles (Vite's optimizeDeps, called directly: on the
+    // dev server a pre-bundling error ends the process, the plugin's or any other).
+    const resolved = await resolveConfig(
+      { root: withDep, configFile: false, logLevel: 'silent', cacheDir: join(withDep, '.vite-cache'), plugins: [hyphaVitePlugin()], optimizeDeps: { include: ['uses-tcp'], noDiscovery: true } },
+      'serve'
+    )
+    const error = await optimizeDeps(resolved, true).then(() => null, (err: Error) => err)
+    expect(error).toBeInstanceOf(Error)
+    expect(error!.message).toContain('[plugin hypha-browser:optimize-deps]')
+    expect(error!.message).toContain(`"@hypha/transport-tcp" is a Node-only entry`)
+    expect(error!.message).toContain(`imported by ${join(withDep, 'node_modules', 'uses-tcp', 'index.js')}`)
+    expect(error!.message).toContain('maps the "browser" condition of exports["."] to null')
+  })
+
+  it('refuses every Node-only entry of packages/* (read from their package.json files), each naming its browser: null', async () => {
+    expect(NODE_ONLY.map((entry) => entry.specifier)).toEqual([
+      '@hypha/browser',
+      '@hypha/browser/vite',
+      '@hypha/storage-file',
+      '@hypha/transport-hyperswarm',
+      '@hypha/transport-tcp',
+      '@hypha/transport-webrtc/signalling-server',
+      '@hypha/transport-webrtc/node-datachannel',
+      '@hypha/transport-websocket/server'
+    ])
+    for (const { specifier, path, dir } of NODE_ONLY) {
+      // A virtual entry inside the package, which imports it by name (a self-reference, as
+      // build.test.ts does with esbuild): every package resolves itself, installed or not.
+      const input = join(dir, '__vite-node-only-entry__.js')
+      const entry: PluginOption = {
+        name: 'entry',
+        resolveId: (id) => (id === input ? id : null),
+        load: (id) => (id === input ? `import ${JSON.stringify(specifier)}\n` : null)
+      }
+      const options: InlineConfig = { root: dir, configFile: false, logLevel: 'silent', cacheDir: join(app, '.vite-cache-node-only'), plugins: [hyphaVitePlugin(), entry] }
+      const error = await build({ ...options, build: { write: false, rolldownOptions: { input } } }).then(() => null, (err: Error) => err)
+      expect(error, specifier).toBeInstanceOf(Error)
+      expect(error!.message).toContain(`"${specifier}" is a Node-only entry`)
+      expect(error!.message).toContain(`imported by ${input}`)
+      expect(error!.message).toContain(`maps the "browser" condition of exports["${path}"] to null`)
     }
   })
 
