@@ -154,7 +154,8 @@ describe('another account’s peers', () => {
     await until(() => relay.peerCount > 0, 10_000, 'the relay to reach the laptop')
     const refused = collect(relay, 'peer-refused')
 
-    const started = Date.now()
+    // lookupTimeoutMs is 60 s: the slow path would end in ERR_NOT_FOUND, so the code itself shows
+    // the fast one (no timing bound in the test).
     const signingIn = signIn({
       passphrase: 'a wrong passphrase for this account',
       name: PERSON,
@@ -169,7 +170,6 @@ describe('another account’s peers', () => {
       code: 'ERR_OTHER_ACCOUNT',
       message: OTHER_ACCOUNT_MESSAGE
     })
-    expect(Date.now() - started).toBeLessThan(8_000)
     expect(refused.length).toBeGreaterThan(0)
   })
 
