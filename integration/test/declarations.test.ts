@@ -11,6 +11,7 @@ import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
+import { packageEntries, publicPackages, type PackageEntry } from '@hypha/test-utils/packages'
 
 const repo = realpathSync(fileURLToPath(new URL('../..', import.meta.url)))
 const packagesDir = join(repo, 'packages')
@@ -18,40 +19,6 @@ const fixtures = join(repo, 'integration', 'fixtures', 'declarations')
 
 /** Browser packages a Node app without the DOM library cannot type-check: IndexedDB is their point. */
 const NEEDS_DOM = new Set(['@hypha/storage-indexeddb'])
-
-interface Entry {
-  /** What an app imports: `@hypha/transport-websocket/server`. */
-  specifier: string
-  /** False for entries whose `exports` condition maps `browser` to null (Node-only). */
-  browser: boolean
-}
-
-interface PackageJson {
-  name: string
-  private?: boolean
-  dependencies?: Record<string, string>
-  peerDependencies?: Record<string, string>
-  exports?: Record<string, string | Record<string, string | null>>
-}
-
-/** Every public package's folder and manifest. */
-function publicPackages(): Array<{ dir: string; manifest: PackageJson }> {
-  return readdirSync(packagesDir)
-    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) as PackageJson }))
-    .filter(({ manifest }) => manifest.private !== true)
-}
-
-/** Every entry of every public package, from its `exports`. */
-function publicEntries(): Entry[] {
-  const entries: Entry[] = []
-  for (const { manifest } of publicPackages()) {
-    for (const [path, target] of Object.entries(manifest.exports ?? { '.': {} })) {
-      const browser = !(typeof target === 'object' && target.browser === null)
-      entries.push({ specifier: manifest.name + path.slice(1), browser })
-    }
-  }
-  return entries
-}
 
 const sandboxes: string[] = []
 afterAll(() => {
@@ -64,12 +31,12 @@ afterAll(() => {
  * (The linked packages still find their devDependencies through the workspace: the import test
  * below covers what an install would lack.)
  */
-function sandbox(fixture: 'browser' | 'node', entries: Entry[]): string {
+function sandbox(fixture: 'browser' | 'node', entries: PackageEntry[]): string {
   const dir = mkdtempSync(join(tmpdir(), `hypha-declarations-${fixture}-`))
   sandboxes.push(dir)
   cpSync(join(fixtures, fixture), dir, { recursive: true })
   mkdirSync(join(dir, 'node_modules', '@hypha'), { recursive: true })
-  for (const { dir: folder, manifest } of publicPackages()) {
+  for (const { folder, manifest } of publicPackages()) {
     symlinkSync(join(packagesDir, folder), join(dir, 'node_modules', manifest.name), 'dir')
   }
   if (fixture === 'node') {
@@ -131,9 +98,9 @@ describe('published declarations', () => {
     // Modules typed only by the repository's own /types files (tsconfig paths): no consumer has those.
     const repoTyped = new Set(Object.keys((JSON.parse(readFileSync(join(repo, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: object } }).compilerOptions.paths))
     expect(repoTyped.has('protomux')).toBe(true)
-    for (const { dir, manifest } of publicPackages()) {
+    for (const { folder, manifest } of publicPackages()) {
       const allowed = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})])
-      for (const file of declarationFiles(join(packagesDir, dir, 'dist'))) {
+      for (const file of declarationFiles(join(packagesDir, folder, 'dist'))) {
         for (const specifier of bareImports(readFileSync(file, 'utf8'))) {
           // Node's modules and types: the browser app's check (no @types/node) judges where they may be.
           if (isBuiltin(specifier) || specifier === 'node') continue
@@ -147,7 +114,7 @@ describe('published declarations', () => {
   })
 
   it('lists both kinds of entry', () => {
-    const entries = publicEntries()
+    const entries = packageEntries()
     // A guard on the guard: if the exports moved, the checks below would import nothing.
     expect(entries.map((e) => e.specifier)).toEqual(expect.arrayContaining(['@hypha/node-core', '@hypha/transport-websocket/server']))
     expect(entries.find((e) => e.specifier === '@hypha/transport-websocket/server')?.browser).toBe(false)
@@ -156,7 +123,7 @@ describe('published declarations', () => {
 
   // Timeouts only so a loaded machine does not fail them: each is one full type-check.
   it('type-check in a browser app with no Node types (Vite vanilla-ts settings, skipLibCheck off)', { timeout: 300_000 }, () => {
-    const entries = publicEntries().filter((entry) => entry.browser)
+    const entries = packageEntries().filter((entry) => entry.browser)
     const { program, errors } = check(sandbox('browser', entries))
     expect(errors).toBe('')
     const files = program.getSourceFiles().map((file) => file.fileName)
@@ -168,7 +135,7 @@ describe('published declarations', () => {
   })
 
   it('type-check in a Node app with @types/node (NodeNext, no DOM, skipLibCheck off)', { timeout: 300_000 }, () => {
-    const entries = publicEntries().filter((entry) => !NEEDS_DOM.has(entry.specifier.replace(/^(@[^/]+\/[^/]+).*$/, '$1')))
+    const entries = packageEntries().filter((entry) => !NEEDS_DOM.has(entry.specifier.replace(/^(@[^/]+\/[^/]+).*$/, '$1')))
     const { program, errors } = check(sandbox('node', entries))
     expect(errors).toBe('')
     const ours = ourFiles(program)

@@ -1,14 +1,13 @@
 // The browser bundle: no Node built-ins, no Node-only packages, the libsodium shim in place; our
 // Node-only entries refused by their package.json `browser: null` condition.
 import { describe, it, expect } from 'vitest'
-import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { builtinModules } from 'node:module'
 import { buildBrowserBundle, type BrowserBundleResult } from '../src/build.js'
+import { packageEntries } from '@hypha/test-utils/packages'
 
 const entry = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
-const PACKAGES = fileURLToPath(new URL('../../', import.meta.url))
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
 const builtins = new Set(builtinModules)
 
@@ -28,21 +27,6 @@ function nodeInputs(result: BrowserBundleResult): string[] {
       /\/node_modules\/random-access-file\/index\.js$/.test(input) || // its browser.js is fine
       NODE_ONLY_THIRD_PARTY.some((name) => input.includes(`/node_modules/${name}/`))
   )
-}
-
-/** Every export entry of packages/*, as `@hypha/x` or `@hypha/x/sub`, by whether it maps `browser` to null. */
-function ourEntries(): { browser: Array<{ specifier: string; dir: string }>; nodeOnly: Array<{ specifier: string; dir: string }> } {
-  const browser: Array<{ specifier: string; dir: string }> = []
-  const nodeOnly: Array<{ specifier: string; dir: string }> = []
-  for (const name of readdirSync(PACKAGES).sort()) {
-    const dir = `${PACKAGES}${name}`
-    const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name: string; exports: Record<string, Record<string, string | null>> }
-    for (const [path, conditions] of Object.entries(pkg.exports)) {
-      const specifier = path === '.' ? pkg.name : `${pkg.name}/${path.slice(2)}`
-      ;(conditions.browser === null ? nodeOnly : browser).push({ specifier, dir })
-    }
-  }
-  return { browser, nodeOnly }
 }
 
 describe('buildBrowserBundle', () => {
@@ -70,7 +54,9 @@ describe('buildBrowserBundle', () => {
   })
 
   // The entries come from the package.json files, so a new entry is checked without touching this test.
-  const { browser, nodeOnly } = ourEntries()
+  const entries = packageEntries()
+  const browser = entries.filter((e) => e.browser)
+  const nodeOnly = entries.filter((e) => !e.browser)
 
   it('knows which of our entries are browser-safe and which are Node-only', () => {
     expect(browser.map((e) => e.specifier)).toEqual([

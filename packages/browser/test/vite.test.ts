@@ -4,7 +4,7 @@
 // same app built without the plugin fails at start-up with ERR_SODIUM_SHIM_MISSING, not later with
 // a failed handshake.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,11 +13,11 @@ import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { openBrowser } from '@hypha/test-utils/chromium'
+import { packageEntries } from '@hypha/test-utils/packages'
 // The compiled plugin, as the package ships it (it finds the shim next to itself in dist/).
 import { hyphaVitePlugin } from '../dist/vite.js'
 
 const PACKAGE = fileURLToPath(new URL('../', import.meta.url))
-const PACKAGES = fileURLToPath(new URL('../../', import.meta.url))
 const PAGE = fileURLToPath(new URL('./pages/vite-page.ts', import.meta.url))
 const DIRECT_PAGE = fileURLToPath(new URL('./pages/vite-direct-page.ts', import.meta.url))
 const KDF = { iterations: 1, memoryKiB: 1024 }
@@ -27,15 +27,8 @@ const HTML = '<!doctype html><meta charset="utf-8"><title>loading</title><link r
 
 // window.hyphaVite is declared by the page (pages/vite-page.ts).
 
-/** Every export entry of packages/* whose package.json maps `browser` to null, as `@hypha/x` or `@hypha/x/sub`, with its package directory. */
-const NODE_ONLY = readdirSync(PACKAGES)
-  .sort()
-  .flatMap((name) => {
-    const pkg = JSON.parse(readFileSync(join(PACKAGES, name, 'package.json'), 'utf8')) as { name: string; exports: Record<string, Record<string, string | null>> }
-    return Object.entries(pkg.exports)
-      .filter(([, conditions]) => conditions.browser === null)
-      .map(([path]) => ({ specifier: path === '.' ? pkg.name : `${pkg.name}${path.slice(1)}`, path, dir: join(PACKAGES, name) }))
-  })
+/** Every export entry of packages/* whose package.json maps `browser` to null, with its package directory. */
+const NODE_ONLY = packageEntries().filter((entry) => !entry.browser)
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterAll(async () => {
