@@ -42,7 +42,7 @@ import b4a from 'b4a'
 import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { signUp, signIn, deriveRootSecret, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { VerificationError, median, quantile, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
+import { BENCH_KDF as KDF, VerificationError, median, quantile, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)
 const RUNS_PER_ORIGIN = Number(process.env.BENCH_RUNS_PER_ORIGIN ?? 10)
@@ -50,7 +50,6 @@ const PINGS = Number(process.env.BENCH_PINGS ?? 5)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
 // Argon2id at a trivial cost (1 iteration, 64 KiB) instead of the default t=3, m=64 MiB: the KDF
 // runs once per sign-up/sign-in and is not what is measured. Keys have the same shape either way.
-const KDF = { iterations: 1, memoryKiB: 64 }
 const PING = 'bench/ping'
 const PONG = 'bench/pong'
 

@@ -26,13 +26,12 @@ import b4a from 'b4a'
 import { HyphaNode, type Transport } from '@hypha/node-core'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { signUp, signIn, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
-import { VerificationError, median, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
+import { BENCH_KDF as KDF, VerificationError, median, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SETUPS = (process.env.BENCH_SETUPS ?? 'direct,relay').split(',').map((s) => s.trim()) as SetUp[]
 // Argon2id at a trivial cost: the KDF runs once per sign-up/sign-in and is not what is measured.
-const KDF = { iterations: 1, memoryKiB: 64 }
 const VERBOSE = process.env.BENCH_VERBOSE === '1'
 /** The re-send interval of a request (the default, 2 s): the prompt count is checked again after it. */
 const RETRY_MS = 2_000

@@ -57,6 +57,7 @@ import { SecureChannel, SECURE_CONTENT_TYPE, createChannelKey, createKeyPair, cr
 import { tcpClient } from '@hypha/transport-tcp'
 import { rawSender } from '@hypha/test-utils'
 import {
+  BENCH_KDF as KDF,
   Child,
   RelayProcess,
   VerificationError,
@@ -78,7 +79,6 @@ const POOL = Number(process.env.BENCH_FLOOD_POOL ?? 10_000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 200)
 const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 10)
 const FLOODS = (process.env.BENCH_FLOODS ?? 'stranger,member').split(',').map((s) => s.trim()) as Mode[]
-const KDF = { iterations: 1, memoryKiB: 64 } // not measured
 const RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 }
 const PING = 'bench/ping'
 const PONG = 'bench/pong'

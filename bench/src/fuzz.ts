@@ -56,6 +56,7 @@ import { decodeHeads, headsEncoding } from '../../packages/node-core/dist/heads.
 import { decodeOp, encodeOp, MalformedOpError, type Op } from '../../packages/node-core/dist/engine/ops.js'
 import { deviceRecordEncoding, readDeviceRecord } from '../../packages/node-core/dist/device.js'
 import { SettledRequests } from '../../packages/auth/dist/settled.js'
+import { BENCH_KDF as KDF } from './common.js'
 
 const SEED = Number(process.env.BENCH_SEED ?? 1)
 const CASES = Number(process.env.BENCH_CASES ?? 100_000)
@@ -880,7 +881,6 @@ async function restore(files: Map<string, Uint8Array>, replace: string, bytes: U
 }
 
 const ROOT = bytes32(42)
-const KDF = { iterations: 1, memoryKiB: 64 }
 const PERSON = 'fuzz@example.com'
 const PASSPHRASE = 'fuzzing passphrase for hypha storage files'
 

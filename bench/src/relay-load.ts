@@ -58,6 +58,7 @@ import b4a from 'b4a'
 import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
 import {
+  BENCH_KDF as KDF,
   Child,
   RelayProcess,
   STEP_TIMEOUT_MS,
@@ -95,7 +96,6 @@ const SENDERS = Number(process.env.BENCH_SENDERS ?? 4)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 20000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 20)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp').split(',').map((s) => s.trim()) as Kind[]
-const KDF = { iterations: 1, memoryKiB: 64 } // not measured
 /** Peers dialled at once per process (a listen backlog, and hundreds of Noise handshakes at once, are no test of relaying). */
 const DIAL_BATCH = 25
 
