@@ -8,6 +8,7 @@ import { webSocketClient } from '@hypha/transport-websocket'
 import { type Transport } from '@hypha/node-core'
 import { type KdfParams } from '@hypha/auth'
 import { tcpClient } from '@hypha/transport-tcp'
+import { findCode } from './error-codes.js'
 import { REDIAL } from './peer-status.js'
 
 /** A bad command line: the program prints one line naming the option at fault and exits with code 2. */
@@ -214,16 +215,7 @@ export function causeChain(err: unknown): string {
   return parts.join('\n')
 }
 
-/** The first of `codes` along `err`'s cause chain (e.g. EADDRINUSE under ERR_LISTEN under ERR_NODE), or null. */
-export function findCode(err: unknown, codes: readonly string[]): string | null {
-  const seen = new Set<unknown>()
-  for (let current = err; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current)
-    const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && codes.includes(code)) return code
-  }
-  return null
-}
+export { findCode }
 
 /** A server that could not listen, said as something to act on; null when `err` is not that. */
 export function listenFailure(err: unknown, option: string, host: string, port: number): Failure | null {

@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportError
 } from '@hypha/node-core/transport'
+import { findCode } from './error-codes.js'
 
 /**
  * native.js's re-dial schedule: the transports' default back-off (250 ms doubling to 30 s) without
@@ -116,11 +117,5 @@ export function when(at: number, delay = at - Date.now()): string {
 
 /** The errno code under a transport error (ECONNREFUSED, ENOTFOUND, …), else its message. */
 export function errorReason(err: Error): string {
-  const seen = new Set<unknown>()
-  for (let current: unknown = err; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current)
-    const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code
-  }
-  return err.message
+  return findCode(err, (code) => /^E[A-Z0-9]+$/.test(code)) ?? err.message
 }
