@@ -13,13 +13,12 @@
 //
 // Needs the build (`npx tsc -b`); the bundle examples/web/dist/app.js is rebuilt here.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DIST, Program as SharedProgram, escapeRegExp, running } from './program.js'
+import { Program as SharedProgram, escapeRegExp, usePrograms } from './program.js'
 // Reused from @hypha/browser's tests: where Chromium is and how it is launched.
 import { CHROMIUM, CHROMIUM_ARGS } from '@hypha/test-utils/chromium'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -298,10 +297,11 @@ async function connections(web: WebPage): Promise<ReturnType<HyphaPageApi['conne
 
 // ---- set-up and clean-up ------------------------------------------------------------------------
 
+// The programs' hooks (kill, show output on failure, check the built files); registered before the
+// pages' clean-up, so that runs first (after-hooks run in reverse order).
+usePrograms(['always-on.js', 'native.js'])
+
 beforeAll(async () => {
-  for (const file of ['always-on.js', 'native.js']) {
-    if (!existsSync(DIST + file)) throw new Error(`examples/dist/${file} is missing: run \`npx tsc -b\` first`)
-  }
   bundle = await buildWebApp()
   netns = await LoopbackNamespace.create()
   expect(netns.interfaces()).toEqual(['lo'])
@@ -314,14 +314,9 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, ...WEBRTC_ARGS] })
 }, 120_000)
 
-afterEach(async (context) => {
+afterEach(async () => {
   await Promise.all([...contexts].map((c) => c.close().catch(() => {})))
   contexts.clear()
-  await Promise.all([...running].map((p) => p.kill()))
-  if (context.task.result?.state === 'fail' || process.env.HYPHA_CLI_TEST_LOG) {
-    for (const p of running) console.log(`--- ${p.label} ---\n${p.output}\n${p.stderr ? `--- ${p.label} stderr ---\n${p.stderr}` : ''}`)
-  }
-  running.clear()
 })
 
 afterAll(async () => {
