@@ -2,7 +2,12 @@
 // common.ts) so that its memory and CPU are its own. Env: RELAY_TRANSPORT (tcp | ws), RELAY_KIND
 // (node | proof | open | raw, see RelayKind), RELAY_MEMBER_CREDENTIAL (node), RELAY_MEMBER_KEY and
 // RELAY_DISCOVERY_KEY (hex; the light kinds). Answers: memory (after a full GC), cpu, state, peak
-// (RSS and heap peaks sampled every 50 ms, and the kernel's maxRSS), close.
+// (RSS and heap peaks sampled every 50 ms, and the kernel's maxRSS), close. RELAY_UNBATCHED=1: the
+// relay's ephemeral extension writes each message at once (batchWrites false: the "before" of
+// per-turn batching, same run).
+import fs from 'node:fs'
+import path from 'node:path'
+import { Session } from 'node:inspector'
 import b4a from 'b4a'
 import { HyphaNode, type TransportContext } from '@hypha/node-core'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
@@ -13,6 +18,7 @@ import { cpuMs, listener, memoryAfterGc, noop, peakSampler, serveParent, type Ki
 async function main(): Promise<void> {
   const kind = process.env.RELAY_TRANSPORT as Kind
   const relayKind = process.env.RELAY_KIND as RelayKind
+  const unbatched = process.env.RELAY_UNBATCHED === '1'
   const server = listener(kind)
   const peaks = peakSampler(50)
   let state: () => RelayState
@@ -30,6 +36,7 @@ async function main(): Promise<void> {
   if (relayKind === 'node') {
     const node = new HyphaNode({ role: 'always-on', memberCredential: process.env.RELAY_MEMBER_CREDENTIAL!, transports: [server] })
     await node.ready()
+    if (unbatched) node.ephemeral.batchWrites = false
     discoveryKey = node.discoveryKey
     countDrops(node.channel)
     // Connections the membership gate closed (no channel of the node ever ran on them).
@@ -43,7 +50,7 @@ async function main(): Promise<void> {
   } else {
     discoveryKey = b4a.from(process.env.RELAY_DISCOVERY_KEY!, 'hex')
     const { store } = await createStore()
-    const ephemeral = new EphemeralExtension({ discoveryKey })
+    const ephemeral = new EphemeralExtension({ discoveryKey, batchWrites: !unbatched })
     let connections = 0
     const context: TransportContext = {
       topic: discoveryKey,
@@ -98,10 +105,37 @@ async function main(): Promise<void> {
       cpu: () => ({ cpuMs: cpuMs() }),
       state: () => state(),
       peak: (msg: { reset: boolean }) => peaks.read(msg.reset),
+      // BENCH_RELAY_PROF: the parent profiles the relay over the load run only (not the handshakes).
+      'profile-start': () => profiler.start(),
+      'profile-stop': (msg: { file: string }) => profiler.stop(msg.file),
       close: () => close()
     },
     { port: server.port, discoveryKey: b4a.toString(discoveryKey, 'hex') }
   )
+}
+
+/** A CPU profile of this process between start() and stop(file) (the .cpuprofile format of --cpu-prof). */
+const profiler = {
+  session: null as Session | null,
+  start(): Promise<object> {
+    const session = (this.session = new Session())
+    session.connect()
+    return new Promise((resolve, reject) =>
+      session.post('Profiler.enable', () => session.post('Profiler.start', (err) => (err ? reject(err) : resolve({}))))
+    )
+  },
+  stop(file: string): Promise<object> {
+    const session = this.session!
+    return new Promise((resolve, reject) =>
+      session.post('Profiler.stop', (err, result) => {
+        if (err) return reject(err)
+        fs.mkdirSync(path.dirname(file), { recursive: true })
+        fs.writeFileSync(file, JSON.stringify(result.profile))
+        session.disconnect()
+        resolve({ file })
+      })
+    )
+  }
 }
 
 main().catch((err) => {

@@ -55,6 +55,7 @@
 // that do not fit the soft `ulimit -n` are skipped and said so.
 import fs from 'node:fs'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret, generatePassphrase } from '@hypha/auth'
 import {
@@ -90,12 +91,18 @@ import {
 const MESSAGE_BYTES = 256
 const PEERS = (process.env.BENCH_PEERS ?? '500').split(',').map((s) => Number(s.trim())).filter((n) => n >= 2)
 const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 4))
-const RELAYS = (process.env.BENCH_RELAYS ?? 'raw,open,proof,node').split(',').map((s) => s.trim()) as RelayKind[]
+/** "kind" or "kind/unbatched" (the relay writes each message at once: batchWrites false, the "before"). */
+const RELAYS = (process.env.BENCH_RELAYS ?? 'raw/unbatched,raw,open,proof,node/unbatched,node').split(',').map((s) => {
+  const [kind, mode] = s.trim().split('/')
+  return { kind: kind as RelayKind, unbatched: mode === 'unbatched' }
+})
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500)
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 4)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 20000)
 const PINGS = Number(process.env.BENCH_PINGS ?? 20)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp').split(',').map((s) => s.trim()) as Kind[]
+/** BENCH_RELAY_PROF=<dir>: a CPU profile of the relay process over each load run (the profiler's cost is in its figures then). */
+const PROFILE_DIR = process.env.BENCH_RELAY_PROF ?? ''
 /** Peers dialled at once per process (a listen backlog, and hundreds of Noise handshakes at once, are no test of relaying). */
 const DIAL_BATCH = 25
 
@@ -332,6 +339,7 @@ async function childrenCpuMs(groups: Group[]): Promise<number[]> {
 interface Result {
   kind: Kind
   relay: RelayKind | 'direct'
+  unbatched?: boolean
   peers: number
   msgPerS: number
   deliveriesPerS: number
@@ -377,13 +385,15 @@ async function direct(kind: Kind, keys: BenchKeys, discoveryKey: Uint8Array): Pr
   }
 }
 
-async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
+async function relayed(kind: Kind, { kind: relayKind, unbatched }: { kind: RelayKind; unbatched: boolean }, n: number, keys: BenchKeys, discoveryKey: Uint8Array): Promise<Result> {
   // What each relay asks of its peers: a HyphaNode the membership gate, the light relays theirs.
   const membership: Membership = relayKind === 'node' ? 'gate' : relayKind === 'proof' ? 'channel' : 'none'
+  // Read by relay-child.ts (the fork inherits this process's environment).
+  process.env.RELAY_UNBATCHED = unbatched ? '1' : '0'
   const relay = await RelayProcess.start({ kind, relay: relayKind, memberCredential: keys.memberCredential, memberKey: keys.memberKey, discoveryKey })
   const senders: LightPeer[] = []
   let groups: Group[] = []
-  const what = `${kind} ${relayKind} relay ×${n}`
+  const what = `${kind} ${relayKind}${unbatched ? ' unbatched' : ''} relay ×${n}`
   try {
     if (!b4a.equals(relay.discoveryKey, discoveryKey)) throw new VerificationError(`${what}: the relay is on another discovery key`)
     const before: MemoryReading = await relay.memory()
@@ -402,12 +412,14 @@ async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchK
     const after: MemoryReading = await relay.memory()
 
     const pings = await blast(n, senders, senders.slice(0, 1), groups, PINGS, n - 1, `${what}, one at a time`)
+    if (PROFILE_DIR) await relay.child.ask('profile-start')
     const relayCpu0 = await relay.cpuMs()
     const cpu0 = cpuMs()
     const groupCpu0 = await childrenCpuMs(groups)
     const load = await blast(n, senders, senders, groups, MESSAGES, WINDOW, `${what}, load`)
     const cpus = [cpuMs() - cpu0, ...(await childrenCpuMs(groups)).map((c, i) => c - groupCpu0[i]!)]
     const relayCpuMs = (await relay.cpuMs()) - relayCpu0
+    if (PROFILE_DIR) await relay.child.ask('profile-stop', { file: `${PROFILE_DIR}/relay-${kind}-${relayKind}${unbatched ? '-unbatched' : ''}-${n}-${Date.now()}.cpuprofile` })
 
     const end = await relay.state()
     const relayRejected = Object.values(end.stats.rejected).reduce((x, y) => x + y, 0)
@@ -420,6 +432,7 @@ async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchK
     return {
       kind,
       relay: relayKind,
+      unbatched,
       peers: n,
       msgPerS,
       deliveriesPerS: msgPerS * (n - 1),
@@ -438,6 +451,42 @@ async function relayed(kind: Kind, relayKind: RelayKind, n: number, keys: BenchK
     for (const p of senders) await closeLightPeer(p)
     await relay.close()
   }
+}
+
+/** A process at or above this share of a core is the one that sets the pace. */
+const PACE_PCT = 80
+
+/** Which process set the pace of a load run (see PACE_PCT). */
+function paceSetter(r: Result): string {
+  const relay = r.relayCpuPct ?? 0
+  if (Math.max(relay, r.peersCpuPct) < PACE_PCT) return 'no process'
+  return relay >= r.peersCpuPct ? 'relay' : 'peers'
+}
+
+/** Bytes the relay encrypts per delivery: a 256-byte message in its 1 KiB-bucket envelope, framed. */
+const FRAME_BYTES = 1100
+
+/** µs per secretstream push of FRAME_BYTES here and now (what secret-stream does per message written). */
+function secretstreamPushUs(): number {
+  // The declared sodium-universal types list only what the packages use; secretstream is in the real module.
+  const ss = sodium as unknown as {
+    crypto_secretstream_xchacha20poly1305_STATEBYTES: number
+    crypto_secretstream_xchacha20poly1305_HEADERBYTES: number
+    crypto_secretstream_xchacha20poly1305_ABYTES: number
+    crypto_secretstream_xchacha20poly1305_init_push(state: Uint8Array, header: Uint8Array, key: Uint8Array): void
+    crypto_secretstream_xchacha20poly1305_push(state: Uint8Array, out: Uint8Array, message: Uint8Array, ad: null, tag: number): number
+  }
+  const state = b4a.alloc(ss.crypto_secretstream_xchacha20poly1305_STATEBYTES)
+  ss.crypto_secretstream_xchacha20poly1305_init_push(state, b4a.alloc(ss.crypto_secretstream_xchacha20poly1305_HEADERBYTES), b4a.alloc(32, 1))
+  const message = b4a.alloc(FRAME_BYTES)
+  const out = b4a.alloc(FRAME_BYTES + ss.crypto_secretstream_xchacha20poly1305_ABYTES)
+  let best = Infinity
+  for (let round = 0; round < 5; round++) {
+    const start = performance.now()
+    for (let i = 0; i < 2000; i++) ss.crypto_secretstream_xchacha20poly1305_push(state, out, message, null, 0)
+    best = Math.min(best, ((performance.now() - start) * 1000) / 2000)
+  }
+  return best
 }
 
 /** The soft limit on open files (Linux /proc; null elsewhere). */
@@ -490,22 +539,27 @@ async function main(): Promise<void> {
     for (const n of sizes) for (const r of RELAYS) results.push(await relayed(kind, r, n, keys, discoveryKey))
   }
 
+  const pushUs = secretstreamPushUs()
   const label = { tcp: 'TCP', ws: 'WebSocket' }
   const kB = (bytes: number | undefined) => (bytes === undefined ? '' : (bytes / 1024).toFixed(1))
   const rows = results.map((r) => {
     const base = results.find((x) => x.kind === r.kind && x.relay === 'direct')!
-    const node = results.find((x) => x.kind === r.kind && x.relay === 'node' && x.peers === r.peers)
+    // The floor of the same run: forwarding with no checks, each message written at once.
+    const raw = results.find((x) => x.kind === r.kind && x.relay === 'raw' && x.unbatched && x.peers === r.peers)
+    const us = r.relayUsPerDelivery
     return {
-      case: `${label[r.kind]}, ${RELAY_LABEL[r.relay]}${r.relay === 'direct' ? '' : `, ${r.peers} peers`}`,
+      case: `${label[r.kind]}, ${RELAY_LABEL[r.relay]}${r.unbatched ? ', unbatched (before)' : ''}${r.relay === 'direct' ? '' : `, ${r.peers} peers`}`,
       'deliveries/s': Math.round(r.deliveriesPerS),
       'vs direct': (r.deliveriesPerS / base.deliveriesPerS).toFixed(2),
-      'node relay vs this': r.relay === 'direct' || !node ? '' : (node.deliveriesPerS / r.deliveriesPerS).toFixed(2),
+      'relay CPU µs/delivery': us === undefined ? '' : us.toFixed(1),
+      'vs raw unbatched': us === undefined || !raw ? '' : (us / raw.relayUsPerDelivery!).toFixed(2),
+      'deliveries/s per relay core': us === undefined ? '' : Math.round(1e6 / us),
       'p50/p99 loaded (ms)': `${r.load.p50.toFixed(1)} / ${r.load.p99.toFixed(1)}`,
       'p50/p99 one at a time (ms)': `${r.ping.p50.toFixed(2)} / ${r.ping.p99.toFixed(2)}`,
-      'relay CPU µs/delivery': r.relayUsPerDelivery === undefined ? '' : r.relayUsPerDelivery.toFixed(1),
       'peers CPU µs/delivery': r.peersUsPerDelivery.toFixed(1),
       'relay RSS/heap per peer (KiB)': r.rssPerPeer === undefined ? '' : `${kB(r.rssPerPeer)} / ${kB(r.heapPerPeer)}`,
-      'CPU relay / busiest peers': `${r.relayCpuPct === undefined ? '–' : r.relayCpuPct.toFixed(0) + '%'} / ${r.peersCpuPct.toFixed(0)}%`
+      'CPU relay / busiest peers': `${r.relayCpuPct === undefined ? '–' : r.relayCpuPct.toFixed(0) + '%'} / ${r.peersCpuPct.toFixed(0)}%`,
+      'pace set by': paceSetter(r)
     }
   })
   console.table(rows)
@@ -514,9 +568,12 @@ async function main(): Promise<void> {
     `time": ${PINGS} messages, each sent once the previous one reached every peer. Relay CPU µs/delivery: its CPU time during the load run ` +
     '÷ deliveries (10⁶ ÷ that = deliveries/s it could do on one core); peers CPU µs/delivery: the same for all peer ' +
     'processes together (the senders sealing, the receivers verifying and decrypting). Relay memory: after − before the peers connected (full GC before each ' +
-    'reading), ÷ N. CPU %: process CPU time ÷ wall time of the load run (100% = one core); "busiest peers" is the busiest of the peer processes.')
+    'reading), ÷ N. CPU %: process CPU time ÷ wall time of the load run (100% = one core); "busiest peers" is the busiest of the peer processes. ' +
+    `"pace set by": the process nearest a full core (≥ ${PACE_PCT}%), or "no process" when none is (the shared machine's cores, or the window, set it). ` +
+    '"vs raw unbatched": relay CPU per delivery ÷ that of forwarding with no checks, each message written at once (the floor measured in the same run). ' +
+    `Reference, this machine now: one ${FRAME_BYTES}-byte ChaCha20-Poly1305 secretstream push (the transport encryption of one delivery, unbatched) ${pushUs.toFixed(2)} µs.`)
   for (const r of results) {
-    if (r.connectMs !== undefined) console.log(`${label[r.kind]} ${r.relay} ×${r.peers}: peers connected (Noise handshake + channel open + proof) in ${(r.connectMs / 1000).toFixed(1)} s`)
+    if (r.connectMs !== undefined) console.log(`${label[r.kind]} ${r.relay}${r.unbatched ? ' unbatched' : ''} ×${r.peers}: peers connected (Noise handshake + channel open + proof) in ${(r.connectMs / 1000).toFixed(1)} s`)
   }
   console.log(`verified: every message reached every other peer exactly once (per message and per peer), nothing rejected, ` +
     `the relay relayed each envelope once and opened none (${((performance.now() - startAll) / 1000).toFixed(1)} s)`)

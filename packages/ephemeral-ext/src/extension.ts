@@ -21,6 +21,16 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 /** The largest payload limit: the 16 MiB a secret-stream message can carry at most. */
 const MAX_PAYLOAD_LIMIT = 16 * 1024 * 1024
 
+/**
+ * Runs `fn` once the event loop has handled the I/O that is ready now (Node's setImmediate), so
+ * that everything sent while that I/O is handled leaves as one write per connection. Null where
+ * there is none (browsers): there each message is written at once, as before.
+ */
+const afterIo: ((fn: () => void) => unknown) | null =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+    ? (globalThis as unknown as { setImmediate: (fn: () => void) => unknown }).setImmediate
+    : null
+
 /** Content type used when `send`/`broadcast` are given none. */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
@@ -37,6 +47,12 @@ export interface EphemeralExtensionOptions {
    * (`bad-message`): a peer configured with a larger payload limit is not hostile.
    */
   maxFrameBytes?: number
+  /**
+   * Write what is sent to a connection during one turn of the event loop as one batch (one
+   * encryption and one write per connection, not per message), where the runtime has
+   * `setImmediate` (Node). Default true; see {@link EphemeralExtension.batchWrites}.
+   */
+  batchWrites?: boolean
 }
 
 /** A message received (the `message` event): the connection it came on, its content type and payload. */
@@ -115,8 +131,17 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   readonly maxPayloadBytes: number
   /** Received frames larger than this drop their connection. */
   readonly maxFrameBytes: number
+  /**
+   * Whether sends are batched per connection and event-loop turn (option `batchWrites`). Batches
+   * leave in the same turn, after the I/O ready then: no added wait, but one write per connection
+   * for all the messages a relay forwards in that turn. Where there is no `setImmediate`
+   * (browsers) every message is written at once whatever this says. May be changed at any time.
+   */
+  batchWrites: boolean
   private readonly attached = new Map<Muxer, EphemeralPeer>()
   private isClosed = false
+  /** Connections corked since the last turn of the event loop (see {@link hold}); null when none. */
+  private corked: Set<Muxer> | null = null
 
   constructor(options: EphemeralExtensionOptions) {
     super()
@@ -138,6 +163,7 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
     this.discoveryKey = options.discoveryKey
     this.maxPayloadBytes = max
     this.maxFrameBytes = maxFrame
+    this.batchWrites = options.batchWrites ?? true
   }
 
   get closed(): boolean {
@@ -240,6 +266,7 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   send(peer: EphemeralPeer, payload: Uint8Array, options: SendOptions = {}): void {
     const frame = this.frame(payload, options.contentType)
     if (!peer.opened) throw new EphemeralError('ERR_PEER_NOT_OPEN', 'the peer has no open ephemeral channel')
+    this.hold(peer.muxer)
     peer.message!.send(frame)
   }
 
@@ -253,6 +280,8 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   close(): void {
     if (this.isClosed) return
     this.isClosed = true
+    // What was sent before close() is written now: the connections may be destroyed right after.
+    this.release()
     for (const peer of [...this.attached.values()]) this.detach(peer)
   }
 
@@ -271,10 +300,39 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
     let sent = 0
     for (const peer of this.attached.values()) {
       if (!peer.opened || skip.has(peer)) continue
+      this.hold(peer.muxer)
       peer.message!.send(frame)
       sent++
     }
     return sent
+  }
+
+  /**
+   * Corks `muxer` until the I/O ready now has been handled: a relay forwarding several envelopes
+   * that arrived together then encrypts and writes them to each connection once, not once per
+   * envelope (the write syscall and the per-message encryption were most of a relay's time per
+   * delivery). Adds no wait of its own: the batch leaves in the same turn of the event loop.
+   */
+  private hold(muxer: Muxer): void {
+    if (afterIo === null || !this.batchWrites) return
+    if (this.corked === null) {
+      this.corked = new Set()
+      afterIo(this.release)
+    } else if (this.corked.has(muxer)) return
+    muxer.cork()
+    this.corked.add(muxer)
+  }
+
+  private readonly release = (): void => {
+    const corked = this.corked ?? []
+    this.corked = null
+    for (const muxer of corked) {
+      try {
+        muxer.uncork()
+      } catch {
+        // The connection was destroyed meanwhile: there is nobody left to write to.
+      }
+    }
   }
 
   private receive(peer: EphemeralPeer, bytes: Uint8Array): void {

@@ -45,4 +45,7 @@ export interface Muxer {
   createChannel(options: MuxerChannelOptions): MuxerChannel | null
   pair(options: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array | null) => void): void
   unpair(options: { protocol: string; id?: Uint8Array | null }): void
+  /** Holds every message sent until as many `uncork()` calls, then writes them as one batch (one encryption, one write). */
+  cork(): void
+  uncork(): void
 }
