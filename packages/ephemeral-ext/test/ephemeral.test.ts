@@ -417,3 +417,96 @@ describe('listener errors', () => {
     expect(eb.peers).toHaveLength(1)
   })
 })
+
+describe('batched writes (batchWrites)', () => {
+  /** Counts the writes that reach the connection's Noise stream (each one encryption and one socket write). */
+  function countWrites(stream: unknown) {
+    const noise = muxerOf(stream as object).stream as unknown as { write: (data: Uint8Array) => boolean }
+    const write = noise.write.bind(noise)
+    const counter = { writes: 0 }
+    noise.write = (data) => {
+      counter.writes++
+      return write(data)
+    }
+    return counter
+  }
+
+  async function tcpPair(batchWrites?: boolean) {
+    const [A, B] = await stores(2)
+    const dk = A!.core.discoveryKey
+    const conn = track(await connectTcp(A!.store, B!.store))
+    const ea = new EphemeralExtension({ discoveryKey: dk, batchWrites })
+    const eb = ext(dk)
+    cleanups.push(() => ea.close())
+    const toB = ea.attach(conn.a)
+    eb.attach(conn.b)
+    await until(() => ea.peers.length === 1 && eb.peers.length === 1, 5000, 'the pair to open')
+    await settle()
+    return { conn, ea, eb, toB }
+  }
+
+  it('what is sent in one turn reaches the connection as one write, every message in order', async () => {
+    const { conn, ea, eb, toB } = await tcpPair()
+    expect(ea.batchWrites).toBe(true)
+    const counter = countWrites(conn.a)
+    const got = collect<EphemeralMessage>(eb, 'message')
+    for (let i = 0; i < 50; i++) {
+      if (i % 2) ea.send(toB, text(`m${i}`))
+      else ea.broadcast(text(`m${i}`), { contentType: 'text/plain' })
+    }
+    // Nothing written yet: the batch leaves once the turn's I/O is handled.
+    expect(counter.writes).toBe(0)
+    await until(() => got.length === 50)
+    expect(counter.writes).toBe(1)
+    expect(got.map((m) => b4a.toString(m.payload))).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`))
+    expect(got.map((m) => m.contentType).slice(0, 2)).toEqual(['text/plain', 'application/octet-stream'])
+  })
+
+  it('batchWrites false writes each message at once (and can be switched at any time)', async () => {
+    const { conn, ea, eb, toB } = await tcpPair(false)
+    const counter = countWrites(conn.a)
+    const got = collect<EphemeralMessage>(eb, 'message')
+    for (let i = 0; i < 10; i++) ea.send(toB, text(`m${i}`))
+    expect(counter.writes).toBe(10)
+    ea.batchWrites = true
+    for (let i = 10; i < 20; i++) ea.send(toB, text(`m${i}`))
+    expect(counter.writes).toBe(10)
+    await until(() => got.length === 20)
+    expect(counter.writes).toBe(11)
+    expect(got.map((m) => b4a.toString(m.payload))).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`))
+  })
+
+  it('close() writes what was sent before it at once', async () => {
+    const { conn, ea, toB } = await tcpPair()
+    const counter = countWrites(conn.a)
+    ea.send(toB, text('last words'))
+    expect(counter.writes).toBe(0)
+    ea.close()
+    // The batch, then the channel's close message.
+    expect(counter.writes).toBe(2)
+  })
+
+  it('a connection destroyed while its batch waits costs nothing: the other peers still get theirs', async () => {
+    const [A, B, C] = await stores(3)
+    const dk = A!.core.discoveryKey
+    const ab = track(await connectTcp(A!.store, B!.store))
+    const ac = track(await connectTcp(A!.store, C!.store))
+    const ea = ext(dk)
+    const eb = ext(dk)
+    const ec = ext(dk)
+    ea.attach(ab.a)
+    ea.attach(ac.a)
+    eb.attach(ab.b)
+    ec.attach(ac.b)
+    await until(() => ea.peers.length === 2 && eb.peers.length === 1 && ec.peers.length === 1, 5000, 'two open peers')
+    const atC = collect<EphemeralMessage>(ec, 'message')
+    const errors = collect(ea, 'error')
+    expect(ea.broadcast(text('one'))).toBe(2)
+    ab.a.destroy()
+    await until(() => atC.length === 1)
+    expect(ea.broadcast(text('two'))).toBe(1)
+    await until(() => atC.length === 2)
+    expect(atC.map((m) => b4a.toString(m.payload))).toEqual(['one', 'two'])
+    expect(errors).toEqual([])
+  })
+})
