@@ -103,8 +103,16 @@ const PINGS = Number(process.env.BENCH_PINGS ?? 20)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'tcp').split(',').map((s) => s.trim()) as Kind[]
 /** BENCH_RELAY_PROF=<dir>: a CPU profile of the relay process over each load run (the profiler's cost is in its figures then). */
 const PROFILE_DIR = process.env.BENCH_RELAY_PROF ?? ''
-/** Peers dialled at once per process (a listen backlog, and hundreds of Noise handshakes at once, are no test of relaying). */
-const DIAL_BATCH = 25
+/**
+ * Dials in flight at once, over all processes: each group waits until its batch has connected and
+ * proven membership before it dials the next. Under the node's maxUnprovenConnections (64), which
+ * closes the connection longest at the gate when more arrive; hundreds of Noise handshakes at once
+ * on a loaded machine also outlast the transports' 10 s handshake timeout (and were what kept the
+ * 500-peer runs from connecting: every peer dialled at once, with no retry).
+ */
+const DIALS_IN_FLIGHT = 48
+/** A failed dial is retried (a handshake timeout on a loaded machine), and counted and printed. */
+const REDIAL = { initialDelayMs: 200, maxDelayMs: 2000 }
 
 // ================================================================================================
 // Deliveries, counted in whichever process the receiving peer lives
@@ -167,19 +175,33 @@ interface SetUpMessage {
   keys: BenchKeys
   discoveryKey: string
   membership: Membership
+  /** Peers this group dials at once (see DIALS_IN_FLIGHT). */
+  batch: number
 }
 
-async function connectPeers(options: SetUpMessage, what: string): Promise<LightPeer[]> {
+const connected = (p: LightPeer) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)
+
+/** Failed connection attempts (each retried), by error code; filled by {@link dialPeer}. */
+type DialErrors = Record<string, number>
+
+async function dialPeer(index: number, kind: Kind, port: number, keys: BenchKeys, discoveryKey: Uint8Array, membership: Membership, errors: DialErrors): Promise<LightPeer> {
+  const transport = dialler(kind, port, REDIAL)
+  transport.on('connection-error', (error) => void (errors[error.code] = (errors[error.code] ?? 0) + 1))
+  return makeLightPeer({ index, discoveryKey, keys, transport, membership, onMessage: deliver })
+}
+
+async function connectPeers(options: SetUpMessage, what: string, errors: DialErrors): Promise<LightPeer[]> {
   const peers: LightPeer[] = []
   const discoveryKey = b4a.from(options.discoveryKey, 'hex')
-  for (let i = options.from; i < options.to; i += DIAL_BATCH) {
+  for (let i = options.from; i < options.to; i += options.batch) {
     const batch: Promise<LightPeer>[] = []
-    for (let j = i; j < Math.min(options.to, i + DIAL_BATCH); j++) {
-      batch.push(makeLightPeer({ index: j, discoveryKey, keys: options.keys, transport: dialler(options.kind, options.port), membership: options.membership, onMessage: deliver }))
+    for (let j = i; j < Math.min(options.to, i + options.batch); j++) {
+      batch.push(dialPeer(j, options.kind, options.port, options.keys, discoveryKey, options.membership, errors))
     }
-    peers.push(...(await Promise.all(batch)))
+    const dialled = await Promise.all(batch)
+    peers.push(...dialled)
+    await until(() => dialled.every(connected), `${what}: peers ${i}–${i + dialled.length - 1}`, STEP_TIMEOUT_MS)
   }
-  await until(() => peers.every((p) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)), what, 2 * STEP_TIMEOUT_MS)
   return peers
 }
 
@@ -190,8 +212,9 @@ function peersMain(): void {
   serveParent(
     {
       setup: async (msg: SetUpMessage) => {
-        peers = await connectPeers(msg, `peers ${msg.from}–${msg.to - 1} to connect and prove membership`)
-        return {}
+        const errors: DialErrors = {}
+        peers = await connectPeers(msg, `peers ${msg.from}–${msg.to - 1} to connect and prove membership`, errors)
+        return { errors }
       },
       begin: (msg: { count: number }) => {
         tally = new Tally(msg.count)
@@ -313,18 +336,21 @@ async function blast(n: number, local: LightPeer[], senders: LightPeer[], groups
 }
 
 /** Forks the groups and has them connect peers `first`…`n`−1 (split evenly) to `port`. */
-async function startGroups(kind: Kind, port: number, first: number, n: number, procs: number, keys: BenchKeys, discoveryKey: Uint8Array, membership: Membership): Promise<Group[]> {
+async function startGroups(kind: Kind, port: number, first: number, n: number, procs: number, keys: BenchKeys, discoveryKey: Uint8Array, membership: Membership, errors: DialErrors = {}): Promise<Group[]> {
   const groups: Group[] = []
   const per = Math.ceil((n - first) / procs)
   for (let from = first; from < n; from += per) {
     const child = await Child.fork(compiledPath(import.meta.url), ['--peers'], {}, 'a peer group')
     groups.push({ child, from, to: Math.min(n, from + per), delivered: 0 })
   }
-  await Promise.all(
+  const batch = Math.max(1, Math.floor(DIALS_IN_FLIGHT / groups.length))
+  const answers = await Promise.all(
     groups.map((g) =>
-      g.child.ask('setup', { kind, port, from: g.from, to: g.to, keys, discoveryKey: b4a.toString(discoveryKey, 'hex'), membership }, 3 * STEP_TIMEOUT_MS)
+      // Each batch has STEP_TIMEOUT_MS; the whole set-up as long as the batches could take.
+      g.child.ask('setup', { kind, port, from: g.from, to: g.to, keys, discoveryKey: b4a.toString(discoveryKey, 'hex'), membership, batch }, STEP_TIMEOUT_MS * (1 + Math.ceil((g.to - g.from) / batch)))
     )
   )
+  for (const answer of answers) for (const [code, count] of Object.entries(answer.errors as DialErrors)) errors[code] = (errors[code] ?? 0) + count
   return groups
 }
 
@@ -346,6 +372,10 @@ interface Result {
   load: { p50: number; p99: number }
   ping: { p50: number; p99: number }
   connectMs?: number
+  /** Failed connection attempts while the peers connected (each retried), by code. */
+  dialErrors?: DialErrors
+  /** Connections the relay closed while they connected (the node's gate evicting, say), by reason. */
+  relayDrops?: Record<string, number>
   rssPerPeer?: number
   heapPerPeer?: number
   relayCpuPct?: number
@@ -399,11 +429,10 @@ async function relayed(kind: Kind, { kind: relayKind, unbatched }: { kind: Relay
     const before: MemoryReading = await relay.memory()
     const connectStart = performance.now()
     const senderCount = Math.min(SENDERS, n - 1)
-    for (let i = 0; i < senderCount; i++) {
-      senders.push(await makeLightPeer({ index: i, discoveryKey, keys, transport: dialler(kind, relay.port), membership, onMessage: deliver }))
-    }
-    groups = await startGroups(kind, relay.port, senderCount, n, PROCS, keys, discoveryKey, membership)
-    await until(() => senders.every((p) => p.ephemeral.peers.length === 1 && p.channel.isProven(p.ephemeral.peers[0]!)), `${what}: the senders to connect`)
+    const dialErrors: DialErrors = {}
+    for (let i = 0; i < senderCount; i++) senders.push(await dialPeer(i, kind, relay.port, keys, discoveryKey, membership, dialErrors))
+    await until(() => senders.every(connected), `${what}: the senders to connect`)
+    groups = await startGroups(kind, relay.port, senderCount, n, PROCS, keys, discoveryKey, membership, dialErrors)
     const connectMs = performance.now() - connectStart
     const state = await relay.state()
     if (state.peerCount !== n || state.ephemeralPeers !== n) {
@@ -439,6 +468,8 @@ async function relayed(kind: Kind, { kind: relayKind, unbatched }: { kind: Relay
       load: p50p99(load.latencies),
       ping: p50p99(pings.latencies),
       connectMs,
+      dialErrors,
+      relayDrops: state.drops,
       rssPerPeer: (after.rss - before.rss) / n,
       heapPerPeer: (after.heapUsed - before.heapUsed) / n,
       relayCpuPct: (100 * relayCpuMs) / load.ms,
@@ -573,7 +604,10 @@ async function main(): Promise<void> {
     '"vs raw unbatched": relay CPU per delivery ÷ that of forwarding with no checks, each message written at once (the floor measured in the same run). ' +
     `Reference, this machine now: one ${FRAME_BYTES}-byte ChaCha20-Poly1305 secretstream push (the transport encryption of one delivery, unbatched) ${pushUs.toFixed(2)} µs.`)
   for (const r of results) {
-    if (r.connectMs !== undefined) console.log(`${label[r.kind]} ${r.relay}${r.unbatched ? ' unbatched' : ''} ×${r.peers}: peers connected (Noise handshake + channel open + proof) in ${(r.connectMs / 1000).toFixed(1)} s`)
+    if (r.connectMs === undefined) continue
+    const list = (m: Record<string, number> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+    console.log(`${label[r.kind]} ${r.relay}${r.unbatched ? ' unbatched' : ''} ×${r.peers}: peers connected (Noise handshake + channel open + proof; ` +
+      `≤ ${DIALS_IN_FLIGHT} dials at once) in ${(r.connectMs / 1000).toFixed(1)} s; failed attempts, re-dialled: ${list(r.dialErrors)}; closed by the relay: ${list(r.relayDrops)}`)
   }
   console.log(`verified: every message reached every other peer exactly once (per message and per peer), nothing rejected, ` +
     `the relay relayed each envelope once and opened none (${((performance.now() - startAll) / 1000).toFixed(1)} s)`)
