@@ -72,6 +72,8 @@ export interface SendOptions {
 export interface BroadcastOptions extends SendOptions {
   /** Peers to leave out, for example the one a relayed message came from. */
   except?: EphemeralPeer | Iterable<EphemeralPeer>
+  /** Send only to the open peers this returns true for (the frame is still encoded once for all). */
+  only?: (peer: EphemeralPeer) => boolean
 }
 
 /** Events of an `EphemeralExtension`: messages, refused frames, peers opening and closing the channel. */
@@ -273,7 +275,7 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
   /** Sends to every open peer (less `except`); returns how many it was sent to. */
   broadcast(payload: Uint8Array, options: BroadcastOptions = {}): number {
     const frame = this.frame(payload, options.contentType)
-    return this.broadcastFrame(frame, options.except)
+    return this.broadcastFrame(frame, options.except, options.only)
   }
 
   /** Closes the channel on every connection. Further sends throw `ERR_CLOSED`. */
@@ -295,11 +297,11 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
     return encodeFrame({ contentType, payload })
   }
 
-  private broadcastFrame(frame: Uint8Array, except?: EphemeralPeer | Iterable<EphemeralPeer>): number {
+  private broadcastFrame(frame: Uint8Array, except?: EphemeralPeer | Iterable<EphemeralPeer>, only?: (peer: EphemeralPeer) => boolean): number {
     const skip = except instanceof EphemeralPeer ? new Set([except]) : new Set(except ?? [])
     let sent = 0
     for (const peer of this.attached.values()) {
-      if (!peer.opened || skip.has(peer)) continue
+      if (!peer.opened || skip.has(peer) || (only && !only(peer))) continue
       this.hold(peer.muxer)
       peer.message!.send(frame)
       sent++

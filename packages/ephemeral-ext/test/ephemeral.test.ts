@@ -131,6 +131,13 @@ describe('three peers', () => {
     await until(() => atC.length === 2)
     await settle()
     expect(atB).toHaveLength(2)
+
+    expect(ea.broadcast(text('B only'), { only: (peer) => peer === toB })).toBe(1)
+    expect(ea.broadcast(text('nobody'), { only: (peer) => peer === toB, except: toB })).toBe(0)
+    await until(() => atB.length === 3)
+    await settle()
+    expect(atB.map((m) => b4a.toString(m.payload))).toEqual(['all', 'only B', 'B only'])
+    expect(atC).toHaveLength(2)
   })
 })
 

@@ -468,14 +468,10 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
    */
   private broadcast(frame: Uint8Array, except?: EphemeralPeer): number {
     if (!this.requireMemberProof) return this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE, except })
-    let count = 0
+    // The proven connections in one broadcast (the frame encoded once, not once per connection).
+    let count = this.ephemeral.broadcast(frame, { contentType: SECURE_CONTENT_TYPE, except, only: this.isProvenPeer })
     for (const peer of this.ephemeral.peers) {
-      if (peer === except) continue
-      if (this.proven.has(peer)) {
-        this.ephemeral.send(peer, frame, { contentType: SECURE_CONTENT_TYPE })
-        count++
-        continue
-      }
+      if (peer === except || this.proven.has(peer)) continue
       let queue = this.pending.get(peer)
       if (!queue) this.pending.set(peer, (queue = []))
       if (queue.length >= MAX_PENDING_PER_PEER) {
@@ -487,6 +483,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
     }
     return count
   }
+
+  private readonly isProvenPeer = (peer: EphemeralPeer): boolean => this.proven.has(peer)
 
   private sendProof(peer: EphemeralPeer, request: boolean): void {
     if (this.isClosed || !this.requireMemberProof || !peer.opened) return
