@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const relayKind = process.env.RELAY_KIND as RelayKind
   const unbatched = process.env.RELAY_UNBATCHED === '1'
   const server = listener(kind)
-  const peaks = peakSampler(50)
+  // Started by the first 'peak' request (flood.ts; its first one resets): process.memoryUsage() every
+  // 50 ms was 2–3% of the relay's CPU in relay-load's profile, which never asks for peaks.
+  let peaks: ReturnType<typeof peakSampler> | null = null
   let state: () => RelayState
   let close: () => Promise<void>
   let discoveryKey: Uint8Array
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
       memory: async () => ({ memory: await memoryAfterGc() }),
       cpu: () => ({ cpuMs: cpuMs() }),
       state: () => state(),
-      peak: (msg: { reset: boolean }) => peaks.read(msg.reset),
+      peak: (msg: { reset: boolean }) => (peaks ??= peakSampler(50)).read(msg.reset),
       // BENCH_RELAY_PROF: the parent profiles the relay over the load run only (not the handshakes).
       'profile-start': () => profiler.start(),
       'profile-stop': (msg: { file: string }) => profiler.stop(msg.file),

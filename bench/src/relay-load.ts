@@ -445,7 +445,11 @@ async function relayed(kind: Kind, { kind: relayKind, unbatched }: { kind: Relay
     const relayCpu0 = await relay.cpuMs()
     const cpu0 = cpuMs()
     const groupCpu0 = await childrenCpuMs(groups)
-    const load = await blast(n, senders, senders, groups, MESSAGES, WINDOW, `${what}, load`)
+    const load = await blast(n, senders, senders, groups, MESSAGES, WINDOW, `${what}, load`).catch(async (err) => {
+      // Say what the relay saw: connections lost, envelopes rejected or not forwarded.
+      const s = await relay.state().catch(() => null)
+      throw new VerificationError(`${(err as Error).message}; the relay: ${JSON.stringify(s)}`)
+    })
     const cpus = [cpuMs() - cpu0, ...(await childrenCpuMs(groups)).map((c, i) => c - groupCpu0[i]!)]
     const relayCpuMs = (await relay.cpuMs()) - relayCpu0
     if (PROFILE_DIR) await relay.child.ask('profile-stop', { file: `${PROFILE_DIR}/relay-${kind}-${relayKind}${unbatched ? '-unbatched' : ''}-${n}-${Date.now()}.cpuprofile` })
