@@ -12,7 +12,9 @@
 // keyed SecureChannel (`relay: false`), dialling the relay with the real transports (tcpClient /
 // webSocketClient with ws's WebSocket).
 //
-// Relays (BENCH_RELAYS, default "raw,open,proof,node"), "before and after member authentication":
+// Relays (BENCH_RELAYS, default "raw/unbatched,raw,open,proof,node/unbatched,node"; "/unbatched": the
+// relay's ephemeral extension writes each message at once, batchWrites false, as before issue 14),
+// "before and after member authentication":
 //   raw    forwards every secure-channel frame to every other connection, checking nothing (a floor:
 //          what relaying costs with no authentication at all);
 //   open   a light relay (Corestore + ephemeral + a relay-only SecureChannel) with
@@ -48,8 +50,9 @@
 // Prints; no thresholds. Exits non-zero if any verification fails.
 //
 //   npx tsc -b bench && node bench/dist/relay-load.js
-//   env: BENCH_PEERS ("500"), BENCH_PROCS (4), BENCH_RELAYS ("raw,open,proof,node"), BENCH_MESSAGES (500),
-//        BENCH_SENDERS (4), BENCH_WINDOW (20000), BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp")
+//   env: BENCH_PEERS ("500"), BENCH_PROCS (4), BENCH_RELAYS (above), BENCH_MESSAGES (500),
+//        BENCH_SENDERS (4), BENCH_WINDOW (20000), BENCH_PINGS (20), BENCH_TRANSPORTS ("tcp"),
+//        BENCH_RELAY_PROF (a directory: a CPU profile of the relay over each load run)
 //
 // File descriptors: the relay holds one socket per peer; each process one per peer it holds. Sizes
 // that do not fit the soft `ulimit -n` are skipped and said so.
