@@ -21,6 +21,7 @@ import { buildBrowserBundle } from '@hypha/browser'
 import { CHROMIUM, pageInChromium, type ChromiumPage } from '@hypha/test-utils/chromium'
 import { VerificationError, WebSocket, machineLine, median, runBenchmark } from './common.js'
 import { keyOf, syncReader, valueOf, type SyncResult } from './browser-sync/reader.js'
+import type { PageCounts } from './browser-sync/page.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 3_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -63,9 +64,9 @@ async function makeOrigin(): Promise<Origin> {
 
 let dbSeq = 0
 
-async function run(kind: Case, origin: Origin, page: ChromiumPage): Promise<SyncResult> {
+async function run(kind: Case, origin: Origin, page: ChromiumPage): Promise<SyncResult & { counts?: PageCounts }> {
   const common = { entries: ENTRIES, valueBytes: VALUE_BYTES, timeoutMs: TIMEOUT_MS }
-  let result: SyncResult
+  let result: SyncResult & { counts?: PageCounts }
   if (kind === 'node') {
     result = await syncReader({
       ...common,
@@ -200,7 +201,7 @@ async function main() {
     // Warm-up (JIT, lazy loads), not counted.
     for (const [kind] of CASES) await run(kind, origin, page)
 
-    const samples = new Map<Case, SyncResult[]>(CASES.map(([kind]) => [kind, []]))
+    const samples = new Map<Case, Array<SyncResult & { counts?: PageCounts }>>(CASES.map(([kind]) => [kind, []]))
     // Rounds interleave the cases, so a burst of load from elsewhere does not land on one case only.
     for (let r = 0; r < ROUNDS; r++) for (const [kind] of CASES) samples.get(kind)!.push(await run(kind, origin, page))
 
@@ -215,12 +216,18 @@ async function main() {
           'entries/s': Math.round(ENTRIES / (ms / 1000)),
           'vs Node': (ms / baseline).toFixed(2) + '×',
           'last key readable (ms)': Math.round(median(s.map((x) => x.lastKeyMs))),
+          'blocks fetched': median(s.map((x) => x.blocks)),
+          'fast-forward at (ms)': s.map((x) => (x.fastForwardMs === null ? 'no' : Math.round(x.fastForwardMs))).join(' '),
           'open (ms, not counted)': Math.round(median(s.map((x) => x.openMs))),
           rounds: s.map((x) => Math.round(x.ms)).join(' ')
         }
       })
     )
     console.log(`ratio = time / time of the read-only node in Node (${Math.round(baseline)} ms), same origin, same WebSocket server, same run`)
+    for (const [kind] of CASES.slice(1)) {
+      const c = samples.get(kind)!.at(-1)!.counts!
+      console.log(`${kind}, last round: ${c.wsSends} WebSocket sends (${(c.wsSendBytes / 1000).toFixed(0)} KB), ${c.wsMessages} received; ${c.idbTransactions} IndexedDB transactions, ${c.idbPuts} puts (${(c.idbPutBytes / 1e6).toFixed(1)} MB)`)
+    }
     console.log(`verified: every round, each reader listed all ${ENTRIES} entries in order with the right values`)
     if (PROFILE) for (const [kind] of CASES) console.log((await profileRound(kind, origin, page, bundleText)).join('\n'))
     if (page.browser.errors.length) throw new VerificationError(`page errors: ${page.browser.errors.join('; ')}`)

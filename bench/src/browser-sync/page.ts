@@ -5,10 +5,43 @@ import { webSocketClient } from '@hypha/transport-websocket'
 import { idbStorage } from '@hypha/storage-indexeddb'
 import { syncReader, type SyncResult } from './reader.js'
 
+/** What the page did during one sync (for "where the time goes"): counted by wrapping the browser APIs. */
+export interface PageCounts {
+  idbTransactions: number
+  idbPuts: number
+  idbPutBytes: number
+  wsSends: number
+  wsSendBytes: number
+  wsMessages: number
+}
+const counts: PageCounts = { idbTransactions: 0, idbPuts: 0, idbPutBytes: 0, wsSends: 0, wsSendBytes: 0, wsMessages: 0 }
+const transaction = IDBDatabase.prototype.transaction
+IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof transaction>) {
+  counts.idbTransactions++
+  return transaction.apply(this, args)
+}
+const put = IDBObjectStore.prototype.put
+IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+  counts.idbPuts++
+  if (value instanceof Uint8Array) counts.idbPutBytes += value.byteLength
+  return put.call(this, value, key)
+}
+const send = WebSocket.prototype.send
+WebSocket.prototype.send = function (this: WebSocket, data: Parameters<typeof send>[0]) {
+  counts.wsSends++
+  counts.wsSendBytes += (data as Uint8Array).byteLength ?? 0
+  if (!(this as { counted?: boolean }).counted) {
+    ;(this as { counted?: boolean }).counted = true
+    this.addEventListener('message', () => counts.wsMessages++)
+  }
+  return send.call(this, data)
+}
+
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16))
 
-async function sync(options: { url: string; rootSecret: string; databaseKey: string; storage: 'memory' | 'idb'; dbName: string; entries: number; valueBytes: number; timeoutMs: number }): Promise<SyncResult> {
-  return syncReader({
+async function sync(options: { url: string; rootSecret: string; databaseKey: string; storage: 'memory' | 'idb'; dbName: string; entries: number; valueBytes: number; timeoutMs: number}): Promise<SyncResult & { counts: PageCounts }> {
+  for (const k of Object.keys(counts) as Array<keyof PageCounts>) counts[k] = 0
+  const result = await syncReader({
     rootSecret: fromHex(options.rootSecret),
     databaseKey: fromHex(options.databaseKey),
     storage: options.storage === 'idb' ? idbStorage(options.dbName) : memoryStorage(),
@@ -17,6 +50,7 @@ async function sync(options: { url: string; rootSecret: string; databaseKey: str
     valueBytes: options.valueBytes,
     timeoutMs: options.timeoutMs
   })
+  return { ...result, counts: { ...counts } }
 }
 
 const api = { sync }

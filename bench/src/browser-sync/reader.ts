@@ -2,6 +2,7 @@
 // baseline so both run the same code: a fresh read-only HyphaNode given the database key connects
 // and waits until list() returns every entry, which is then checked. Browser-safe (no Node built-ins).
 import { HyphaNode, type StorageAdapter, type Transport } from '@hypha/node-core'
+import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 
 export const keyOf = (i: number) => `entry/${String(i).padStart(8, '0')}`
 /** A deterministic value of `bytes` ASCII bytes for entry i. */
@@ -14,6 +15,10 @@ export interface SyncResult {
   openMs: number
   /** When the last key was first readable, ms from connecting. */
   lastKeyMs: number
+  /** When Autobase fast-forwarded (took the origin's indexed view instead of applying), ms from connecting; null if it did not. */
+  fastForwardMs: number | null
+  /** Blocks the reader downloaded, all cores. */
+  blocks: number
   /** The first wrong entry, or null when all `entries` arrived in order with the right values. */
   error: string | null
 }
@@ -38,6 +43,18 @@ export async function syncReader(options: {
   await reader.ready()
   const openMs = performance.now() - opened
   if (reader.writable) throw new Error('the read-only node is writable')
+  let fastForwardMs: number | null = null
+  autobaseOf(reader).once('fast-forward', () => (fastForwardMs = performance.now() - start))
+  let blocks = 0
+  const store = corestoreOf(reader)
+  const watched = new Set<unknown>()
+  const watch = (core: { on(event: 'download', listener: () => void): void }) => {
+    if (watched.has(core)) return
+    watched.add(core)
+    core.on('download', () => blocks++)
+  }
+  for (const core of store.cores.values()) watch(core)
+  store.on('core-open', watch)
   // The clock runs from connecting (the storage is open) until every entry is listed.
   const start = performance.now()
   await options.transport.start({ topic: reader.topic, keyPair: reader.noiseKeyPair, onConnection: reader.addConnection })
@@ -79,5 +96,5 @@ export async function syncReader(options: {
     await options.transport.stop()
     await reader.close()
   }
-  return { ms, openMs, lastKeyMs, error }
+  return { ms, openMs, lastKeyMs, fastForwardMs, blocks, error }
 }
