@@ -184,7 +184,8 @@ async function profileRound(kind: Case, origin: Origin, page: ChromiumPage, bund
 
 async function main() {
   if (!existsSync(CHROMIUM)) {
-    throw new VerificationError(`Chromium is missing (${CHROMIUM}): install it with \`node scripts/prerequisites.mjs\` (Debian's chromium package)`)
+    console.error(`browser-sync: Chromium is missing (${CHROMIUM}): install it with \`node scripts/prerequisites.mjs\` (Debian's chromium package)`)
+    process.exit(1)
   }
   console.log(`browser sync: a fresh read-only node syncs ${ENTRIES} entries (${VALUE_BYTES}-byte values, written in batches of ${BATCH}) from a Node origin over WebSocket on 127.0.0.1; median of ${ROUNDS} rounds`)
   console.log(machineLine())
