@@ -225,6 +225,12 @@ async function main() {
       })
     )
     console.log(`ratio = time / time of the read-only node in Node (${Math.round(baseline)} ms), same origin, same WebSocket server, same run`)
+    const probe = await page.browser.page.evaluate(() => window.hyphaBenchSync.commitProbe('bench-commit-probe', 500))
+    const commits = samples.get('chromium-idb')!.at(-1)!.counts!.idbTransactions
+    console.log(
+      `IndexedDB alone: a read-write commit of one 4 KiB put takes ${probe.medianMs.toFixed(2)} ms (median of 500 in a row); ` +
+        `× ${commits} commits ≈ ${((probe.medianMs * commits) / 1000).toFixed(1)} s of the IndexedDB sync`
+    )
     for (const [kind] of CASES.slice(1)) {
       const c = samples.get(kind)!.at(-1)!.counts!
       console.log(`${kind}, last round: ${c.wsSends} WebSocket sends (${(c.wsSendBytes / 1000).toFixed(0)} KB), ${c.wsMessages} received; ${c.idbTransactions} IndexedDB transactions, ${c.idbPuts} puts (${(c.idbPutBytes / 1e6).toFixed(1)} MB)`)

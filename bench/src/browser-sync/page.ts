@@ -53,7 +53,35 @@ async function sync(options: { url: string; rootSecret: string; databaseKey: str
   return { ...result, counts: { ...counts } }
 }
 
-const api = { sync }
+/**
+ * The cost of one commit alone: `count` small read-write transactions one after the other (each
+ * one put of a 4 KiB block), as the sync's chain makes them; ms per commit, median of the run.
+ */
+async function commitProbe(dbName: string, count: number): Promise<{ medianMs: number }> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(dbName, 1)
+    req.onupgradeneeded = () => req.result.createObjectStore('blocks')
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error)
+  })
+  const times: number[] = []
+  const block = new Uint8Array(4096)
+  for (let i = 0; i < count; i++) {
+    const start = performance.now()
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('blocks', 'readwrite')
+      tx.objectStore('blocks').put(block, i % 16)
+      tx.oncomplete = () => resolve()
+      tx.onerror = tx.onabort = () => reject(tx.error)
+    })
+    times.push(performance.now() - start)
+  }
+  db.close()
+  times.sort((a, b) => a - b)
+  return { medianMs: times[Math.floor(times.length / 2)]! }
+}
+
+const api = { sync, commitProbe }
 
 declare global {
   interface Window {
