@@ -10,7 +10,6 @@
 // Usage: npx tsc -b && node bench/dist/bundle-size.js   (env BENCH_VITE=0 skips the Vite build)
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
