@@ -22,7 +22,7 @@ const DEFAULT_EXISTING_CHECK_MS = 1_500
 export async function signUp(options: SignUpOptions): Promise<Account> {
   checkAccountOptions(options)
   if (options.passphrase !== undefined) {
-    // Loaded on demand: the common-passwords list and zxcvbn are ~60 KB of a browser bundle's
+    // Loaded on demand: the common-passwords list and zxcvbn are ~53 KB of a browser bundle's
     // gzipped bytes, which an app's bundler then splits off the start-up chunk (only a chosen
     // passphrase at sign-up needs them).
     const { checkPassphraseStrength } = await import('./strength.js')

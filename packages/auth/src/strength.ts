@@ -7,7 +7,7 @@
  *
  * signUp imports this module on demand (`await import`), so that a browser app's bundler puts it
  * and its list in a chunk of their own, fetched only when a chosen passphrase is checked (about
- * 60 KB gzipped off the start-up bundle; the price is that one extra request then). Importing
+ * 53 KB gzipped off the start-up bundle; the price is that one extra request then). Importing
  * these functions from '@hypha/auth' brings them back into the app's start-up chunk.
  */
 import { ZxcvbnFactory } from '@zxcvbn-ts/core'
