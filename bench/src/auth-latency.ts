@@ -25,9 +25,21 @@
 // writable, the codes both sides computed match, and a `put` it makes is read back on the origin)
 // and exits non-zero on failure.
 //
+// Also printed, each from this run: "append" (one op appended and applied on the origin,
+// `origin.node.put` of a 64-byte value: the add-writer op's write path) and each set-up's median
+// ÷ (append + channel ping), issue 14's yardstick for approve → writable; a per-step trace (median
+// ms from the clock's start of each step: lookup answer, signIn resolved, request sent / on the
+// origin, challenge, reveal, prompt, approve() resolved, approve message, the device's Autobase
+// drain and local writer, writable, done); and, as the outside reference for sign in → writable,
+// holepunch's autopass pairing (bench/autopass/pair-latency.js run as a child after ours,
+// installed there with `npm ci` on demand; if that fails, it says so and the rest stands).
+//
 //   npx tsc -b bench && node bench/dist/auth-latency.js
 //   env: BENCH_RUNS (30, per set-up), BENCH_RUNS_PER_ORIGIN (10), BENCH_PINGS (5, per run and kind),
-//        BENCH_WARMUP (3 uncounted runs per set-up, on a throw-away database)
+//        BENCH_WARMUP (3 uncounted runs per set-up, on a throw-away database), BENCH_CASES (e.g.
+//        "sign-in/direct,approve/direct": only these), BENCH_AUTOPASS (0: skip the reference),
+//        BENCH_AUTOPASS_RUNS (BENCH_RUNS), BENCH_TRACE_FILE (write every run's steps as monotonic µs,
+//        the clock of a --cpu-prof profile, to cut the profile into steps)
 //
 // Each run signs in a fresh device (`Device <n>`, its own random keys). Every authorised device
 // joins the origin's writer set and each later device syncs its ops, so a fresh origin (a new
@@ -38,7 +50,9 @@
 // the reveal): what is timed is the approval path alone (add-writer op on the origin, replication,
 // apply on the device). In (2) all of it is timed; the pings follow, outside the clock.
 import os from 'node:os'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import b4a from 'b4a'
 import { AccountLookup, HyphaNode, type Transport } from '@hypha/node-core'
 import { autobaseOf } from '@hypha/node-core/debug'
@@ -468,6 +482,58 @@ function run(world: World): Promise<Sample> {
   return world.mode === 'approve' ? runApprove(world) : runSignIn(world)
 }
 
+// ---- the outside reference: autopass pairing, in the same run ---------------------------------
+
+interface AutopassResult {
+  runs: number
+  inviteMedianMs: number
+  inviteP95Ms: number
+  connectedMedianMs: number | null
+  swarmConnectMs: number
+  pingRttMs: number
+  versions: Record<string, string>
+}
+
+/** Runs `cmd args` in `cwd`, its output passed through (prefixed); resolves with its exit code and stdout. */
+function child(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => process.stderr.write(`  [autopass] ${d}`))
+    p.on('error', (err) => resolve({ code: -1, out: String(err) }))
+    p.on('close', (code) => resolve({ code: code ?? -1, out }))
+  })
+}
+
+/**
+ * bench/autopass/pair-latency.js as a child process (it needs its own npm install there: autopass
+ * 3.3.0 is not part of the workspace), installed on demand with `npm ci`. Null, said why, when it
+ * cannot run (no registry, no prebuilt binary): the rest of the benchmark goes on. BENCH_AUTOPASS=0 skips it.
+ */
+async function autopassReference(runs: number): Promise<AutopassResult | null> {
+  if (process.env.BENCH_AUTOPASS === '0') {
+    console.log('autopass reference: skipped (BENCH_AUTOPASS=0)')
+    return null
+  }
+  const dir = fileURLToPath(new URL('../autopass/', import.meta.url))
+  if (!existsSync(`${dir}node_modules/autopass/package.json`)) {
+    console.log(`autopass reference: not installed in ${dir}; running \`npm ci\` there (once)`)
+    const install = await child('npm', ['ci', '--no-audit', '--no-fund'], dir, {})
+    if (install.code !== 0) {
+      console.log(`AUTOPASS REFERENCE NOT RUN: \`npm ci\` in ${dir} failed (exit ${install.code}; registry unreachable?)`)
+      return null
+    }
+  }
+  const run = await child(process.execPath, ['pair-latency.js'], dir, { BENCH_RUNS: String(runs) })
+  const line = run.out.split('\n').find((l) => l.startsWith('AUTOPASS_RESULT '))
+  if (run.code !== 0 || !line) {
+    console.log(`AUTOPASS REFERENCE FAILED (exit ${run.code}): ${run.out.trim().split('\n').slice(-3).join(' / ')}`)
+    return null
+  }
+  return JSON.parse(line.slice('AUTOPASS_RESULT '.length)) as AutopassResult
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
 async function main() {
@@ -522,6 +588,8 @@ async function main() {
     }
   }
   for (const world of worlds.values()) if (world) await closeWorld(world)
+  // The outside reference in the same run (after ours, so the two do not share the CPU).
+  const autopass = cases.some((c) => c.mode === 'sign-in') ? await autopassReference(Number(process.env.BENCH_AUTOPASS_RUNS ?? RUNS)) : null
   if (process.env.BENCH_TRACE_FILE) writeFileSync(process.env.BENCH_TRACE_FILE, JSON.stringify(traceRuns))
   const totalS = (performance.now() - startAll) / 1000
 
@@ -588,6 +656,14 @@ async function main() {
       }
     })
   )
+  if (autopass) {
+    const own = samples.get('sign-in/direct')
+    const ratio = own ? ` — sign in → writable, direct ÷ autopass invite → paired = ${(median(own.map((x) => x.latencyMs)) / autopass.inviteMedianMs).toFixed(2)}×` : ''
+    console.log(`autopass ${autopass.versions.autopass} (autobase ${autopass.versions.autobase}), same run, ${autopass.runs} pairings on a hyperdht testnet on 127.0.0.1: ` +
+      `invite → paired (writable) median ${f(autopass.inviteMedianMs)} ms, p95 ${f(autopass.inviteP95Ms)} ms; connected → paired ` +
+      `${autopass.connectedMedianMs === null ? 'n/a' : f(autopass.connectedMedianMs)} ms; its baselines: swarm connect ${f(autopass.swarmConnectMs)} ms, ` +
+      `ping ${autopass.pingRttMs.toFixed(2)} ms${ratio}`)
+  }
   console.log('append: one op appended and applied on the origin (`origin.node.put` of a 64-byte value, the add-writer op\'s ' +
     'write path: encode, Autobase append, apply to the view), median over the runs; ping: the secure-channel ping RTT above')
   // Where the time goes: each step's median time from the clock's start, per set-up.
