@@ -30,7 +30,9 @@
 // ÷ (append + channel ping), issue 14's yardstick for approve → writable; a per-step trace (median
 // ms from the clock's start of each step: lookup answer, signIn resolved, request sent / on the
 // origin, challenge, reveal, prompt, approve() resolved, approve message, the device's Autobase
-// drain and local writer, writable, done); and, as the outside reference for sign in → writable,
+// drain and local writer, writable, done); a fifth row, sign in → writable with lookupSettleMs 0
+// (NOT a setting to ship: it turns off the window that catches a second database answering the
+// lookup; it shows what the rest of the flow costs); and, as the outside reference for sign in → writable,
 // holepunch's autopass pairing (bench/autopass/pair-latency.js run as a child after ours,
 // installed there with `npm ci` on demand; if that fails, it says so and the rest stands).
 //
