@@ -30,56 +30,6 @@ export function addWriterOp(writerKey: Uint8Array, given: AddWriterOptions | und
   }
 }
 
-/** Runs `fn` after the I/O callbacks ready now (setImmediate in Node; a 0 ms timer elsewhere). */
-const afterPendingIo: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0)
-
-/**
- * Group commit for add-writer ops: the ops given in one turn of the event loop (e.g. several
- * approvals whose reveals arrived together), and those given while an append is in flight, go
- * into one append. Autobase then applies them in one drain, and peers replicate and apply them
- * together: N approvals at once cost about one append and apply rather than N one after the
- * other (issue 14). Each `add` resolves or rejects with the append its op went into.
- */
-export class GroupedAppends {
-  private queued: Array<{ op: Op; resolve: () => void; reject: (err: unknown) => void }> = []
-  private scheduled = false
-  private inFlight = false
-
-  constructor(private readonly append: (ops: Op[]) => Promise<void>) {}
-
-  add(op: Op): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queued.push({ op, resolve, reject })
-      this.schedule()
-    })
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight || this.queued.length === 0) return
-    this.scheduled = true
-    afterPendingIo(() => {
-      this.scheduled = false
-      this.flush()
-    })
-  }
-
-  private flush(): void {
-    if (this.inFlight) return
-    const group = this.queued
-    this.queued = []
-    if (group.length === 0) return
-    this.inFlight = true
-    this.append(group.map((g) => g.op)).then(
-      () => { for (const g of group) g.resolve() },
-      (err: unknown) => { for (const g of group) g.reject(err) }
-    ).finally(() => {
-      this.inFlight = false
-      this.schedule()
-    })
-  }
-}
-
 export function removeWriterOp(writerKey: Uint8Array): Op {
   checkKey32(writerKey, 'writerKey')
   return { type: 'remove-writer', key: writerKey, at: Date.now() }

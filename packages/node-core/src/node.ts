@@ -20,7 +20,7 @@ import { deriveAccountKeys, type AccountKeys, type KeyPair } from './keys.js'
 import { NodeConnections } from './connections.js'
 import { NodeSync } from './sync.js'
 import { NodeLifecycle, type OpenDatabase } from './node-lifecycle.js'
-import { GroupedAppends, addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writers } from './membership.js'
+import { addWriterOp, registerDeviceOp, removeWriterOp, writerCoreLength, writers } from './membership.js'
 import { registerNode } from './debug-registry.js'
 import { AccountLookup, encodeMemberCredential, lookupProof, type MemberCredential } from './lookup.js'
 import { memoryStorage } from './storage/memory.js'
@@ -56,8 +56,6 @@ export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
   /** This device's clock (the `now` option; default `Date.now`). */
   readonly now: () => number
   private readonly sync: NodeSync
-  /** addWriter's ops: those given together go into one append (membership.ts). */
-  private readonly addWriters = new GroupedAppends((ops) => this.write(ops))
 
   constructor(options: HyphaNodeOptions) {
     super()
@@ -332,11 +330,10 @@ export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
    * are signed with), this writer as the one who added it, and now. `indexer: true` makes it take
    * part in ordering consensus too (default false: the origin alone indexes; see README).
    * `recovery: true` marks a recovery key rather than a device. Adding a current writer again
-   * changes nothing. Calls made together (in one turn of the event loop, or while an earlier
-   * one is being written) go into one append, and resolve or reject together.
+   * changes nothing.
    */
   async addWriter(writerKey: Uint8Array, options: AddWriterOptions = {}): Promise<void> {
-    await this.addWriters.add(addWriterOp(writerKey, options))
+    await this.write([addWriterOp(writerKey, options)])
   }
 
   /**
