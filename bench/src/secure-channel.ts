@@ -118,8 +118,10 @@ async function main() {
     ['secure-channel, direct, TCP on loopback', () => throughChannel(0, 'tcp', COUNT)],
     ['secure-channel, through one relay, TCP on loopback', () => throughChannel(1, 'tcp', COUNT)]
   ]
+  const only = process.env.BENCH_CASES
   const figures: Figure[] = []
   for (const [name, run] of runs) {
+    if (only && name !== runs[0]![0] && !name.includes(only)) continue
     const rates: number[] = []
     for (let r = 0; r < ROUNDS; r++) rates.push(await run())
     figures.push({ name, messagesPerSecond: median(rates) })

@@ -14,7 +14,6 @@ import {
   sealEnvelope,
   verifyEnvelope,
   verifyMemberTag,
-  withTtl,
   type Envelope,
   type KeyPair
 } from './envelope.js'
@@ -482,7 +481,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
         this.stats.pendingDropped++
         continue
       }
-      queue.push(frame)
+      // A copy: a forwarded frame is the received one, whose ttl byte is put back after the sends.
+      queue.push(b4a.from(frame))
       count++
     }
     return count
@@ -672,7 +672,17 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       this.stats.forwardLimited++
       return
     }
-    const peers = this.broadcast(withTtl(frame, ttl), from)
+    // The ttl (unsigned, outside the tag) is set in the received frame for the sends and put
+    // back after: each send copies it into its connection's buffer at once (broadcast copies
+    // what it queues), so no frame copy per forward, and listeners see the bytes as they came.
+    const received = frame[0]!
+    frame[0] = ttl
+    let peers: number
+    try {
+      peers = this.broadcast(frame, from)
+    } finally {
+      frame[0] = received
+    }
     if (peers === 0) {
       bucket.tokens++ // nobody to forward to: nothing spent
       return
