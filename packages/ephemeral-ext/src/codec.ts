@@ -55,8 +55,9 @@ export function utf8ByteLength(s: string): number {
 /**
  * The one string encoding of Hypha's formats: `c.string`'s wire form (uint length ‖ UTF-8 bytes),
  * but strict both ways, each failure thrown as `fail(message, cause)` (the package's typed error):
- *   - decode refuses bytes that are not UTF-8 and, with `maxBytes`, more than `maxBytes` bytes
- *     (checked before decoding them); a leading U+FEFF is kept.
+ *   - decode refuses bytes that are not UTF-8, a length in more bytes than it needs
+ *     ({@link canonicalUint}) and, with `maxBytes`, more than `maxBytes` bytes (checked before
+ *     decoding them); a leading U+FEFF is kept.
  *   - preencode (the first pass of `c.encode`) refuses what is not a string and a string with a
  *     lone surrogate (UTF-8 cannot hold it as it is, `c.string` would write U+FFFD). Lengths are the
  *     sender's API to check (with its own error): encoding does not refuse a long string, so tools

@@ -1,3 +1,9 @@
+/**
+ * The envelope's wire format and its one encoder/decoder, with sealing, verifying and opening.
+ * Just over ~400 lines, most of it the format's documentation: `sealEnvelope` writes the layout in
+ * place (header, ciphertext, signature and tag into one buffer), so the layout and the code that
+ * writes it must change together. The sealed plaintext and its padding are in plaintext.ts.
+ */
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
