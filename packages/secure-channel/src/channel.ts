@@ -11,7 +11,6 @@ import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha
 import {
   ENVELOPE_OVERHEAD_BYTES,
   MAX_CONTENT_TYPE_BYTES,
-  checkContentType,
   EnvelopeDecodeError,
   ID_BYTES,
   KEY_BYTES,
@@ -111,6 +110,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
   /** Sender ‖ id of envelopes reported as `clock-skew` (most recent last, at most MAX_SKEW_REPORTED). */
   private readonly skewReported = new Set<string>()
   private isClosed = false
+  /** This node's public key in hex, the seen filter's key for its own envelopes. */
+  private ownHex: string | null = null
 
   constructor(options: SecureChannelOptions) {
     super()
@@ -211,8 +212,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
         `payload of ${payload.byteLength} bytes exceeds the limit of ${this.maxPayloadBytes} bytes`
       )
     }
+    // Checked (and refused with ERR_INVALID_ARGUMENT) by sealEnvelope, before any crypto.
     const contentType = options.contentType ?? 'application/octet-stream'
-    checkContentType(contentType)
     if (options.to !== undefined && (!(options.to instanceof Uint8Array) || options.to.byteLength !== KEY_BYTES)) {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'to must be a 32-byte public key')
     }
@@ -231,7 +232,7 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       maxEnvelopeBytes: this.maxEnvelopeBytes
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
-    this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
+    this.seen.add(this.ownHex ??= hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
     const peers = this.broadcast(frame)
     return { id, peers }
   }

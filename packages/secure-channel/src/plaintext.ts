@@ -109,7 +109,9 @@ export function readPlaintext(plaintext: Uint8Array): Plaintext {
 
 /** What a sender may put as content type: well-formed text of at most MAX_CONTENT_TYPE_BYTES bytes. */
 export function checkContentType(contentType: unknown): asserts contentType is string {
-  if (typeof contentType !== 'string' || !isWellFormed(contentType) || utf8ByteLength(contentType) > MAX_CONTENT_TYPE_BYTES) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need measuring (once per send).
+  const tooLong = (s: string) => s.length * 3 > MAX_CONTENT_TYPE_BYTES && utf8ByteLength(s) > MAX_CONTENT_TYPE_BYTES
+  if (typeof contentType !== 'string' || !isWellFormed(contentType) || tooLong(contentType)) {
     throw new SecureChannelError(
       'ERR_INVALID_ARGUMENT',
       `contentType must be well-formed text (no lone surrogates) of at most ${MAX_CONTENT_TYPE_BYTES} bytes`
