@@ -248,6 +248,8 @@ async function main() {
   console.log(`connected → paired measured in ${connected.length}/${samples.length} runs; put → A: median ${f(median(samples.map((s) => s.putMs)))} ms`)
   console.log(`invite → paired, all: ${invite.map((x) => Math.round(x)).join(' ')}`)
   console.log(`verified: all ${samples.length} devices were writable when paired, and each one's entry was read back on A (${((performance.now() - startAll) / 1000).toFixed(1)} s)`)
+  // For bench/src/auth-latency.ts, which runs this script as a child in its own run and prints these beside its figures.
+  console.log(`AUTOPASS_RESULT ${JSON.stringify({ runs: samples.length, inviteMedianMs: median(invite), inviteP95Ms: p95(invite), connectedMedianMs: connected.length ? median(connected) : null, swarmConnectMs: connectMs, pingRttMs: rttMs, versions })}`)
 }
 
 main().then(

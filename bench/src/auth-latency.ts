@@ -25,9 +25,23 @@
 // writable, the codes both sides computed match, and a `put` it makes is read back on the origin)
 // and exits non-zero on failure.
 //
+// Also printed, each from this run: "append" (one op appended and applied on the origin,
+// `origin.node.put` of a 64-byte value: the add-writer op's write path) and each set-up's median
+// ÷ (append + channel ping), issue 14's yardstick for approve → writable; a per-step trace (median
+// ms from the clock's start of each step: lookup answer, signIn resolved, request sent / on the
+// origin, challenge, reveal, prompt, approve() resolved, approve message, the device's Autobase
+// drain and local writer, writable, done); a fifth row, sign in → writable with lookupSettleMs 0
+// (NOT a setting to ship: it turns off the window that catches a second database answering the
+// lookup; it shows what the rest of the flow costs); and, as the outside reference for sign in → writable,
+// holepunch's autopass pairing (bench/autopass/pair-latency.js run as a child after ours,
+// installed there with `npm ci` on demand; if that fails, it says so and the rest stands).
+//
 //   npx tsc -b bench && node bench/dist/auth-latency.js
 //   env: BENCH_RUNS (30, per set-up), BENCH_RUNS_PER_ORIGIN (10), BENCH_PINGS (5, per run and kind),
-//        BENCH_WARMUP (3 uncounted runs per set-up, on a throw-away database)
+//        BENCH_WARMUP (3 uncounted runs per set-up, on a throw-away database), BENCH_CASES (e.g.
+//        "sign-in/direct,approve/direct": only these), BENCH_AUTOPASS (0: skip the reference),
+//        BENCH_AUTOPASS_RUNS (BENCH_RUNS), BENCH_TRACE_FILE (write every run's steps as monotonic µs,
+//        the clock of a --cpu-prof profile, to cut the profile into steps)
 //
 // Each run signs in a fresh device (`Device <n>`, its own random keys). Every authorised device
 // joins the origin's writer set and each later device syncs its ops, so a fresh origin (a new
@@ -38,10 +52,14 @@
 // the reveal): what is timed is the approval path alone (add-writer op on the origin, replication,
 // apply on the device). In (2) all of it is timed; the pings follow, outside the clock.
 import os from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import b4a from 'b4a'
-import { HyphaNode, type Transport } from '@hypha/node-core'
+import { AccountLookup, HyphaNode, type Transport } from '@hypha/node-core'
+import { autobaseOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { signUp, signIn, deriveRootSecret, generatePassphrase, type Account, type AuthorisationPrompt } from '@hypha/auth'
+import { signUp, signIn, deriveRootSecret, generatePassphrase, decodeAuthMessage, AUTH_CONTENT_TYPE, type Account, type AuthorisationPrompt } from '@hypha/auth'
 import { BENCH_KDF as KDF, VerificationError, median, quantile, runBenchmark, startTransportFor, until, withTimeout } from './common.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)
@@ -54,8 +72,12 @@ const PING = 'bench/ping'
 const PONG = 'bench/pong'
 
 type SetUp = 'direct' | 'relay'
-/** approve: approve() → done (1); sign-in: signIn() → done, approved automatically (2). */
-type Mode = 'approve' | 'sign-in'
+/**
+ * approve: approve() → done (1); sign-in: signIn() → done, approved automatically (2);
+ * sign-in-settle-0: the same with lookupSettleMs 0, NOT a setting to ship (it turns off the window
+ * that catches a second database answering the lookup): it shows what the rest of the flow costs.
+ */
+type Mode = 'approve' | 'sign-in' | 'sign-in-settle-0'
 interface Case {
   setUp: SetUp
   mode: Mode
@@ -71,10 +93,77 @@ interface Sample {
   putMs: number
   channelRttMs: number
   ephemeralRttMs: number
+  /** One op appended and applied on the origin (`origin.node.put`, the add-writer op's write path), this run, before the clock. */
+  appendMs: number
+  /** When each step happened, ms from the clock's start. */
+  steps: Map<Step, number>
   /** (2) only, from signIn() called: signIn resolved; the prompt shown on the origin; approve() called → done. */
   signInMs?: number
   promptMs?: number
   approveToDoneMs?: number
+}
+
+// ---- the per-step trace ------------------------------------------------------------------------
+// Every run records when each step of the flow first happened (ms from the run's clock start), from
+// public events and the auth messages each side receives, plus the lookup's first proven answer
+// (AccountLookup's 'answer' event, seen by wrapping its emit: a benchmark-only look inside).
+
+/** Steps in flow order; each is recorded once per run, the first time it happens. */
+const STEPS = [
+  'lookup answer',
+  'signIn resolved',
+  'request sent',
+  'request on origin',
+  'challenge on device',
+  'reveal sent (registry synced)',
+  'reveal on origin',
+  'prompt on origin',
+  'approve() resolved',
+  'approve msg on device',
+  'oplog append seen on device',
+  'drain start on device',
+  'local writer set on device',
+  'writable on device',
+  'request.done'
+] as const
+type Step = (typeof STEPS)[number]
+let traceStart = 0
+let trace: Map<Step, number> | null = null
+function startTrace(at: number): void {
+  traceStart = at
+  traceStartMicros = monoMicros() - (performance.now() - at) * 1000
+  trace = new Map()
+}
+function mark(step: Step): void {
+  if (trace && !trace.has(step)) trace.set(step, performance.now() - traceStart)
+}
+/** BENCH_TRACE_FILE: every run's steps as monotonic µs (a .cpuprofile's clock), to cut a profile into steps. */
+const traceRuns: Array<{ start: number; steps: Record<string, number> }> = []
+const monoMicros = () => Number(process.hrtime.bigint() / 1000n)
+let traceStartMicros = 0
+function stopTrace(): Map<Step, number> {
+  const t = trace ?? new Map()
+  trace = null
+  if (process.env.BENCH_TRACE_FILE) traceRuns.push({ start: traceStartMicros, steps: Object.fromEntries([...t].map(([k, v]) => [k, traceStartMicros + v * 1000])) })
+  return t
+}
+const lookupEmit = AccountLookup.prototype.emit
+AccountLookup.prototype.emit = function (this: AccountLookup, event: any, ...args: any[]) {
+  if (event === 'answer') mark('lookup answer')
+  return (lookupEmit as any).call(this, event, ...args)
+} as typeof lookupEmit
+
+/** Marks the auth messages `node` receives (`kinds`: message type → step). */
+function traceAuthMessages(node: HyphaNode, kinds: Record<string, Step>): void {
+  node.channel.on('message', ({ contentType, payload }) => {
+    if (contentType !== AUTH_CONTENT_TYPE || !trace) return
+    try {
+      const step = kinds[decodeAuthMessage(payload).type]
+      if (step) mark(step)
+    } catch {
+      // not ours to judge
+    }
+  })
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
@@ -192,14 +281,22 @@ async function makeWorld({ setUp, mode }: Case): Promise<World> {
   if (!origin.writable) throw new VerificationError('the origin is not writable')
   answerChannelPings(origin.node)
   answerEphemeralPings(origin.node)
+  traceAuthMessages(origin.node, { request: 'request on origin', reveal: 'reveal on origin' })
   const prompts = new Map<string, AuthorisationPrompt>()
   const approvals = new Map<string, { promptAt: number; approved: Promise<number> }>()
   origin.on('authorisation-request', (prompt) => {
     prompts.set(prompt.nodeName, prompt)
-    if (mode !== 'sign-in') return
+    mark('prompt on origin')
+    if (mode === 'approve') return
     // Approval given by code: every prompt, at once.
     const promptAt = performance.now()
-    approvals.set(prompt.nodeName, { promptAt, approved: prompt.approve().then(() => performance.now()) })
+    approvals.set(prompt.nodeName, {
+      promptAt,
+      approved: prompt.approve().then(() => {
+        mark('approve() resolved')
+        return performance.now()
+      })
+    })
   })
   if (relay) await until(() => relay!.peerCount === 1 && origin.node.peerCount === 1, 'the origin to connect to the relay')
   return { setUp, mode, name, passphrase, origin, relay, originClient, port, prompts, approvals, lastEntry: null, runs: 0 }
@@ -254,6 +351,37 @@ async function verify(world: World, device: Account, nodeName: string, request: 
   return putMs
 }
 
+/** Marks the device's steps: challenge and approval received, reveal sent, writable, done. */
+function traceDevice(device: Account, request: { on(e: 'code', l: () => void): unknown; done: Promise<void> }): void {
+  traceAuthMessages(device.node, { challenge: 'challenge on device', approve: 'approve msg on device' })
+  // 'code' is emitted once the approver is found in the synced registry, just before the reveal goes.
+  request.on('code', () => mark('reveal sent (registry synced)'))
+  device.node.on('writable', () => mark('writable on device'))
+  // Inside the device's Autobase (a benchmark-only look): a remote oplog grew, a drain began, and
+  // the apply made this device's writer the local writer (writable is emitted at the drain's end).
+  const base = autobaseOf(device.node)
+  const wrap = (name: string, step: Step, when: () => boolean = () => true) => {
+    const original = base[name]
+    base[name] = function (this: unknown, ...args: unknown[]) {
+      if (when()) mark(step)
+      return original.apply(this, args)
+    }
+  }
+  const afterApprove = () => trace?.has('approve() resolved') === true
+  wrap('_onremotewriterchange', 'oplog append seen on device', afterApprove)
+  wrap('_advance', 'drain start on device', afterApprove)
+  wrap('_setLocalWriter', 'local writer set on device')
+  request.done.then(() => mark('request.done'), () => {})
+}
+
+/** One op appended and applied on the origin: what the add-writer op costs there, on the same path. */
+async function appendTime(world: World): Promise<number> {
+  const start = performance.now()
+  await world.origin.node.put(`bench/append/${++appendSeq}`, 'an op of about the add-writer op\'s size: 64 bytes of value.....')
+  return performance.now() - start
+}
+let appendSeq = 0
+
 function deviceTransports(world: World): Transport[] {
   return [tcpClient({ port: world.port, reconnect: false })]
 }
@@ -278,9 +406,11 @@ async function runApprove(world: World): Promise<Sample> {
 
     // Ping RTTs over the same connections, in this run, before the request.
     const { channelRttMs, ephemeralRttMs } = await pings(world, device)
+    const appendMs = await appendTime(world)
 
     // request → challenge → reveal → the prompt, shown on the origin with its code.
     const request = device.requestAuthorisation()
+    traceDevice(device, request)
     await until(() => world.prompts.has(nodeName), `the prompt for ${nodeName} on the origin`)
     const prompt = world.prompts.get(nodeName)!
     if (prompt.code !== request.code) throw new VerificationError(`codes differ: ${prompt.code} vs ${request.code}`)
@@ -291,13 +421,18 @@ async function runApprove(world: World): Promise<Sample> {
     let approvedAt = 0
     const done = request.done.then(() => (doneAt = performance.now()))
     const start = performance.now()
-    const approved = prompt.approve().then(() => (approvedAt = performance.now()))
+    startTrace(start)
+    const approved = prompt.approve().then(() => {
+      mark('approve() resolved')
+      return (approvedAt = performance.now())
+    })
     await withTimeout(Promise.all([done, approved]), `${nodeName} to become writable`)
+    const steps = stopTrace()
     const latencyMs = doneAt - start
     const approveMs = approvedAt - start
 
     const putMs = await verify(world, device, nodeName, request)
-    return { latencyMs, approveMs, putMs, channelRttMs, ephemeralRttMs }
+    return { latencyMs, approveMs, putMs, channelRttMs, ephemeralRttMs, appendMs, steps }
   } finally {
     await device.close()
   }
@@ -310,12 +445,25 @@ async function runSignIn(world: World): Promise<Sample> {
   try {
     // ---- the clock: signIn() called → request.done resolved -------------------------------------
     const start = performance.now()
-    device = await signIn({ passphrase: world.passphrase, name: world.name, nodeName, kdf: KDF, transports: deviceTransports(world) })
+    startTrace(start)
+    device = await signIn({
+      passphrase: world.passphrase,
+      name: world.name,
+      nodeName,
+      kdf: KDF,
+      transports: deviceTransports(world),
+      ...(world.mode === 'sign-in-settle-0' ? { lookupSettleMs: 0 } : {})
+    })
     const signedInAt = performance.now()
+    mark('signIn resolved')
     if (device.writable) throw new VerificationError(`${nodeName} is writable before approval`)
     const request = device.requestAuthorisation()
+    mark('request sent')
+    traceDevice(device, request)
     await withTimeout(request.done, `${nodeName} to become writable`)
     const doneAt = performance.now()
+    await withTimeout(world.approvals.get(nodeName)?.approved ?? Promise.resolve(0), `approve() for ${nodeName}`)
+    const steps = stopTrace()
 
     const approval = world.approvals.get(nodeName)
     if (!approval) throw new VerificationError(`${nodeName} became writable without a prompt on the origin`)
@@ -325,7 +473,10 @@ async function runSignIn(world: World): Promise<Sample> {
     const putMs = await verify(world, device, nodeName, request)
     // Ping RTTs over the same connections, in this run, after the clock stopped.
     const { channelRttMs, ephemeralRttMs } = await pings(world, device)
+    const appendMs = await appendTime(world)
     return {
+      appendMs,
+      steps,
       latencyMs: doneAt - start,
       approveMs: approvedAt - approval.promptAt,
       putMs,
@@ -342,6 +493,58 @@ async function runSignIn(world: World): Promise<Sample> {
 
 function run(world: World): Promise<Sample> {
   return world.mode === 'approve' ? runApprove(world) : runSignIn(world)
+}
+
+// ---- the outside reference: autopass pairing, in the same run ---------------------------------
+
+interface AutopassResult {
+  runs: number
+  inviteMedianMs: number
+  inviteP95Ms: number
+  connectedMedianMs: number | null
+  swarmConnectMs: number
+  pingRttMs: number
+  versions: Record<string, string>
+}
+
+/** Runs `cmd args` in `cwd`, its output passed through (prefixed); resolves with its exit code and stdout. */
+function child(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => process.stderr.write(`  [autopass] ${d}`))
+    p.on('error', (err) => resolve({ code: -1, out: String(err) }))
+    p.on('close', (code) => resolve({ code: code ?? -1, out }))
+  })
+}
+
+/**
+ * bench/autopass/pair-latency.js as a child process (it needs its own npm install there: autopass
+ * 3.3.0 is not part of the workspace), installed on demand with `npm ci`. Null, said why, when it
+ * cannot run (no registry, no prebuilt binary): the rest of the benchmark goes on. BENCH_AUTOPASS=0 skips it.
+ */
+async function autopassReference(runs: number): Promise<AutopassResult | null> {
+  if (process.env.BENCH_AUTOPASS === '0') {
+    console.log('autopass reference: skipped (BENCH_AUTOPASS=0)')
+    return null
+  }
+  const dir = fileURLToPath(new URL('../autopass/', import.meta.url))
+  if (!existsSync(`${dir}node_modules/autopass/package.json`)) {
+    console.log(`autopass reference: not installed in ${dir}; running \`npm ci\` there (once)`)
+    const install = await child('npm', ['ci', '--no-audit', '--no-fund'], dir, {})
+    if (install.code !== 0) {
+      console.log(`AUTOPASS REFERENCE NOT RUN: \`npm ci\` in ${dir} failed (exit ${install.code}; registry unreachable?)`)
+      return null
+    }
+  }
+  const run = await child(process.execPath, ['pair-latency.js'], dir, { BENCH_RUNS: String(runs) })
+  const line = run.out.split('\n').find((l) => l.startsWith('AUTOPASS_RESULT '))
+  if (run.code !== 0 || !line) {
+    console.log(`AUTOPASS REFERENCE FAILED (exit ${run.code}): ${run.out.trim().split('\n').slice(-3).join(' / ')}`)
+    return null
+  }
+  return JSON.parse(line.slice('AUTOPASS_RESULT '.length)) as AutopassResult
 }
 
 // ---- main --------------------------------------------------------------------------------------
@@ -363,12 +566,16 @@ async function main() {
   await deriveRootSecret(generatePassphrase(), 'kdf-default@example.com')
   const defaultKdfMs = performance.now() - t0
 
-  const cases: Case[] = [
-    { mode: 'approve', setUp: 'direct' },
-    { mode: 'approve', setUp: 'relay' },
-    { mode: 'sign-in', setUp: 'direct' },
-    { mode: 'sign-in', setUp: 'relay' }
-  ]
+  const only = process.env.BENCH_CASES?.split(',') // e.g. "sign-in/direct": run only these
+  const cases: Case[] = (
+    [
+      { mode: 'approve', setUp: 'direct' },
+      { mode: 'approve', setUp: 'relay' },
+      { mode: 'sign-in', setUp: 'direct' },
+      { mode: 'sign-in', setUp: 'relay' },
+      { mode: 'sign-in-settle-0', setUp: 'direct' }
+    ] satisfies Case[]
+  ).filter((c) => !only || only.includes(caseId(c)))
   // Warm-up (JIT, lazy loads): WARMUP runs of each on a throw-away database, not counted.
   for (const c of cases) {
     const world = await makeWorld(c)
@@ -395,13 +602,17 @@ async function main() {
     }
   }
   for (const world of worlds.values()) if (world) await closeWorld(world)
+  // The outside reference in the same run (after ours, so the two do not share the CPU).
+  const autopass = cases.some((c) => c.mode !== 'approve') ? await autopassReference(Number(process.env.BENCH_AUTOPASS_RUNS ?? RUNS)) : null
+  if (process.env.BENCH_TRACE_FILE) writeFileSync(process.env.BENCH_TRACE_FILE, JSON.stringify(traceRuns))
   const totalS = (performance.now() - startAll) / 1000
 
   const labels: Record<string, string> = {
     'approve/direct': 'approve → writable, direct: device ⇄ origin',
     'approve/relay': 'approve → writable, relay: device ⇄ always-on ⇄ origin',
     'sign-in/direct': 'sign in → writable, auto-approved, direct',
-    'sign-in/relay': 'sign in → writable, auto-approved, relay'
+    'sign-in/relay': 'sign in → writable, auto-approved, relay',
+    'sign-in-settle-0/direct': 'the same, direct, lookupSettleMs 0 (check off: not shippable)'
   }
   const f = (ms: number) => ms.toFixed(1)
   const rows = cases.map((c) => {
@@ -426,7 +637,7 @@ async function main() {
     `Ping RTTs: medians of the per-run medians of ${PINGS} pings (in (2) measured right after done, over the same connections); ` +
     '÷ = median latency / median ping RTT; approve(): until the add-writer op is appended on the origin; ' +
     'put → origin: the new writer\'s first put until the origin reads it')
-  const sign = cases.filter((c) => c.mode === 'sign-in')
+  const sign = cases.filter((c) => c.mode !== 'approve')
   console.table(
     sign.map((c) => {
       const s = samples.get(caseId(c))!
@@ -443,6 +654,46 @@ async function main() {
   console.log(`(2) includes the Argon2id derivation at t=${KDF.iterations}, m=${KDF.memoryKiB} KiB: median ${f(median(kdfMs))} ms ` +
     `(the default t=3, m=64 MiB took ${defaultKdfMs.toFixed(0)} ms here, excluded); signIn() on a fresh storage also waits for ` +
     'the lookup to settle (the node\'s default lookupSettleMs, 250 ms, after the first answer)')
+  // Issue 14's two targets, each figure from this run.
+  console.table(
+    cases.map((c) => {
+      const s = samples.get(caseId(c))!
+      const latency = median(s.map((x) => x.latencyMs))
+      const append = median(s.map((x) => x.appendMs))
+      const channel = median(s.map((x) => x.channelRttMs))
+      return {
+        'set-up': labels[caseId(c)],
+        'median (ms)': f(latency),
+        'append (ms)': append.toFixed(2),
+        'channel ping (ms)': channel.toFixed(2),
+        '÷ (append + ping)': (latency / (append + channel)).toFixed(2) + '×',
+        target: c.mode === 'approve' ? '≤ 1.5× (append + ping)' : c.mode === 'sign-in' && c.setUp === 'direct' ? '< 50 ms' : ''
+      }
+    })
+  )
+  if (autopass) {
+    const own = samples.get('sign-in/direct')
+    const ratio = own ? ` — sign in → writable, direct ÷ autopass invite → paired = ${(median(own.map((x) => x.latencyMs)) / autopass.inviteMedianMs).toFixed(2)}×` : ''
+    console.log(`autopass ${autopass.versions.autopass} (autobase ${autopass.versions.autobase}), same run, ${autopass.runs} pairings on a hyperdht testnet on 127.0.0.1: ` +
+      `invite → paired (writable) median ${f(autopass.inviteMedianMs)} ms, p95 ${f(autopass.inviteP95Ms)} ms; connected → paired ` +
+      `${autopass.connectedMedianMs === null ? 'n/a' : f(autopass.connectedMedianMs)} ms; its baselines: swarm connect ${f(autopass.swarmConnectMs)} ms, ` +
+      `ping ${autopass.pingRttMs.toFixed(2)} ms${ratio}`)
+  }
+  console.log('append: one op appended and applied on the origin (`origin.node.put` of a 64-byte value, the add-writer op\'s ' +
+    'write path: encode, Autobase append, apply to the view), median over the runs; ping: the secure-channel ping RTT above')
+  // Where the time goes: each step's median time from the clock's start, per set-up.
+  const stepRows: Record<string, Record<string, string>> = {}
+  for (const step of STEPS) {
+    const row: Record<string, string> = {}
+    for (const c of cases) {
+      const at = samples.get(caseId(c))!.map((x) => x.steps.get(step)).filter((x): x is number => x !== undefined)
+      row[caseId(c)] = at.length ? `${f(median(at))}${at.length < samples.get(caseId(c))!.length ? ` (${at.length} runs)` : ''}` : '–'
+    }
+    stepRows[step] = row
+  }
+  console.log('per step, median ms from the clock\'s start (approve: from approve() called; sign-in: from signIn() called); ' +
+    '– = before the clock or not seen')
+  console.table(stepRows)
   for (const c of cases) {
     const lat = samples.get(caseId(c))!.map((x) => x.latencyMs)
     console.log(`${caseId(c)}: min ${f(Math.min(...lat))}, max ${f(Math.max(...lat))} ms; all: ${lat.map((x) => Math.round(x)).join(' ')}`)

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): the one place the benchmarks share code, so each benchmark
+// file stays its own set-up, runs and table.
 // Helpers shared by the benchmarks: statistics, waits that fail with a named step, child processes
 // (a relay, groups of peers) and light peers.
 

@@ -19,7 +19,7 @@
 // Before the clock starts every device is connected and has synced the database (it reads the
 // origin's first entry). Prints; no thresholds.
 //
-//   npx tsc -b bench && node bench/dist/concurrent-auth.js
+//   npx tsc -b && node bench/dist/concurrent-auth.js
 //   env: BENCH_DEVICES (20), BENCH_ROUNDS (3), BENCH_SETUPS ("direct,relay")
 import os from 'node:os'
 import b4a from 'b4a'
@@ -253,6 +253,11 @@ async function main() {
     'last add-writer op was appended there; puts → origin reads all: every device puts one entry at once until the origin lists ' +
     'them all. Medians over rounds; ratios against the single-device "all writable" time of the same set-up.')
   for (const [key, s] of samples) console.log(`${key}: all writable per round ${s.map((x) => f(x.totalMs)).join(', ')} ms`)
+  for (const setUp of SETUPS) {
+    const one = median(samples.get(`${setUp}/1`)!.map((s) => s.totalMs))
+    const many = median(samples.get(`${setUp}/${DEVICES}`)!.map((s) => s.totalMs))
+    console.log(`${setUp}: ${DEVICES} devices all writable in ${(many / one).toFixed(2)}× one device's time (${f(many)} vs ${f(one)} ms; issue 14's target ≤ 3×)`)
+  }
   console.log(`verified: one prompt per request (by requestId) for every device, all approved, every device writable and its ` +
     `entry read back on the origin, ${ROUNDS} rounds (${totalS.toFixed(1)} s)`)
 }

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): the fuzzer runs its cases in a worker that is this same
+// file, and every decoder's generator sits beside the table it feeds.
 // Fuzzes every decoder of Hypha's wire and storage formats with mutated valid encodings and random
 // bytes, from a fixed seed so a failure reproduces (issue 12). The CI suite keeps its smaller run
 // (packages/auth/test/fuzz.test.ts); this is the large one.

@@ -79,7 +79,9 @@ export interface SignInOptions extends AccountOptions {
   lookupTimeoutMs?: number
   /**
    * On a fresh storage: after the first peer's answer, how long to listen for a different one
-   * (two databases for one account: `ERR_ACCOUNT_CONFLICT`) before opening (ms). Default 250.
+   * (two databases for one account: `ERR_ACCOUNT_CONFLICT`) before signIn resolves (ms). Default
+   * 250. The answered database is read (replicated) meanwhile, so the first sync overlaps this
+   * wait; nothing is sent to its peers, asked or recorded in the storage until it passed.
    */
   lookupSettleMs?: number
 }

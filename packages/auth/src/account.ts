@@ -3,6 +3,11 @@
  * authorisation (answers counted only from current writers, prompts, the registry). Opening one
  * (sign up, sign in) is open-account.ts, its options and events account-options.ts; the
  * requester's side is request.ts, a prompt is prompt.ts, recovery is recover.ts.
+ *
+ * Over 400 lines on purpose: what is left is one state machine. The maps (open and settled
+ * prompts, pending requests, held answers, skewed requests) are read by both the requester's and
+ * the approver's paths, and `dispatch` routes every message against both; the parts that stand
+ * alone are split out already (the files above, settled.ts, other-account.ts).
  */
 import { TypedEmitter } from '@hypha/node-core'
 import b4a from 'b4a'

@@ -1,3 +1,7 @@
+// One file of about 400 lines on purpose: it is the whole wire format of the auth protocol (the
+// message types, their one encoding, the limits checked on decoding, and the digest, commitment and
+// code derived from them), reviewed and versioned together under AUTH_CONTENT_TYPE. Split, a change
+// to one message could miss its limit check or what its digest covers.
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'

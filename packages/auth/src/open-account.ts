@@ -7,7 +7,6 @@ import { HyphaNode } from '@hypha/node-core'
 import { AuthError, wrapError } from './errors.js'
 import { checkAccountOptions, type SignInOptions, type SignUpOptions } from './account-options.js'
 import { Account } from './account.js'
-import { checkPassphraseStrength } from './strength.js'
 import { deriveRootSecret, generatePassphrase } from './passphrase.js'
 import { addRecoveryKey, generateRecoveryCode } from './recovery.js'
 import { DEFAULT_OTHER_ACCOUNT_SETTLE_MS, OtherAccountWatch, otherAccountError } from './other-account.js'
@@ -22,7 +21,13 @@ const DEFAULT_EXISTING_CHECK_MS = 1_500
  */
 export async function signUp(options: SignUpOptions): Promise<Account> {
   checkAccountOptions(options)
-  if (options.passphrase !== undefined) checkPassphraseStrength(options.passphrase, [options.name, options.nodeName])
+  if (options.passphrase !== undefined) {
+    // Loaded on demand: the common-passwords list and zxcvbn are ~53 KB of a browser bundle's
+    // gzipped bytes, which an app's bundler then splits off the start-up chunk (only a chosen
+    // passphrase at sign-up needs them).
+    const { checkPassphraseStrength } = await import('./strength.js')
+    checkPassphraseStrength(options.passphrase, [options.name, options.nodeName])
+  }
   const passphrase = options.passphrase ?? generatePassphrase()
   const checkMs = options.existingAccountCheckMs ?? ((options.transports?.length ?? 0) > 0 ? DEFAULT_EXISTING_CHECK_MS : 0)
   const { node, otherAccount } = await openNode(

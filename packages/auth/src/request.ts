@@ -8,6 +8,14 @@ import { requestDigest, verificationCode, type AuthChallenge, type AuthRequest, 
 
 const hex = (bytes: Uint8Array) => b4a.toString(bytes, 'hex')
 
+/**
+ * Refused as `too-many-prompts` (the approver's open prompts are at its cap: many devices ask at
+ * once), the request is sent again after about this long (ms, ±50 % jitter), doubling per such
+ * refusal up to `retryMs`: slots free as the person answers, and a burst of genuine devices then
+ * gets in without waiting a whole retry interval. The approver's cap itself is unchanged.
+ */
+const BUSY_RESEND_MS = 250
+
 /** One approving device's code, as the requesting device shows it. */
 export interface ApproverCode {
   /** The approving device's name, from the registry. */
@@ -96,6 +104,10 @@ export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvent
   private retry: ReturnType<typeof setInterval> | null = null
   private timeout: ReturnType<typeof setTimeout> | null = null
   private confirmTimer: ReturnType<typeof setTimeout> | null = null
+  /** The early re-send after a `too-many-prompts` refusal, and the delay of the next one. */
+  private busyTimer: ReturnType<typeof setTimeout> | null = null
+  private busyDelayMs = BUSY_RESEND_MS
+  private readonly retryMs: number
   private stopWatch: () => void = () => {}
   private readonly timeoutMs: number
   private readonly onWritable = () => this.checkWritable()
@@ -111,6 +123,7 @@ export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvent
     super()
     this.requestId = request.requestId
     this.timeoutMs = options.timeoutMs
+    this.retryMs = options.retryMs
     this.digest = requestDigest(request, account.node.channel.publicKey!)
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve
@@ -179,6 +192,7 @@ export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvent
   /** @internal A current writer's refusal. */
   refused(reason: RefusalReason, approver: Uint8Array, approverName: string): void {
     if (this.isSettled) return
+    if (reason === 'too-many-prompts') this.resendSoon()
     this.emit('refused', { approverName, approver, reason })
   }
 
@@ -264,6 +278,16 @@ export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvent
     this.account.send(this.request)
   }
 
+  private resendSoon(): void {
+    if (this.busyTimer || this.current !== 'waiting') return
+    const ms = this.busyDelayMs * (0.5 + Math.random())
+    this.busyDelayMs = Math.min(this.busyDelayMs * 2, this.retryMs)
+    this.busyTimer = setTimeout(() => {
+      this.busyTimer = null
+      if (this.current === 'waiting') this.send()
+    }, ms)
+  }
+
   private sendCancel(): void {
     this.account.send({ type: 'cancel', requestId: this.requestId, requestDigest: this.digest })
   }
@@ -301,7 +325,8 @@ export class AuthorisationRequest extends TypedEmitter<AuthorisationRequestEvent
     if (this.retry) clearInterval(this.retry)
     if (this.timeout) clearTimeout(this.timeout)
     if (this.confirmTimer) clearTimeout(this.confirmTimer)
-    this.retry = this.timeout = this.confirmTimer = null
+    if (this.busyTimer) clearTimeout(this.busyTimer)
+    this.retry = this.timeout = this.confirmTimer = this.busyTimer = null
   }
 
   private finish(state: RequestState): void {

@@ -80,6 +80,30 @@ describe('1. the passphrase alone never writes', () => {
     expect(b4a.equals(a.node.key, b.node.key)).toBe(false)
     expect(b4a.equals(a.node.writerKey!, b.node.writerKey!)).toBe(false)
   })
+
+  it('a second database answering the lookup beside the genuine one gets nothing from a new device: ERR_ACCOUNT_CONFLICT, no envelope, no record', async () => {
+    // signIn reads the first-answering database while the lookup's settle window runs (the first
+    // sync overlaps the wait) but sends nothing of its own and records nothing until it passed.
+    const genuine = await origin()
+    await genuine.node.put('k', 'genuine')
+    const other = await origin({ nodeName: 'Other' }) // a second sign-up with the passphrase
+    const storage = await tempDir()
+    const options = { passphrase: PASSPHRASE, name: PERSON, nodeName: 'Phone', kdf: KDF, storage }
+    await expect(signIn({ ...options, lookupSettleMs: 3_000, transports: [dial(other), dial(genuine)] })).rejects.toMatchObject({
+      code: 'ERR_ACCOUNT_CONFLICT'
+    })
+    expect(other.node.channel.stats.received).toBe(0)
+    expect(genuine.node.channel.stats.received).toBe(0)
+    // Neither database was recorded: with only the genuine origin reachable, the storage finds it.
+    const phone = await signIn({ ...options, transports: [dial(genuine)] })
+    cleanups.push(() => phone.close())
+    expect(b4a.equals(phone.node.key, genuine.node.key)).toBe(true)
+    expect(phone.writable).toBe(false)
+    await until(async () => {
+      await phone.node.update()
+      return (await phone.node.get('k')) === 'genuine'
+    })
+  })
 })
 
 describe('2. a device name is a label, not a key', () => {

@@ -5,7 +5,7 @@
 // a failed handshake.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, createServer, optimizeDeps, preview, resolveConfig, type InlineConfig, type PluginOption } from 'vite'
@@ -84,12 +84,24 @@ async function expectReplicates(session: Awaited<ReturnType<typeof startPage>>, 
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   await browser.page.evaluate(() => window.hyphaVite.stop())
+  // The passphrase-strength check, which signUp imports on demand, loads and refuses a weak one.
+  expect(await browser.page.evaluate(() => window.hyphaVite.weakSignUp('sunshine'))).toEqual({ code: 'ERR_WEAK_PASSPHRASE' })
   expect(browser.errors).toEqual([])
 }
 
 describe('hyphaVitePlugin', () => {
   it('vite build + vite preview: the page node connects over WebSocket (Noise on the shim) and replicates', async () => {
     await build(config([hyphaVitePlugin()], 'dist-plugin'))
+    // The common-passwords list (one of its entries: 'trustno1') is in a chunk of its own, not in
+    // what the page loads at start (the entry chunk and what it imports).
+    const assets = join(app, 'dist-plugin', 'assets')
+    const chunks = await Promise.all((await readdir(assets)).filter((name) => name.endsWith('.js')).map(async (name) => ({ name, code: await readFile(join(assets, name), 'utf8') })))
+    const html = await readFile(join(app, 'dist-plugin', 'index.html'), 'utf8')
+    const entryChunk = chunks.find((chunk) => html.includes(`/assets/${chunk.name}`))!
+    expect(entryChunk.code.includes('trustno1'), 'the list in the entry chunk').toBe(false)
+    const listed = chunks.filter((chunk) => chunk.code.includes('trustno1'))
+    expect(listed).toHaveLength(1)
+    expect(entryChunk.code).toContain(listed[0]!.name) // loaded from the entry chunk when asked for
     const server = await preview({ ...config([hyphaVitePlugin()], 'dist-plugin'), preview: { host: '127.0.0.1', port: 0 } })
     cleanups.push(() => server.close())
     await expectReplicates(await startPage(server.resolvedUrls!.local[0]!), 'build')

@@ -55,8 +55,9 @@ export function utf8ByteLength(s: string): number {
 /**
  * The one string encoding of Hypha's formats: `c.string`'s wire form (uint length ‖ UTF-8 bytes),
  * but strict both ways, each failure thrown as `fail(message, cause)` (the package's typed error):
- *   - decode refuses bytes that are not UTF-8 and, with `maxBytes`, more than `maxBytes` bytes
- *     (checked before decoding them); a leading U+FEFF is kept.
+ *   - decode refuses bytes that are not UTF-8, a length in more bytes than it needs
+ *     ({@link canonicalUint}) and, with `maxBytes`, more than `maxBytes` bytes (checked before
+ *     decoding them); a leading U+FEFF is kept.
  *   - preencode (the first pass of `c.encode`) refuses what is not a string and a string with a
  *     lone surrogate (UTF-8 cannot hold it as it is, `c.string` would write U+FFFD). Lengths are the
  *     sender's API to check (with its own error): encoding does not refuse a long string, so tools
@@ -77,7 +78,7 @@ export function strictUtf8(
       c.string.encode(state, s)
     },
     decode(state) {
-      const bytes = c.uint8array.decode(state)
+      const bytes = canonicalUint8array.decode(state)
       if (bytes.byteLength > maxBytes) throw fail(`text is longer than ${maxBytes} bytes`)
       try {
         return strictDecoder.decode(bytes)
@@ -85,6 +86,49 @@ export function strictUtf8(
         throw fail('text is not UTF-8', err)
       }
     }
+  }
+}
+
+/** What a non-canonical field throws; the caller wraps it in its package's typed error. */
+const notCanonical = (): Error => new Error('not in canonical form')
+
+/**
+ * `c.uint`, whose decode refuses what `c.uint` would not write back byte for byte: a value in more
+ * bytes than it needs (`fd 01 00` for 1) or past 2^53 (rounded by the read). For the hot formats
+ * (an ephemeral frame, a secure envelope): built only from canonical parts (this, fixed-size
+ * fields, {@link strictUtf8}, {@link canonicalUint8array}, a raw tail), a format is canonical by
+ * construction and can skip {@link decodeCanonical}'s second encoding and compare.
+ */
+export const canonicalUint: CompactEncoding<number> = {
+  preencode: c.uint.preencode,
+  encode: c.uint.encode,
+  decode(state) {
+    const start = state.start
+    const n = c.uint.decode(state)
+    const bytes = state.start - start
+    if (bytes === 1) return n
+    if (bytes === 3 ? n <= 0xfc : bytes === 5 ? n <= 0xffff : n <= 0xffffffff || !roundTrips64(state.buffer!, start + 1, n)) {
+      throw notCanonical()
+    }
+    return n
+  }
+}
+
+/** Whether the 8 little-endian bytes at `at` are exactly `n` (past 2^53 the read rounds). */
+function roundTrips64(buffer: Uint8Array, at: number, n: number): boolean {
+  const lo = (buffer[at]! | (buffer[at + 1]! << 8) | (buffer[at + 2]! << 16) | (buffer[at + 3]! << 24)) >>> 0
+  const hi = (buffer[at + 4]! | (buffer[at + 5]! << 8) | (buffer[at + 6]! << 16) | (buffer[at + 7]! << 24)) >>> 0
+  return Math.floor(n / 0x100000000) === hi && n % 0x100000000 === lo
+}
+
+/** `c.uint8array` with its length read by {@link canonicalUint}; the bytes are a view, not a copy. */
+export const canonicalUint8array: CompactEncoding<Uint8Array> = {
+  preencode: c.uint8array.preencode,
+  encode: c.uint8array.encode,
+  decode(state) {
+    const len = canonicalUint.decode(state)
+    if (state.end - state.start < len) throw new Error('Out of bounds')
+    return state.buffer!.subarray(state.start, (state.start += len))
   }
 }
 

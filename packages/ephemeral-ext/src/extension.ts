@@ -1,9 +1,8 @@
 import { TypedEmitter } from './typed-emitter.js'
 import Protomux from 'protomux'
 import type { Muxer, MuxerChannel, MuxerMessage } from './muxer.js'
-import c from 'compact-encoding'
 import { EphemeralError } from './errors.js'
-import { FRAME_OVERHEAD_BYTES, checkContentType, checkPayloadSize, decodeFrame, encodeFrame } from './frame.js'
+import { FRAME_OVERHEAD_BYTES, checkContentType, checkPayloadSize, decodeFrame, frameMessageEncoding, type Frame } from './frame.js'
 
 /** Protomux protocol name; the version is part of it so incompatible peers never pair. */
 export const PROTOCOL = 'hypha/ephemeral/1'
@@ -105,7 +104,7 @@ export type ReplicationStream = object
  */
 export class EphemeralPeer {
   /** @internal */ channel: MuxerChannel | null = null
-  /** @internal */ message: MuxerMessage<Uint8Array> | null = null
+  /** @internal */ message: MuxerMessage<Frame | Uint8Array> | null = null
   // Own flag: Protomux sets `channel.opened` only after onopen returns, and listeners of
   // `peer-open` must be able to send right away.
   /** @internal */ isOpen = false
@@ -231,10 +230,11 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
       }
     })
     if (channel === null) return // the connection is closing
-    peer.message = channel.addMessage<Uint8Array>({
-      encoding: c.raw,
+    peer.message = channel.addMessage<Frame | Uint8Array>({
+      // Sends a frame encoded straight into Protomux's buffer; receives the raw bytes.
+      encoding: frameMessageEncoding,
       // Protomux destroys the whole connection if this throws: every failure is caught in receive.
-      onmessage: (bytes) => this.receive(peer, bytes)
+      onmessage: (bytes) => this.receive(peer, bytes as Uint8Array)
     })
     peer.channel = channel
     channel.open()
@@ -287,17 +287,18 @@ export class EphemeralExtension extends TypedEmitter<EphemeralEvents> {
     for (const peer of [...this.attached.values()]) this.detach(peer)
   }
 
-  private frame(payload: Uint8Array, contentType: string = DEFAULT_CONTENT_TYPE): Uint8Array {
+  /** The frame to send, checked; Protomux encodes it once per peer (no intermediate copy). */
+  private frame(payload: Uint8Array, contentType: string = DEFAULT_CONTENT_TYPE): Frame {
     if (this.isClosed) throw new EphemeralError('ERR_CLOSED', 'the extension is closed')
     if (!(payload instanceof Uint8Array)) {
       throw new EphemeralError('ERR_INVALID_ARGUMENT', 'payload must be a Uint8Array')
     }
     checkContentType(contentType)
     checkPayloadSize(payload, this.maxPayloadBytes)
-    return encodeFrame({ contentType, payload })
+    return { contentType, payload }
   }
 
-  private broadcastFrame(frame: Uint8Array, except?: EphemeralPeer | Iterable<EphemeralPeer>, only?: (peer: EphemeralPeer) => boolean): number {
+  private broadcastFrame(frame: Frame, except?: EphemeralPeer | Iterable<EphemeralPeer>, only?: (peer: EphemeralPeer) => boolean): number {
     const skip = except instanceof EphemeralPeer ? new Set([except]) : new Set(except ?? [])
     let sent = 0
     for (const peer of this.attached.values()) {

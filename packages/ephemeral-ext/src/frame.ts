@@ -1,7 +1,6 @@
 import c from 'compact-encoding'
-import { decodeCanonical } from './codec.js'
 import { EphemeralError } from './errors.js'
-import { isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from './codec.js'
+import { canonicalUint, canonicalUint8array, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding } from './codec.js'
 
 /** Version of the frame layout below; a receiver drops frames of any other version. */
 export const FRAME_VERSION = 1
@@ -28,7 +27,9 @@ export interface Frame {
  * One ephemeral message on the wire: `uint version ‖ string contentType ‖ uint8array payload`.
  * Length-prefixed so a truncated frame is detected rather than read short. A frame is a whole
  * message: decoding refuses trailing bytes. The payload limit is the receiver's, so
- * {@link decodeFrame} checks it.
+ * {@link decodeFrame} checks it. Decoding is canonical by construction (every uint is read with
+ * `canonicalUint`): one frame, one encoding, without `decodeCanonical`'s second encoding (a copy
+ * of the payload per message).
  */
 export const frameEncoding: CompactEncoding<Frame> = {
   preencode(state, f) {
@@ -42,12 +43,12 @@ export const frameEncoding: CompactEncoding<Frame> = {
     c.uint8array.encode(state, f.payload)
   },
   decode(state) {
-    const version = c.uint.decode(state)
+    const version = canonicalUint.decode(state)
     if (version !== FRAME_VERSION) {
       throw new EphemeralError('ERR_UNSUPPORTED_VERSION', `frame version ${version} is not supported`)
     }
     const contentType = contentTypeText.decode(state)
-    const payload = c.uint8array.decode(state)
+    const payload = canonicalUint8array.decode(state)
     if (state.start !== state.end) {
       throw new EphemeralError('ERR_MALFORMED_FRAME', `frame has ${state.end - state.start} trailing bytes`)
     }
@@ -62,6 +63,25 @@ export function encodeFrame(frame: Frame): Uint8Array {
 }
 
 /**
+ * The Protomux message encoding of an ephemeral channel: sends a {@link Frame} (written straight
+ * into Protomux's buffer, not first into a frame of its own), receives the frame's bytes as they
+ * are (a view), for {@link decodeFrame} to check where a bad frame cannot close the connection.
+ */
+export const frameMessageEncoding: CompactEncoding<Frame | Uint8Array> = {
+  preencode(state, f) {
+    if (f instanceof Uint8Array) c.raw.preencode(state, f)
+    else frameEncoding.preencode(state, f)
+  },
+  encode(state, f) {
+    if (f instanceof Uint8Array) c.raw.encode(state, f)
+    else frameEncoding.encode(state, f)
+  },
+  decode(state) {
+    return c.raw.decode(state)
+  }
+}
+
+/**
  * Decodes and checks one frame. Throws an {@link EphemeralError} for anything that is not
  * exactly one well-formed frame within the limits; never reads past `bytes`.
  */
@@ -71,7 +91,7 @@ export function decodeFrame(bytes: Uint8Array, maxPayloadBytes: number): Frame {
   }
   let frame: Frame
   try {
-    frame = decodeCanonical(frameEncoding, bytes)
+    frame = c.decode(frameEncoding, bytes)
   } catch (err) {
     if (err instanceof EphemeralError) throw err
     throw new EphemeralError('ERR_MALFORMED_FRAME', 'frame is truncated or malformed', { cause: err })

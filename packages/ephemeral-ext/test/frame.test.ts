@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import b4a from 'b4a'
-import { encodeFrame, decodeFrame, EphemeralError, type EphemeralErrorCode } from '@hypha/ephemeral-ext'
+import c from 'compact-encoding'
+import { encodeFrame, decodeFrame, canonicalUint, decodeCanonical, EphemeralError, type EphemeralErrorCode } from '@hypha/ephemeral-ext'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex')
 /** Bytes as hex, so that a Buffer and a Uint8Array with the same bytes compare equal. */
@@ -79,5 +80,28 @@ describe('one encoding per frame', () => {
     for (const bad of ['01fd01006100', 'fd01000161' + '00', '0101' + '61' + 'fd0000']) {
       expect(() => decodeFrame(b4a.from(bad, 'hex'), 1024), bad).toThrow(EphemeralError)
     }
+  })
+})
+
+describe('canonicalUint', () => {
+  // What decodeCanonical (decode, encode again, compare) accepts, canonicalUint accepts alone.
+  const agrees = (bytes: string) => {
+    const viaCanonical = (() => { try { return decodeCanonical(c.uint, b4a.from(bytes, 'hex')) } catch { return 'refused' } })()
+    const direct = (() => { try { return c.decode(canonicalUint, b4a.from(bytes, 'hex')) } catch { return 'refused' } })()
+    expect(direct, bytes).toBe(viaCanonical)
+    return direct
+  }
+
+  it('refuses a value in more bytes than it needs and a 9-byte value the read rounds, as decodeCanonical does', () => {
+    expect(agrees('fc')).toBe(0xfc)
+    expect(agrees('fdfd00')).toBe(0xfd)
+    expect(agrees('fdfc00')).toBe('refused')
+    expect(agrees('fe00000100')).toBe(0x10000)
+    expect(agrees('feffff0000')).toBe('refused')
+    expect(agrees('ff0000000001000000')).toBe(2 ** 32)
+    expect(agrees('ffffffffff00000000')).toBe('refused')
+    expect(agrees('ff0000000000002000')).toBe(2 ** 53) // exact
+    expect(agrees('ff0100000000002000')).toBe('refused') // 2^53 + 1 reads as 2^53
+    expect(agrees('fd01')).toBe('refused') // truncated
   })
 })

@@ -223,8 +223,17 @@ export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
   /**
    * Waits for a proven database key. Resolves with the first one once `settleMs` passed without a
    * different one; rejects `ERR_ACCOUNT_CONFLICT` if two differ, `ERR_NOT_FOUND` after `timeoutMs`.
+   * `onFirst` is called with the first proven key as soon as it is heard (the settle window then
+   * runs on): the caller may start reading that database meanwhile, but must act on nothing until
+   * this promise resolves with the same key.
    */
-  find(options: { timeoutMs: number; settleMs: number; signal?: { aborted: boolean }; explain?: () => string }): Promise<Uint8Array> {
+  find(options: {
+    timeoutMs: number
+    settleMs: number
+    signal?: { aborted: boolean }
+    explain?: () => string
+    onFirst?: (databaseKey: Uint8Array) => void
+  }): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       let found: Uint8Array | null = null
       let settle: ReturnType<typeof setTimeout> | null = null
@@ -240,6 +249,7 @@ export class AccountLookup extends TypedEmitter<AccountLookupEvents> {
         if (found === null) {
           found = key
           settle = setTimeout(() => done(null, found!), options.settleMs)
+          options.onFirst?.(key)
         } else if (!b4a.equals(found, key)) {
           done(
             new HyphaNodeError(

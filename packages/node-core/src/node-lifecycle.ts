@@ -14,7 +14,7 @@ import type { StorageWatch } from './storage/watch.js'
 import type { Engine } from './engine/types.js'
 import type { AccountKeys, KeyPair } from './keys.js'
 import { DEVICE_KEY_NAMES, writeDeviceRecord, type DeviceKeys } from './device.js'
-import { chooseDatabase } from './device-database.js'
+import { chooseDatabase, dropUnrecordedBoot } from './device-database.js'
 import type { NodeConnections } from './connections.js'
 import type { NodeSync } from './sync.js'
 import { announceWriters, keepAnnounced } from './seeding.js'
@@ -132,7 +132,7 @@ export class NodeLifecycle {
     }
 
     const account = this.parts.account!
-    const { device, writerKeyPair, record, next, created } = await chooseDatabase({
+    const { device, writerKeyPair, record, next, created, settled } = await chooseDatabase({
       store,
       options,
       account,
@@ -141,6 +141,7 @@ export class NodeLifecycle {
       reach: () => this.parts.links.reach()
     })
     if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
+    if (record === null) await dropUnrecordedBoot(store, writerKeyPair)
 
     this.engine = new AutobaseEngine({
       store,
@@ -157,6 +158,14 @@ export class NodeLifecycle {
       throw new HyphaNodeError('ERR_STORAGE', 'the database key does not match the stored one')
     }
     this.parts.sync.open()
+    // A looked-up database is opened and replicated while the lookup's settle window still runs:
+    // the first sync overlaps the wait. Until it settled this node only reads: nothing is stored
+    // as its record, no answer vouches for the key, and ready() (so an account, its requests and
+    // every write) waits. A conflicting key rejects here, ERR_ACCOUNT_CONFLICT as before, and the
+    // node closes; what a passphrase holder that answered first gets is only what serving a
+    // reader gives it (the requests for its blocks), which it gets anyway when it answers alone.
+    if (settled) await settled
+    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
     if (record === null) await writeDeviceRecord(store.storage, next)
     lookup!.answerWith(next.databaseKey, lookupProof(account.lookupKey, next.databaseKey))
     await this.startTransports(device.noiseKeyPair)

@@ -70,7 +70,9 @@ export interface FullNodeOptions extends CommonOptions {
   lookupTimeoutMs?: number
   /**
    * Joining by lookup: after the first answer, keep listening this long (ms) for a different one
-   * (`ERR_ACCOUNT_CONFLICT`). 0 to 2^31 − 1. Default 250.
+   * (`ERR_ACCOUNT_CONFLICT`) before `ready()` resolves. The answered database is opened and
+   * replicated meanwhile (read only: no record, no lookup answer until it passed). 0 to 2^31 − 1.
+   * Default 250.
    */
   lookupSettleMs?: number
   /**

@@ -267,6 +267,44 @@ describe('the account lookup', () => {
     expect(first.writable && second.writable).toBe(true)
   })
 
+  it('a looked-up database is read during the settle window, but a conflict heard in it still rejects ready() and records nothing', async () => {
+    const first = await node({ role: 'origin', rootSecret: root })
+    await first.put('k', 'from the first database')
+    const storage = memoryStorage()
+    const joiner = unopened({ role: 'read-only', rootSecret: root, storage, lookupTimeoutMs: 30_000, lookupSettleMs: 30_000 })
+    let settled = false
+    const opened = joiner.ready().then(
+      () => (settled = true),
+      (err) => {
+        settled = true
+        throw err
+      }
+    )
+    link(first, joiner)
+    // The first answer's database is opened and replicated while the window runs: its view holds
+    // the first origin's entry before ready() resolved.
+    await eventually(async () => {
+      try {
+        // The view's user entries are keyed 0x00 ‖ key (engine/autobase.ts).
+        return (await autobaseOf(joiner).view.get(b4a.concat([b4a.from([0]), b4a.from('k')]))) !== null
+      } catch {
+        return false // not opened yet
+      }
+    }, 'the joiner to read the first database during the settle window')
+    expect(settled).toBe(false)
+    // A second proven database within the window: the same failure as when nothing was read yet.
+    const second = await node({ role: 'origin', rootSecret: root })
+    link(second, joiner)
+    await expectCode(opened, 'ERR_ACCOUNT_CONFLICT')
+    expect(joiner.closed).toBe(true)
+    // Nothing was recorded: the storage looks the database up again (here it finds the second one).
+    const again = unopened({ role: 'read-only', rootSecret: root, storage, lookupTimeoutMs: 30_000, lookupSettleMs: 50 })
+    link(second, again)
+    await again.ready()
+    expect(again.reopened).toBe(false)
+    expect(hex(again.key)).toBe(hex(second.key))
+  })
+
   it('a conflict heard while a node is still opening is reported once it knows its own database', async () => {
     const storage = memoryStorage()
     const first = await node({ role: 'origin', rootSecret: root, storage })

@@ -1,10 +1,16 @@
+/**
+ * The SecureChannel class. Longer than ~400 lines on purpose: its receive pipeline (rate limit →
+ * membership proof → size → decode → member tag → age and duplicates → signature → open → forward
+ * → deliver) and the state those checks guard (seen filter, proofs, pending queues, buckets) are
+ * one security argument whose order must read in one place. Its shapes are in channel-types.ts,
+ * the token buckets in rate-limit.ts, the wire format in envelope.ts and plaintext.ts.
+ */
 import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
 import type { EphemeralExtension, EphemeralMessage, EphemeralPeer } from '@hypha/ephemeral-ext'
 import {
   ENVELOPE_OVERHEAD_BYTES,
   MAX_CONTENT_TYPE_BYTES,
-  checkContentType,
   EnvelopeDecodeError,
   ID_BYTES,
   KEY_BYTES,
@@ -14,260 +20,37 @@ import {
   sealEnvelope,
   verifyEnvelope,
   verifyMemberTag,
-  withTtl,
   type Envelope,
   type KeyPair
 } from './envelope.js'
 import { SeenFilter } from './seen-filter.js'
 import { MEMBER_PROOF_CONTENT_TYPE, encodeMemberProof, verifyMemberProof } from './member-proof.js'
 import { SecureChannelError } from './errors.js'
+import { take, type Bucket } from './rate-limit.js'
+import {
+  SECURE_CONTENT_TYPE,
+  DEFAULT_MAX_HOPS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_MAX_SEEN,
+  DEFAULT_MAX_ENVELOPES_PER_SECOND,
+  DEFAULT_ENVELOPE_BURST,
+  DEFAULT_MAX_EXCESS_ENVELOPES,
+  MAX_PENDING_PER_PEER,
+  type SecureChannelOptions,
+  type RateLimits,
+  type SecureChannelEvents,
+  type SecureChannelStats,
+  type SendOptions,
+  type RejectionReason
+} from './channel-types.js'
 
-/** Ephemeral content type that carries secure-channel envelopes. */
-export const SECURE_CONTENT_TYPE = 'hypha/secure/1'
-
+export * from './channel-types.js'
 /** Longest application content type inside an envelope, in UTF-8 bytes. */
 export { MAX_CONTENT_TYPE_BYTES }
-/** Hops a new envelope may travel by default (`maxHops`). */
-export const DEFAULT_MAX_HOPS = 4
-/** Default `maxAgeMs`: envelopes older than 2 minutes by their sender's clock are refused as `expired`. */
-export const DEFAULT_MAX_AGE_MS = 2 * 60_000
-/**
- * How far a sender's clock may be from this node's, either way: devices' clocks differ by minutes
- * in real life (issue 12). An envelope is accepted while its timestamp is within
- * [now − maxAgeMs − maxClockSkewMs, now + maxClockSkewMs] by this node's clock.
- */
-export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000
-/** Message ids remembered by default for duplicate and replay detection (`maxSeen`). */
-export const DEFAULT_MAX_SEEN = 100_000
-/** Envelopes per second one connection may send (sustained), before its excess is dropped. */
-export const DEFAULT_MAX_ENVELOPES_PER_SECOND = 1000
-/** Envelopes one connection may send at once above the sustained rate (the token bucket's size). */
-export const DEFAULT_ENVELOPE_BURST = 5000
-/** Over-limit envelopes (draining at the sustained rate) after which the connection is dropped. */
-export const DEFAULT_MAX_EXCESS_ENVELOPES = 10_000
-/**
- * Envelopes held for a connection whose membership proof has not arrived yet (sent to it once it
- * proves; newer ones are dropped when full, all of them if the connection closes unproven).
- */
-export const MAX_PENDING_PER_PEER = 64
+
 /** Envelopes remembered as reported (`clock-skew`), so that a replayed one costs no verify and no second report. */
 const MAX_SKEW_REPORTED = 1024
-
-/** Options of `new SecureChannel`: the extension it runs on, the member and channel keys, the signing key pair, relaying, limits and clock. */
-export interface SecureChannelOptions {
-  /** The ephemeral extension of the database whose connections carry the channel. */
-  ephemeral: EphemeralExtension
-  /**
-   * The 32-byte channel key shared by the person's nodes. Without it the channel is a relay only:
-   * it forwards envelopes it cannot open and cannot send.
-   */
-  channelKey?: Uint8Array | null
-  /**
-   * The account's 32-byte member key, required, on members and relays alike: every envelope sent
-   * carries a tag made with it, and every envelope received without a valid one is dropped as
-   * `not-a-member` before any other check (and never forwarded). It authenticates membership and
-   * decrypts nothing: a relay holding it still cannot read.
-   */
-  memberKey: Uint8Array
-  /** This node's ed25519 key pair; required with `channelKey` (envelopes are signed with it). */
-  keyPair?: KeyPair | null
-  /** Forward envelopes to this node's other connections. Default true. */
-  relay?: boolean
-  /** Hops a new envelope may travel (1: direct peers only). Default {@link DEFAULT_MAX_HOPS}. */
-  maxHops?: number
-  /**
-   * Envelopes older than this by their sender's clock are refused as expired: older than
-   * `maxAgeMs + maxClockSkewMs` by this node's clock (the sender's may be that far behind). Default 2 minutes.
-   */
-  maxAgeMs?: number
-  /**
-   * How far a sender's clock may differ from this node's, either way: envelopes stamped further
-   * ahead are refused as `from-future`, and the age limit above is widened by it. Default 10 minutes.
-   */
-  maxClockSkewMs?: number
-  /** Most message ids remembered for duplicate and replay detection. Default 100,000. */
-  maxSeen?: number
-  /**
-   * Largest envelope accepted, in bytes; at most the ephemeral extension's payload limit (the
-   * default), lower where the app lets the extension carry larger messages of its own.
-   */
-  maxEnvelopeBytes?: number
-  /**
-   * Per-connection rate limit (a token bucket): envelopes per second a connection may send,
-   * sustained. Over it, envelopes are dropped (`rejected`, reason `rate-limited`) before any
-   * decoding or crypto. Default {@link DEFAULT_MAX_ENVELOPES_PER_SECOND}.
-   */
-  maxEnvelopesPerSecond?: number
-  /** Envelopes a connection may send at once (the bucket's size). Default {@link DEFAULT_ENVELOPE_BURST}. */
-  envelopeBurst?: number
-  /**
-   * A connection whose dropped envelopes exceed this count (it drains at `maxEnvelopesPerSecond`
-   * per second, so a short burst is forgiven) is closed: `peer-dropped`, reason `rate-limited`.
-   * Default {@link DEFAULT_MAX_EXCESS_ENVELOPES}.
-   */
-  maxExcessEnvelopes?: number
-  /**
-   * Envelopes per second this node forwards from any one connection (with the same burst, in
-   * seconds, as the receive bucket). Lower than the receive limit, so what one connection pushes
-   * through a relay uses at most a share of the next node's budget for the relay. Accepted
-   * envelopes over it are still delivered here, just not forwarded (`stats.forwardLimited`).
-   * Default a quarter of `maxEnvelopesPerSecond`.
-   */
-  maxForwardedPerSecond?: number
-  /**
-   * Require a membership proof on every connection (default true): each side sends
-   * `hypha/member-proof/1`, a keyed BLAKE2b-256 under the member key over both Noise public keys and
-   * the connection's handshake hash. Until a connection's proof has verified, nothing is sent or
-   * forwarded to it (envelopes wait, at most {@link MAX_PENDING_PER_PEER}) and its envelopes are
-   * dropped as `unproven-peer` before any decoding; a wrong proof closes it (`peer-dropped`,
-   * `not-a-member`). False only for tests that inject raw frames without a proof.
-   */
-  requireMemberProof?: boolean
-  /** Clock, for tests. Default `Date.now`. */
-  now?: () => number
-}
-
-/** The per-connection rate limits in force (`channel.limits`), each option resolved to its value. */
-export interface RateLimits {
-  maxEnvelopesPerSecond: number
-  envelopeBurst: number
-  maxExcessEnvelopes: number
-  maxForwardedPerSecond: number
-}
-
-/** Why the channel closed a connection. */
-export type PeerDropReason = 'rate-limited' | 'not-a-member'
-
-/** A connection the channel closed (the `peer-dropped` event), and why. */
-export interface PeerDropped {
-  reason: PeerDropReason
-  /** The connection that was closed. */
-  peer: EphemeralPeer
-  /** `SecureChannelError` with code `ERR_RATE_LIMITED` or `ERR_NOT_A_MEMBER`. */
-  error: SecureChannelError
-}
-
-/** A message delivered (the `message` event): its id, sender, recipient, time, content type and payload. */
-export interface SecureMessage {
-  /** Random id of the message (16 bytes). */
-  id: Uint8Array
-  /** The sender node's public key; the signature was checked against it. */
-  sender: Uint8Array
-  /** Set when the message was addressed to this node only. */
-  recipient: Uint8Array | null
-  /** Sender's clock, ms since the epoch. */
-  timestamp: number
-  contentType: string
-  payload: Uint8Array
-  /** The connection it arrived on (the relay's, when it was relayed). */
-  peer: EphemeralPeer
-}
-
-/** Why an envelope was dropped (the `rejected` event; counted in `stats.rejected`). */
-export type RejectionReason =
-  | 'malformed'
-  | 'unsupported-version'
-  | 'not-a-member'
-  | 'too-large'
-  | 'expired'
-  | 'from-future'
-  | 'duplicate'
-  | 'bad-signature'
-  | 'decrypt-failed'
-  | 'rate-limited'
-  | 'unproven-peer'
-
-/** An envelope dropped (the `rejected` event): the reason, the connection, and the header when it could be read. */
-export interface Rejection {
-  reason: RejectionReason
-  /** The connection the envelope arrived on. */
-  peer: EphemeralPeer
-  /** Present when the header could be read. */
-  id?: Uint8Array
-  sender?: Uint8Array
-  bytes: number
-}
-
-/**
- * An envelope refused for its timestamp alone (`expired` by age, or `from-future`) that is
- * otherwise authentic: signed by `sender`, sealed with the channel key, for this node. Its clock
- * is probably off by about `skewMs`. Not delivered, and not in the duplicate filter (each envelope
- * is reported once, of the last 1024): a replay of an old envelope never seen here shows too, so
- * treat it as a hint (for example, to tell the sender), not a message.
- */
-export interface ClockSkew {
-  id: Uint8Array
-  sender: Uint8Array
-  recipient: Uint8Array | null
-  /** Sender's clock, ms since the epoch. */
-  timestamp: number
-  /** `timestamp` minus this node's clock when it arrived: positive if the sender is ahead. */
-  skewMs: number
-  contentType: string
-  payload: Uint8Array
-  peer: EphemeralPeer
-}
-
-/** An envelope forwarded (the `relayed` event): its id, sender, size, hops left and how many connections it went to. */
-export interface Relayed {
-  id: Uint8Array
-  sender: Uint8Array
-  /** Size of the envelope in bytes (never its content: a relay cannot read it). */
-  bytes: number
-  /** Hops left after this one. */
-  ttl: number
-  /** How many connections it was forwarded to. */
-  peers: number
-}
-
-/** Counters of what the channel received, delivered, relayed and rejected (`channel.stats`). */
-export interface SecureChannelStats {
-  received: number
-  delivered: number
-  relayed: number
-  /** Addressed to another node: forwarded if relaying, not delivered here. */
-  notForUs: number
-  rejected: Record<RejectionReason, number>
-  /** Accepted envelopes not forwarded: their connection was over `maxForwardedPerSecond`. */
-  forwardLimited: number
-  /** Connections closed for abuse (`peer-dropped`). */
-  droppedPeers: number
-  /** Connections whose membership proof verified. */
-  provenPeers: number
-  /** Envelopes not sent to a connection that had not proven yet, its queue being full. */
-  pendingDropped: number
-  /** `clock-skew` events emitted. */
-  clockSkews: number
-}
-
-/** Events of a `SecureChannel`: messages, rejected and relayed envelopes, dropped peers, proofs, clock skew. */
-export interface SecureChannelEvents {
-  /** A message for this node that passed every check. */
-  message: [message: SecureMessage]
-  /**
-   * An envelope was dropped. `duplicate` is normal where several paths lead here (relays deliver
-   * the same envelope more than once); the other reasons mean a broken or hostile sender.
-   */
-  rejected: [rejection: Rejection]
-  /** An envelope was forwarded to other connections. */
-  relayed: [relayed: Relayed]
-  /** The channel closed a connection for abuse (the ephemeral extension's `peer-dropped` fires too). */
-  'peer-dropped': [dropped: PeerDropped]
-  /** A connection's membership proof verified: envelopes now flow to and from it. */
-  'peer-proven': [peer: EphemeralPeer]
-  /**
-   * (Nodes with the key) an authentic envelope for this node was refused for its timestamp alone:
-   * its sender's clock is off by more than `maxClockSkewMs` (after `rejected`).
-   */
-  'clock-skew': [skew: ClockSkew]
-}
-
-/** Options of `channel.send`: the content type and, to address one node, its public key. */
-export interface SendOptions {
-  contentType?: string
-  /** Address one node: only it delivers the message (others still relay it). */
-  to?: Uint8Array
-}
 
 /**
  * An end-to-end encrypted, signed, deduplicated broadcast channel among the nodes of one person,
@@ -327,6 +110,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
   /** Sender ‖ id of envelopes reported as `clock-skew` (most recent last, at most MAX_SKEW_REPORTED). */
   private readonly skewReported = new Set<string>()
   private isClosed = false
+  /** This node's public key in hex, the seen filter's key for its own envelopes. */
+  private ownHex: string | null = null
 
   constructor(options: SecureChannelOptions) {
     super()
@@ -427,8 +212,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
         `payload of ${payload.byteLength} bytes exceeds the limit of ${this.maxPayloadBytes} bytes`
       )
     }
+    // Checked (and refused with ERR_INVALID_ARGUMENT) by sealEnvelope, before any crypto.
     const contentType = options.contentType ?? 'application/octet-stream'
-    checkContentType(contentType)
     if (options.to !== undefined && (!(options.to instanceof Uint8Array) || options.to.byteLength !== KEY_BYTES)) {
       throw new SecureChannelError('ERR_INVALID_ARGUMENT', 'to must be a 32-byte public key')
     }
@@ -447,7 +232,7 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       maxEnvelopeBytes: this.maxEnvelopeBytes
     })
     // Our own envelope coming back through a relay is a duplicate, not a new message.
-    this.seen.add(hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
+    this.seen.add(this.ownHex ??= hex(this.keyPair.publicKey), hex(id), timestamp, timestamp)
     const peers = this.broadcast(frame)
     return { id, peers }
   }
@@ -478,7 +263,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
         this.stats.pendingDropped++
         continue
       }
-      queue.push(frame)
+      // A copy: a forwarded frame is the received one, whose ttl byte is put back after the sends.
+      queue.push(b4a.from(frame))
       count++
     }
     return count
@@ -670,7 +456,17 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       this.stats.forwardLimited++
       return
     }
-    const peers = this.broadcast(withTtl(frame, ttl), from)
+    // The ttl (unsigned, outside the tag) is set in the received frame for the sends and put
+    // back after: each send copies it into its connection's buffer at once (broadcast copies
+    // what it queues), so no frame copy per forward, and listeners see the bytes as they came.
+    const received = frame[0]!
+    frame[0] = ttl
+    let peers: number
+    try {
+      peers = this.broadcast(frame, from)
+    } finally {
+      frame[0] = received
+    }
     if (peers === 0) {
       bucket.tokens++ // nobody to forward to: nothing spent
       return
@@ -683,34 +479,6 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
     this.stats.rejected[reason]++
     this.emit('rejected', { reason, peer, id: envelope?.id, sender: envelope?.sender, bytes: frame.byteLength })
   }
-}
-
-interface Bucket {
-  tokens: number
-  /** Envelopes dropped over the limit, draining at the sustained rate. */
-  excess: number
-  at: number
-  dropped?: boolean
-  /** Whether the last `take` got a token. */
-  taken?: boolean
-}
-
-/** Refills `peer`'s token bucket for the time since its last use and takes one token if there is one. */
-function take(buckets: WeakMap<EphemeralPeer, Bucket>, peer: EphemeralPeer, rate: number, burst: number, now: number): Bucket {
-  let bucket = buckets.get(peer)
-  if (!bucket) {
-    bucket = { tokens: burst, excess: 0, at: now }
-    buckets.set(peer, bucket)
-  }
-  if (now > bucket.at) {
-    const refill = ((now - bucket.at) / 1000) * rate
-    bucket.tokens = Math.min(burst, bucket.tokens + refill)
-    bucket.excess = Math.max(0, bucket.excess - refill)
-    bucket.at = now
-  }
-  bucket.taken = bucket.tokens >= 1
-  if (bucket.taken) bucket.tokens--
-  return bucket
 }
 
 function hex(bytes: Uint8Array): string {

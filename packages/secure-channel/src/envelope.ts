@@ -1,8 +1,25 @@
+/**
+ * The envelope's wire format and its one encoder/decoder, with sealing, verifying and opening.
+ * Just over ~400 lines, most of it the format's documentation: `sealEnvelope` writes the layout in
+ * place (header, ciphertext, signature and tag into one buffer), so the layout and the code that
+ * writes it must change together. The sealed plaintext and its padding are in plaintext.ts.
+ */
 import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
-import { decodeCanonical, isWellFormed, strictUtf8, utf8ByteLength, type CompactEncoding, type CompactState } from '@hypha/ephemeral-ext'
-import { SecureChannelError } from './errors.js'
+import { canonicalUint, canonicalUint8array, type CompactEncoding, type CompactState } from '@hypha/ephemeral-ext'
+import { EnvelopeDecodeError, SecureChannelError } from './errors.js'
+import { MIN_PADDING_BYTES, paddedLength, plaintextLength, readPlaintext, stateOver, writePlaintext, checkContentType, type Plaintext } from './plaintext.js'
+
+export { EnvelopeDecodeError }
+export {
+  MAX_CONTENT_TYPE_BYTES,
+  PADDING_BUCKETS,
+  PADDING_HEADROOM_BYTES,
+  MIN_PADDING_BYTES,
+  paddedLength,
+  checkContentType
+} from './plaintext.js'
 
 /**
  * The wire format of one secure-channel message (encrypt-then-sign):
@@ -26,13 +43,15 @@ import { SecureChannelError } from './errors.js'
  * verify and without being able to read anything: the member key decrypts nothing. Version 1
  * (no tag) is refused as `unsupported-version`.
  *
- * The sealed plaintext (version 3) is `string contentType ‖ payload ‖ 0x80 ‖ 0x00…`, padded to
- * the next size bucket ({@link paddedLength}: 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, then multiples
- * of 64 KiB; never past what `maxEnvelopeBytes` leaves room for), so the ciphertext length gives
- * away the bucket, not the size, and the content type is hidden with the payload. The padding is
- * ISO/IEC 7816-4's (one 0x80 byte, then zeros: the scheme of libsodium's `sodium_pad`), inside
- * the secretbox, so it is authenticated; opening strips it, and anything else at the end (no 0x80
- * before the zeros) is `malformed`. Version 2 (unpadded) is refused as `unsupported-version`.
+ * The sealed plaintext (version 3) is `string contentType ‖ payload ‖ 0x80 ‖ 0x00…`, padded to a
+ * size class (plaintext.ts: a payload of up to 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, then multiples
+ * of 64 KiB, plus a fixed 130-byte headroom for the content type and marker; never past what
+ * `maxEnvelopeBytes` leaves room for), so the ciphertext length gives away the class, not the
+ * size, and the content type is hidden with the payload. The padding is ISO/IEC 7816-4's (one 0x80
+ * byte, then zeros: the scheme of libsodium's `sodium_pad`), inside the secretbox, so it is
+ * authenticated; opening strips it, and anything else at the end (no 0x80 before the zeros) is
+ * `malformed`. Receivers accept any padding length, so the classes can change without a new
+ * version. Version 2 (unpadded) is refused as `unsupported-version`.
  *
  * The box key is BLAKE2b(header, key = channel key), header being the signed bytes before the
  * ciphertext: a relay that rewrites any header field (a new id to defeat replay protection, a
@@ -45,20 +64,6 @@ export const ENVELOPE_VERSION = 3
 const UNTAGGED_VERSION = 1
 /** The version before padding: refused with a message that says so. */
 const UNPADDED_VERSION = 2
-
-/**
- * Sizes the sealed plaintext is padded to, smallest first; past the last, multiples of it. The
- * ciphertext is the bucket plus {@link MAC_BYTES}.
- */
-export const PADDING_BUCKETS: readonly number[] = Object.freeze([256, 1024, 4096, 16384, 65536])
-const LARGEST_BUCKET = 65536
-/** The padding's first byte (ISO/IEC 7816-4); zeros follow it up to the bucket. */
-const PAD_MARKER = 0x80
-/** The padding takes at least its marker byte. */
-export const MIN_PADDING_BYTES = 1
-
-/** Longest content type of a secure message, in UTF-8 bytes. */
-export const MAX_CONTENT_TYPE_BYTES = 128
 
 export const ID_BYTES = 16
 export const KEY_BYTES = 32
@@ -138,19 +143,6 @@ export interface SealInput {
   nonce?: Uint8Array
 }
 
-/** An envelope that could not be decoded: `reason` is the `rejected` reason a channel reports for it. */
-export class EnvelopeDecodeError extends SecureChannelError {
-  constructor(
-    /** The `rejected` reason a channel reports for it. */
-    readonly reason: 'malformed' | 'unsupported-version',
-    message: string,
-    options?: { cause?: unknown }
-  ) {
-    super(reason === 'malformed' ? 'ERR_MALFORMED_ENVELOPE' : 'ERR_UNSUPPORTED_VERSION', message, options)
-    this.name = 'EnvelopeDecodeError'
-  }
-}
-
 /** What the header encoding writes: the envelope's fields from version to nonce. */
 type HeaderFields = Omit<EnvelopeFields, 'ciphertext' | 'ttl'>
 
@@ -175,7 +167,7 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
     fixed24.encode(state, h.nonce)
   },
   decode(state) {
-    const version = c.uint.decode(state)
+    const version = canonicalUint.decode(state)
     if (version === UNPADDED_VERSION) {
       throw new EnvelopeDecodeError(
         'unsupported-version',
@@ -193,11 +185,11 @@ const headerEncoding: CompactEncoding<HeaderFields> = {
     }
     const id = fixed16.decode(state)
     const sender = c.fixed32.decode(state)
-    const flags = c.uint.decode(state)
+    const flags = canonicalUint.decode(state)
     // Compared, not masked: `&` sees only the low 32 bits, so 2^32 would pass as 0.
     if (flags !== 0 && flags !== FLAG_RECIPIENT) throw new EnvelopeDecodeError('malformed', `unknown flags ${flags}`)
     const recipient = flags & FLAG_RECIPIENT ? c.fixed32.decode(state) : null
-    return { version, id, sender, recipient, timestamp: c.uint.decode(state), nonce: fixed24.decode(state) }
+    return { version, id, sender, recipient, timestamp: canonicalUint.decode(state), nonce: fixed24.decode(state) }
   }
 }
 
@@ -226,9 +218,9 @@ const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactS
   decode(state) {
     const ttl = c.uint8.decode(state)
     const signedStart = state.start
-    const header = headerEncoding.decode(state)
+    const header = headerEncoding.decode(state) as Envelope
     const headerEnd = state.start
-    const ciphertext = c.uint8array.decode(state)
+    const ciphertext = canonicalUint8array.decode(state)
     if (ciphertext.byteLength < MAC_BYTES) throw new EnvelopeDecodeError('malformed', 'ciphertext is shorter than its MAC')
     const signedEnd = state.start
     const signature = c.fixed64.decode(state)
@@ -236,37 +228,15 @@ const envelopeEncoding: CompactEncoding<SignedFields> & { decode(state: CompactS
     const tag = fixedTag.decode(state)
     if (state.start !== state.end) throw new EnvelopeDecodeError('malformed', 'trailing bytes after the member tag')
     const frame = state.buffer!
-    return {
-      ttl,
-      ...header,
-      ciphertext,
-      signature,
-      tag,
-      tagged: frame.subarray(signedStart, taggedEnd),
-      signed: frame.subarray(signedStart, signedEnd),
-      header: frame.subarray(signedStart, headerEnd)
-    }
-  }
-}
-
-/** A sealed content type that is not UTF-8 (or too long) makes the envelope malformed. */
-const contentTypeText = strictUtf8(
-  (message, cause) => new EnvelopeDecodeError('malformed', `sealed content type: ${message}`, { cause }),
-  MAX_CONTENT_TYPE_BYTES
-)
-
-/** What the padded plaintext holds before its padding: `string contentType ‖ raw payload` (the payload runs to the end). */
-const plaintextEncoding: CompactEncoding<{ contentType: string; payload: Uint8Array }> = {
-  preencode(state, p) {
-    contentTypeText.preencode(state, p.contentType)
-    c.raw.preencode(state, p.payload)
-  },
-  encode(state, p) {
-    contentTypeText.encode(state, p.contentType)
-    c.raw.encode(state, p.payload)
-  },
-  decode(state) {
-    return { contentType: contentTypeText.decode(state), payload: c.raw.decode(state) }
+    // Filled in on the header's object: one object per envelope, no spread.
+    header.ttl = ttl
+    header.ciphertext = ciphertext
+    header.signature = signature
+    header.tag = tag
+    header.tagged = frame.subarray(signedStart, taggedEnd)
+    header.signed = frame.subarray(signedStart, signedEnd)
+    header.header = frame.subarray(signedStart, headerEnd)
+    return header
   }
 }
 
@@ -275,15 +245,16 @@ const UNSIGNED = new Uint8Array(SIGNATURE_BYTES)
 const UNTAGGED = new Uint8Array(TAG_BYTES)
 
 /**
- * Pads (to a size bucket), encrypts and signs one message into a frame. Throws SecureChannelError
- * `ERR_INVALID_ARGUMENT` for a content type that is not well-formed text (a lone surrogate) of at
- * most {@link MAX_CONTENT_TYPE_BYTES} bytes: receivers would refuse it; `ERR_PAYLOAD_TOO_LARGE` if
- * `maxEnvelopeBytes` is given and the message does not fit in it.
+ * Pads (to a size class), encrypts, signs and tags one message into a frame. Throws
+ * SecureChannelError `ERR_INVALID_ARGUMENT` for a content type that is not well-formed text (a
+ * lone surrogate) of at most {@link MAX_CONTENT_TYPE_BYTES} bytes: receivers would refuse it;
+ * `ERR_PAYLOAD_TOO_LARGE` if `maxEnvelopeBytes` is given and the message does not fit in it.
+ * The frame is laid out once: the header is written where it goes, the secretbox writes the
+ * ciphertext into its place, and the signature and tag are made over views of it (no copies).
  */
 export function sealEnvelope(input: SealInput): Uint8Array {
   checkContentType(input.contentType)
-  const fields: Omit<EnvelopeFields, 'ciphertext'> = {
-    ttl: input.ttl,
+  const fields: HeaderFields = {
     version: ENVELOPE_VERSION,
     id: input.id ?? randomBytes(ID_BYTES),
     sender: input.keyPair.publicKey,
@@ -291,14 +262,14 @@ export function sealEnvelope(input: SealInput): Uint8Array {
     timestamp: input.timestamp,
     nonce: input.nonce ?? randomBytes(NONCE_BYTES)
   }
-  const content = { contentType: input.contentType, payload: input.payload }
-  const state = c.state()
-  plaintextEncoding.preencode(state, content)
-  const unpadded = state.end + MIN_PADDING_BYTES
-  const header = encodeHeader(fields)
+  const content: Plaintext = { contentType: input.contentType, payload: input.payload }
+  const unpadded = plaintextLength(content) + MIN_PADDING_BYTES
+  const headerState = c.state()
+  headerEncoding.preencode(headerState, fields)
+  const headerBytes = headerState.end
   let cap: number | undefined
   if (input.maxEnvelopeBytes !== undefined) {
-    cap = maxPlaintextBytes(input.maxEnvelopeBytes, header.byteLength)
+    cap = maxPlaintextBytes(input.maxEnvelopeBytes, headerBytes)
     if (unpadded > cap) {
       throw new SecureChannelError(
         'ERR_PAYLOAD_TOO_LARGE',
@@ -306,14 +277,23 @@ export function sealEnvelope(input: SealInput): Uint8Array {
       )
     }
   }
-  // Zero-filled: the padding is the marker and then these zeros.
-  const plaintext = b4a.alloc(paddedLength(unpadded, cap))
-  state.buffer = plaintext
-  plaintextEncoding.encode(state, content)
-  plaintext[state.start] = PAD_MARKER
-  const ciphertext = b4a.allocUnsafe(plaintext.byteLength + MAC_BYTES)
-  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, header))
-  return assembleEnvelope({ ...fields, ciphertext }, { secretKey: input.keyPair.secretKey }, { memberKey: input.memberKey })
+  const plaintext = b4a.allocUnsafe(paddedLength(unpadded, cap))
+  writePlaintext(plaintext, content)
+  const ciphertextBytes = plaintext.byteLength + MAC_BYTES
+  const headerEnd = 1 + headerBytes
+  const ciphertextStart = headerEnd + uintBytes(ciphertextBytes)
+  const signedEnd = ciphertextStart + ciphertextBytes
+  const tagStart = signedEnd + SIGNATURE_BYTES
+  const frame = b4a.allocUnsafe(tagStart + TAG_BYTES)
+  const state = stateOver(frame, frame.byteLength)
+  c.uint8.encode(state, input.ttl)
+  headerEncoding.encode(state, fields)
+  c.uint.encode(state, ciphertextBytes)
+  const ciphertext = frame.subarray(ciphertextStart, signedEnd)
+  sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, frame.subarray(1, headerEnd)))
+  sodium.crypto_sign_detached(frame.subarray(signedEnd, tagStart), frame.subarray(1, signedEnd), input.keyPair.secretKey)
+  sodium.crypto_generichash(frame.subarray(tagStart), frame.subarray(1, tagStart), input.memberKey)
+  return frame
 }
 
 /**
@@ -353,18 +333,6 @@ export function verifyMemberTag(envelope: Envelope, memberKey: Uint8Array): bool
   return sodium.sodium_memcmp(memberTag(envelope.tagged, memberKey), envelope.tag)
 }
 
-/**
- * The length the sealed plaintext is padded to, for `unpadded` bytes (content type, payload and
- * the padding's marker byte): the smallest of {@link PADDING_BUCKETS} that holds it, past the
- * largest the next multiple of it; no more than `cap` (the room left by `maxEnvelopeBytes`) when
- * `unpadded` fits in `cap`.
- */
-export function paddedLength(unpadded: number, cap?: number): number {
-  let bucket = PADDING_BUCKETS.find((b) => b >= unpadded) ?? Math.ceil(unpadded / LARGEST_BUCKET) * LARGEST_BUCKET
-  if (cap !== undefined && unpadded <= cap && bucket > cap) bucket = cap
-  return bucket
-}
-
 /** The largest sealed plaintext whose frame, with a header of `headerBytes`, is at most `maxEnvelopeBytes`. */
 function maxPlaintextBytes(maxEnvelopeBytes: number, headerBytes: number): number {
   // ttl ‖ header ‖ uint ciphertext length ‖ plaintext + MAC ‖ signature ‖ tag
@@ -387,8 +355,9 @@ export function encodeHeader(fields: HeaderFields): Uint8Array {
 /** Parses a frame without any key. Throws {@link EnvelopeDecodeError} if it is not exactly one envelope. */
 export function decodeEnvelope(frame: Uint8Array): Envelope {
   try {
-    // The explicit type: this encoding's decode gives an Envelope, views included.
-    return decodeCanonical<Envelope>(envelopeEncoding, frame)
+    // Canonical by construction (every uint is read with canonicalUint, lengths included): no
+    // decodeCanonical, whose second encoding copied the whole frame per envelope.
+    return (envelopeEncoding.decode as (state: CompactState) => Envelope)(stateOver(frame, frame.byteLength))
   } catch (err) {
     if (err instanceof EnvelopeDecodeError) throw err
     throw new EnvelopeDecodeError('malformed', 'envelope is truncated or malformed', { cause: err })
@@ -413,7 +382,7 @@ export function openEnvelope(
   const plaintext = b4a.allocUnsafe(envelope.ciphertext.byteLength - MAC_BYTES)
   const boxKey = messageKey(channelKey, envelope.header)
   if (!sodium.crypto_secretbox_open_easy(plaintext, envelope.ciphertext, envelope.nonce, boxKey)) return null
-  return decodePlaintext(plaintext)
+  return readPlaintext(plaintext)
 }
 
 /** A copy of `frame` with its ttl byte replaced: what a relay forwards (the ttl is not signed). */
@@ -435,31 +404,6 @@ function messageKey(channelKey: Uint8Array, header: Uint8Array): Uint8Array {
   const key = b4a.allocUnsafe(KEY_BYTES)
   sodium.crypto_generichash(key, header, channelKey)
   return key
-}
-
-function decodePlaintext(plaintext: Uint8Array): { contentType: string; payload: Uint8Array } {
-  // ISO/IEC 7816-4 padding: the last byte that is not zero is the marker, and it must be there.
-  let end = plaintext.byteLength - 1
-  while (end >= 0 && plaintext[end] === 0) end--
-  if (end < 0 || plaintext[end] !== PAD_MARKER) {
-    throw new EnvelopeDecodeError('malformed', 'sealed content has no padding marker (0x80 then zeros)')
-  }
-  try {
-    return decodeCanonical(plaintextEncoding, plaintext.subarray(0, end))
-  } catch (err) {
-    if (err instanceof EnvelopeDecodeError) throw err
-    throw new EnvelopeDecodeError('malformed', 'sealed content is truncated or malformed', { cause: err })
-  }
-}
-
-/** What a sender may put as content type: well-formed text of at most MAX_CONTENT_TYPE_BYTES bytes. */
-export function checkContentType(contentType: unknown): asserts contentType is string {
-  if (typeof contentType !== 'string' || !isWellFormed(contentType) || utf8ByteLength(contentType) > MAX_CONTENT_TYPE_BYTES) {
-    throw new SecureChannelError(
-      'ERR_INVALID_ARGUMENT',
-      `contentType must be well-formed text (no lone surrogates) of at most ${MAX_CONTENT_TYPE_BYTES} bytes`
-    )
-  }
 }
 
 /** A fresh ed25519 key pair for a node (nodes of a Hypha database derive theirs: see @hypha/node-core). */

@@ -26,3 +26,16 @@ export class SecureChannelError extends Error {
     this.code = code
   }
 }
+
+/** An envelope that could not be decoded: `reason` is the `rejected` reason a channel reports for it. */
+export class EnvelopeDecodeError extends SecureChannelError {
+  constructor(
+    /** The `rejected` reason a channel reports for it. */
+    readonly reason: 'malformed' | 'unsupported-version',
+    message: string,
+    options?: { cause?: unknown }
+  ) {
+    super(reason === 'malformed' ? 'ERR_MALFORMED_ENVELOPE' : 'ERR_UNSUPPORTED_VERSION', message, options)
+    this.name = 'EnvelopeDecodeError'
+  }
+}

@@ -46,6 +46,7 @@ export {
   ENVELOPE_VERSION,
   ENVELOPE_OVERHEAD_BYTES,
   PADDING_BUCKETS,
+  PADDING_HEADROOM_BYTES,
   MIN_PADDING_BYTES,
   paddedLength
 } from './envelope.js'

@@ -14,6 +14,7 @@ import {
   ENVELOPE_OVERHEAD_BYTES,
   MAX_CONTENT_TYPE_BYTES,
   PADDING_BUCKETS,
+  PADDING_HEADROOM_BYTES,
   paddedLength
 } from '@hypha/secure-channel'
 import sodium from 'sodium-universal'
@@ -41,22 +42,47 @@ const input = {
 const SENDER = '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c'
 const TIMESTAMP = 'ff0068e5cf8b010000' // uint, 9 bytes
 const HEADER = ['03', '02'.repeat(16), SENDER, '01', '03'.repeat(32), TIMESTAMP, '04'.repeat(24)].join('')
-// What the secretbox seals: string 'text/plain' ‖ 'hi' ‖ 0x80, zeros up to the 256-byte bucket.
-const PLAINTEXT = ['0a', b4a.toString(b4a.from('text/plain'), 'hex'), '6869', '80', '00'.repeat(256 - 14)].join('')
-// 256 + 16 bytes (MAC first); its length prefix is the uint fd 1001 (272).
-const CIPHERTEXT_PREFIX = 'fd1001'
+// What the secretbox seals: string 'text/plain' ‖ 'hi' ‖ 0x80, zeros up to the 256-byte class
+// plus the 130-byte headroom (PADDING_HEADROOM_BYTES): 386 bytes.
+const PLAINTEXT = ['0a', b4a.toString(b4a.from('text/plain'), 'hex'), '6869', '80', '00'.repeat(386 - 14)].join('')
+// 386 + 16 bytes (MAC first); its length prefix is the uint fd 9201 (402).
+const CIPHERTEXT_PREFIX = 'fd9201'
 const CIPHERTEXT = [
-  'cb862deb4a24370e72ac340c322796769b8d14f9b0ab608dcfad8aa0a444271ef416d5cd671a23223f5d0bf800d9fc6a',
+  '8d9580236facba99568f870531efc7029b8d14f9b0ab608dcfad8aa0a444271ef416d5cd671a23223f5d0bf800d9fc6a',
   '1cdb18c0c1ee1b61f73b3bfad47e7f264913c8c167abad4d2b46521e76c809c054ac1205665700c19dcfba4ca0a7624e',
   'af4b9958012856f7da17a798ed3285358556f507c8e59736ad8bf094f028f4e2d2e98a7a4e69617841285559c0d0f9a9',
   'dec28a1e4e11613106d0991f9c87ec53e50d4043b72a6413b30cd20574c507bcf25e779c8e106b4249fa18e8ca979be3',
   '35cf549d756544fb161dafba826749b8d20e22fd7668b4d5ab90878bfee3582874a7e8d9bc01e27f425fd74586b6e6c7',
-  'd2ecaaa1cbaa7e693be3b52a5013d3c3f9a1d2c45cb6ec210c03e70450d22c7b'
+  'd2ecaaa1cbaa7e693be3b52a5013d3c3f9a1d2c45cb6ec210c03e70450d22c7bfe95be0e54ebc685772e67fa2dfe8018',
+  'd4d0ccd48928b53f69be3d8d40351ec8dac2c1d0bf3eff45d3b38e3754be9d5d164066b3a6b02c9724e82f7ee1dc2e41',
+  '23e31b6aa720737de084c152079bde81ba0613b4a5462dff817b8d8a568def18d0eb0e5164c16693a0bd17b5775ca94b',
+  '2cb5cfa6632fe2b409f68161f31cf220737c'
 ].join('')
 const SIGNATURE =
-  '998413a94e454161aedc36b43fd76b91a0308a38d37d16c048cfb03f4669f6a7a0c28d41af8888678aab3d1e75a0ec53adc828a8bd24409c29e501835e59bd04'
+  '1ca32f50069ae6b28220ada490d1c8ed10f3e795160b3fc885c50fa213a1380986fc7a8a581904dd04f5c4d32757ce1e8bf8ada5ddb4af9a61076a1ede286203'
 // Checked with Python: hashlib.blake2b(frame[1:-16], key=bytes([6]) * 32, digest_size=16).
-const TAG = '2c7ad4144c2c68205a631d51bf920e7b'
+const TAG = '43055b0104124c420677a5269abc4519'
+
+/**
+ * The same message as sealed before issue 14 (the sealed plaintext padded to 256 bytes, the
+ * classes then being sealed sizes): byte for byte what a sender of @hypha/secure-channel 0.1.0
+ * sent. Same version, so receivers must still open it (they accept any padding length).
+ */
+const OLD_CLASS_FRAME = [
+  '04',
+  ['03', '02'.repeat(16), '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c', '01', '03'.repeat(32), 'ff0068e5cf8b010000', '04'.repeat(24)].join(''),
+  'fd1001',
+  [
+    'cb862deb4a24370e72ac340c322796769b8d14f9b0ab608dcfad8aa0a444271ef416d5cd671a23223f5d0bf800d9fc6a',
+    '1cdb18c0c1ee1b61f73b3bfad47e7f264913c8c167abad4d2b46521e76c809c054ac1205665700c19dcfba4ca0a7624e',
+    'af4b9958012856f7da17a798ed3285358556f507c8e59736ad8bf094f028f4e2d2e98a7a4e69617841285559c0d0f9a9',
+    'dec28a1e4e11613106d0991f9c87ec53e50d4043b72a6413b30cd20574c507bcf25e779c8e106b4249fa18e8ca979be3',
+    '35cf549d756544fb161dafba826749b8d20e22fd7668b4d5ab90878bfee3582874a7e8d9bc01e27f425fd74586b6e6c7',
+    'd2ecaaa1cbaa7e693be3b52a5013d3c3f9a1d2c45cb6ec210c03e70450d22c7b'
+  ].join(''),
+  '998413a94e454161aedc36b43fd76b91a0308a38d37d16c048cfb03f4669f6a7a0c28d41af8888678aab3d1e75a0ec53adc828a8bd24409c29e501835e59bd04',
+  '2c7ad4144c2c68205a631d51bf920e7b'
+].join('')
 
 describe('envelope wire format', () => {
   it('is ttl ‖ header ‖ ciphertext ‖ signature ‖ member tag, byte for byte', () => {
@@ -71,7 +97,7 @@ describe('envelope wire format', () => {
     // the padded plaintext byte for byte.
     const boxKey = b4a.alloc(32)
     sodium.crypto_generichash(boxKey, b4a.from(HEADER, 'hex'), channelKey)
-    const plain = b4a.alloc(256)
+    const plain = b4a.alloc(386)
     expect(sodium.crypto_secretbox_open_easy(plain, b4a.from(CIPHERTEXT, 'hex'), input.nonce, boxKey)).toBe(true)
     expect(hex(plain)).toBe(PLAINTEXT)
   })
@@ -97,6 +123,18 @@ describe('envelope wire format', () => {
     const noRecipient = decodeEnvelope(sealEnvelope({ ...input, recipient: null, ttl: 0 }))
     expect(noRecipient.recipient).toBeNull()
     expect(noRecipient.ttl).toBe(0)
+  })
+
+  it('still opens an envelope padded to the classes of before issue 14 (same version, any padding length)', () => {
+    const old = b4a.from(OLD_CLASS_FRAME, 'hex')
+    const env = decodeEnvelope(old)
+    expect(env.ciphertext.byteLength).toBe(256 + 16)
+    expect(hex(env.header)).toBe(HEADER)
+    expect(verifyEnvelope(env)).toBe(true)
+    expect(verifyMemberTag(env, memberKey)).toBe(true)
+    expect(openEnvelope(env, channelKey)).toEqual({ contentType: 'text/plain', payload: b4a.from('hi') })
+    // The same message sealed now is longer (256 + 130) but differs only in its padding.
+    expect(sealEnvelope(input).byteLength - old.byteLength).toBe(130)
   })
 
   it('rejects what is not exactly one envelope with EnvelopeDecodeError and a reason', () => {
@@ -178,48 +216,63 @@ const ciphertextLength = (frame: Uint8Array) => decodeEnvelope(frame).ciphertext
 // 'text/plain' takes 11 bytes sealed (its length, then the text); the padding at least 1.
 const CONTENT_TYPE_AND_MARKER = 12
 
-describe('padding to size buckets', () => {
-  it('has the bucket table 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, then multiples of 64 KiB', () => {
+describe('padding to size classes', () => {
+  it('has the classes 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB of payload, then multiples of 64 KiB, plus 130 bytes of headroom', () => {
     expect(PADDING_BUCKETS).toEqual([256, 1024, 4096, 16384, 65536])
+    // The content type's length prefix, the longest content type (128 bytes) and the marker.
+    expect(PADDING_HEADROOM_BYTES).toBe(1 + MAX_CONTENT_TYPE_BYTES + 1)
     const table: Array<[number, number]> = [
       [1, 256],
-      [256, 256],
-      [257, 1024],
-      [1024, 1024],
-      [1025, 4096],
-      [4096, 4096],
-      [4097, 16384],
-      [16385, 65536],
-      [65536, 65536],
-      [65537, 131072],
-      [131073, 196608],
-      [16 * 1024 * 1024, 16 * 1024 * 1024]
+      [256 + 130, 256],
+      [256 + 131, 1024],
+      [1024 + 130, 1024],
+      [1024 + 131, 4096],
+      [4096 + 130, 4096],
+      [4096 + 131, 16384],
+      [16384 + 131, 65536],
+      [65536 + 130, 65536],
+      [65536 + 131, 131072],
+      [131072 + 131, 196608],
+      [16 * 1024 * 1024 + 130, 16 * 1024 * 1024]
     ]
-    for (const [unpadded, padded] of table) expect(paddedLength(unpadded), `${unpadded}`).toBe(padded)
+    for (const [unpadded, bucket] of table) expect(paddedLength(unpadded), `${unpadded}`).toBe(bucket + PADDING_HEADROOM_BYTES)
     // A cap (the room maxEnvelopeBytes leaves) stops the padding there, if the content fits under it.
-    expect(paddedLength(200, 10_000)).toBe(256)
+    expect(paddedLength(200, 10_000)).toBe(386)
     expect(paddedLength(5000, 10_000)).toBe(10_000)
     expect(paddedLength(10_000, 10_000)).toBe(10_000)
-    expect(paddedLength(10_001, 10_000)).toBe(16384)
+    expect(paddedLength(10_001, 10_000)).toBe(16384 + 130)
   })
 
-  it('payloads of different sizes within one bucket make envelopes of one length', () => {
+  it('seals a payload of up to each class, with any content type, in that class (a 1 KiB payload as 1 KiB + 130, not 4 KiB)', () => {
+    for (const bucket of PADDING_BUCKETS) {
+      for (const contentType of ['', 'text/plain', 'x'.repeat(MAX_CONTENT_TYPE_BYTES)]) {
+        expect(ciphertextLength(sealEnvelope({ ...input, contentType, payload: b4a.alloc(bucket, 7) })), `${bucket} ${contentType.length}`).toBe(
+          bucket + PADDING_HEADROOM_BYTES + 16
+        )
+      }
+    }
+    expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(1024, 7) }))).toBe(1024 + 130 + 16)
+  })
+
+  it('payloads of different sizes within one class make envelopes of one length', () => {
     for (const bucket of PADDING_BUCKETS) {
       const lower = PADDING_BUCKETS[PADDING_BUCKETS.indexOf(bucket) - 1] ?? 0
-      const smallest = Math.max(0, lower + 1 - CONTENT_TYPE_AND_MARKER)
-      const largest = bucket - CONTENT_TYPE_AND_MARKER
+      const smallest = lower === 0 ? 0 : lower + PADDING_HEADROOM_BYTES + 1 - CONTENT_TYPE_AND_MARKER
+      const largest = bucket + PADDING_HEADROOM_BYTES - CONTENT_TYPE_AND_MARKER
       const frames = [smallest, Math.floor((smallest + largest) / 2), largest].map((n) => sealEnvelope({ ...input, payload: b4a.alloc(n, 7) }))
-      for (const frame of frames) expect(ciphertextLength(frame), `${bucket}`).toBe(bucket + 16)
+      for (const frame of frames) expect(ciphertextLength(frame), `${bucket}`).toBe(bucket + PADDING_HEADROOM_BYTES + 16)
       expect(new Set(frames.map((f) => f.byteLength)).size, `${bucket}`).toBe(1)
-      // One byte more and it is the next bucket.
-      expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(largest + 1, 7) }))).toBe(paddedLength(bucket + 1) + 16)
+      // One byte more and it is the next class.
+      expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(largest + 1, 7) }))).toBe(
+        paddedLength(bucket + PADDING_HEADROOM_BYTES + 1) + 16
+      )
     }
     // The issue's example: 5,000 and 9,000 bytes are both the 16 KiB bucket; 3,000 is 4 KiB.
     expect(sealedLength(b4a.alloc(5000))).toBe(sealedLength(b4a.alloc(9000)))
     expect(sealedLength(b4a.alloc(3000))).toBeLessThan(sealedLength(b4a.alloc(5000)))
     // Past 64 KiB: multiples of 64 KiB.
     expect(sealedLength(b4a.alloc(70_000))).toBe(sealedLength(b4a.alloc(131_000)))
-    expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(70_000) }))).toBe(131072 + 16)
+    expect(ciphertextLength(sealEnvelope({ ...input, payload: b4a.alloc(70_000) }))).toBe(131072 + 130 + 16)
     // The content type is inside the padding too: a long one changes nothing while it fits.
     expect(sealedLength(b4a.from('hi'), { contentType: 'x'.repeat(MAX_CONTENT_TYPE_BYTES) })).toBe(sealedLength(b4a.from('hi')))
   })
@@ -230,8 +283,8 @@ describe('padding to size buckets', () => {
       b4a.from([0]),
       b4a.from([0x80]),
       b4a.from([1, 0x80, 0, 0]),
-      b4a.alloc(243, 0), // fills the 256 bucket exactly
-      b4a.alloc(244, 0x80), // one more: the 1 KiB bucket
+      b4a.alloc(243 + 130, 0), // fills the 256 class exactly
+      b4a.alloc(244 + 130, 0x80), // one more: the 1 KiB class
       b4a.alloc(5000, 0xff),
       b4a.concat([b4a.alloc(70_000, 9), b4a.alloc(10, 0)])
     ]
@@ -263,8 +316,8 @@ describe('padding to size buckets', () => {
       )
     }
     // Around the ciphertext length prefix's step from 3 to 5 bytes (65,535), the frame stays within
-    // the limit and fills it but for at most the 2 bytes the step costs (up to 65,720: from 65,721
-    // on, the 64 KiB bucket fits whole).
+    // the limit and fills it but for at most the 2 bytes the step costs (up to 65,720: from 65,851
+    // on, the 64 KiB class fits whole, its 130 bytes of headroom included).
     for (let limit = 65_600; limit <= 65_720; limit++) {
       const length = sealedLength(b4a.alloc(30_000), { recipient: null, maxEnvelopeBytes: limit })
       expect(length, `${limit}`).toBeLessThanOrEqual(limit)

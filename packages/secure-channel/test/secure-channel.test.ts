@@ -107,6 +107,21 @@ describe('through a relay without the key', () => {
     expect(() => relay.channel.send(text('x'))).toThrow(expect.objectContaining({ code: 'ERR_NO_KEY' }))
   })
 
+  it('forwards the frame with its ttl one lower, and leaves the bytes it received as they came', async () => {
+    net = new Net()
+    const { a, relay, c } = await net.line()
+    a.channel.send(text('hop'))
+    await until(() => c.messages.length === 1, 10_000, 'relayed delivery')
+    // The relay sets the ttl in the received frame only while it hands it to its connections (no
+    // copy per forward), then puts it back: its other listeners still see what arrived.
+    const received = relay.frames[0]!
+    const forwarded = c.frames[0]!
+    expect(received[0]).toBe(a.channel.maxHops)
+    expect(forwarded[0]).toBe(a.channel.maxHops - 1)
+    expect(b4a.equals(forwarded.subarray(1), received.subarray(1))).toBe(true)
+    expect(relay.relayed).toEqual([expect.objectContaining({ ttl: a.channel.maxHops - 1, peers: 1 })])
+  })
+
   it('two paths deliver one message once (deduplicated)', async () => {
     net = new Net()
     const a = await net.node('A')

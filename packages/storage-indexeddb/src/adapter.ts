@@ -5,6 +5,14 @@ import type { IdbFile } from './idb-file.js'
 /** What every request has: the callback the storage calls when it is done. */
 export type Req = { callback(err: Error | null, value?: any): void }
 
+/** A file's changes not yet in IndexedDB: block contents (null: delete) and a range delete. */
+export interface Changes {
+  puts: Map<number, Uint8Array | null>
+  /** Delete every block from this index on (before the puts). */
+  deleteFrom: number | null
+  size: number
+}
+
 export const BLOCKS = 'blocks'
 export const FILES = 'files'
 

@@ -24,21 +24,18 @@
  * Changed blocks stay in memory until committed. If a commit fails (e.g. quota exceeded), its
  * requests fail and so does every later request of the adapter: memory is then ahead of
  * IndexedDB, and continuing could persist a torn state.
+ *
+ * The code is split by job: this module is one file (its requests, its blocks in memory, its
+ * changes); adapter.ts the database, the shared LRU and group commit; lock.ts the one-opener
+ * lock; blocks.ts the block arithmetic.
  */
 import RandomAccessStorage from 'random-access-storage'
-import { Adapter, BLOCKS, FILES, done, guard, type Req } from './adapter.js'
+import { Adapter, BLOCKS, FILES, done, guard, type Changes, type Req } from './adapter.js'
+import { LOCKED_FILE, holdLock } from './lock.js'
 import { blocksOf, eachBlock, none, toBlock } from './blocks.js'
 
 /** A random-access-storage request, as its `_open`/`_read`/… methods receive it. */
 type RAS = RandomAccessStorage
-
-/** A file's changes not yet in IndexedDB: block contents (null: delete) and a range delete. */
-export interface Changes {
-  puts: Map<number, Uint8Array | null>
-  /** Delete every block from this index on (before the puts). */
-  deleteFrom: number | null
-  size: number
-}
 
 interface Op {
   req: Req
@@ -46,33 +43,6 @@ interface Op {
   need: () => number[]
   /** Applies the request to memory, synchronously. */
   run: () => void
-}
-
-/** The file whose opening takes the database's lock: the one Corestore holds open while a node is open. */
-const LOCKED_FILE = 'primary-key'
-
-/**
- * Takes the Web Lock `hypha-idb:<dbName>` (scoped to the origin: shared by its tabs and workers)
- * if nobody holds it, and gives the function that releases it; fails with an `ELOCKED` error if it
- * is held (another tab, worker or node has this database open). Where Web Locks are missing
- * (an insecure context, an old browser) nothing is locked.
- */
-function holdLock(dbName: string): Promise<() => void> {
-  const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks
-  if (!locks) return Promise.resolve(() => {})
-  return new Promise((resolve, reject) => {
-    locks
-      .request(`hypha-idb:${dbName}`, { ifAvailable: true }, (lock) => {
-        if (lock === null) {
-          const err = Object.assign(new Error(`ELOCKED: the IndexedDB database ${dbName} is open elsewhere (another tab, worker or node)`), { code: 'ELOCKED' })
-          reject(err)
-          return undefined
-        }
-        // The lock is held until this promise settles.
-        return new Promise<void>((release) => resolve(() => release()))
-      })
-      .catch(reject)
-  })
 }
 
 export class IdbFile extends RandomAccessStorage {

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): every WebRTC test beyond the shared transport suite, all on
+// one loopback signalling server and node-datachannel set-up, so the cases read side by side.
 import { describe, it, expect, afterEach } from 'vitest'
 import http from 'node:http'
 import { once } from 'node:events'

@@ -1,7 +1,7 @@
 // A Vite app's page (copied into a temporary app by vite.test.ts): a read-only HyphaNode that
 // reaches a Node origin over WebSocket, or reports the error it failed with.
 import { HyphaNode } from '@hypha/node-core'
-import { deriveRootSecret } from '@hypha/auth'
+import { deriveRootSecret, signUp } from '@hypha/auth'
 import { webSocketClient } from '@hypha/transport-websocket'
 
 let node: HyphaNode | null = null
@@ -30,12 +30,26 @@ async function entries(count: number) {
   }
 }
 
+/**
+ * signUp with a chosen `passphrase`: resolves with the error's code (a weak one is refused by the
+ * strength check, which signUp loads on demand: in a production build, a chunk of its own).
+ */
+async function weakSignUp(passphrase: string) {
+  try {
+    const account = await signUp({ passphrase, name: 'ada@example.com', nodeName: 'Page', kdf: { iterations: 1, memoryKiB: 64 } })
+    await account.close()
+    return { code: 'accepted' }
+  } catch (err) {
+    return { code: (err as { code?: string }).code ?? String(err) }
+  }
+}
+
 async function stop() {
   await node?.close()
   node = null
 }
 
-const api = { start, entries, stop }
+const api = { start, entries, weakSignUp, stop }
 
 declare global {
   interface Window {
