@@ -3,7 +3,8 @@
 // byte size, as the origin's view holds (what the reader downloads: it fast-forwards to the view),
 // measured in the same run. Both over an in-process Noise stream pair and over TCP
 // on 127.0.0.1. Verifies that every entry (and every raw block) arrived with the right value and
-// exits non-zero if not. Prints; no thresholds.
+// exits non-zero if not. Prints wall time and this process's CPU time (both ends run in it), each
+// as a ratio against the baseline; no thresholds.
 //
 //   npx tsc -b bench && node bench/dist/node-sync.js
 //   env: BENCH_ENTRIES (10000), BENCH_ROUNDS (3), BENCH_BATCH (500), BENCH_VALUE_BYTES (100),
@@ -32,6 +33,8 @@ type Over = 'memory' | 'tcp'
 
 interface Sample {
   ms: number
+  /** CPU time of this process (user + system) over the same span: both ends run in it. */
+  cpuMs: number
   heapMB: number
   rssMB: number
   /** Blocks downloaded by the receiving side, all cores. */
@@ -58,6 +61,11 @@ function memory() {
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
 const mb = (bytes: number) => bytes / 1e6
+/** User + system CPU ms of this process since `from` (a `process.cpuUsage()`). */
+const cpuMsSince = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from)
+  return (d.user + d.system) / 1000
+}
 
 // ---- HyphaNode ---------------------------------------------------------------------------------
 
@@ -145,6 +153,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
 
   // The clock runs from connecting until every entry can be listed from the reader's view.
   start = performance.now()
+  const cpu = process.cpuUsage()
   let disconnect: () => Promise<void> | void
   if (client) {
     await client.start({ topic: reader.topic, keyPair: reader.noiseKeyPair, onConnection: reader.addConnection })
@@ -171,6 +180,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
   const lastKeyMs = performance.now() - start
   const entries = await reader.list()
   const ms = performance.now() - start
+  const cpuMs = cpuMsSince(cpu)
   store.off('core-open', watch)
   const after = memory()
 
@@ -195,7 +205,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
     blocks += f.blocks
     bytes += f.bytes
   }
-  return { ms, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
+  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
 }
 
 // ---- raw hypercore -------------------------------------------------------------------------------
@@ -219,11 +229,13 @@ async function syncRaw(source: { store: any; core: any; count: number }, blockBy
   await core.ready()
 
   const start = performance.now()
+  const cpu = process.cpuUsage()
   const conn: Connection = over === 'tcp' ? await connectTcp(source.store, store) : connectInProcess(source.store, store)
   await core.update({ wait: true })
   const range = core.download({ start: 0, end: -1 })
   await until(() => core.contiguousLength === count, TIMEOUT_MS, `raw hypercore over ${over} to download ${count} blocks`)
   const ms = performance.now() - start
+  const cpuMs = cpuMsSince(cpu)
   const after = memory()
   range.destroy()
 
@@ -235,7 +247,7 @@ async function syncRaw(source: { store: any; core: any; count: number }, blockBy
 
   conn.destroy()
   await store.close()
-  return { ms, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: count, kB: core.byteLength / 1000 }
+  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: count, kB: core.byteLength / 1000 }
 }
 
 // ---- main ------------------------------------------------------------------------------------------
@@ -272,15 +284,20 @@ async function main() {
   }
 
   const baselineMs = { memory: median(samples.get(runs[0]![0])!.map((s) => s.ms)), tcp: median(samples.get(runs[1]![0])!.map((s) => s.ms)) }
+  const baselineCpu = { memory: median(samples.get(runs[0]![0])!.map((s) => s.cpuMs)), tcp: median(samples.get(runs[1]![0])!.map((s) => s.cpuMs)) }
   const rows = runs.map(([name]) => {
     const s = samples.get(name)!
     const ms = median(s.map((x) => x.ms))
     const base = name.includes('TCP') ? baselineMs.tcp : baselineMs.memory
+    const cpuMs = median(s.map((x) => x.cpuMs))
+    const cpuBase = name.includes('TCP') ? baselineCpu.tcp : baselineCpu.memory
     return {
       case: name,
       'time (ms)': Math.round(ms),
       'entries/s': Math.round(ENTRIES / (ms / 1000)),
       'vs raw hypercore': (ms / base).toFixed(2) + '×',
+      'CPU (ms)': Math.round(cpuMs),
+      'CPU vs raw': (cpuMs / cpuBase).toFixed(2) + '×',
       'blocks fetched': median(s.map((x) => x.blocks)),
       'KB fetched': Math.round(median(s.map((x) => x.kB))),
       'heap Δ (MB)': median(s.map((x) => x.heapMB)).toFixed(1),
@@ -289,6 +306,9 @@ async function main() {
   })
   console.table(rows)
   console.log(`ratio = time / time of raw hypercore over the same transport (${Math.round(baselineMs.memory)} ms in-process, ${Math.round(baselineMs.tcp)} ms TCP); raw: ${origin.viewBlocks} blocks of ${rawBlockBytes} bytes, as the view holds`)
+  // Both ends run in this one process, so its CPU time is the work of the sync, and other load on
+  // the machine moves it far less than the wall clock (which waits for the scheduler too).
+  console.log(`CPU = user + system time of this process over the same span (both ends); CPU vs raw = the same ratio on CPU time (${Math.round(baselineCpu.memory)} ms in-process, ${Math.round(baselineCpu.tcp)} ms TCP)`)
   console.log(`reproduce: npx tsc -b && BENCH_ENTRIES=${ENTRIES} BENCH_ROUNDS=${ROUNDS} node bench/dist/node-sync.js`)
   for (const [name] of runs.slice(2)) {
     console.log(`${name}: ${samples.get(name)!.map((s) => `${Math.round(s.ms)} ms (${s.detail})`).join(' | ')}`)
