@@ -1,11 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { cleanupsAfterEach, nextEvent, settle } from '@hypha/test-utils'
+import { cleanupsAfterEach, nextEvent } from '@hypha/test-utils'
 import { type HyphaNodeOptions } from '../src/index.js'
 import { autobaseOf } from '../src/debug.js'
 import { rootSecret, connect, eventually, startNode } from './fixtures/helpers.js'
-import { Corestore } from '../src/engine/holepunch.js'
-import { prefetchView } from '../src/engine/view-prefetch.js'
-import RAM from 'random-access-memory'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
@@ -59,7 +56,7 @@ describe('listing a view this node does not hold yet', () => {
     await eventually(() => core.contiguousLength === core.length, 'the whole view downloaded')
   })
 
-  it('a bounded range fetches only what its walk reads; after a listing left early, a later one lists all', async () => {
+  it('a bounded range fetches only what its walk reads; a listing left early stops, and a later one lists all', async () => {
     const { phone, core } = await fastForwarded('prefetch: bounded')
     const some = await phone.list({ prefix: 'k/001' })
     expect(some.map((e) => e.key)).toEqual(Array.from({ length: 10 }, (_, i) => keyOf(10 + i)))
@@ -71,46 +68,5 @@ describe('listing a view this node does not hold yet', () => {
       break
     }
     expect((await phone.list()).length).toBe(COUNT)
-  })
-})
-
-describe('prefetchView', () => {
-  /** A fresh core that knows the length of a 2,000-block core on a store it replicates with, and holds none of its blocks. */
-  async function behind() {
-    const source = new Corestore(RAM.reusable())
-    const reader = new Corestore(RAM.reusable())
-    cleanups.push(() => source.close(), () => reader.close())
-    const core = source.get({ name: 'view' })
-    await core.ready()
-    await core.append(Array.from({ length: 2000 }, (_, i) => new TextEncoder().encode(`block ${i}`)))
-    const a = source.replicate(true)
-    const b = reader.replicate(false)
-    a.pipe(b).pipe(a)
-    cleanups.push(() => a.destroy())
-    const copy = reader.get({ key: core.key })
-    await copy.update({ wait: true })
-    expect(copy.length).toBe(2000)
-    expect(copy.contiguousLength).toBe(0)
-    // What the engine passes: Autobase's view session, whose backing core's session is this core.
-    return { copy, view: { getBackingCore: () => ({ session: copy }) } }
-  }
-
-  it('listings that run together share one range: one left early does not stop it for the other', async () => {
-    const { copy, view } = await behind()
-    const first = prefetchView(view)
-    const second = prefetchView(view)
-    second.left()
-    await eventually(() => copy.contiguousLength === 2000, 'the whole core downloaded')
-    first.listed()
-  })
-
-  it('the only listing, left early, stops the range', async () => {
-    const { copy, view } = await behind()
-    prefetchView(view).left()
-    await settle(200)
-    expect(copy.contiguousLength).toBe(0)
-    // A later listing starts a new one.
-    prefetchView(view).listed()
-    await eventually(() => copy.contiguousLength === 2000, 'the whole core downloaded')
   })
 })

@@ -202,7 +202,7 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
   async *range(range: EngineRange): AsyncIterable<EngineEntry> {
     // A whole listing reads nearly every view block: fetch the missing ones in bulk (view-prefetch.ts).
     const whole = !range.gt && !range.gte && !range.lt && !range.lte && range.limit === undefined
-    const prefetch = whole ? prefetchView(this.base.view.core) : null
+    const stopPrefetch = whole ? prefetchView(this.base.view.core) : null
     let listed = false
     try {
       for await (const entry of this.base.view.createReadStream(viewRange(range))) {
@@ -210,10 +210,9 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
       }
       listed = true
     } finally {
-      // Listed in full: the few blocks still on their way (the header, history the walk skipped)
-      // land, and the view is then whole here. Left early: the range stops.
-      if (listed) prefetch?.listed()
-      else prefetch?.left()
+      // Left early (a break, an error): stop. Listed in full: let the few blocks still on their way
+      // (the header, history the walk skipped) land, so the view is then whole here.
+      if (!listed) stopPrefetch?.()
     }
   }
 

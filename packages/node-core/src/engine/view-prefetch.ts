@@ -18,22 +18,8 @@
 interface ViewCore {
   length: number
   contiguousLength: number
-  download(range: { start: number; end: number }): { done(): Promise<void>; destroy(): void }
+  download(range: { start: number; end: number }): { destroy(): void }
 }
-
-/** One range in flight per view core, shared by the listings that run meanwhile. */
-interface Prefetch {
-  end: number
-  range: { destroy(): void }
-  /** Listings using it now. */
-  holders: number
-  /** A listing ran to its end: the range then runs on to its own end, whoever is left. */
-  kept: boolean
-  /** Done, failed or destroyed: a new listing starts another. */
-  over: boolean
-}
-
-const prefetches = new WeakMap<ViewCore, Prefetch>()
 
 /** The Autobase view core session's backing Hypercore session, or null (not open, or none). */
 function backingCore(viewCore: any): ViewCore | null {
@@ -42,48 +28,15 @@ function backingCore(viewCore: any): ViewCore | null {
   return session && typeof session.download === 'function' ? session : null
 }
 
-/** What a listing tells the prefetch when it ends. */
-export interface PrefetchLease {
-  /** The listing read every entry: let the range finish (the view is then whole here). */
-  listed(): void
-  /** The listing ended early (a break, an error): stop the range unless another listing uses it. */
-  left(): void
-}
-
-const NO_LEASE: PrefetchLease = { listed() {}, left() {} }
-
 /**
  * Starts downloading the view's blocks this node lacks, as one range from the first missing one
- * to the view's length, if any are missing; joins the range already running if it reaches that
- * length (a UI that lists on every update must not pile ranges up). Blocks already received stay
- * whatever the listing does. Never throws: with no backing core (not open yet) it does nothing.
+ * to the view's length, if any are missing. Returns a function that stops the download (blocks
+ * already received stay), for a listing that ends early. Never throws: with no backing core (not
+ * open yet) it does nothing.
  */
-export function prefetchView(viewCore: unknown): PrefetchLease {
+export function prefetchView(viewCore: unknown): () => void {
   const core = backingCore(viewCore)
-  if (core === null || core.contiguousLength >= core.length) return NO_LEASE
-  let p = prefetches.get(core)
-  if (p === undefined || p.over || p.end < core.length) {
-    const range = core.download({ start: core.contiguousLength, end: core.length })
-    const started: Prefetch = { end: core.length, range, holders: 0, kept: false, over: false }
-    const over = () => {
-      started.over = true
-    }
-    range.done().then(over, over)
-    prefetches.set(core, started)
-    p = started
-  }
-  const prefetch = p
-  prefetch.holders++
-  let ended = false
-  const end = (listed: boolean) => {
-    if (ended) return
-    ended = true
-    prefetch.holders--
-    if (listed) prefetch.kept = true
-    else if (prefetch.holders === 0 && !prefetch.kept && !prefetch.over) {
-      prefetch.over = true
-      prefetch.range.destroy()
-    }
-  }
-  return { listed: () => end(true), left: () => end(false) }
+  if (core === null || core.contiguousLength >= core.length) return () => {}
+  const range = core.download({ start: core.contiguousLength, end: core.length })
+  return () => range.destroy()
 }
