@@ -271,12 +271,7 @@ export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
     return value === null ? null : decodeValue(value)
   }
 
-  /**
-   * Entries in key order (bytewise) within `range`. Reads what this node does not hold yet from
-   * its peers. Listing every entry (no bounds, prefix or limit) asks for all the database blocks
-   * it lacks at once, those of overwritten and deleted entries too: far fewer waits on the network
-   * for a new device; a bounded range fetches only the blocks its walk reads.
-   */
+  /** Entries in key order (bytewise) within `range`. */
   async list(range: Range = {}): Promise<Entry[]> {
     const out: Entry[] = []
     for await (const entry of this.entries(range)) out.push(entry)
