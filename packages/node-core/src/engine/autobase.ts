@@ -20,7 +20,6 @@ import { decodeOp, encodeOp, MalformedOpError, type Op } from './ops.js'
 import { verifyChannelProof } from '../channel-proof.js'
 import type { DeviceInfo, Engine, EngineEntry, EngineEvents, EngineRange, EngineWatch, InvalidOp, SyncCore, WriterInfo } from './types.js'
 import { ViewChanges } from './view-watch.js'
-import { prefetchView } from './view-prefetch.js'
 import { NO_KEY, channelIndexKey, isNoKey, memberKey, memberRecordEncoding, MEMBER, type DeviceRecordInView } from './registry.js'
 import c from 'compact-encoding'
 import { decodeCanonical } from '@hypha/ephemeral-ext'
@@ -200,19 +199,8 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
   }
 
   async *range(range: EngineRange): AsyncIterable<EngineEntry> {
-    // A whole listing reads nearly every view block: fetch the missing ones in bulk (view-prefetch.ts).
-    const whole = !range.gt && !range.gte && !range.lt && !range.lte && range.limit === undefined
-    const stopPrefetch = whole ? prefetchView(this.base.view.core) : null
-    let listed = false
-    try {
-      for await (const entry of this.base.view.createReadStream(viewRange(range))) {
-        yield { key: entry.key.subarray(1), value: entry.value }
-      }
-      listed = true
-    } finally {
-      // Left early (a break, an error): stop. Listed in full: let the few blocks still on their way
-      // (the header, history the walk skipped) land, so the view is then whole here.
-      if (!listed) stopPrefetch?.()
+    for await (const entry of this.base.view.createReadStream(viewRange(range))) {
+      yield { key: entry.key.subarray(1), value: entry.value }
     }
   }
 
