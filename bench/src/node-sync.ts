@@ -1,12 +1,14 @@
 // Time for a fresh read-only HyphaNode to sync a database of N entries (default 10,000) from its
-// origin, against raw hypercore replication of the same number of blocks of the same byte size to a
-// fresh corestore, measured in the same run. Both over an in-process Noise stream pair and over TCP
+// origin, against raw hypercore replication to a fresh corestore of as many blocks, of the same mean
+// byte size, as the origin's view holds (what the reader downloads: it fast-forwards to the view),
+// measured in the same run. Both over an in-process Noise stream pair and over TCP
 // on 127.0.0.1. Verifies that every entry (and every raw block) arrived with the right value and
-// exits non-zero if not. Prints; no thresholds.
+// exits non-zero if not. Prints wall time and this process's CPU time (both ends run in it), each
+// as a ratio against the baseline; no thresholds.
 //
 //   npx tsc -b bench && node bench/dist/node-sync.js
 //   env: BENCH_ENTRIES (10000), BENCH_ROUNDS (3), BENCH_BATCH (500), BENCH_VALUE_BYTES (100),
-//        BENCH_RAW_BLOCK_BYTES (default: the mean oplog block size of this run)
+//        BENCH_RAW_BLOCK_BYTES (default: the mean view block size of this run)
 //   (node --expose-gc bench/dist/node-sync.js makes the heap figures less noisy)
 import os from 'node:os'
 import v8 from 'node:v8'
@@ -23,7 +25,7 @@ const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BATCH = Number(process.env.BENCH_BATCH ?? 500)
 const VALUE_BYTES = Number(process.env.BENCH_VALUE_BYTES ?? 100)
-/** Raw hypercore block size; default: the mean size of the origin's oplog blocks in this run. */
+/** Raw hypercore block size; default: the mean size of the origin's view blocks in this run. */
 const RAW_BLOCK_BYTES = process.env.BENCH_RAW_BLOCK_BYTES ? Number(process.env.BENCH_RAW_BLOCK_BYTES) : null
 const TIMEOUT_MS = 120_000
 
@@ -31,6 +33,8 @@ type Over = 'memory' | 'tcp'
 
 interface Sample {
   ms: number
+  /** CPU time of this process (user + system) over the same span: both ends run in it. */
+  cpuMs: number
   heapMB: number
   rssMB: number
   /** Blocks downloaded by the receiving side, all cores. */
@@ -57,6 +61,11 @@ function memory() {
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
 const mb = (bytes: number) => bytes / 1e6
+/** User + system CPU ms of this process since `from` (a `process.cpuUsage()`). */
+const cpuMsSince = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from)
+  return (d.user + d.system) / 1000
+}
 
 // ---- HyphaNode ---------------------------------------------------------------------------------
 
@@ -64,7 +73,10 @@ interface Origin {
   node: HyphaNode
   server: ReturnType<typeof tcpServer>
   writeMs: number
+  /** The origin's view core (the Hyperbee, encrypted): its length and mean block size. */
+  viewBlocks: number
   blockBytes: number
+  oplogBlockBytes: number
 }
 
 async function makeOrigin(rootSecret: Uint8Array): Promise<Origin> {
@@ -79,12 +91,14 @@ async function makeOrigin(rootSecret: Uint8Array): Promise<Origin> {
   }
   await node.update()
   const writeMs = performance.now() - start
-  // The origin's writer core (the oplog, encrypted blocks): its mean block size is what the raw
-  // hypercore baseline uses, so both move blocks of the same size.
   const local = autobaseOf(node).local
   if (local.length !== ENTRIES) throw new Error(`origin oplog has ${local.length} blocks, expected ${ENTRIES}`)
-  const blockBytes = Math.round(local.byteLength / local.length)
-  return { node, server, writeMs, blockBytes }
+  // The reader fast-forwards to the origin's indexed view and downloads the view's blocks, not the
+  // oplog's: the raw baseline moves as many blocks as the view holds, of its mean size.
+  const view = autobaseOf(node).view.core
+  if (view.length < ENTRIES) throw new Error(`origin view has ${view.length} blocks, expected at least ${ENTRIES}`)
+  const blockBytes = Math.round(view.byteLength / view.length)
+  return { node, server, writeMs, viewBlocks: view.length, blockBytes, oplogBlockBytes: Math.round(local.byteLength / local.length) }
 }
 
 /** Cores on the reader's store after sync: "key contiguous/length, downloaded blocks (KB)" each. */
@@ -139,6 +153,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
 
   // The clock runs from connecting until every entry can be listed from the reader's view.
   start = performance.now()
+  const cpu = process.cpuUsage()
   let disconnect: () => Promise<void> | void
   if (client) {
     await client.start({ topic: reader.topic, keyPair: reader.noiseKeyPair, onConnection: reader.addConnection })
@@ -165,6 +180,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
   const lastKeyMs = performance.now() - start
   const entries = await reader.list()
   const ms = performance.now() - start
+  const cpuMs = cpuMsSince(cpu)
   store.off('core-open', watch)
   const after = memory()
 
@@ -189,22 +205,23 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
     blocks += f.blocks
     bytes += f.bytes
   }
-  return { ms, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
+  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
 }
 
 // ---- raw hypercore -------------------------------------------------------------------------------
 
-async function makeSource(blockBytes: number) {
+async function makeSource(count: number, blockBytes: number) {
   const { store, core } = await createStore()
-  for (let i = 0; i < ENTRIES; i += BATCH) {
+  for (let i = 0; i < count; i += BATCH) {
     const blocks: Uint8Array[] = []
-    for (let j = i; j < Math.min(i + BATCH, ENTRIES); j++) blocks.push(blockOf(j, blockBytes))
+    for (let j = i; j < Math.min(i + BATCH, count); j++) blocks.push(blockOf(j, blockBytes))
     await core.append(blocks)
   }
-  return { store, core }
+  return { store, core, count }
 }
 
-async function syncRaw(source: { store: any; core: any }, blockBytes: number, over: Over): Promise<Sample> {
+async function syncRaw(source: { store: any; core: any; count: number }, blockBytes: number, over: Over): Promise<Sample> {
+  const count = source.count
   gc()
   const before = memory()
   const { store } = await createStore()
@@ -212,23 +229,25 @@ async function syncRaw(source: { store: any; core: any }, blockBytes: number, ov
   await core.ready()
 
   const start = performance.now()
+  const cpu = process.cpuUsage()
   const conn: Connection = over === 'tcp' ? await connectTcp(source.store, store) : connectInProcess(source.store, store)
   await core.update({ wait: true })
   const range = core.download({ start: 0, end: -1 })
-  await until(() => core.contiguousLength === ENTRIES, TIMEOUT_MS, `raw hypercore over ${over} to download ${ENTRIES} blocks`)
+  await until(() => core.contiguousLength === count, TIMEOUT_MS, `raw hypercore over ${over} to download ${count} blocks`)
   const ms = performance.now() - start
+  const cpuMs = cpuMsSince(cpu)
   const after = memory()
   range.destroy()
 
   // Verification (outside the clock): every block is local and has the right bytes.
-  for (let i = 0; i < ENTRIES; i++) {
+  for (let i = 0; i < count; i++) {
     const block = await core.get(i, { wait: false })
     if (!block || !b4a.equals(block, blockOf(i, blockBytes))) throw new VerificationError(`raw ${over}: block ${i} is wrong or missing`)
   }
 
   conn.destroy()
   await store.close()
-  return { ms, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: ENTRIES, kB: core.byteLength / 1000 }
+  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: count, kB: core.byteLength / 1000 }
 }
 
 // ---- main ------------------------------------------------------------------------------------------
@@ -244,9 +263,9 @@ async function main() {
   sodium.crypto_generichash(rootSecret, b4a.from('bench node sync'))
 
   const origin = await makeOrigin(rootSecret)
-  console.log(`origin: wrote ${ENTRIES} entries in ${origin.writeMs.toFixed(0)} ms (${Math.round(ENTRIES / (origin.writeMs / 1000))} entries/s); oplog block ${origin.blockBytes} bytes (mean, encrypted)`)
+  console.log(`origin: wrote ${ENTRIES} entries in ${origin.writeMs.toFixed(0)} ms (${Math.round(ENTRIES / (origin.writeMs / 1000))} entries/s); view ${origin.viewBlocks} blocks of ${origin.blockBytes} bytes, oplog blocks ${origin.oplogBlockBytes} bytes (mean, encrypted)`)
   const rawBlockBytes = RAW_BLOCK_BYTES ?? origin.blockBytes
-  const source = await makeSource(rawBlockBytes)
+  const source = await makeSource(origin.viewBlocks, rawBlockBytes)
 
   // Warm-up (JIT, lazy loads), not counted.
   await syncRaw(source, rawBlockBytes, 'memory')
@@ -265,15 +284,20 @@ async function main() {
   }
 
   const baselineMs = { memory: median(samples.get(runs[0]![0])!.map((s) => s.ms)), tcp: median(samples.get(runs[1]![0])!.map((s) => s.ms)) }
+  const baselineCpu = { memory: median(samples.get(runs[0]![0])!.map((s) => s.cpuMs)), tcp: median(samples.get(runs[1]![0])!.map((s) => s.cpuMs)) }
   const rows = runs.map(([name]) => {
     const s = samples.get(name)!
     const ms = median(s.map((x) => x.ms))
     const base = name.includes('TCP') ? baselineMs.tcp : baselineMs.memory
+    const cpuMs = median(s.map((x) => x.cpuMs))
+    const cpuBase = name.includes('TCP') ? baselineCpu.tcp : baselineCpu.memory
     return {
       case: name,
       'time (ms)': Math.round(ms),
       'entries/s': Math.round(ENTRIES / (ms / 1000)),
       'vs raw hypercore': (ms / base).toFixed(2) + '×',
+      'CPU (ms)': Math.round(cpuMs),
+      'CPU vs raw': (cpuMs / cpuBase).toFixed(2) + '×',
       'blocks fetched': median(s.map((x) => x.blocks)),
       'KB fetched': Math.round(median(s.map((x) => x.kB))),
       'heap Δ (MB)': median(s.map((x) => x.heapMB)).toFixed(1),
@@ -281,7 +305,11 @@ async function main() {
     }
   })
   console.table(rows)
-  console.log(`ratio = time / time of raw hypercore over the same transport (${Math.round(baselineMs.memory)} ms in-process, ${Math.round(baselineMs.tcp)} ms TCP); raw blocks are ${rawBlockBytes} bytes`)
+  console.log(`ratio = time / time of raw hypercore over the same transport (${Math.round(baselineMs.memory)} ms in-process, ${Math.round(baselineMs.tcp)} ms TCP); raw: ${origin.viewBlocks} blocks of ${rawBlockBytes} bytes, as the view holds`)
+  // Both ends run in this one process, so its CPU time is the work of the sync, and other load on
+  // the machine moves it far less than the wall clock (which waits for the scheduler too).
+  console.log(`CPU = user + system time of this process over the same span (both ends); CPU vs raw = the same ratio on CPU time (${Math.round(baselineCpu.memory)} ms in-process, ${Math.round(baselineCpu.tcp)} ms TCP)`)
+  console.log(`reproduce: npx tsc -b && BENCH_ENTRIES=${ENTRIES} BENCH_ROUNDS=${ROUNDS} node bench/dist/node-sync.js`)
   for (const [name] of runs.slice(2)) {
     console.log(`${name}: ${samples.get(name)!.map((s) => `${Math.round(s.ms)} ms (${s.detail})`).join(' | ')}`)
   }

@@ -5,6 +5,9 @@
  * (argument checks and the value codec), seeding.ts and heads.ts (what nodes tell each other on the
  * ephemeral channel). Public types are in node-types.ts; tests and benchmarks look inside through
  * debug.ts (`@hypha/node-core/debug`).
+ *
+ * One file on purpose (over 400 lines): it is the public API, each method a few lines that hand
+ * over to a module, under the docstring apps read; splitting the class would split its docs.
  */
 import { TypedEmitter } from '@hypha/ephemeral-ext'
 import type { EphemeralExtension } from '@hypha/ephemeral-ext'

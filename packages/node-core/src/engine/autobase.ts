@@ -7,6 +7,10 @@
  *   0x02 ‖ channel key  → writer key
  * The registry lives in the view so that it rolls back and re-applies with it when Autobase
  * reorders: it always agrees with the ops that were applied.
+ *
+ * One file on purpose (over 400 lines): one class, whose reads and whose `apply` (the membership
+ * rules) share the base's private state; the jobs that stand alone are out already (ops.ts,
+ * registry.ts, view-watch.ts). `apply` is the next to move out if it grows.
  */
 import { TypedEmitter } from '@hypha/ephemeral-ext'
 import { Autobase, Hyperbee, Hypercore, type ApplyNode, type HyperbeeRange } from './holepunch.js'
