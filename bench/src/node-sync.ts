@@ -20,6 +20,7 @@ import { HyphaNode, memoryStorage } from '@hypha/node-core'
 import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
 import { VerificationError, median, runBenchmark } from './common.js'
+import { keyOf, untilReadable, valueOf as entryValue } from './browser-sync/reader.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -43,9 +44,8 @@ interface Sample {
   detail?: string
 }
 
-const keyOf = (i: number) => `entry/${String(i).padStart(8, '0')}`
-/** A deterministic value of VALUE_BYTES ASCII bytes for entry i. */
-const valueOf = (i: number) => `v${i}:`.padEnd(VALUE_BYTES, 'abcdefghijklmnopqrstuvwxyz'[i % 26])
+/** A deterministic value of VALUE_BYTES ASCII bytes for entry i (the browser-sync benchmark's entries). */
+const valueOf = (i: number) => entryValue(i, VALUE_BYTES)
 /** A deterministic raw block of `size` bytes for block i. */
 function blockOf(i: number, size: number): Uint8Array {
   const block = b4a.alloc(size, i % 251)
@@ -162,21 +162,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
     disconnect = connectNodes(origin.node, reader)
   }
   const deadline = Date.now() + TIMEOUT_MS
-  for (;;) {
-    await reader.update()
-    if ((await reader.get(lastKey)) !== null) break
-    if (Date.now() > deadline) throw new VerificationError(`${over}: the reader did not get ${lastKey} in ${TIMEOUT_MS} ms`)
-    // Until the next view update, or 10 ms at most.
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        reader.off('update', done)
-        resolve()
-      }
-      const timer = setTimeout(done, 10)
-      reader.on('update', done)
-    })
-  }
+  await untilReadable(reader, lastKey, deadline, () => new VerificationError(`${over}: the reader did not get ${lastKey} in ${TIMEOUT_MS} ms`))
   const lastKeyMs = performance.now() - start
   const entries = await reader.list()
   const ms = performance.now() - start

@@ -8,6 +8,27 @@ export const keyOf = (i: number) => `entry/${String(i).padStart(8, '0')}`
 /** A deterministic value of `bytes` ASCII bytes for entry i. */
 export const valueOf = (i: number, bytes: number) => `v${i}:`.padEnd(bytes, 'abcdefghijklmnopqrstuvwxyz'[i % 26])
 
+/**
+ * Resolves once `key` is readable on `reader`, checking after each view update or every 10 ms at
+ * most; rejects with `timedOut()` past `deadline` (ms since the epoch). Shared with node-sync.ts.
+ */
+export async function untilReadable(reader: HyphaNode, key: string, deadline: number, timedOut: () => Error): Promise<void> {
+  for (;;) {
+    await reader.update()
+    if ((await reader.get(key)) !== null) return
+    if (Date.now() > deadline) throw timedOut()
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        reader.off('update', done)
+        resolve()
+      }
+      const timer = setTimeout(done, 10)
+      reader.on('update', done)
+    })
+  }
+}
+
 export interface SyncResult {
   /** From connecting until list() returned all entries, ms. */
   ms: number
@@ -64,20 +85,7 @@ export async function syncReader(options: {
   let lastKeyMs = 0
   let ms = 0
   try {
-    for (;;) {
-      await reader.update()
-      if ((await reader.get(lastKey)) !== null) break
-      if (Date.now() > deadline) throw new Error(`the reader did not get ${lastKey} in ${options.timeoutMs} ms`)
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          reader.off('update', done)
-          resolve()
-        }
-        const timer = setTimeout(done, 10)
-        reader.on('update', done)
-      })
-    }
+    await untilReadable(reader, lastKey, deadline, () => new Error(`the reader did not get ${lastKey} in ${options.timeoutMs} ms`))
     lastKeyMs = performance.now() - start
     const list = await reader.list()
     ms = performance.now() - start
