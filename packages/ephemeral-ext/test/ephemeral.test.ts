@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): every EphemeralExtension behaviour (frames, limits, peers,
+// broadcast, batched writes) on the same real Protomux pairs and TCP helpers.
 import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import c from 'compact-encoding'

@@ -1,3 +1,5 @@
+// One file on purpose (over 400 lines): every SecureChannel behaviour (send, relay, limits, member
+// proof, stats) on the same in-process Noise pairs, so the receive checks can be read in order.
 import { describe, it, expect, afterEach } from 'vitest'
 import b4a from 'b4a'
 import { EphemeralExtension } from '@hypha/ephemeral-ext'
