@@ -45,10 +45,6 @@ import {
   type RejectionReason
 } from './channel-types.js'
 
-export * from './channel-types.js'
-/** Longest application content type inside an envelope, in UTF-8 bytes. */
-export { MAX_CONTENT_TYPE_BYTES }
-
 /** Envelopes remembered as reported (`clock-skew`), so that a replayed one costs no verify and no second report. */
 const MAX_SKEW_REPORTED = 1024
 

@@ -1,7 +1,6 @@
+export { SecureChannel } from './channel.js'
 export {
-  SecureChannel,
   SECURE_CONTENT_TYPE,
-  MAX_CONTENT_TYPE_BYTES,
   DEFAULT_MAX_HOPS,
   DEFAULT_MAX_AGE_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -10,7 +9,7 @@ export {
   DEFAULT_ENVELOPE_BURST,
   DEFAULT_MAX_EXCESS_ENVELOPES,
   MAX_PENDING_PER_PEER
-} from './channel.js'
+} from './channel-types.js'
 export type {
   SecureChannelOptions,
   SecureMessage,
@@ -24,10 +23,11 @@ export type {
   RateLimits,
   PeerDropped,
   PeerDropReason
-} from './channel.js'
+} from './channel-types.js'
 export { SecureChannelError } from './errors.js'
 export type { SecureChannelErrorCode } from './errors.js'
 export {
+  MAX_CONTENT_TYPE_BYTES,
   sealEnvelope,
   assembleEnvelope,
   encodeHeader,
