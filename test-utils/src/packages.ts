@@ -57,3 +57,19 @@ export function packageEntries(): PackageEntry[] {
     }))
   )
 }
+
+/**
+ * The entries expected to be Node-only (`browser: null`), in `packageEntries()` order: written out
+ * by hand so the tests that read the manifests (the esbuild build test, the Vite plugin test) fail
+ * when an entry's browser condition changes. A new Node-only entry is added here.
+ */
+export const EXPECTED_NODE_ONLY_SPECIFIERS: readonly string[] = Object.freeze([
+  '@hypha/browser',
+  '@hypha/browser/vite',
+  '@hypha/storage-file',
+  '@hypha/transport-hyperswarm',
+  '@hypha/transport-tcp',
+  '@hypha/transport-webrtc/signalling-server',
+  '@hypha/transport-webrtc/node-datachannel',
+  '@hypha/transport-websocket/server'
+])

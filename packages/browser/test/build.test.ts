@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { builtinModules } from 'node:module'
 import { buildBrowserBundle, type BrowserBundleResult } from '../src/build.js'
-import { packageEntries } from '@hypha/test-utils/packages'
+import { EXPECTED_NODE_ONLY_SPECIFIERS, packageEntries } from '@hypha/test-utils/packages'
 
 const entry = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
@@ -71,16 +71,7 @@ describe('buildBrowserBundle', () => {
       '@hypha/transport-webrtc',
       '@hypha/transport-websocket'
     ])
-    expect(nodeOnly.map((e) => e.specifier)).toEqual([
-      '@hypha/browser',
-      '@hypha/browser/vite',
-      '@hypha/storage-file',
-      '@hypha/transport-hyperswarm',
-      '@hypha/transport-tcp',
-      '@hypha/transport-webrtc/signalling-server',
-      '@hypha/transport-webrtc/node-datachannel',
-      '@hypha/transport-websocket/server'
-    ])
+    expect(nodeOnly.map((e) => e.specifier)).toEqual([...EXPECTED_NODE_ONLY_SPECIFIERS])
   })
 
   it.each(browser)('$specifier bundles on its own with no Node code and no stubs', async ({ specifier, dir }) => {

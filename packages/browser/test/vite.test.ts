@@ -13,7 +13,7 @@ import { HyphaNode } from '@hypha/node-core'
 import { deriveRootSecret } from '@hypha/auth'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { openBrowser } from '@hypha/test-utils/chromium'
-import { packageEntries } from '@hypha/test-utils/packages'
+import { EXPECTED_NODE_ONLY_SPECIFIERS, packageEntries } from '@hypha/test-utils/packages'
 // The compiled plugin, as the package ships it (it finds the shim next to itself in dist/).
 import { hyphaVitePlugin } from '../dist/vite.js'
 
@@ -203,16 +203,7 @@ describe('hyphaVitePlugin', () => {
   })
 
   it('refuses every Node-only entry of packages/* (read from their package.json files), each naming its browser: null', async () => {
-    expect(NODE_ONLY.map((entry) => entry.specifier)).toEqual([
-      '@hypha/browser',
-      '@hypha/browser/vite',
-      '@hypha/storage-file',
-      '@hypha/transport-hyperswarm',
-      '@hypha/transport-tcp',
-      '@hypha/transport-webrtc/signalling-server',
-      '@hypha/transport-webrtc/node-datachannel',
-      '@hypha/transport-websocket/server'
-    ])
+    expect(NODE_ONLY.map((entry) => entry.specifier)).toEqual([...EXPECTED_NODE_ONLY_SPECIFIERS])
     for (const { specifier, path, dir } of NODE_ONLY) {
       // A virtual entry inside the package, which imports it by name (a self-reference, as
       // build.test.ts does with esbuild): every package resolves itself, installed or not.
