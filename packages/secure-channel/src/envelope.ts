@@ -283,16 +283,14 @@ export function sealEnvelope(input: SealInput): Uint8Array {
   const headerEnd = 1 + headerBytes
   const ciphertextStart = headerEnd + uintBytes(ciphertextBytes)
   const signedEnd = ciphertextStart + ciphertextBytes
-  const tagStart = signedEnd + SIGNATURE_BYTES
-  const frame = b4a.allocUnsafe(tagStart + TAG_BYTES)
+  const frame = b4a.allocUnsafe(signedEnd + SIGNATURE_BYTES + TAG_BYTES)
   const state = stateOver(frame, frame.byteLength)
   c.uint8.encode(state, input.ttl)
   headerEncoding.encode(state, fields)
   c.uint.encode(state, ciphertextBytes)
   const ciphertext = frame.subarray(ciphertextStart, signedEnd)
   sodium.crypto_secretbox_easy(ciphertext, plaintext, fields.nonce, messageKey(input.channelKey, frame.subarray(1, headerEnd)))
-  sodium.crypto_sign_detached(frame.subarray(signedEnd, tagStart), frame.subarray(1, signedEnd), input.keyPair.secretKey)
-  sodium.crypto_generichash(frame.subarray(tagStart), frame.subarray(1, tagStart), input.memberKey)
+  signAndTag(frame, input.keyPair.secretKey, input.memberKey)
   return frame
 }
 
@@ -314,11 +312,21 @@ export function assembleEnvelope(
     signature: signed ? signer.signature : UNSIGNED,
     tag: tagged ? member.tag : UNTAGGED
   })
+  signAndTag(frame, signed ? null : signer.secretKey, tagged ? null : member.memberKey)
+  return frame
+}
+
+/**
+ * Writes, in place, a laid-out frame's signature (over version … ciphertext, with `secretKey`) and
+ * then its member tag (over version … signature, with `memberKey`): its last SIGNATURE_BYTES +
+ * TAG_BYTES. A null key leaves that part as it is (already given). The one definition of what is
+ * signed and what is tagged, for sealEnvelope and assembleEnvelope.
+ */
+function signAndTag(frame: Uint8Array, secretKey: Uint8Array | null, memberKey: Uint8Array | null): void {
   const tagStart = frame.byteLength - TAG_BYTES
   const signedEnd = tagStart - SIGNATURE_BYTES
-  if (!signed) sodium.crypto_sign_detached(frame.subarray(signedEnd, tagStart), frame.subarray(1, signedEnd), signer.secretKey)
-  if (!tagged) sodium.crypto_generichash(frame.subarray(tagStart), frame.subarray(1, tagStart), member.memberKey)
-  return frame
+  if (secretKey !== null) sodium.crypto_sign_detached(frame.subarray(signedEnd, tagStart), frame.subarray(1, signedEnd), secretKey)
+  if (memberKey !== null) sodium.crypto_generichash(frame.subarray(tagStart), frame.subarray(1, tagStart), memberKey)
 }
 
 /** The member tag of the bytes an envelope's tag covers (version … signature). */
