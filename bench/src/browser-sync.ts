@@ -19,7 +19,7 @@ import { webSocketClient } from '@hypha/transport-websocket'
 import { webSocketServer } from '@hypha/transport-websocket/server'
 import { buildBrowserBundle } from '@hypha/browser'
 import { CHROMIUM, pageInChromium, type ChromiumPage } from '@hypha/test-utils/chromium'
-import { VerificationError, WebSocket, machineLine, median, runBenchmark } from './common.js'
+import { VerificationError, WebSocket, machineLine, median, packageOf, runBenchmark } from './common.js'
 import { keyOf, syncReader, valueOf, type SyncResult } from './browser-sync/reader.js'
 import type { PageCounts } from './browser-sync/page.js'
 
@@ -121,18 +121,6 @@ function bundleModules(code: string): (line: number) => string {
   }
 }
 
-/** node_modules/.pnpm/…/node_modules/<pkg>/… → <pkg>; packages/<name>/… → @hypha/<name>. */
-function packageOf(path: string): string {
-  const nm = path.lastIndexOf('node_modules/')
-  if (nm >= 0) {
-    const rest = path.slice(nm + 'node_modules/'.length).split('/')
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!
-  }
-  const pkg = /packages\/([^/]+)\//.exec(path)
-  if (pkg) return `@hypha/${pkg[1]}${path.includes('/vendor/') ? ' (vendored engine)' : ''}`
-  return path.split('/').slice(-2).join('/') || '(native/idle)'
-}
-
 /** Self time per function and per package, the top `top` of each, as printed lines. */
 function summarise(profile: CpuProfile, moduleOf: ((url: string, line: number) => string) | null, top = 18): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
@@ -146,7 +134,7 @@ function summarise(profile: CpuProfile, moduleOf: ((url: string, line: number) =
     const module = url ? (moduleOf ? moduleOf(url, lineNumber) : url.replace(/^file:\/\//, '')) : ''
     const name = `${functionName || '(anonymous)'} ${module ? module.split('/').slice(-2).join('/') : ''}`.trim()
     fns.set(name, (fns.get(name) ?? 0) + us / 1000)
-    const pkg = module ? packageOf(module) : functionName.startsWith('(') ? functionName : '(native)'
+    const pkg = module ? (packageOf(module) ?? (module.split('/').slice(-2).join('/') || '(native/idle)')) : functionName.startsWith('(') ? functionName : '(native)'
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + us / 1000)
   }
   const lines = (m: Map<string, number>) =>

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import type { Metafile } from 'esbuild'
 import { browserBuildOptions, buildBrowserBundle, type BrowserBundleResult } from '@hypha/browser'
-import { machineLine, runBenchmark, VerificationError } from './common.js'
+import { machineLine, packageOf, runBenchmark, VerificationError } from './common.js'
 
 /** The gzipped-size target of issue 14 (bytes; 1 KB = 1,000 bytes). */
 const TARGET_GZIP = 180_000
@@ -35,19 +35,6 @@ export default engine
 `
 
 const gzip = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).byteLength
-
-/** node_modules/<name>/ of a path (the innermost), `@hypha/<dir>` for ours, else the path. */
-function packageOf(input: string): string {
-  if (input.endsWith('/node-core/vendor/engine.cjs')) return '@hypha/node-core (vendored engine)'
-  const at = input.lastIndexOf('node_modules/')
-  if (at !== -1) {
-    const parts = input.slice(at + 'node_modules/'.length).split('/')
-    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
-  }
-  const ours = /packages\/([^/]+)\//.exec(input)
-  if (ours) return `@hypha/${ours[1]}`
-  return input.includes(':') ? input.slice(0, input.indexOf(':')) : input
-}
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
@@ -109,7 +96,7 @@ function breakdown(metafile: Metafile, js: Uint8Array, map: { sources: string[];
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined)!
   const bytes = new Map<string, number>()
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const name = packageOf(input)
+    const name = packageOf(input) ?? (input.includes(':') ? input.slice(0, input.indexOf(':')) : input)
     bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput)
   }
   // esbuild writes ASCII (charset 'ascii', its default): one byte per UTF-16 column of the map.

@@ -154,6 +154,22 @@ export function peakSampler(everyMs = 50) {
   }
 }
 
+/**
+ * The npm package a module path belongs to: the innermost node_modules/<name>/ (scoped names
+ * kept whole), `@hypha/<dir>` for packages/<dir>/ (its vendor/ folder labelled as the vendored
+ * engine), null for anything else. Used to sum bundle bytes and profile samples per package.
+ */
+export function packageOf(path: string): string | null {
+  const at = path.lastIndexOf('node_modules/')
+  if (at !== -1) {
+    const parts = path.slice(at + 'node_modules/'.length).split('/')
+    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
+  }
+  const ours = /packages\/([^/]+)\//.exec(path)
+  if (ours) return `@hypha/${ours[1]}${path.includes('/vendor/') ? ' (vendored engine)' : ''}`
+  return null
+}
+
 /** The CPU time this process has used, ms. */
 export function cpuMs(): number {
   const c = process.cpuUsage()

@@ -19,7 +19,7 @@ import sodium from 'sodium-universal'
 import { HyphaNode, memoryStorage } from '@hypha/node-core'
 import { autobaseOf, corestoreOf } from '@hypha/node-core/debug'
 import { tcpServer, tcpClient } from '@hypha/transport-tcp'
-import { VerificationError, median, runBenchmark } from './common.js'
+import { VerificationError, cpuMs, median, runBenchmark } from './common.js'
 import { keyOf, untilReadable, valueOf as entryValue } from './browser-sync/reader.js'
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000)
@@ -61,11 +61,6 @@ function memory() {
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
 const mb = (bytes: number) => bytes / 1e6
-/** User + system CPU ms of this process since `from` (a `process.cpuUsage()`). */
-const cpuMsSince = (from: NodeJS.CpuUsage) => {
-  const d = process.cpuUsage(from)
-  return (d.user + d.system) / 1000
-}
 
 // ---- HyphaNode ---------------------------------------------------------------------------------
 
@@ -153,7 +148,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
 
   // The clock runs from connecting until every entry can be listed from the reader's view.
   start = performance.now()
-  const cpu = process.cpuUsage()
+  const cpu = cpuMs()
   let disconnect: () => Promise<void> | void
   if (client) {
     await client.start({ topic: reader.topic, keyPair: reader.noiseKeyPair, onConnection: reader.addConnection })
@@ -166,7 +161,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
   const lastKeyMs = performance.now() - start
   const entries = await reader.list()
   const ms = performance.now() - start
-  const cpuMs = cpuMsSince(cpu)
+  const cpuUsedMs = cpuMs() - cpu
   store.off('core-open', watch)
   const after = memory()
 
@@ -191,7 +186,7 @@ async function syncNode(origin: Origin, rootSecret: Uint8Array, over: Over): Pro
     blocks += f.blocks
     bytes += f.bytes
   }
-  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
+  return { ms, cpuMs: cpuUsedMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks, kB: bytes / 1000, detail }
 }
 
 // ---- raw hypercore -------------------------------------------------------------------------------
@@ -215,13 +210,13 @@ async function syncRaw(source: { store: any; core: any; count: number }, blockBy
   await core.ready()
 
   const start = performance.now()
-  const cpu = process.cpuUsage()
+  const cpu = cpuMs()
   const conn: Connection = over === 'tcp' ? await connectTcp(source.store, store) : connectInProcess(source.store, store)
   await core.update({ wait: true })
   const range = core.download({ start: 0, end: -1 })
   await until(() => core.contiguousLength === count, TIMEOUT_MS, `raw hypercore over ${over} to download ${count} blocks`)
   const ms = performance.now() - start
-  const cpuMs = cpuMsSince(cpu)
+  const cpuUsedMs = cpuMs() - cpu
   const after = memory()
   range.destroy()
 
@@ -233,7 +228,7 @@ async function syncRaw(source: { store: any; core: any; count: number }, blockBy
 
   conn.destroy()
   await store.close()
-  return { ms, cpuMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: count, kB: core.byteLength / 1000 }
+  return { ms, cpuMs: cpuUsedMs, heapMB: mb(after.heap - before.heap), rssMB: mb(after.rss - before.rss), blocks: count, kB: core.byteLength / 1000 }
 }
 
 // ---- main ------------------------------------------------------------------------------------------
