@@ -2,8 +2,8 @@
  * Passphrase strength: a chosen passphrase must be estimated at {@link MIN_PASSPHRASE_BITS} bits
  * or more by zxcvbn (@zxcvbn-ts/core, with the 10,000 most common passwords and the keyboard
  * graphs of @zxcvbn-ts/language-common: see common-passwords.ts), because the lookup topic lets
- * anyone who sees it test guesses offline, at
- * one Argon2id call a guess. Generated passphrases (80 bits) are not checked.
+ * anyone who sees it test guesses offline, at one Argon2id call a guess. Generated passphrases
+ * (80 bits) are not checked.
  *
  * signUp imports this module on demand (`await import`), so that a browser app's bundler puts it
  * and its list in a chunk of their own, fetched only when a chosen passphrase is checked (about
