@@ -140,7 +140,7 @@ export class NodeLifecycle {
       startTransports: (keyPair) => this.startTransports(keyPair),
       reach: () => this.parts.links.reach()
     })
-    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
+    this.throwIfClosing()
     if (record === null) await dropUnrecordedBoot(store, writerKeyPair)
 
     this.engine = new AutobaseEngine({
@@ -165,10 +165,15 @@ export class NodeLifecycle {
     // node closes; what a passphrase holder that answered first gets is only what serving a
     // reader gives it (the requests for its blocks), which it gets anyway when it answers alone.
     if (settled) await settled
-    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
+    this.throwIfClosing()
     if (record === null) await writeDeviceRecord(store.storage, next)
     lookup!.answerWith(next.databaseKey, lookupProof(account.lookupKey, next.databaseKey))
     await this.startTransports(device.noiseKeyPair)
+  }
+
+  /** After each wait of open(): a close() meanwhile ends the open with ERR_CLOSED. */
+  private throwIfClosing(): void {
+    if (this.closing) throw new HyphaNodeError('ERR_CLOSED', 'the node was closed while opening')
   }
 
   /** Creates the database-scoped channels and wires the engine's events; attaches early connections. */
