@@ -205,7 +205,10 @@ export interface SecureChannelStats {
   received: number
   delivered: number
   relayed: number
-  /** Addressed to another node: forwarded if relaying, not delivered here. */
+  /**
+   * Addressed to another node and accepted on the member tag, age and duplicate checks: forwarded if
+   * relaying, never delivered here, so its signature is not checked here (its recipient checks it).
+   */
   notForUs: number
   rejected: Record<RejectionReason, number>
   /** Accepted envelopes not forwarded: their connection was over `maxForwardedPerSecond`. */

@@ -1,7 +1,7 @@
 /**
  * The SecureChannel class. Longer than ~400 lines on purpose: its receive pipeline (rate limit →
- * membership proof → size → decode → member tag → age and duplicates → signature → open → forward
- * → deliver) and the state those checks guard (seen filter, proofs, pending queues, buckets) are
+ * membership proof → size → decode → member tag → addressed elsewhere? then forward only → age and
+ * duplicates → signature → open → forward → deliver) and the state those checks guard (seen filter, proofs, pending queues, buckets) are
  * one security argument whose order must read in one place. Its shapes are in channel-types.ts,
  * the token buckets in rate-limit.ts, the wire format in envelope.ts and plaintext.ts.
  */
@@ -91,7 +91,14 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
   private readonly maxAgeMs: number
   private readonly maxClockSkewMs: number
   private readonly now: () => number
+  private readonly maxSeen: number
   private readonly seen: SeenFilter
+  /**
+   * A keyed node's filter for envelopes it only forwards (addressed to another node: their
+   * signature is not checked here), kept apart so that unverified envelopes never move the floors
+   * of the filter that guards delivery. Created on first use; a relay without the key uses `seen`.
+   */
+  private forwardSeen: SeenFilter | null = null
   private readonly buckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly forwardBuckets = new WeakMap<EphemeralPeer, Bucket>()
   private readonly onEphemeralMessage: (message: EphemeralMessage) => void
@@ -133,11 +140,8 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
     this.maxAgeMs = positiveInteger(options.maxAgeMs ?? DEFAULT_MAX_AGE_MS, 'maxAgeMs')
     this.maxClockSkewMs = positiveInteger(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 'maxClockSkewMs')
     this.now = options.now ?? Date.now
-    this.seen = new SeenFilter(
-      positiveInteger(options.maxSeen ?? DEFAULT_MAX_SEEN, 'maxSeen'),
-      this.maxAgeMs + this.maxClockSkewMs,
-      this.maxClockSkewMs
-    )
+    this.maxSeen = positiveInteger(options.maxSeen ?? DEFAULT_MAX_SEEN, 'maxSeen')
+    this.seen = this.newSeenFilter()
     const maxEnvelopesPerSecond = positiveInteger(
       options.maxEnvelopesPerSecond ?? DEFAULT_MAX_ENVELOPES_PER_SECOND,
       'maxEnvelopesPerSecond'
@@ -330,16 +334,23 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
     // costs nothing more and goes nowhere.
     if (!verifyMemberTag(envelope, this.memberKey)) return this.reject('not-a-member', peer, frame)
 
-    // Keyed by sender too, so nobody can burn another node's message id before it arrives. A relay
-    // (no channel key) checks no signature (below), so it keys by the member tag as well: a member
+    // Forward only: a relay without the key, or a keyed node given an envelope addressed to
+    // another node (not its own coming back). Neither delivers it, so neither checks its signature
+    // or opens it: the recipient does both. This spares every node the ed25519 verify of traffic
+    // addressed to others (a device next to a busy approver sees most of it).
+    const forwardOnly = !this.keyPair || (envelope.recipient !== null &&
+      !b4a.equals(envelope.recipient, this.keyPair.publicKey) && !b4a.equals(envelope.sender, this.keyPair.publicKey))
+    const seen = forwardOnly && this.channelKey ? (this.forwardSeen ??= this.newSeenFilter()) : this.seen
+    // Keyed by sender too, so nobody can burn another node's message id before it arrives. What is
+    // only forwarded had no signature checked, so it is keyed by the member tag as well: a member
     // who copies another sender's id onto bytes of its own makes a different entry.
     const sender = hex(envelope.sender)
-    const id = this.channelKey ? hex(envelope.id) : hex(envelope.id) + hex(envelope.tag)
+    const id = forwardOnly ? hex(envelope.id) + hex(envelope.tag) : hex(envelope.id)
     // The sender's clock may be up to maxClockSkewMs either way of ours: the window is widened by it
     // on both sides, and the filter keeps ids for as long (maxAgeMs + maxClockSkewMs past their
     // timestamp), so an envelope accepted once stays a duplicate for as long as it could be accepted.
     const tooOld = envelope.timestamp < now - this.maxAgeMs - this.maxClockSkewMs
-    if (tooOld || envelope.timestamp <= this.seen.floorOf(sender)) {
+    if (tooOld || envelope.timestamp <= seen.floorOf(sender)) {
       this.reject('expired', peer, frame, envelope)
       if (tooOld) this.reportSkew(envelope, peer, now)
       return
@@ -350,30 +361,26 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       this.reportSkew(envelope, peer, now)
       return
     }
-    if (this.seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
-    // Only where it is delivered: a relay forwards on the member tag alone (one keyed BLAKE2b instead
-    // of an ed25519 verify), and every receiver checks the signature before it delivers.
-    if (this.channelKey && !verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
-
-    let opened: { contentType: string; payload: Uint8Array } | null = null
-    if (this.channelKey) {
-      try {
-        opened = openEnvelope(envelope, this.channelKey)
-      } catch {
-        // Sealed with the channel key, but what it seals does not decode (a content type that is not UTF-8).
-        return this.reject('malformed', peer, frame, envelope)
-      }
-      // Not ours to forward either: it was made without the channel key, or altered on the way.
-      if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
+    if (seen.has(sender, id)) return this.reject('duplicate', peer, frame, envelope)
+    if (forwardOnly) {
+      seen.add(sender, id, envelope.timestamp, now)
+      if (this.channelKey) this.stats.notForUs++
+      return this.forward(peer, frame, envelope, now)
     }
+    // Only where it is delivered: what is forwarded goes on the member tag alone (one keyed
+    // BLAKE2b instead of an ed25519 verify), and every receiver checks the signature before it delivers.
+    if (!verifyEnvelope(envelope)) return this.reject('bad-signature', peer, frame, envelope)
+    let opened: { contentType: string; payload: Uint8Array } | null
+    try {
+      opened = openEnvelope(envelope, this.channelKey!)
+    } catch {
+      // Sealed with the channel key, but what it seals does not decode (a content type that is not UTF-8).
+      return this.reject('malformed', peer, frame, envelope)
+    }
+    // Not ours to forward either: it was made without the channel key, or altered on the way.
+    if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
     this.seen.add(sender, id, envelope.timestamp, now)
     this.forward(peer, frame, envelope, now)
-
-    if (!opened || !this.keyPair) return
-    if (envelope.recipient && !b4a.equals(envelope.recipient, this.keyPair.publicKey)) {
-      this.stats.notForUs++
-      return
-    }
     this.stats.delivered++
     this.emit('message', {
       id: envelope.id,
@@ -416,6 +423,10 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
       payload: opened.payload,
       peer
     })
+  }
+
+  private newSeenFilter(): SeenFilter {
+    return new SeenFilter(this.maxSeen, this.maxAgeMs + this.maxClockSkewMs, this.maxClockSkewMs)
   }
 
   /** The connection's token bucket: false (and the envelope rejected, maybe the connection dropped) over the limit. */
