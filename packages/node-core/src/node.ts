@@ -245,7 +245,10 @@ export class HyphaNode extends TypedEmitter<HyphaNodeEvents> {
    */
   readonly addConnection = (stream: SecretStream, info: ConnectionInfo): void => this.links.add(stream, info)
 
-  /** Stops the transports, ends every connection and closes the database. */
+  /**
+   * Stops the transports, ends every connection and closes the database. Reads in flight that wait
+   * on a peer (a block not stored here) reject with `ERR_CLOSED`.
+   */
   close(): Promise<void> {
     return this.life.close()
   }

@@ -148,7 +148,18 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
 
   async close(): Promise<void> {
     this.closing = true
-    await this.base.close()
+    const closing = this.base.close()
+    // Autobase waits for the apply in progress before it closes its cores, and an apply (or a read)
+    // on a node that fast-forwarded fetches view blocks from peers. Such a fetch is registered with
+    // the view session that asked (a snapshot, per Hyperbee read) and ends only when that session
+    // closes; closing the store does not end it. With the connections gone it waited for ever, and
+    // so did close(). So every session of the view is closed here, which cancels what they have in
+    // flight: an apply cut off so stops unflushed, as after a crash, and Autobase applies those ops
+    // again on the next open. (`_source.sessions`: Autobase 6.5's list, vendored at that version.)
+    const view = this.base.view as { core?: { _source?: { sessions?: Array<{ close(): Promise<void> }> } } } | undefined
+    const sessions = view?.core?._source?.sessions ?? []
+    for (const session of [...sessions]) session.close().catch(() => {})
+    await closing
     // Autobase closes its (namespaced) store; close the root too, it owns the storage.
     await this.store.close()
   }
@@ -194,14 +205,30 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | null> {
-    const entry = await this.base.view.get(dataKey(key))
-    return entry === null ? null : entry.value
+    try {
+      const entry = await this.base.view.get(dataKey(key))
+      return entry === null ? null : entry.value
+    } catch (err) {
+      throw this.readError(err)
+    }
   }
 
   async *range(range: EngineRange): AsyncIterable<EngineEntry> {
-    for await (const entry of this.base.view.createReadStream(viewRange(range))) {
-      yield { key: entry.key.subarray(1), value: entry.value }
+    try {
+      for await (const entry of this.base.view.createReadStream(viewRange(range))) {
+        yield { key: entry.key.subarray(1), value: entry.value }
+      }
+    } catch (err) {
+      throw this.readError(err)
     }
+  }
+
+  /** A read that failed: `ERR_CLOSED` if close() ended it (its block fetch cancelled), else as it came. */
+  private readError(err: unknown): unknown {
+    if (this.closing && !(err instanceof HyphaNodeError)) {
+      return new HyphaNodeError('ERR_CLOSED', 'the node was closed while reading', { cause: err })
+    }
+    return err
   }
 
   get version(): number {
