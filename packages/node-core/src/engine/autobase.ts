@@ -150,15 +150,18 @@ export class AutobaseEngine extends TypedEmitter<EngineEvents> implements Engine
     this.closing = true
     const closing = this.base.close()
     // Autobase waits for the apply in progress before it closes its cores, and an apply (or a read)
-    // on a node that fast-forwarded fetches view blocks from peers. Such a fetch is registered with
-    // the view session that asked (a snapshot, per Hyperbee read) and ends only when that session
-    // closes; closing the store does not end it. With the connections gone it waited for ever, and
-    // so did close(). So every session of the view is closed here, which cancels what they have in
-    // flight: an apply cut off so stops unflushed, as after a crash, and Autobase applies those ops
-    // again on the next open. (`_source.sessions`: Autobase 6.5's list, vendored at that version.)
-    const view = this.base.view as { core?: { _source?: { sessions?: Array<{ close(): Promise<void> }> } } } | undefined
-    const sessions = view?.core?._source?.sessions ?? []
-    for (const session of [...sessions]) session.close().catch(() => {})
+    // on a node that fast-forwarded fetches view and system blocks from peers (the apply of an
+    // add-writer op reads the system core). Such a fetch is registered with the Autocore session
+    // that asked (a snapshot, per Hyperbee read) and ends only when that session closes; closing
+    // the store does not end it. With the connections gone it waited for ever, and so did close().
+    // So every session of every view core is closed here, which cancels what they have in flight:
+    // an apply cut off so stops unflushed, as after a crash, and Autobase applies those ops again
+    // on the next open. (`_viewStore.opened`, `sessions`: Autobase 6.5's, vendored at that version.)
+    type Autocores = { opened?: Map<unknown, { sessions?: Array<{ close(): Promise<void> }> }> }
+    const autocores = (this.base as unknown as { _viewStore?: Autocores })._viewStore?.opened?.values() ?? []
+    for (const autocore of autocores) {
+      for (const session of [...(autocore.sessions ?? [])]) session.close().catch(() => {})
+    }
     await closing
     // Autobase closes its (namespaced) store; close the root too, it owns the storage.
     await this.store.close()
