@@ -3,9 +3,9 @@
 // end it (the read rejects ERR_CLOSED) and must itself resolve.
 import { describe, it, expect, afterEach } from 'vitest'
 import { cleanupsAfterEach, settle } from '@hypha/test-utils'
-import { HyphaNode, type HyphaNodeOptions } from '../src/index.js'
+import type { HyphaNodeOptions } from '../src/index.js'
 import { autobaseOf } from '../src/debug.js'
-import { rootSecret, connect, startNode, expectCode } from './fixtures/helpers.js'
+import { rootSecret, connect, eventually, startNode, expectCode } from './fixtures/helpers.js'
 
 const cleanups = cleanupsAfterEach(afterEach)
 const node = (options: HyphaNodeOptions) => startNode(options, cleanups)
@@ -30,14 +30,10 @@ describe('close() with reads waiting on a peer that has gone', () => {
     for (let i = 0; i < ENTRIES; i += BATCH) {
       await origin.batch(Array.from({ length: BATCH }, (_, j) => ({ type: 'put' as const, key: key(i + j), value: 'x'.repeat(100) })))
     }
-    const reader = new HyphaNode({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
-    await reader.ready()
+    const reader = await node({ role: 'read-only', rootSecret: root, databaseKey: origin.key })
     const disconnect = connect(origin, reader)
     // The newest key is readable once the reader has the view's tip; the oldest blocks are still the origin's.
-    for (let tries = 0; (await reader.get(key(ENTRIES - 1)).catch(() => null)) === null; tries++) {
-      if (tries > 300) throw new Error('the reader never got the view')
-      await settle(50)
-    }
+    await eventually(async () => (await reader.get(key(ENTRIES - 1)).catch(() => null)) !== null, 'the reader to get the view')
     const view = autobaseOf(reader).view.core
     expect(view.length).toBeGreaterThan(ENTRIES)
     const held = view.getBackingCore().session // the Hypercore under the view

@@ -1,9 +1,10 @@
 /**
  * The SecureChannel class. Longer than ~400 lines on purpose: its receive pipeline (rate limit →
- * membership proof → size → decode → member tag → addressed elsewhere? then forward only → age and
- * duplicates → signature → open → forward → deliver) and the state those checks guard (seen filter, proofs, pending queues, buckets) are
- * one security argument whose order must read in one place. Its shapes are in channel-types.ts,
- * the token buckets in rate-limit.ts, the wire format in envelope.ts and plaintext.ts.
+ * membership proof → size → decode → member tag → age and duplicates → for another node: forward
+ * only; for this one: signature → open → forward → deliver) and the state those checks guard (seen
+ * filters, proofs, pending queues, buckets) are one security argument whose order must read in one
+ * place. Its shapes are in channel-types.ts, the token buckets in rate-limit.ts, the wire format in
+ * envelope.ts and plaintext.ts.
  */
 import { TypedEmitter } from '@hypha/ephemeral-ext'
 import b4a from 'b4a'
@@ -379,7 +380,7 @@ export class SecureChannel extends TypedEmitter<SecureChannelEvents> {
     }
     // Not ours to forward either: it was made without the channel key, or altered on the way.
     if (opened === null) return this.reject('decrypt-failed', peer, frame, envelope)
-    this.seen.add(sender, id, envelope.timestamp, now)
+    seen.add(sender, id, envelope.timestamp, now)
     this.forward(peer, frame, envelope, now)
     this.stats.delivered++
     this.emit('message', {
